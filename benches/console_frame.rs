@@ -1,0 +1,121 @@
+//! The whole console, not only its log pane: 1,000,000 log lines folded into the app state as
+//! the engine sends them (batches, through the sanitizer), then full 200×60 frames drawn with
+//! that scrollback. Prints figures; run with `cargo bench --bench console_frame`.
+
+use std::time::Instant;
+
+use chrono::Utc;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+
+use shipdeck::engine::event::StageKindName;
+use shipdeck::engine::{Event, PlannedStage, Stream};
+use shipdeck::ui::app::App;
+use shipdeck::ui::keymap::Keymap;
+use shipdeck::ui::log_pane::DEFAULT_TAIL_LINES;
+use shipdeck::ui::render::{render, Chrome};
+use shipdeck::ui::theme::Theme;
+
+const LINES: usize = 1_000_000;
+const BATCH: usize = 100;
+
+fn main() {
+    let plan = vec![PlannedStage {
+        name: "test".into(),
+        needs: Vec::new(),
+        kind: StageKindName::Run,
+        image: "debian:bookworm-slim".into(),
+    }];
+    let mut app = App::new(plan.clone(), DEFAULT_TAIL_LINES);
+    app.apply(Event::RunQueued {
+        run: 1,
+        app: "bench".into(),
+        commit: "a".repeat(40),
+        short_commit: "aaaaaaa".into(),
+        subject: "bench".into(),
+        author: "bench".into(),
+        branch: None,
+        trigger: "bench".into(),
+        at: Utc::now(),
+    });
+    app.apply(Event::RunStarted {
+        run: 1,
+        stages: plan,
+        at: Utc::now(),
+    });
+    app.apply(Event::StageStarted {
+        run: 1,
+        stage: "test".into(),
+        at: Utc::now(),
+        log_path: None,
+    });
+
+    let batches: Vec<Vec<String>> = (0..LINES / BATCH)
+        .map(|b| {
+            (0..BATCH)
+                .map(|i| {
+                    let n = b * BATCH + i;
+                    if n.is_multiple_of(10) {
+                        format!("\x1b[32mok\x1b[0m test_case_{n:07} ... passed in 0.{:03}s", n % 1000)
+                    } else {
+                        format!("test_case_{n:07} the quick brown fox jumps over it")
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let rss_before = rss_kib();
+    let started = Instant::now();
+    for lines in batches {
+        app.apply(Event::StageLog {
+            run: 1,
+            stage: "test".into(),
+            stream: Stream::Stdout,
+            lines,
+        });
+    }
+    let ingest = started.elapsed();
+    let rss_after = rss_kib();
+    println!("console: {LINES} lines folded into the app state (sanitizer included), batches of {BATCH}");
+    let stage = &app.runs[0].stages[0];
+    println!(
+        "  {:.0} ms, {:.2} M lines/s; {} lines kept, {:.1} MiB held by the stage's log (target: under 64 MB); VmRSS +{:.1} MiB",
+        ingest.as_secs_f64() * 1000.0,
+        LINES as f64 / ingest.as_secs_f64() / 1e6,
+        stage.log.len(),
+        stage.log.heap_bytes() as f64 / (1024.0 * 1024.0),
+        (rss_after.saturating_sub(rss_before)) as f64 / 1024.0
+    );
+
+    let chrome = Chrome {
+        theme: Theme::builtin("default").expect("built-in theme"),
+        keymap: Keymap::default(),
+        environments: vec![("staging".into(), false), ("production".into(), true)],
+    };
+    let area = Rect::new(0, 0, 200, 60);
+    let mut times = Vec::new();
+    for _ in 0..500 {
+        let mut buf = Buffer::empty(area);
+        let t = Instant::now();
+        render(&app, &chrome, area, &mut buf);
+        times.push(t.elapsed().as_secs_f64() * 1e6);
+        std::hint::black_box(&buf);
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "  full 200×60 frame with that scrollback: median {:.0} µs, p99 {:.0} µs (target: median under 2 ms)",
+        times[times.len() / 2],
+        times[times.len() * 99 / 100]
+    );
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}

@@ -1,0 +1,50 @@
+//! Throughput of `sanitize` on typical log lines: ASCII ~50 chars, 10% with SGR colours.
+//!
+//! cargo run --release --example sanitize_bench [LINES]
+
+use shipdeck::term::{sanitize, sanitize_cow, to_line, visible_width};
+use std::hint::black_box;
+use std::time::Instant;
+
+fn lines(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            if i % 10 == 0 {
+                format!("\x1b[1;32m   Compiling\x1b[0m shipdeck-core v0.1.{i} (/src/x)")
+            } else {
+                format!("2024-05-01T12:00:00Z INFO step {i:>7} finished in 12ms ok")
+            }
+        })
+        .collect()
+}
+
+fn measure(name: &str, input: &[String], mut f: impl FnMut(&str) -> usize) {
+    let start = Instant::now();
+    let mut sink = 0usize;
+    for line in input {
+        sink = sink.wrapping_add(f(black_box(line)));
+    }
+    let secs = start.elapsed().as_secs_f64();
+    black_box(sink);
+    println!(
+        "{name:<14} {:>6.1} M lines/s  ({:.0} ns/line)",
+        input.len() as f64 / secs / 1e6,
+        secs * 1e9 / input.len() as f64
+    );
+}
+
+fn main() {
+    let n = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
+    let input = lines(n);
+    let avg = input.iter().map(String::len).sum::<usize>() / n.max(1);
+    println!("{n} lines, {avg} bytes on average, 10% with SGR");
+    for _ in 0..2 {
+        measure("sanitize", &input, |l| sanitize(l).len());
+        measure("sanitize_cow", &input, |l| sanitize_cow(l).len());
+        measure("visible_width", &input, visible_width);
+        measure("to_line", &input, |l| to_line(l, Default::default()).spans.len());
+    }
+}

@@ -1,0 +1,194 @@
+//! `Config::describe`: the resolved pipeline as `shipdeck check` prints it.
+
+use std::fmt::Write;
+
+use crate::config::duration::format_duration;
+use crate::config::model::{Config, EnvironmentConfig, OnBusy, SmokeCheck, StageConfig, StageKind, WatchOn};
+
+/// Width of the field names in the indented detail lines.
+const FIELD: usize = 13;
+
+fn field(out: &mut String, name: &str, value: impl AsRef<str>) {
+    let _ = writeln!(out, "      {name:<FIELD$}{}", value.as_ref());
+}
+
+/// Field lines for a list: the first value beside the name, the rest aligned under it.
+fn field_list(out: &mut String, name: &str, values: &[String]) {
+    for (i, value) in values.iter().enumerate() {
+        field(out, if i == 0 { name } else { "" }, value);
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn env_lines(env: &[(String, String)]) -> Vec<String> {
+    env.iter().map(|(k, v)| format!("{k}={v}")).collect()
+}
+
+impl Config {
+    /// A readable, multi-line summary of the resolved configuration: the app, watch settings,
+    /// stages in run order, environments and secrets (by name and source variable, never a
+    /// value). Ends with a newline.
+    pub fn describe(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "app      {}", self.app.name);
+        let w = &self.watch;
+        let on = match w.on {
+            WatchOn::Commit => "runs on each commit",
+            WatchOn::Save => "runs on each save",
+            WatchOn::Both => "runs on each commit and save",
+        };
+        let busy = match w.on_busy {
+            OnBusy::Supersede => "a newer run supersedes a busy one",
+            OnBusy::Queue => "a newer run waits for a busy one",
+        };
+        let _ = write!(out, "watch    {on} · {busy} · debounce {}ms", w.debounce_ms);
+        if !w.ignore.is_empty() {
+            let _ = write!(out, " · ignore {}", w.ignore.join(" "));
+        }
+        out.push('\n');
+
+        let _ = writeln!(out, "\nstages ({}, in run order)", self.stages.len());
+        for (i, stage) in self.stages.iter().enumerate() {
+            describe_stage(&mut out, i + 1, stage);
+        }
+        if !self.environments.is_empty() {
+            let _ = writeln!(out, "\nenvironments ({})", self.environments.len());
+            for env in &self.environments {
+                describe_environment(&mut out, env);
+            }
+        }
+        if !self.secrets.is_empty() {
+            let _ = writeln!(out, "\nsecrets ({}, values masked in every log)", self.secrets.len());
+            let width = self.secrets.iter().map(|s| s.name.len()).max().unwrap_or(0);
+            for secret in &self.secrets {
+                let _ = writeln!(out, "  {:<width$}  from ${}", secret.name, secret.env);
+            }
+        }
+        out
+    }
+}
+
+fn describe_stage(out: &mut String, number: usize, stage: &StageConfig) {
+    let _ = write!(out, "  {number}. {}", stage.name);
+    if !stage.needs.is_empty() {
+        let _ = write!(out, "  (after {})", stage.needs.join(", "));
+    }
+    if stage.on_save {
+        out.push_str("  [also on save]");
+    }
+    out.push('\n');
+    match &stage.kind {
+        StageKind::Run(run) => {
+            field(out, "image", &run.image);
+            field_list(out, "run", &run.run);
+            if let Some(dir) = &run.workdir {
+                field(out, "workdir", dir);
+            }
+            field(out, "network", run.network.as_str());
+            if !run.cache.is_empty() {
+                field_list(out, "cache", &run.cache);
+            }
+            if !run.artifacts.is_empty() {
+                field_list(out, "artifacts", &run.artifacts);
+            }
+        }
+        StageKind::Package(package) => {
+            field(
+                out,
+                "dockerfile",
+                format!("{} (context {})", package.dockerfile, package.context),
+            );
+            field(out, "builds", "the release image");
+        }
+    }
+    field_list(out, "env", &env_lines(&stage.env));
+    field(
+        out,
+        "timeout",
+        stage.timeout.map_or_else(
+            || format!("{} (default)", format_duration(super::DEFAULT_STAGE_TIMEOUT)),
+            format_duration,
+        ),
+    );
+}
+
+fn describe_environment(out: &mut String, env: &EnvironmentConfig) {
+    let _ = writeln!(out, "  {}", env.name);
+    let url = env
+        .publish_spec()
+        .map(|p| format!("  ({})", p.url()))
+        .unwrap_or_default();
+    field(
+        out,
+        "publish",
+        format!("{}{url}", env.publish.as_deref().unwrap_or("not published")),
+    );
+    field(out, "engine", env.docker_host.as_deref().unwrap_or("local"));
+    if let Some(from) = &env.promote_from {
+        field(
+            out,
+            "promote",
+            format!("from {from} (releases that passed its smoke checks)"),
+        );
+    }
+    let mut guards = Vec::new();
+    if env.approval {
+        guards.push("approval required");
+    }
+    if env.auto_rollback {
+        guards.push("rolls back when a smoke check fails");
+    }
+    if !guards.is_empty() {
+        field(out, "guards", guards.join(", "));
+    }
+    field_list(out, "env", &env_lines(&env.env));
+    if let Some(cmd) = &env.entrypoint {
+        field(out, "entrypoint", cmd.join(" "));
+    }
+    if let Some(cmd) = &env.command {
+        field(out, "command", cmd.join(" "));
+    }
+    if let Some(h) = &env.healthcheck {
+        let mut text = h.cmd.display();
+        if let Some(i) = h.interval {
+            let _ = write!(text, ", every {}", format_duration(i));
+        }
+        if let Some(r) = h.retries {
+            let _ = write!(text, ", {}", plural(r as usize, "retry", "retries"));
+        }
+        field(out, "healthcheck", text);
+    }
+    let checks: Vec<String> = env.smoke.iter().map(describe_smoke).collect();
+    field_list(out, "smoke", &checks);
+}
+
+fn describe_smoke(check: &SmokeCheck) -> String {
+    let mut text = match (&check.http, &check.command) {
+        (Some(http), _) => http.clone(),
+        (None, Some(cmd)) => format!("$ {}", cmd.display()),
+        (None, None) => String::new(),
+    };
+    let mut expects = Vec::new();
+    if let Some(status) = check.expect_status {
+        expects.push(format!("status {status}"));
+    }
+    if let Some(body) = &check.expect_body {
+        expects.push(format!("body contains {body:?}"));
+    }
+    if let Some(regex) = &check.expect_body_regex {
+        expects.push(format!("body matches /{regex}/"));
+    }
+    for json in check.expect_json.iter().flatten() {
+        expects.push(format!("json {} = {}", json.pointer, json.value));
+    }
+    if !expects.is_empty() {
+        let _ = write!(text, " → {}", expects.join(", "));
+    }
+    if let Some(within) = check.within {
+        let _ = write!(text, " (within {})", format_duration(within));
+    }
+    text
+}

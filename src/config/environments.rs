@@ -1,0 +1,243 @@
+//! `[environments.NAME]`: deployment targets, their promotion chain and healthcheck.
+
+use std::ops::Range;
+
+use serde_spanned::Spanned;
+use toml::de::DeValue;
+
+use crate::config::diagnostic::Sink;
+use crate::config::graph;
+use crate::config::hint::did_you_mean;
+use crate::config::model::{CommandSpec, EnvironmentConfig, HealthcheckConfig};
+use crate::config::reader::{toml_key, Table};
+use crate::config::rules::{is_valid_unit_name, Publish};
+use crate::config::smoke::read_smoke;
+use crate::config::stages::read_env;
+
+const ENV_KEYS: &[&str] = &[
+    "publish",
+    "env",
+    "docker_host",
+    "command",
+    "entrypoint",
+    "healthcheck",
+    "promote_from",
+    "approval",
+    "auto_rollback",
+    "smoke",
+];
+const HEALTHCHECK_KEYS: &[&str] = &["cmd", "interval", "timeout", "retries", "start_period"];
+const DOCKER_HOST_SCHEMES: &[&str] = &["unix://", "tcp://", "ssh://", "npipe://"];
+
+/// An environment as read, with the positions later checks point at.
+pub(crate) struct ParsedEnvironment {
+    pub name: String,
+    pub config: Option<EnvironmentConfig>,
+    pub promote_from: Option<Spanned<String>>,
+}
+
+/// Reads `[environments]`; the span is that of the table, when there is one.
+pub(crate) fn read_environments(
+    sink: &mut Sink<'_>,
+    root: &Table<'_, '_>,
+) -> (Vec<ParsedEnvironment>, Option<Range<usize>>) {
+    let Some(envs) = root.table(sink, "environments", "[environments]".into()) else {
+        return (Vec::new(), None);
+    };
+    let mut out = Vec::new();
+    for (key, value) in &envs.entries {
+        let name = key.get_ref().to_string();
+        if !is_valid_unit_name(&name) {
+            sink.error(key.span().start, format!("invalid environment name `{name}`: expected letters, digits, `-`, `_` or `.`, starting with a letter or digit"), None);
+        }
+        let DeValue::Table(t) = value.get_ref() else {
+            envs.wrong_type(sink, &name, value, "a table of environment settings");
+            out.push(ParsedEnvironment {
+                name,
+                config: None,
+                promote_from: None,
+            });
+            continue;
+        };
+        let t = Table::new(format!("[environments.{}]", toml_key(&name)), value.span(), t);
+        out.push(read_environment(sink, name, &t));
+    }
+    let span = root.get("environments").map(|v| v.span());
+    (out, span)
+}
+
+fn read_environment(sink: &mut Sink<'_>, name: String, t: &Table<'_, '_>) -> ParsedEnvironment {
+    let before = sink.len();
+    t.check_keys(sink, ENV_KEYS);
+    let publish = t.str(sink, "publish").and_then(|p| match Publish::parse(p.get_ref()) {
+        Ok(_) => Some(p.into_inner()),
+        Err(message) => {
+            t.invalid(sink, p.span().start, "publish", &message, None);
+            None
+        }
+    });
+    let env = read_env(sink, t, "env", &t.label);
+    let docker_host = t.non_empty_str(sink, "docker_host").and_then(|h| {
+        if DOCKER_HOST_SCHEMES.iter().any(|s| h.get_ref().starts_with(s)) {
+            return Some(h.into_inner());
+        }
+        let message = format!(
+            "expected a Docker host URL like \"ssh://deploy@host\" or \"tcp://host:2376\", found \"{}\"",
+            h.get_ref()
+        );
+        t.invalid(
+            sink,
+            h.span().start,
+            "docker_host",
+            &message,
+            Some("leave `docker_host` out to use the local engine".into()),
+        );
+        None
+    });
+    let command = exec_form(sink, t, "command");
+    let entrypoint = exec_form(sink, t, "entrypoint");
+    let healthcheck = t
+        .table(sink, "healthcheck", format!("`healthcheck` of {}", t.label))
+        .and_then(|h| read_healthcheck(sink, &h));
+    let promote_from = t.non_empty_str(sink, "promote_from");
+    let approval = t.bool(sink, "approval").unwrap_or(false);
+    let auto_rollback = t.bool(sink, "auto_rollback").unwrap_or(false);
+    let smoke = read_smoke(sink, t, &name, publish.is_some());
+    let config = (sink.len() == before).then(|| EnvironmentConfig {
+        name: name.clone(),
+        publish,
+        env,
+        docker_host,
+        command,
+        entrypoint,
+        healthcheck,
+        promote_from: promote_from.as_ref().map(|p| p.get_ref().clone()),
+        approval,
+        auto_rollback,
+        smoke,
+    });
+    ParsedEnvironment {
+        name,
+        config,
+        promote_from,
+    }
+}
+
+/// `command` / `entrypoint`: a non-empty array of strings (exec form).
+fn exec_form(sink: &mut Sink<'_>, t: &Table<'_, '_>, key: &str) -> Option<Vec<String>> {
+    let value = t.get(key)?;
+    if let DeValue::String(s) = value.get_ref() {
+        let hint = format!("split it into words, e.g. [\"sh\", \"-c\", \"{s}\"]");
+        t.wrong_type_hint(sink, key, value, "an array of strings (exec form)", Some(hint));
+        return None;
+    }
+    let items = t.str_list(sink, key)?;
+    if items.is_empty() {
+        t.invalid(
+            sink,
+            value.span().start,
+            key,
+            "expected at least one word",
+            Some(format!("leave `{key}` out to keep the image's own")),
+        );
+        return None;
+    }
+    Some(items.into_iter().map(Spanned::into_inner).collect())
+}
+
+/// A command as a string (shell form, run by `sh -c`) or an array of strings (exec form).
+pub(crate) fn command_spec(sink: &mut Sink<'_>, t: &Table<'_, '_>, key: &str) -> Option<CommandSpec> {
+    let value = t.get(key)?;
+    let spec = match value.get_ref() {
+        DeValue::String(s) => CommandSpec::Shell(s.to_string()),
+        DeValue::Array(_) => CommandSpec::Exec(t.str_list(sink, key)?.into_iter().map(Spanned::into_inner).collect()),
+        _ => {
+            t.wrong_type(
+                sink,
+                key,
+                value,
+                "a string (shell form) or an array of strings (exec form)",
+            );
+            return None;
+        }
+    };
+    let empty = match &spec {
+        CommandSpec::Shell(s) => s.trim().is_empty(),
+        CommandSpec::Exec(argv) => argv.is_empty() || argv[0].trim().is_empty(),
+    };
+    if empty {
+        t.invalid(
+            sink,
+            value.span().start,
+            key,
+            "expected a command, found an empty one",
+            None,
+        );
+        return None;
+    }
+    Some(spec)
+}
+
+fn read_healthcheck(sink: &mut Sink<'_>, t: &Table<'_, '_>) -> Option<HealthcheckConfig> {
+    let guessed = t.check_keys(sink, HEALTHCHECK_KEYS);
+    if !t.has("cmd") {
+        if guessed.contains(&"cmd") {
+            return None;
+        }
+        sink.error(
+            t.at(),
+            format!("missing `cmd` in {}", t.label),
+            Some("e.g. cmd = \"curl -fsS http://localhost:8080/health\"".into()),
+        );
+        return None;
+    }
+    Some(HealthcheckConfig {
+        cmd: command_spec(sink, t, "cmd")?,
+        interval: t.duration(sink, "interval"),
+        timeout: t.duration(sink, "timeout"),
+        retries: t.uint(sink, "retries", 1000).map(|r| r as u32),
+        start_period: t.duration(sink, "start_period"),
+    })
+}
+
+/// Checks `promote_from` (a defined environment, not itself, no cycles).
+pub(crate) fn check_promotions(sink: &mut Sink<'_>, envs: &[ParsedEnvironment]) {
+    let names: Vec<&str> = envs.iter().map(|e| e.name.as_str()).collect();
+    let mut edges = Vec::new();
+    for env in envs {
+        let mut deps = Vec::new();
+        if let Some(from) = &env.promote_from {
+            let from_name = from.get_ref().as_str();
+            let at = from.span().start;
+            if from_name == env.name {
+                sink.error(
+                    at,
+                    format!("environment `{from_name}` promotes from itself"),
+                    Some("`promote_from` names the environment a release must pass first".into()),
+                );
+            } else if let Some(index) = names.iter().position(|n| *n == from_name) {
+                deps.push(index);
+            } else {
+                let hint = did_you_mean(from_name, names.iter().copied().filter(|n| *n != env.name))
+                    .or_else(|| Some(format!("defined environments: {}", names.join(", "))));
+                sink.error(
+                    at,
+                    format!(
+                        "environment `{}` promotes from `{from_name}`, which is not defined",
+                        env.name
+                    ),
+                    hint,
+                );
+            }
+        }
+        edges.push(deps);
+    }
+    for cycle in graph::order(&edges).1 {
+        let at = envs[cycle[0]].promote_from.as_ref().map_or(0, |p| p.span().start);
+        sink.error(
+            at,
+            format!("cycle in promote_from: {}", graph::render_cycle(&names, &cycle)),
+            Some("the first environment of a chain has no `promote_from`".into()),
+        );
+    }
+}

@@ -1,0 +1,293 @@
+//! The resolved configuration: what the rest of shipdeck reads after `release.toml` passed
+//! every check.
+
+use std::time::Duration;
+
+/// A whole, valid `release.toml`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub app: AppConfig,
+    pub watch: WatchConfig,
+    /// In topological order: a stage comes after every stage it needs; ties keep file order.
+    pub stages: Vec<StageConfig>,
+    /// In file order.
+    pub environments: Vec<EnvironmentConfig>,
+    /// In file order.
+    pub secrets: Vec<SecretConfig>,
+}
+
+impl Config {
+    pub fn stage(&self, name: &str) -> Option<&StageConfig> {
+        self.stages.iter().find(|s| s.name == name)
+    }
+
+    pub fn environment(&self, name: &str) -> Option<&EnvironmentConfig> {
+        self.environments.iter().find(|e| e.name == name)
+    }
+
+    /// The stage that builds the release image (the one with `dockerfile`); at most one.
+    pub fn package_stage(&self) -> Option<&StageConfig> {
+        self.stages.iter().find(|s| s.package().is_some())
+    }
+
+    /// The stages that also run on saved files (`on_save = true`), in pipeline order.
+    pub fn save_stages(&self) -> impl Iterator<Item = &StageConfig> {
+        self.stages.iter().filter(|s| s.on_save)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppConfig {
+    /// A valid Docker image repository name; also the value of the `dev.shipdeck.app` label.
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchConfig {
+    pub on: WatchOn,
+    pub on_busy: OnBusy,
+    pub debounce_ms: u64,
+    /// Glob patterns ignored on top of `.gitignore`.
+    pub ignore: Vec<String>,
+}
+
+impl Default for WatchConfig {
+    fn default() -> Self {
+        WatchConfig {
+            on: WatchOn::default(),
+            on_busy: OnBusy::default(),
+            debounce_ms: 300,
+            ignore: Vec::new(),
+        }
+    }
+}
+
+/// What starts a run in watch mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WatchOn {
+    #[default]
+    Commit,
+    Save,
+    Both,
+}
+
+/// What a new trigger does while a run is busy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnBusy {
+    /// The newer trigger cancels the running pipeline.
+    #[default]
+    Supersede,
+    /// The newer trigger waits for the running pipeline.
+    Queue,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageConfig {
+    pub name: String,
+    /// Names of the stages this one runs after (no duplicates, all defined).
+    pub needs: Vec<String>,
+    pub kind: StageKind,
+    /// Environment variables, in file order.
+    pub env: Vec<(String, String)>,
+    pub timeout: Option<Duration>,
+    /// Also runs in save mode, on the dirty tree.
+    pub on_save: bool,
+}
+
+impl StageConfig {
+    pub fn run_stage(&self) -> Option<&RunStage> {
+        match &self.kind {
+            StageKind::Run(run) => Some(run),
+            StageKind::Package(_) => None,
+        }
+    }
+
+    pub fn package(&self) -> Option<&PackageStage> {
+        match &self.kind {
+            StageKind::Package(package) => Some(package),
+            StageKind::Run(_) => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StageKind {
+    /// `image` + `run`: commands in a container of an existing image.
+    Run(RunStage),
+    /// `dockerfile` (+ `context`): builds the release image.
+    Package(PackageStage),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunStage {
+    pub image: String,
+    /// Shell commands, run one after the other; never empty.
+    pub run: Vec<String>,
+    pub network: Network,
+    /// Absolute container paths kept in named volumes across runs.
+    pub cache: Vec<String>,
+    /// Workspace-relative paths (no `..`, not absolute) kept for later stages.
+    pub artifacts: Vec<String>,
+    /// Relative to `/workspace`, or absolute.
+    pub workdir: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageStage {
+    /// Relative to `context`.
+    pub dockerfile: String,
+    /// Relative to the app directory (the one holding `release.toml`); default `"."`.
+    pub context: String,
+}
+
+/// A stage container's network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Network {
+    None,
+    #[default]
+    Bridge,
+}
+
+impl Network {
+    /// The value Docker expects as network mode.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Network::None => "none",
+            Network::Bridge => "bridge",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EnvironmentConfig {
+    pub name: String,
+    /// `"127.0.0.1:18080:8080"` or `"18080:8080"`; see [`crate::config::Publish`].
+    pub publish: Option<String>,
+    /// In file order.
+    pub env: Vec<(String, String)>,
+    /// `None`: the local engine.
+    pub docker_host: Option<String>,
+    /// Exec form, replacing the image's `CMD`.
+    pub command: Option<Vec<String>>,
+    /// Exec form, replacing the image's `ENTRYPOINT`.
+    pub entrypoint: Option<Vec<String>>,
+    pub healthcheck: Option<HealthcheckConfig>,
+    pub promote_from: Option<String>,
+    pub approval: bool,
+    pub auto_rollback: bool,
+    pub smoke: Vec<SmokeCheck>,
+}
+
+impl EnvironmentConfig {
+    /// The parsed `publish` value (always valid in a loaded config).
+    pub fn publish_spec(&self) -> Option<crate::config::Publish> {
+        self.publish
+            .as_deref()
+            .and_then(|p| crate::config::Publish::parse(p).ok())
+    }
+}
+
+/// A command given either as an argv array (exec form) or as one string (run by `sh -c`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommandSpec {
+    Exec(Vec<String>),
+    Shell(String),
+}
+
+impl CommandSpec {
+    /// The argv to execute: exec form as is, shell form as `sh -c "<string>"`.
+    pub fn argv(&self) -> Vec<String> {
+        match self {
+            CommandSpec::Exec(argv) => argv.clone(),
+            CommandSpec::Shell(line) => vec!["sh".into(), "-c".into(), line.clone()],
+        }
+    }
+
+    /// Docker's healthcheck `Test` form: `["CMD", …]` or `["CMD-SHELL", "…"]`.
+    pub fn docker_test(&self) -> Vec<String> {
+        match self {
+            CommandSpec::Exec(argv) => std::iter::once("CMD".to_string()).chain(argv.iter().cloned()).collect(),
+            CommandSpec::Shell(line) => vec!["CMD-SHELL".into(), line.clone()],
+        }
+    }
+
+    /// A one-line rendering for display.
+    pub fn display(&self) -> String {
+        match self {
+            CommandSpec::Exec(argv) => argv.join(" "),
+            CommandSpec::Shell(line) => line.clone(),
+        }
+    }
+}
+
+/// The container healthcheck of an environment's deployment:
+/// `healthcheck = { cmd = "curl -fsS localhost:8080/health", interval = "5s", timeout = "3s", retries = 3 }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthcheckConfig {
+    pub cmd: CommandSpec,
+    pub interval: Option<Duration>,
+    pub timeout: Option<Duration>,
+    pub retries: Option<u32>,
+    pub start_period: Option<Duration>,
+}
+
+/// One smoke check: an HTTP request against the published port, or a command run in the
+/// deployed container (exit code 0 passes).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SmokeCheck {
+    /// `"GET /health"` (method, space, path starting with `/`); normalised to upper-case method.
+    pub http: Option<String>,
+    pub command: Option<CommandSpec>,
+    pub expect_status: Option<u16>,
+    /// The body must contain this text, after placeholders are filled in.
+    pub expect_body: Option<String>,
+    /// The body must match this regular expression (checked when the check runs).
+    pub expect_body_regex: Option<String>,
+    /// Each JSON pointer must resolve to the given value.
+    pub expect_json: Option<Vec<JsonExpectation>>,
+    /// Retry until the check passes or this long has passed; `None`: one attempt.
+    pub within: Option<Duration>,
+}
+
+impl SmokeCheck {
+    /// The method and path of an HTTP check: `("GET", "/health")`.
+    pub fn http_request(&self) -> Option<(&str, &str)> {
+        self.http.as_deref().and_then(|h| h.split_once(' '))
+    }
+}
+
+/// `expect_json = { "/status" = "ok", "/build/commit" = "{commit}" }`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JsonExpectation {
+    /// An RFC 6901 JSON pointer: `""` or starting with `/`.
+    pub pointer: String,
+    pub value: JsonScalar,
+}
+
+/// The expected value at a JSON pointer. Strings may hold placeholders.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JsonScalar {
+    String(String),
+    Integer(i64),
+    Float(f64),
+    Bool(bool),
+}
+
+impl std::fmt::Display for JsonScalar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JsonScalar::String(s) => write!(f, "{s:?}"),
+            JsonScalar::Integer(i) => write!(f, "{i}"),
+            JsonScalar::Float(x) => write!(f, "{x}"),
+            JsonScalar::Bool(b) => write!(f, "{b}"),
+        }
+    }
+}
+
+/// `[secrets] API_TOKEN = { env = "HELLO_API_TOKEN" }`: the value is read from the host
+/// variable `env` and passed in as `name`. Values never live in the config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretConfig {
+    pub name: String,
+    pub env: String,
+}

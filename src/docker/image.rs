@@ -1,0 +1,186 @@
+use std::collections::HashMap;
+
+use bollard::query_parameters::{BuildImageOptionsBuilder, CreateImageOptionsBuilder};
+use bytes::Bytes;
+use futures_util::StreamExt;
+
+use super::{error_message, is_not_found, Docker, DockerError};
+
+/// A step of an image pull, for progress lines.
+#[derive(Debug, Clone)]
+pub struct PullProgress {
+    pub status: String,
+    pub progress: Option<String>,
+}
+
+/// A line of `docker build` output.
+#[derive(Debug, Clone)]
+pub enum BuildOutput {
+    Line(String),
+}
+
+impl Docker {
+    pub async fn image_exists(&self, image: &str) -> Result<bool, DockerError> {
+        match self.api.inspect_image(image).await {
+            Ok(_) => Ok(true),
+            Err(e) if is_not_found(&e) => Ok(false),
+            Err(e) => Err(DockerError::api(format!("inspect image {image}"), e)),
+        }
+    }
+
+    /// The ID of the image a name or tag points at, if any.
+    pub async fn image_id(&self, image: &str) -> Result<Option<String>, DockerError> {
+        match self.api.inspect_image(image).await {
+            Ok(inspect) => Ok(inspect.id),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(DockerError::api(format!("inspect image {image}"), e)),
+        }
+    }
+
+    /// Removes an image by ID unless something still uses it (a container, another tag):
+    /// returns whether it was removed.
+    pub async fn remove_unused_image(&self, id: &str) -> bool {
+        let options = bollard::query_parameters::RemoveImageOptionsBuilder::default().build();
+        self.api.remove_image(id, Some(options), None).await.is_ok()
+    }
+
+    /// Makes sure `image` is on the engine, pulling it with progress when it is not.
+    pub async fn ensure_image(&self, image: &str, mut progress: impl FnMut(PullProgress)) -> Result<(), DockerError> {
+        if self.image_exists(image).await? {
+            return Ok(());
+        }
+        let (name, tag) = split_tag(image);
+        let options = CreateImageOptionsBuilder::default().from_image(name).tag(tag).build();
+        let mut stream = self.api.create_image(Some(options), None, None);
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(info) => {
+                    if let Some(detail) = info.error_detail.and_then(|d| d.message) {
+                        return Err(DockerError::ImageUnavailable {
+                            image: image.to_string(),
+                            message: detail,
+                        });
+                    }
+                    let progress_text = info.progress_detail.and_then(|d| match (d.current, d.total) {
+                        (Some(c), Some(t)) if t > 0 => Some(format!("{:.1}/{:.1} MB", c as f64 / 1e6, t as f64 / 1e6)),
+                        _ => None,
+                    });
+                    let status = match (info.id, info.status) {
+                        (Some(id), Some(s)) => format!("{id}: {s}"),
+                        (None, Some(s)) => s,
+                        _ => continue,
+                    };
+                    progress(PullProgress {
+                        status,
+                        progress: progress_text,
+                    });
+                }
+                Err(e) => {
+                    return Err(DockerError::ImageUnavailable {
+                        image: image.to_string(),
+                        message: error_message(&e),
+                    })
+                }
+            }
+        }
+        if self.image_exists(image).await? {
+            Ok(())
+        } else {
+            Err(DockerError::ImageUnavailable {
+                image: image.to_string(),
+                message: "the pull finished but the image is not there".into(),
+            })
+        }
+    }
+
+    /// Builds an image from a context tar with the engine's build API; returns the image ID.
+    pub async fn build_image(
+        &self,
+        context_tar: Vec<u8>,
+        dockerfile: &str,
+        tag: &str,
+        build_args: HashMap<String, String>,
+        mut output: impl FnMut(BuildOutput),
+    ) -> Result<String, DockerError> {
+        let options = BuildImageOptionsBuilder::default()
+            .dockerfile(dockerfile)
+            .t(tag)
+            .rm(true)
+            .forcerm(true)
+            .buildargs(&build_args)
+            .build();
+        let mut stream = self
+            .api
+            .build_image(options, None, Some(bollard::body_full(Bytes::from(context_tar))));
+        let mut image_id = None;
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|e| DockerError::Build(error_message(&e)))?;
+            if let Some(error) = info.error_detail.and_then(|d| d.message) {
+                return Err(DockerError::Build(explain_build_error(&error)));
+            }
+            if let Some(text) = info.stream {
+                for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                    output(BuildOutput::Line(line.to_string()));
+                }
+            }
+            if let Some(status) = info.status {
+                output(BuildOutput::Line(status));
+            }
+            if let Some(id) = info.aux.and_then(|a| a.id) {
+                image_id = Some(id);
+            }
+        }
+        match image_id {
+            Some(id) => Ok(id),
+            // The classic builder of older engines may not send the ID: read it from the tag.
+            None => {
+                let inspect = self
+                    .api
+                    .inspect_image(tag)
+                    .await
+                    .map_err(|e| DockerError::Build(error_message(&e)))?;
+                inspect
+                    .id
+                    .ok_or_else(|| DockerError::Build(format!("the engine did not report the ID of {tag}")))
+            }
+        }
+    }
+}
+
+/// `name:tag` → (`name`, `tag`); a port in a registry host is not a tag; no tag means `latest`.
+fn split_tag(image: &str) -> (&str, &str) {
+    if image.contains('@') {
+        return (image, "");
+    }
+    match image.rfind(':') {
+        Some(i) if !image[i..].contains('/') => (&image[..i], &image[i + 1..]),
+        _ => (image, "latest"),
+    }
+}
+
+/// A base image that cannot be pulled is the most common build failure here: say what to do.
+fn explain_build_error(error: &str) -> String {
+    let lower = error.to_lowercase();
+    if lower.contains("pull access denied")
+        || lower.contains("not found") && lower.contains("manifest")
+        || lower.contains("no such host")
+        || lower.contains("dial tcp")
+    {
+        format!("{error}\n  hint: the Dockerfile's base image (FROM) must be on the engine when no registry can be reached: build or load it locally first")
+    } else {
+        error.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_tag;
+
+    #[test]
+    fn splits_tags() {
+        assert_eq!(split_tag("python:3.11-slim"), ("python", "3.11-slim"));
+        assert_eq!(split_tag("debian"), ("debian", "latest"));
+        assert_eq!(split_tag("localhost:5000/app"), ("localhost:5000/app", "latest"));
+        assert_eq!(split_tag("localhost:5000/app:v1"), ("localhost:5000/app", "v1"));
+    }
+}

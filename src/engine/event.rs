@@ -1,0 +1,214 @@
+//! What the engine tells its views. Every view (console, headless text, NDJSON) is a fold of
+//! these; nothing else crosses from the engine to a view.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+pub use crate::source::CommitInfo;
+pub use crate::store::{RunNumber, RunRecord, RunStatus, StageRecord, StageStatus};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stream {
+    Stdout,
+    Stderr,
+    /// Lines shipdeck writes into a stage's log itself (the command being run, build steps).
+    System,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StageKindName {
+    Run,
+    Package,
+}
+
+/// Each stage's depth in the DAG, for views that lay stages out by it: 0 for a stage that
+/// needs nothing, else one more than its deepest need. `stages` are in topological order, as
+/// `(name, needs)`; a need that is not among them is ignored.
+pub fn dag_levels<'a>(stages: impl IntoIterator<Item = (&'a str, &'a [String])>) -> Vec<usize> {
+    let mut names: Vec<&str> = Vec::new();
+    let mut levels: Vec<usize> = Vec::new();
+    for (name, needs) in stages {
+        let level = needs
+            .iter()
+            .filter_map(|n| names.iter().position(|s| s == n).map(|i| levels[i] + 1))
+            .max()
+            .unwrap_or(0);
+        names.push(name);
+        levels.push(level);
+    }
+    levels
+}
+
+/// One stage as planned when a run starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlannedStage {
+    pub name: String,
+    pub needs: Vec<String>,
+    pub kind: StageKindName,
+    /// The image a run stage runs in, or the Dockerfile a package stage builds.
+    pub image: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// A run was accepted and numbered.
+    RunQueued {
+        run: RunNumber,
+        app: String,
+        commit: String,
+        short_commit: String,
+        subject: String,
+        author: String,
+        branch: Option<String>,
+        trigger: String,
+        at: DateTime<Utc>,
+    },
+    RunStarted {
+        run: RunNumber,
+        stages: Vec<PlannedStage>,
+        at: DateTime<Utc>,
+    },
+    /// Pulling an image a stage needs; `progress` is a human line such as `12.3/45.6 MB`.
+    ImagePull {
+        run: RunNumber,
+        image: String,
+        status: String,
+        progress: Option<String>,
+    },
+    StageStarted {
+        run: RunNumber,
+        stage: String,
+        at: DateTime<Utc>,
+        /// Where the stage's full log is written.
+        log_path: Option<String>,
+    },
+    /// Lines of a stage's output, in order, from one stream, secrets already masked. Lines
+    /// come in batches (as the container wrote them) so a stage printing a million lines is
+    /// not a million events.
+    StageLog {
+        run: RunNumber,
+        stage: String,
+        stream: Stream,
+        lines: Vec<String>,
+    },
+    StageFinished {
+        run: RunNumber,
+        stage: String,
+        status: StageStatus,
+        exit_code: Option<i64>,
+        duration_ms: i64,
+        /// Why it failed, timed out, was cancelled or skipped, in words for the user.
+        message: Option<String>,
+        at: DateTime<Utc>,
+    },
+    ArtifactsCopied {
+        run: RunNumber,
+        stage: String,
+        dir: String,
+        files: usize,
+        bytes: u64,
+    },
+    ImageBuilt {
+        run: RunNumber,
+        stage: String,
+        image_id: String,
+        tag: String,
+    },
+    RunFinished {
+        run: RunNumber,
+        status: RunStatus,
+        duration_ms: i64,
+        image_id: Option<String>,
+        image_tag: Option<String>,
+        at: DateTime<Utc>,
+    },
+    /// A run could not even be queued: the revision does not resolve, the app is not in the
+    /// commit, the history cannot be written.
+    RunRejected { rev: String, message: String },
+    /// The Docker engine was reached, or lost; `message` says what happened and what to check.
+    EngineStatus {
+        connected: bool,
+        address: String,
+        version: Option<String>,
+        api_version: Option<String>,
+        message: Option<String>,
+    },
+    /// The repository as it is now: where, which branch, HEAD, and the branch's recent commits.
+    RepoState {
+        app: String,
+        repo: String,
+        app_dir: String,
+        branch: Option<String>,
+        head: Option<CommitInfo>,
+        commits: Vec<CommitInfo>,
+    },
+    /// Recent runs from the history, newest first, for a view that starts.
+    HistoryLoaded { runs: Vec<PastRun> },
+    /// The tail of a finished stage's log, read back from its file.
+    StageLogLoaded {
+        run: RunNumber,
+        stage: String,
+        path: String,
+        lines: Vec<String>,
+        /// Lines of the file before the tail that were not read.
+        skipped: u64,
+    },
+    /// What the watcher does: whether it watches, saves too, is paused; how many directories;
+    /// whether it fell back to polling; the last trigger (time and what).
+    WatchStatus {
+        watching: bool,
+        paused: bool,
+        saves: bool,
+        dirs: usize,
+        polling: bool,
+        last_trigger: Option<String>,
+    },
+    /// release.toml was edited: `error` when the new one is invalid (the last good one stays).
+    ConfigReloaded { error: Option<String> },
+    /// Something the user should know that is not part of one stage: leftovers reaped, a
+    /// secret too short to mask, an engine warning.
+    Notice { level: NoticeLevel, message: String },
+}
+
+/// A run from the history, with its stages and where their logs are.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PastRun {
+    pub run: RunRecord,
+    pub stages: Vec<StageRecord>,
+    pub log_paths: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeLevel {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Event {
+    pub fn run(&self) -> Option<RunNumber> {
+        match self {
+            Event::RunQueued { run, .. }
+            | Event::RunStarted { run, .. }
+            | Event::ImagePull { run, .. }
+            | Event::StageStarted { run, .. }
+            | Event::StageLog { run, .. }
+            | Event::StageFinished { run, .. }
+            | Event::ArtifactsCopied { run, .. }
+            | Event::ImageBuilt { run, .. }
+            | Event::RunFinished { run, .. }
+            | Event::StageLogLoaded { run, .. } => Some(*run),
+            Event::Notice { .. }
+            | Event::RunRejected { .. }
+            | Event::EngineStatus { .. }
+            | Event::RepoState { .. }
+            | Event::HistoryLoaded { .. }
+            | Event::WatchStatus { .. }
+            | Event::ConfigReloaded { .. } => None,
+        }
+    }
+}

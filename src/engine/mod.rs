@@ -1,0 +1,152 @@
+//! The engine: takes [`Command`]s, runs pipelines on a Docker engine, and emits [`Event`]s.
+//! It has no UI code; the console and the headless view are both folds of its events.
+
+pub mod connection;
+mod control;
+mod dockerignore;
+pub mod event;
+mod log_tail;
+mod package;
+mod pipeline;
+pub mod recorder;
+mod stage;
+mod workspace;
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+pub use connection::DockerLink;
+pub use event::{CommitInfo, Event, NoticeLevel, PastRun, PlannedStage, Stream};
+pub use pipeline::plan;
+pub use recorder::EventSink;
+
+use crate::config::Config;
+use crate::source::Project;
+use crate::store::{RunNumber, Store};
+
+/// What a view asks of the engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Run the pipeline for a revision (`HEAD`, a sha, a branch…); `trigger` says why, for the
+    /// runs list and history ("manual", "commit abc1234", "save: src/app.py").
+    Run { rev: String, trigger: String },
+    /// Cancel one run: its stages are stopped and their containers removed.
+    Cancel { run: RunNumber },
+    /// Cancel every active run.
+    CancelAll,
+    /// Re-read the repository (branch, HEAD, recent commits): a [`Event::RepoState`].
+    Refresh,
+    /// Recent runs from the history: a [`Event::HistoryLoaded`].
+    LoadHistory { limit: usize },
+    /// The tail of a stage's log file: a [`Event::StageLogLoaded`].
+    LoadLog {
+        run: RunNumber,
+        stage: String,
+        lines: usize,
+    },
+    /// Watch the repository: every new commit runs the pipeline, and with `saves`, saved files
+    /// run the `on_save` stages on the working tree; busy runs follow `[watch].on_busy`.
+    Watch { saves: bool },
+    /// Stop watching.
+    Unwatch,
+    /// Turn save-triggered runs on or off while watching.
+    WatchSaves(bool),
+    /// Hold triggers while paused; a HEAD that moved meanwhile runs on resume.
+    PauseWatch(bool),
+}
+
+/// How many of the branch's recent commits a [`Event::RepoState`] lists.
+pub const RECENT_COMMITS: usize = 30;
+
+/// The two ends a view holds: commands in, events out. Dropping `commands` cancels whatever
+/// is running and, once it has stopped and been cleaned up, closes `events`.
+pub struct EngineHandle {
+    pub commands: mpsc::UnboundedSender<Command>,
+    pub events: mpsc::Receiver<Event>,
+}
+
+/// Everything a pipeline needs that does not change from run to run.
+#[derive(Clone)]
+pub struct Engine {
+    pub docker: DockerLink,
+    pub project: Project,
+    /// The working copy's release.toml, when it is valid: the pipeline of snapshot runs, and of
+    /// commits that have none committed. A commit's own release.toml wins (see `pipeline`).
+    pub config: Option<Arc<Config>>,
+}
+
+/// Capacity of the event channels: large enough to absorb bursts of log lines, small enough
+/// that a slow view slows the log readers (backpressure) instead of growing memory.
+const EVENT_CAPACITY: usize = 4096;
+
+impl Engine {
+    pub fn new(docker: DockerLink, project: Project, config: Option<Config>) -> Engine {
+        Engine {
+            docker,
+            project,
+            config: config.map(Arc::new),
+        }
+    }
+
+    /// Starts the engine's command loop; `store` records every run.
+    pub fn start(self, store: Store) -> EngineHandle {
+        let (sink, events) = recorder::spawn(store, EVENT_CAPACITY);
+        let (commands, rx) = mpsc::unbounded_channel();
+        tokio::spawn(self.command_loop(rx, sink));
+        EngineHandle { commands, events }
+    }
+
+    /// Starts an engine for a long-lived view: it connects to Docker in the background (and
+    /// reports the engine's state as events) instead of requiring it up front.
+    pub fn start_monitored(project: Project, config: Option<Config>, store: Store) -> EngineHandle {
+        let (sink, events) = recorder::spawn(store, EVENT_CAPACITY);
+        let engine = Engine::new(DockerLink::monitored(sink.clone()), project, config);
+        let (commands, rx) = mpsc::unbounded_channel();
+        tokio::spawn(engine.command_loop(rx, sink));
+        EngineHandle { commands, events }
+    }
+
+    /// The app's name: from release.toml, or the app directory's name while it is invalid.
+    pub fn app_name(&self) -> String {
+        match &self.config {
+            Some(config) => config.app.name.clone(),
+            None => self
+                .project
+                .app_dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The repository as it is now, for views.
+    async fn repo_state(&self) -> Event {
+        let project = self.project.clone();
+        let app = self.app_name();
+        let read = tokio::task::spawn_blocking(move || {
+            let head = project.resolve("HEAD").ok();
+            let commits = project.recent_commits(RECENT_COMMITS).unwrap_or_default();
+            (project, head, commits)
+        })
+        .await;
+        match read {
+            Ok((project, head, commits)) => Event::RepoState {
+                app,
+                repo: project.repo_root.display().to_string(),
+                app_dir: project.prefix.clone(),
+                branch: head.as_ref().and_then(|h| h.branch.clone()),
+                head,
+                commits,
+            },
+            Err(e) => Event::Notice {
+                level: NoticeLevel::Error,
+                message: format!("reading the repository failed: {e}"),
+            },
+        }
+    }
+
+    async fn command_loop(self, rx: mpsc::UnboundedReceiver<Command>, sink: EventSink) {
+        control::Control::new(self, sink).run(rx).await
+    }
+}

@@ -1,0 +1,510 @@
+//! One stage of a run: a container on the run's workspace, its output streamed live into
+//! events and the stage's log file, its exit code, timeout and cancellation, its artifacts.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use futures_util::StreamExt;
+use tokio_util::sync::CancellationToken;
+
+use super::event::{Event, Stream};
+use super::recorder::EventSink;
+use super::workspace::{Workspace, MOUNT};
+use crate::config::{Config, Network, RunStage, StageConfig, StageKind};
+use crate::docker::{labels, ContainerSpec, Docker, DockerError, LogChunk};
+use crate::mask::{LineBuffer, SecretMasker};
+use crate::source::CommitInfo;
+use crate::store::{RunNumber, StageStatus};
+
+/// What every stage of one run shares.
+pub struct RunShared {
+    /// This run's pipeline: the release.toml of its commit.
+    pub config: Arc<Config>,
+    /// The connection this run uses from start to end.
+    pub docker: Docker,
+    pub run: RunNumber,
+    pub commit: CommitInfo,
+    pub workspace: Workspace,
+    pub masker: SecretMasker,
+    pub secrets: Vec<(String, String)>,
+    pub logs: HashMap<String, PathBuf>,
+    pub artifacts: PathBuf,
+    pub sink: EventSink,
+    pub built: Mutex<Option<(String, String)>>,
+}
+
+pub struct StageOutcome {
+    pub status: StageStatus,
+}
+
+impl RunShared {
+    /// Reports a stage that never started (skipped, cancelled while waiting).
+    pub async fn finish_unstarted(&self, stage: &str, status: StageStatus, message: String) {
+        self.sink
+            .emit(Event::StageFinished {
+                run: self.run,
+                stage: stage.to_string(),
+                status,
+                exit_code: None,
+                duration_ms: 0,
+                message: Some(message),
+                at: Utc::now(),
+            })
+            .await;
+    }
+
+    /// The release image of this run, once its package stage built it: (ID, tag).
+    pub fn built_image(&self) -> Option<(String, String)> {
+        self.built.lock().ok().and_then(|b| b.clone())
+    }
+
+    /// The environment every stage sees, and the package build gets as build arguments.
+    pub fn shipdeck_env(&self, stage: &str) -> Vec<(String, String)> {
+        vec![
+            ("CI".into(), "true".into()),
+            ("SHIPDECK_APP".into(), self.config.app.name.clone()),
+            ("SHIPDECK_RUN".into(), self.run.to_string()),
+            ("SHIPDECK_STAGE".into(), stage.to_string()),
+            ("SHIPDECK_COMMIT".into(), self.commit.id.clone()),
+            ("SHIPDECK_SHORT_COMMIT".into(), self.commit.short.clone()),
+            ("SHIPDECK_BRANCH".into(), self.commit.branch.clone().unwrap_or_default()),
+        ]
+    }
+
+    async fn log(&self, stage: &str, line: impl Into<String>) {
+        self.sink
+            .emit(Event::StageLog {
+                run: self.run,
+                stage: stage.into(),
+                stream: Stream::System,
+                lines: vec![line.into()],
+            })
+            .await;
+    }
+}
+
+/// Runs one stage to its end and reports it; never fails: failures are the stage's status.
+pub async fn run(shared: &RunShared, stage: &StageConfig, cancel: &CancellationToken) -> StageOutcome {
+    let started = Instant::now();
+    shared
+        .sink
+        .emit(Event::StageStarted {
+            run: shared.run,
+            stage: stage.name.clone(),
+            at: Utc::now(),
+            log_path: shared.logs.get(&stage.name).map(|p| p.display().to_string()),
+        })
+        .await;
+    let log_file = LogFile::create(shared.logs.get(&stage.name).map(PathBuf::as_path));
+    let result = match &stage.kind {
+        StageKind::Run(spec) => run_container(shared, stage, spec, cancel, &log_file).await,
+        StageKind::Package(spec) => super::package::build(shared, stage, spec, cancel, &log_file).await,
+    };
+    let (status, exit_code, message) = match result {
+        Ok(end) => (end.status, end.exit_code, end.message),
+        Err(e) => {
+            let text = e.to_string();
+            log_file.write_line(&format!("shipdeck: {text}"));
+            (StageStatus::Failed, None, Some(text))
+        }
+    };
+    shared
+        .sink
+        .emit(Event::StageFinished {
+            run: shared.run,
+            stage: stage.name.clone(),
+            status,
+            exit_code,
+            duration_ms: started.elapsed().as_millis() as i64,
+            message,
+            at: Utc::now(),
+        })
+        .await;
+    StageOutcome { status }
+}
+
+/// How a stage ended, when shipdeck itself did not fail.
+pub struct StageEnd {
+    pub status: StageStatus,
+    pub exit_code: Option<i64>,
+    pub message: Option<String>,
+}
+
+async fn run_container(
+    shared: &RunShared,
+    stage: &StageConfig,
+    spec: &RunStage,
+    cancel: &CancellationToken,
+    log_file: &LogFile,
+) -> Result<StageEnd, DockerError> {
+    let docker = &shared.docker;
+    let name = &stage.name;
+    let sink = shared.sink.clone();
+    let run = shared.run;
+    let image = spec.image.clone();
+    let pulls = docker.ensure_image(&spec.image, |p| {
+        let event = Event::ImagePull {
+            run,
+            image: image.clone(),
+            status: p.status,
+            progress: p.progress,
+        };
+        // Progress is best effort: a full channel drops a progress line rather than stall the pull.
+        sink.try_emit(event);
+    });
+    tokio::select! {
+        pulled = pulls => pulled?,
+        _ = cancel.cancelled() => return Ok(cancelled()),
+    }
+    tokio::select! {
+        created = shared.workspace.ensure_created() => created?,
+        _ = cancel.cancelled() => return Ok(cancelled()),
+    }
+
+    let container = ContainerSpec {
+        name: format!("{}-{}", shared.workspace.prefix, name),
+        image: spec.image.clone(),
+        cmd: command_line(&spec.run),
+        env: stage_env(shared, stage),
+        workdir: Some(workdir(spec)),
+        network: Some(match spec.network {
+            Network::None => "none".to_string(),
+            Network::Bridge => "bridge".to_string(),
+        }),
+        binds: binds(shared, stage, spec).await?,
+        labels: shared.workspace.labels("stage", Some(name)),
+    };
+    let id = docker.create_container(&container).await?;
+    let outcome = supervise(shared, stage, spec, &id, cancel, log_file).await;
+    let removed = docker.remove_container(&id).await;
+    let outcome = outcome?;
+    removed?;
+    Ok(outcome)
+}
+
+fn cancelled() -> StageEnd {
+    StageEnd {
+        status: StageStatus::Cancelled,
+        exit_code: None,
+        message: Some("cancelled".into()),
+    }
+}
+
+/// Starts the container and follows it until it exits, times out or is cancelled.
+async fn supervise(
+    shared: &RunShared,
+    stage: &StageConfig,
+    spec: &RunStage,
+    id: &str,
+    cancel: &CancellationToken,
+    log_file: &LogFile,
+) -> Result<StageEnd, DockerError> {
+    let docker = &shared.docker;
+    tokio::select! {
+        filled = shared.workspace.ensure_filled(id) => filled?,
+        _ = cancel.cancelled() => return Ok(cancelled()),
+    }
+    let output = docker.attach_output(id).await?;
+    docker.start_container(id).await?;
+    let logs = forward_logs(shared, &stage.name, output, log_file);
+    let timeout = stage.timeout.unwrap_or(crate::config::DEFAULT_STAGE_TIMEOUT);
+    let wait = async {
+        tokio::select! {
+            exit = docker.wait_container(id) => Some(exit),
+            _ = tokio::time::sleep(timeout) => None,
+            _ = cancel.cancelled() => None,
+        }
+    };
+    let (exit, logs_result) = tokio::join!(
+        async {
+            let exit = wait.await;
+            if exit.is_none() {
+                // Timed out or cancelled: kill now; the log stream ends with the container.
+                let _ = docker.kill_container(id).await;
+            }
+            exit
+        },
+        logs
+    );
+    if let Err(e) = logs_result {
+        tracing::warn!("log stream of {} ended early: {e}", stage.name);
+    }
+    let end = match exit {
+        None if cancel.is_cancelled() => cancelled(),
+        None => StageEnd {
+            status: StageStatus::TimedOut,
+            exit_code: None,
+            message: Some(format!("timed out after {}", humanize(timeout))),
+        },
+        Some(exit) => {
+            let code = exit?.code;
+            if code == 0 {
+                match copy_artifacts(shared, &stage.name, spec, id).await {
+                    Ok(()) => StageEnd {
+                        status: StageStatus::Success,
+                        exit_code: Some(0),
+                        message: None,
+                    },
+                    Err(message) => StageEnd {
+                        status: StageStatus::Failed,
+                        exit_code: Some(0),
+                        message: Some(message),
+                    },
+                }
+            } else {
+                StageEnd {
+                    status: StageStatus::Failed,
+                    exit_code: Some(code),
+                    message: Some(format!("exited with code {code}")),
+                }
+            }
+        }
+    };
+    if let Some(message) = &end.message {
+        log_file.write_line(&format!("shipdeck: {message}"));
+    }
+    Ok(end)
+}
+
+/// Streams the container's output into masked lines: events for the views, the log file.
+async fn forward_logs(
+    shared: &RunShared,
+    stage: &str,
+    stream: impl futures_util::Stream<Item = Result<LogChunk, DockerError>>,
+    log_file: &LogFile,
+) -> Result<(), DockerError> {
+    let mut stdout = LineBuffer::new(shared.masker.clone());
+    let mut stderr = LineBuffer::new(shared.masker.clone());
+    futures_util::pin_mut!(stream);
+    let mut result = Ok(());
+    loop {
+        let mut lines = Vec::new();
+        let kind = match stream.next().await {
+            Some(Ok(LogChunk::Stdout(bytes))) => {
+                stdout.push(&bytes, |l| lines.push(l));
+                Stream::Stdout
+            }
+            Some(Ok(LogChunk::Stderr(bytes))) => {
+                stderr.push(&bytes, |l| lines.push(l));
+                Stream::Stderr
+            }
+            Some(Err(e)) => {
+                result = Err(e);
+                break;
+            }
+            None => break,
+        };
+        emit_lines(shared, stage, kind, lines, log_file).await;
+    }
+    for (kind, buffer) in [(Stream::Stdout, &mut stdout), (Stream::Stderr, &mut stderr)] {
+        let mut lines = Vec::new();
+        buffer.finish(|l| lines.push(l));
+        emit_lines(shared, stage, kind, lines, log_file).await;
+    }
+    log_file.flush();
+    result
+}
+
+async fn emit_lines(shared: &RunShared, stage: &str, stream: Stream, lines: Vec<String>, log_file: &LogFile) {
+    if lines.is_empty() {
+        return;
+    }
+    for line in &lines {
+        log_file.write_line(line);
+    }
+    shared
+        .sink
+        .emit(Event::StageLog {
+            run: shared.run,
+            stage: stage.to_string(),
+            stream,
+            lines,
+        })
+        .await;
+}
+
+/// `sh -c` per command, in order, stopping at the first failure with its exit code; each
+/// command is echoed first so the log shows what ran. Commands travel as arguments, so no
+/// quoting of theirs can break the script.
+fn command_line(commands: &[String]) -> Vec<String> {
+    // The echo starts with RS (\036), which makes the engine end a line the previous command
+    // left unterminated, so `$ next` never runs into its output.
+    let script = r#"for c in "$@"; do printf '\036$ %s\n' "$c"; sh -c "$c" || exit $?; done"#;
+    let mut cmd = vec![
+        "sh".to_string(),
+        "-c".to_string(),
+        script.to_string(),
+        "shipdeck".to_string(),
+    ];
+    cmd.extend(commands.iter().cloned());
+    cmd
+}
+
+fn workdir(spec: &RunStage) -> String {
+    match spec.workdir.as_deref() {
+        Some(w) if w.starts_with('/') => w.to_string(),
+        Some(w) => format!("{MOUNT}/{}", w.trim_start_matches("./")),
+        None => MOUNT.to_string(),
+    }
+}
+
+fn stage_env(shared: &RunShared, stage: &StageConfig) -> Vec<String> {
+    let mut env: Vec<String> = shared
+        .shipdeck_env(&stage.name)
+        .into_iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    env.extend(stage.env.iter().map(|(k, v)| format!("{k}={v}")));
+    env.extend(shared.secrets.iter().map(|(k, v)| format!("{k}={v}")));
+    env
+}
+
+/// The workspace, plus one named volume per cache path, keyed by app, stage and path so that
+/// it is reused by the next run of the same stage.
+async fn binds(shared: &RunShared, stage: &StageConfig, spec: &RunStage) -> Result<Vec<String>, DockerError> {
+    let mut binds = vec![format!("{}:{MOUNT}", shared.workspace.volume)];
+    let app = &shared.config.app.name;
+    for path in &spec.cache {
+        let volume = cache_volume_name(app, &stage.name, path);
+        let labels = labels::set(&[
+            (labels::APP, app),
+            (labels::STAGE, &stage.name),
+            (labels::ROLE, "cache"),
+            (labels::CACHE_PATH, path),
+        ]);
+        shared.docker.ensure_volume(&volume, labels).await?;
+        binds.push(format!("{volume}:{path}"));
+    }
+    Ok(binds)
+}
+
+pub fn cache_volume_name(app: &str, stage: &str, path: &str) -> String {
+    // FNV-1a: stable across builds and platforms, unlike std's hasher.
+    let hash = path.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    });
+    format!("shipdeck-cache-{app}-{stage}-{:08x}", hash as u32)
+}
+
+/// Copies each declared artifact out of the finished container into the run's artifacts dir.
+async fn copy_artifacts(shared: &RunShared, stage: &str, spec: &RunStage, id: &str) -> Result<(), String> {
+    if spec.artifacts.is_empty() {
+        return Ok(());
+    }
+    let (mut files, mut bytes) = (0usize, 0u64);
+    for artifact in &spec.artifacts {
+        let relative = artifact.trim_start_matches("./").trim_end_matches('/');
+        let tar = shared
+            .docker
+            .download_archive(id, &format!("{MOUNT}/{relative}"))
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("artifact `{artifact}` was not produced (no {MOUNT}/{relative} after the stage)"))?;
+        // The archive's entries are named from the path's last component: unpack beside it.
+        let parent = Path::new(relative).parent().map(Path::to_path_buf).unwrap_or_default();
+        let target = shared.artifacts.join(parent);
+        let counted = tokio::task::spawn_blocking(move || unpack(&tar, &target))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("copying artifact `{artifact}` out failed: {e}"))?;
+        files += counted.0;
+        bytes += counted.1;
+    }
+    shared
+        .sink
+        .emit(Event::ArtifactsCopied {
+            run: shared.run,
+            stage: stage.to_string(),
+            dir: shared.artifacts.display().to_string(),
+            files,
+            bytes,
+        })
+        .await;
+    shared
+        .log(
+            stage,
+            format!(
+                "artifacts: {files} {} ({bytes} bytes) copied to {}",
+                if files == 1 { "file" } else { "files" },
+                shared.artifacts.display()
+            ),
+        )
+        .await;
+    Ok(())
+}
+
+fn unpack(tar: &[u8], target: &Path) -> std::io::Result<(usize, u64)> {
+    std::fs::create_dir_all(target)?;
+    let mut archive = tar::Archive::new(tar);
+    let (mut files, mut bytes) = (0, 0);
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        if entry.header().entry_type().is_file() {
+            files += 1;
+            bytes += entry.header().size()?;
+        }
+        // unpack_in refuses entries that would land outside `target`.
+        entry.unpack_in(target)?;
+    }
+    Ok((files, bytes))
+}
+
+pub fn humanize(d: Duration) -> String {
+    let secs = d.as_secs();
+    match secs {
+        0 => format!("{}ms", d.as_millis()),
+        s if s < 60 => format!("{s}s"),
+        s if s % 60 == 0 && s < 3600 => format!("{}m", s / 60),
+        s if s < 3600 => format!("{}m{}s", s / 60, s % 60),
+        s => format!("{}h{}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
+/// A stage's full log on disk. Writing is best effort: a full disk must not fail the stage,
+/// and the lines still reach the views.
+pub struct LogFile {
+    writer: Mutex<Option<std::io::BufWriter<std::fs::File>>>,
+}
+
+impl LogFile {
+    fn create(path: Option<&Path>) -> LogFile {
+        let file = path.and_then(|p| match std::fs::File::create(p) {
+            Ok(f) => Some(std::io::BufWriter::with_capacity(64 * 1024, f)),
+            Err(e) => {
+                tracing::warn!("cannot write log {}: {e}", p.display());
+                None
+            }
+        });
+        LogFile {
+            writer: Mutex::new(file),
+        }
+    }
+
+    pub fn write_line(&self, line: &str) {
+        if let Ok(mut guard) = self.writer.lock() {
+            if let Some(w) = guard.as_mut() {
+                if writeln!(w, "{line}").is_err() {
+                    *guard = None;
+                }
+            }
+        }
+    }
+
+    pub fn flush(&self) {
+        if let Ok(mut guard) = self.writer.lock() {
+            if let Some(w) = guard.as_mut() {
+                let _ = w.flush();
+            }
+        }
+    }
+}
+
+impl Drop for LogFile {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}

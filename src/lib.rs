@@ -1,0 +1,17 @@
+//! shipdeck: a terminal release console for backend applications.
+//!
+//! The engine is a library: it takes [`engine::Command`]s and emits [`engine::Event`]s, and has
+//! no UI code. Views (the headless printer here, the console to come) fold its events.
+
+pub mod cli;
+pub mod config;
+pub mod docker;
+pub mod engine;
+pub mod headless;
+pub mod mask;
+pub mod owner;
+pub mod source;
+pub mod store;
+pub mod term;
+pub mod ui;
+pub mod watch;

@@ -1,0 +1,313 @@
+use std::io::{BufWriter, IsTerminal};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use shipdeck::cli::{Cli, Command, HistoryArgs, RunArgs, WatchArgs};
+use shipdeck::config::{self, Config};
+use shipdeck::docker::{self, Docker};
+use shipdeck::engine::{self, Engine};
+use shipdeck::headless::{Format, HeadlessView, Outcome};
+use shipdeck::owner::{label_is_alive, Owner};
+use shipdeck::source::Project;
+use shipdeck::store::{format_history, Store};
+
+const EXIT_USAGE: u8 = 2;
+const EXIT_ENGINE: u8 = 3;
+
+/// An error on the way to running anything, with the exit code it means.
+struct Failure {
+    code: u8,
+    message: String,
+}
+
+impl Failure {
+    fn usage(e: impl std::fmt::Display) -> Failure {
+        Failure {
+            code: EXIT_USAGE,
+            message: e.to_string(),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let started = std::time::Instant::now();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("shipdeck: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli, started)) {
+        Ok(code) => code,
+        Err(f) => {
+            eprintln!("{}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+async fn dispatch(cli: Cli, started: std::time::Instant) -> Result<ExitCode, Failure> {
+    let start = cli.repo.clone().unwrap_or_else(|| PathBuf::from("."));
+    let project = Project::discover(&start).map_err(Failure::usage)?;
+    match cli.command {
+        Some(Command::Check) => check(&project),
+        Some(Command::History(args)) => history(&project, &args),
+        Some(Command::Run(args)) => run(&project, &args).await,
+        Some(Command::Watch(args)) => watch(&project, &args).await,
+        Some(Command::Console(args)) => console(&project, args.theme.or(cli.theme).as_deref(), started).await,
+        None if std::io::stdout().is_terminal() => console(&project, cli.theme.as_deref(), started).await,
+        None => {
+            eprintln!("shipdeck: stdout is not a terminal: running the pipeline for HEAD headless (`shipdeck run` does the same)");
+            let args = RunArgs {
+                commit: "HEAD".into(),
+                json: false,
+            };
+            run(&project, &args).await
+        }
+    }
+}
+
+fn load_config(project: &Project) -> Result<Config, Failure> {
+    config::load(&display_path(&project.config_path())).map_err(Failure::usage)
+}
+
+/// The config path as the user would write it: relative to the current directory when inside it.
+fn display_path(path: &Path) -> PathBuf {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| cwd.canonicalize().ok())
+        .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf())
+}
+
+fn check(project: &Project) -> Result<ExitCode, Failure> {
+    let config = load_config(project)?;
+    println!("{}", config.describe());
+    println!("{} is valid.", display_path(&project.config_path()).display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn history(project: &Project, args: &HistoryArgs) -> Result<ExitCode, Failure> {
+    let store = Store::open(&project.state_dir()).map_err(Failure::usage)?;
+    let runs = store.recent_runs(args.limit.into()).map_err(Failure::usage)?;
+    if runs.is_empty() {
+        println!("No runs yet. Start one with `shipdeck run`.");
+    } else {
+        print!("{}", format_history(&runs));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run(project: &Project, args: &RunArgs) -> Result<ExitCode, Failure> {
+    let command = engine::Command::Run {
+        rev: args.commit.clone(),
+        trigger: "manual".into(),
+    };
+    headless(project, command, args.json, false).await
+}
+
+async fn watch(project: &Project, args: &WatchArgs) -> Result<ExitCode, Failure> {
+    let config = load_config(project)?;
+    let saves = args.saves || !matches!(config.watch.on, shipdeck::config::WatchOn::Commit);
+    headless(project, engine::Command::Watch { saves }, args.json, true).await
+}
+
+/// The headless view: sends `command` and prints events until its run ends or, with
+/// `forever` (watch mode), until a signal.
+async fn headless(project: &Project, command: engine::Command, json: bool, forever: bool) -> Result<ExitCode, Failure> {
+    let config = load_config(project)?;
+    let mut store = Store::open(&project.state_dir()).map_err(Failure::usage)?;
+    init_tracing(&project.state_dir());
+    let docker = docker::connect().await.map_err(|e| Failure {
+        code: EXIT_ENGINE,
+        message: e.to_string(),
+    })?;
+    tracing::info!(address = %docker.address, version = %docker.server_version, api = %docker.api_version, "connected");
+    reap(&docker, &mut store).await;
+
+    let mut handle = Engine::new(engine::DockerLink::fixed(docker), project.clone(), Some(config)).start(store);
+    let _ = handle.commands.send(command);
+
+    let format = if json { Format::Json } else { Format::Text };
+    let mut view = HeadlessView::new(BufWriter::with_capacity(64 * 1024, std::io::stdout()), format);
+    let mut outcome = None;
+    let mut active = false;
+    let mut signals = Signals::new().map_err(Failure::usage)?;
+    let mut commands = Some(handle.commands);
+    loop {
+        tokio::select! {
+            event = handle.events.recv() => {
+                let Some(event) = event else { break };
+                match &event {
+                    engine::Event::RunStarted { .. } => active = true,
+                    engine::Event::RunFinished { .. } => active = false,
+                    _ => {}
+                }
+                if let Ok(Some(o)) = view.handle(&event) {
+                    if !forever {
+                        outcome = Some(o);
+                        // Our one run is over: hang up, and the engine closes the events when done.
+                        commands = None;
+                    }
+                }
+                if handle.events.is_empty() {
+                    let _ = view.flush();
+                }
+            }
+            signal = signals.next() => {
+                let _ = view.flush();
+                if signals.count > 1 {
+                    eprintln!("shipdeck: {signal} again: exiting now; leftovers are removed at the next start");
+                    return Ok(ExitCode::from(130));
+                }
+                if forever && !active {
+                    eprintln!("shipdeck: {signal}: stopped watching");
+                    outcome.get_or_insert(Outcome::Success);
+                } else {
+                    eprintln!("shipdeck: {signal}: cancelling the run and removing its containers…");
+                    outcome.get_or_insert(Outcome::Cancelled);
+                }
+                if let Some(c) = &commands {
+                    let _ = c.send(engine::Command::CancelAll);
+                }
+                if forever {
+                    commands = None;
+                }
+            }
+        }
+    }
+    drop(commands);
+    let _ = view.flush();
+    let code = outcome.map(Outcome::exit_code).unwrap_or(1);
+    Ok(ExitCode::from(code as u8))
+}
+
+async fn console(project: &Project, theme: Option<&str>, started: std::time::Instant) -> Result<ExitCode, Failure> {
+    use shipdeck::ui::{self, render::Chrome, theme::Theme, user_config::UserConfig};
+    if !std::io::stdout().is_terminal() {
+        return Err(Failure::usage(
+            "shipdeck console needs a terminal; use `shipdeck run` in scripts",
+        ));
+    }
+    // A bad working copy of release.toml does not keep the console from opening: it says so,
+    // and runs still use each commit's committed release.toml.
+    let (config, config_error) = match load_config(project) {
+        Ok(config) => (Some(config), None),
+        Err(failure) => (None, Some(failure.message)),
+    };
+    let user_dir = UserConfig::dir();
+    let user = UserConfig::load(user_dir.as_deref()).map_err(Failure::usage)?;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let theme =
+        Theme::resolve(theme.or(user.theme.as_deref()), user_dir.as_deref(), no_color).map_err(Failure::usage)?;
+    let keymap = ui::keymap::Keymap::with_overrides(&user.keys).map_err(Failure::usage)?;
+    let mut store = Store::open(&project.state_dir()).map_err(Failure::usage)?;
+    init_tracing(&project.state_dir());
+    // Leftovers on the engine are reaped by the engine's monitor once it connects, so the
+    // console draws at once, engine or not; the history is tidied here.
+    let me = Owner::current().label();
+    if let Err(e) = store.mark_interrupted(chrono::Utc::now(), |owner| owner == me || label_is_alive(owner)) {
+        tracing::warn!("{e}");
+    }
+    let chrome = Chrome {
+        theme,
+        keymap,
+        environments: config
+            .iter()
+            .flat_map(|c| c.environments.iter())
+            .map(|e| (e.name.clone(), e.approval || e.name == "production"))
+            .collect(),
+    };
+    let plan = config.as_ref().map(engine::plan).unwrap_or_default();
+    let mut app = ui::app::App::new(plan, user.tail_lines());
+    app.config_error = config_error;
+    // Watching is on by default in the console; `[watch].on` says whether saves run stages.
+    let saves = config
+        .as_ref()
+        .is_some_and(|c| !matches!(c.watch.on, shipdeck::config::WatchOn::Commit));
+    app.watch_on_start = Some(saves);
+    let handle = Engine::start_monitored(project.clone(), config, store);
+    match ui::run(app, chrome, handle, started).await {
+        Ok(ui::ConsoleExit::Quit) => Ok(ExitCode::SUCCESS),
+        Ok(ui::ConsoleExit::Interrupted) => Ok(ExitCode::from(130)),
+        Err(e) => Err(Failure {
+            code: 1,
+            message: format!("shipdeck: {e:#}"),
+        }),
+    }
+}
+
+/// Removes what crashed shipdeck processes left on the engine, and marks their runs as
+/// interrupted in the history; says what it removed.
+async fn reap(docker: &Docker, store: &mut Store) {
+    match docker.reap_leftovers().await {
+        Ok(reaped) if !reaped.is_empty() => {
+            let mut what = reaped.containers.clone();
+            what.extend(reaped.volumes.iter().map(|v| format!("volume {v}")));
+            eprintln!("shipdeck: removed leftovers of interrupted runs: {}", what.join(", "));
+        }
+        Ok(_) => {}
+        Err(e) => {
+            eprintln!("shipdeck: warning: could not check for leftovers of interrupted runs: {e}")
+        }
+    }
+    let me = Owner::current().label();
+    match store.mark_interrupted(chrono::Utc::now(), |owner| owner == me || label_is_alive(owner)) {
+        Ok(0) => {}
+        Ok(n) => eprintln!("shipdeck: {n} interrupted run(s) marked cancelled in the history"),
+        Err(e) => eprintln!("shipdeck: warning: {e}"),
+    }
+}
+
+/// Diagnostics go to `.shipdeck/shipdeck.log`, never to the terminal.
+fn init_tracing(state_dir: &Path) {
+    let Ok(file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(state_dir.join("shipdeck.log"))
+    else {
+        return;
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SHIPDECK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .try_init();
+}
+
+/// SIGINT, SIGTERM and SIGHUP, counted: the first cancels, the second exits at once.
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+    /// The terminal went away (closed window, ssh drop): clean up as for SIGTERM.
+    hangup: tokio::signal::unix::Signal,
+    count: u32,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Signals {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+            hangup: signal(SignalKind::hangup())?,
+            count: 0,
+        })
+    }
+
+    async fn next(&mut self) -> &'static str {
+        let name = tokio::select! {
+            _ = self.interrupt.recv() => "interrupted",
+            _ = self.terminate.recv() => "terminated",
+            _ = self.hangup.recv() => "hung up",
+        };
+        self.count += 1;
+        name
+    }
+}

@@ -1,0 +1,199 @@
+//! Plain-text rendering for `shipdeck history`.
+
+use std::fmt::Display;
+
+use chrono::{Local, TimeZone};
+
+use super::RunRecord;
+
+const SUBJECT_WIDTH: usize = 40;
+const AUTHOR_WIDTH: usize = 20;
+
+/// A duration for people: `0.4s`, `12.4s`, `1m 03s`, `2h 05m`.
+pub fn format_duration(ms: i64) -> String {
+    let ms = ms.max(0);
+    let tenths = (ms + 50) / 100;
+    if tenths < 600 {
+        return format!("{}.{}s", tenths / 10, tenths % 10);
+    }
+    let secs = (ms + 500) / 1000;
+    if secs < 3600 {
+        format!("{}m {:02}s", secs / 60, secs % 60)
+    } else {
+        format!("{}h {:02}m", secs / 3600, secs % 3600 / 60)
+    }
+}
+
+/// A table of runs (as given, e.g. newest first), times in local time. Columns: #, status,
+/// commit, subject (cut to 40 characters), author, started (queued time if it never
+/// started), duration, image tag. Control characters from commit data are replaced.
+pub fn format_history(runs: &[RunRecord]) -> String {
+    format_history_in(runs, &Local)
+}
+
+fn format_history_in<Tz: TimeZone>(runs: &[RunRecord], tz: &Tz) -> String
+where
+    Tz::Offset: Display,
+{
+    if runs.is_empty() {
+        return "no runs yet\n".to_string();
+    }
+    let header = [
+        "#", "STATUS", "COMMIT", "SUBJECT", "AUTHOR", "STARTED", "DURATION", "IMAGE",
+    ];
+    let right_aligned = [true, false, false, false, false, false, true, false];
+    let rows: Vec<[String; 8]> = runs
+        .iter()
+        .map(|r| {
+            [
+                r.number.to_string(),
+                r.status.to_string(),
+                clean(&r.short_commit, usize::MAX),
+                clean(&r.subject, SUBJECT_WIDTH),
+                clean(&r.author, AUTHOR_WIDTH),
+                r.started_at
+                    .unwrap_or(r.queued_at)
+                    .with_timezone(tz)
+                    .format("%Y-%m-%d %H:%M")
+                    .to_string(),
+                r.duration_ms.map_or_else(|| "-".to_string(), format_duration),
+                r.image_tag
+                    .as_deref()
+                    .map_or_else(|| "-".to_string(), |t| clean(t, usize::MAX)),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(|h| h.chars().count());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let header = header.map(str::to_string);
+    for row in std::iter::once(&header).chain(&rows) {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i > 0 {
+                line.push_str("  ");
+            }
+            let pad = " ".repeat(widths[i] - cell.chars().count());
+            if right_aligned[i] {
+                line.push_str(&pad);
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                line.push_str(&pad);
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// Replaces control characters (terminal escapes in commit data) and cuts to `max` chars
+/// with a trailing `…`.
+fn clean(text: &str, max: usize) -> String {
+    let mut chars = text.chars().map(|c| if c.is_control() { ' ' } else { c });
+    let count = text.chars().count();
+    if count <= max {
+        chars.collect()
+    } else {
+        let mut cut: String = chars.by_ref().take(max.saturating_sub(1)).collect();
+        cut.push('…');
+        cut
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::t;
+    use super::super::RunStatus;
+    use super::*;
+    use chrono::Utc;
+
+    fn record(number: i64, status: RunStatus, subject: &str) -> RunRecord {
+        RunRecord {
+            number,
+            app: "shop".into(),
+            commit: "1a2b3c4d5e6f".into(),
+            short_commit: "1a2b3c4".into(),
+            branch: Some("main".into()),
+            subject: subject.into(),
+            author: "Ada Lovelace".into(),
+            trigger: "watch".into(),
+            status,
+            queued_at: t(0),
+            started_at: Some(t(60)),
+            finished_at: Some(t(123)),
+            duration_ms: Some(63_000),
+            image_id: Some("sha256:abc".into()),
+            image_tag: Some("shop:1a2b3c4".into()),
+            owner: "1@host".into(),
+        }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(format_duration(0), "0.0s");
+        assert_eq!(format_duration(-5), "0.0s");
+        assert_eq!(format_duration(412), "0.4s");
+        assert_eq!(format_duration(12_400), "12.4s");
+        assert_eq!(format_duration(59_940), "59.9s");
+        assert_eq!(format_duration(59_960), "1m 00s");
+        assert_eq!(format_duration(63_000), "1m 03s");
+        assert_eq!(format_duration(3_599_000), "59m 59s");
+        assert_eq!(format_duration(7_500_000), "2h 05m");
+    }
+
+    #[test]
+    fn history_table() {
+        let long = "Refactor the checkout flow so that payment retries are idempotent";
+        let mut running = record(3, RunStatus::Running, "Fix \x1b]52;c;evil\x07 typo");
+        running.finished_at = None;
+        running.duration_ms = None;
+        running.image_tag = None;
+        let mut queued = record(2, RunStatus::Cancelled, "Bump deps");
+        queued.started_at = None;
+        queued.duration_ms = None;
+        let fast = RunRecord {
+            duration_ms: Some(12_400),
+            ..record(1, RunStatus::Success, long)
+        };
+        let out = format_history_in(&[running, queued, fast], &Utc);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 4, "{out}");
+        for h in [
+            "#", "STATUS", "COMMIT", "SUBJECT", "AUTHOR", "STARTED", "DURATION", "IMAGE",
+        ] {
+            assert!(lines[0].contains(h), "{out}");
+        }
+        // started in local (here UTC) time, `YYYY-MM-DD HH:MM`
+        assert!(lines[1].starts_with("3  running "), "{out}");
+        assert!(lines[1].contains("2023-11-14 22:14"), "{out}");
+        assert!(lines[1].contains("Fix  ]52;c;evil  typo"), "{out}");
+        assert!(!out.contains('\x1b') && !out.contains('\x07'), "{out}");
+        assert!(lines[1].trim_end().ends_with('-'), "no image yet: {out}");
+        // never started: queued time shown, no duration
+        assert!(lines[2].contains("cancelled") && lines[2].contains("2023-11-14 22:13"));
+        assert!(lines[2].contains("shop:1a2b3c4"));
+        assert!(lines[3].contains("success") && lines[3].contains("1a2b3c4"));
+        assert!(lines[3].contains("Ada Lovelace") && lines[3].contains("12.4s"));
+        let cut: String = long.chars().take(39).collect();
+        assert!(lines[3].contains(&format!("{cut}…")), "{out}");
+        assert!(!lines[3].contains("idempotent"), "{out}");
+        // columns line up: SUBJECT starts at the same place on every line
+        let col = lines[0].find("SUBJECT").unwrap();
+        assert_eq!(lines[3].find("Refactor"), Some(col));
+        assert_eq!(lines[2].find("Bump"), Some(col));
+        let d = lines[0].find("DURATION").unwrap() + "DURATION".len();
+        let row3: Vec<char> = lines[3].chars().collect();
+        let cell: String = row3[d - "12.4s".len()..d].iter().collect();
+        assert_eq!(cell, "12.4s", "right-aligned: {out}");
+
+        assert_eq!(format_history_in(&[], &Utc), "no runs yet\n");
+        let local = format_history(&[record(1, RunStatus::Success, "x")]);
+        assert!(local.contains("1m 03s"));
+    }
+}

@@ -1,0 +1,182 @@
+//! Schema migrations, versioned with `PRAGMA user_version`.
+//!
+//! `MIGRATIONS[i]` takes the database from version `i` to `i + 1`. Append new migrations
+//! (deployments, smoke results, audit, …) at the end; never edit or reorder a shipped one.
+//! Each runs in its own `BEGIN IMMEDIATE` transaction together with the version bump, so
+//! two processes opening a fresh store at once cannot both apply it.
+//! Foreign keys are ON and cannot be switched inside a transaction: a migration that rebuilds
+//! a referenced table must create-copy-drop-rename without breaking references.
+
+use std::path::Path;
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::error::{self, StoreError};
+
+pub(super) struct Migration {
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+pub(super) const MIGRATIONS: &[Migration] = &[Migration {
+    name: "runs and stages",
+    sql: r#"
+CREATE TABLE runs (
+    number       INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused, even after pruning
+    app          TEXT NOT NULL,
+    commit_sha   TEXT NOT NULL,
+    short_commit TEXT NOT NULL,
+    branch       TEXT,
+    subject      TEXT NOT NULL,
+    author       TEXT NOT NULL,
+    trigger_kind TEXT NOT NULL,
+    owner        TEXT NOT NULL,
+    status       TEXT NOT NULL,
+    queued_at    TEXT NOT NULL,
+    started_at   TEXT,
+    finished_at  TEXT,
+    duration_ms  INTEGER,
+    image_id     TEXT,
+    image_tag    TEXT
+) STRICT;
+CREATE INDEX runs_active ON runs (status) WHERE status IN ('queued', 'running');
+CREATE INDEX runs_commit ON runs (commit_sha);
+
+CREATE TABLE stages (
+    run          INTEGER NOT NULL REFERENCES runs (number) ON DELETE CASCADE,
+    position     INTEGER NOT NULL,
+    name         TEXT NOT NULL,
+    status       TEXT NOT NULL,
+    exit_code    INTEGER,
+    started_at   TEXT,
+    finished_at  TEXT,
+    duration_ms  INTEGER,
+    message      TEXT,
+    image_id     TEXT,
+    PRIMARY KEY (run, position),
+    UNIQUE (run, name)
+) STRICT;
+"#,
+}];
+
+/// The schema version this build writes.
+pub(super) fn latest_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.pragma_query_value(None, "user_version", |row| row.get(0))
+}
+
+/// Brings the database up to [`latest_version`].
+pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let latest = latest_version();
+    let current = user_version(conn).map_err(error::sql(path, "read the schema version"))?;
+    check_not_newer(path, current)?;
+    if current == latest {
+        return Ok(());
+    }
+    loop {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(error::sql(path, "lock the database to migrate it"))?;
+        // Re-read under the write lock: another process may have migrated meanwhile.
+        let current = user_version(&tx).map_err(error::sql(path, "read the schema version"))?;
+        check_not_newer(path, current)?;
+        let Some(migration) = usize::try_from(current).ok().and_then(|i| MIGRATIONS.get(i)) else {
+            return Ok(());
+        };
+        let version = current + 1;
+        let fail = |source| StoreError::Migrate {
+            path: path.to_path_buf(),
+            version,
+            name: migration.name,
+            source,
+        };
+        tx.execute_batch(migration.sql).map_err(fail)?;
+        tx.pragma_update(None, "user_version", version).map_err(fail)?;
+        tx.commit().map_err(fail)?;
+    }
+}
+
+fn check_not_newer(path: &Path, current: i64) -> Result<(), StoreError> {
+    if current > latest_version() {
+        return Err(StoreError::SchemaTooNew {
+            path: path.to_path_buf(),
+            found: current,
+            supported: latest_version(),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Store;
+    use super::*;
+
+    #[test]
+    fn migrations_are_idempotent() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut store = Store::open(tmp.path()).unwrap();
+        let n = store
+            .create_run(
+                &crate::store::test_support::new_run("me"),
+                crate::store::test_support::t(0),
+            )
+            .unwrap();
+        drop(store);
+        let store = Store::open(tmp.path()).unwrap();
+        assert_eq!(store.schema_version().unwrap(), latest_version());
+        assert!(store.run(n).unwrap().is_some());
+        drop(store);
+        let store = Store::open(tmp.path()).unwrap();
+        assert_eq!(store.schema_version().unwrap(), latest_version());
+        let tables: i64 = store
+            .conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('runs', 'stages')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(tables, 2);
+    }
+
+    #[test]
+    fn every_migration_applies_from_scratch() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn, Path::new(":memory:")).unwrap();
+        assert_eq!(user_version(&conn).unwrap(), latest_version());
+        migrate(&mut conn, Path::new(":memory:")).unwrap();
+        assert_eq!(user_version(&conn).unwrap(), latest_version());
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_with_advice() {
+        let tmp = tempfile::tempdir().unwrap();
+        drop(Store::open(tmp.path()).unwrap());
+        let conn = Connection::open(tmp.path().join(super::super::DB_FILE)).unwrap();
+        conn.pragma_update(None, "user_version", latest_version() + 1).unwrap();
+        drop(conn);
+        let err = Store::open(tmp.path()).unwrap_err();
+        assert!(matches!(err, StoreError::SchemaTooNew { .. }), "{err:?}");
+        assert!(err.to_string().contains("upgrade shipdeck"), "{err}");
+    }
+
+    #[test]
+    fn concurrent_first_opens_migrate_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join(".shipdeck");
+        let barrier = std::sync::Barrier::new(4);
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    barrier.wait();
+                    let store = Store::open(&dir).unwrap();
+                    assert_eq!(store.schema_version().unwrap(), latest_version());
+                });
+            }
+        });
+    }
+}

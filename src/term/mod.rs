@@ -1,0 +1,38 @@
+//! Terminal output of pipeline stages, made safe to show.
+//!
+//! Stage output is untrusted (DESIGN.md, "Safety that users rely on"): only colour (SGR)
+//! sequences may reach the screen. [`sanitize`] turns one raw line into its final visible
+//! form containing nothing but printable text and `ESC [ [0-9;:]* m`; [`to_line`],
+//! [`strip_sgr`] and [`visible_width`] work on that form.
+
+mod cells;
+mod lex;
+mod render;
+mod sanitize;
+mod scan;
+mod sgr;
+
+pub use render::{strip_sgr, to_line, visible_width};
+pub use sanitize::{sanitize, sanitize_cow};
+
+#[cfg(test)]
+mod tests_prop;
+#[cfg(test)]
+mod tests_sanitize;
+#[cfg(test)]
+mod tests_style;
+
+use crate::store::StageStatus;
+
+/// The glyph both views show for a stage's status (the console spins a running one).
+pub fn stage_glyph(status: StageStatus) -> char {
+    match status {
+        StageStatus::Success => '✓',
+        StageStatus::Failed => '✗',
+        StageStatus::TimedOut => '⏱',
+        StageStatus::Cancelled => '⊘',
+        StageStatus::Skipped => '↷',
+        StageStatus::Running => '▶',
+        StageStatus::Pending => '·',
+    }
+}

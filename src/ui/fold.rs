@@ -1,0 +1,270 @@
+//! Folding the engine's events into the console's state: what each event changes, and the
+//! effects (engine commands) some of them call for.
+
+use super::app::{first_line, App, Effect};
+use super::log_pane::LineKind;
+use super::model::{EngineState, LogSource, RepoView, Row, RunView, StageView, WatchView};
+use crate::engine::{Command, Event, NoticeLevel, Stream};
+use crate::store::{RunStatus, StageStatus};
+use crate::term::sanitize;
+
+impl App {
+    /// Folds one engine event into the state.
+    pub fn apply(&mut self, event: Event) -> Vec<Effect> {
+        self.dirty = true;
+        let mut effects = Vec::new();
+        let tail = self.tail_lines;
+        match event {
+            Event::RunQueued {
+                run,
+                commit,
+                short_commit,
+                subject,
+                author,
+                trigger,
+                at,
+                ..
+            } => {
+                let stages = self
+                    .plan
+                    .iter()
+                    .map(|p| StageView::new(&p.name, p.needs.clone(), p.image.clone(), tail))
+                    .collect();
+                self.runs.insert(
+                    0,
+                    RunView {
+                        number: run,
+                        commit,
+                        short: short_commit,
+                        subject,
+                        author,
+                        trigger,
+                        status: RunStatus::Queued,
+                        queued_at: at,
+                        duration_ms: None,
+                        image_tag: None,
+                        stages,
+                        selected_stage: 0,
+                    },
+                );
+                // The new run is what the user wants to watch.
+                self.selected = self.rows().iter().position(|r| *r == Row::Run(0)).unwrap_or(0);
+            }
+            Event::RunStarted { run, stages, .. } => {
+                if let Some(r) = self.run_mut(run) {
+                    r.status = RunStatus::Running;
+                    r.stages = stages
+                        .iter()
+                        .map(|p| StageView::new(&p.name, p.needs.clone(), p.image.clone(), tail))
+                        .collect();
+                }
+                self.plan = stages;
+            }
+            Event::ImagePull {
+                run,
+                image,
+                status,
+                progress,
+            } => {
+                let line = format!(
+                    "pull {image}: {status}{}",
+                    progress.map(|p| format!(" {p}")).unwrap_or_default()
+                );
+                if let Some(stage) = self
+                    .run_mut(run)
+                    .and_then(|r| r.stages.iter_mut().find(|s| s.status == StageStatus::Running))
+                {
+                    stage.push_system(line);
+                }
+            }
+            Event::StageStarted {
+                run,
+                stage,
+                at,
+                log_path,
+            } => {
+                if let Some(r) = self.run_mut(run) {
+                    if let Some(s) = r.stage_mut(&stage) {
+                        s.status = StageStatus::Running;
+                        s.started_at = Some(at);
+                        s.log_path = log_path;
+                    }
+                    // Follow the action: the selection moves to the stage that just started,
+                    // unless the user is looking at one that is still running.
+                    let keep = r
+                        .selected()
+                        .is_some_and(|s| s.status == StageStatus::Running && s.name != stage);
+                    if !keep {
+                        if let Some(i) = r.stages.iter().position(|s| s.name == stage) {
+                            r.selected_stage = i;
+                        }
+                    }
+                }
+            }
+            Event::StageLog {
+                run,
+                stage,
+                stream,
+                lines,
+            } => {
+                if let Some(s) = self.run_mut(run).and_then(|r| r.stage_mut(&stage)) {
+                    let kind = match stream {
+                        Stream::Stdout => LineKind::Stdout,
+                        Stream::Stderr => LineKind::Stderr,
+                        Stream::System => LineKind::System,
+                    };
+                    s.log.push_lines(kind, lines.iter().map(|l| sanitize(l)));
+                    s.view.sync(&s.log);
+                }
+            }
+            Event::StageFinished {
+                run,
+                stage,
+                status,
+                exit_code,
+                duration_ms,
+                message,
+                ..
+            } => {
+                if let Some(s) = self.run_mut(run).and_then(|r| r.stage_mut(&stage)) {
+                    s.status = status;
+                    s.exit_code = exit_code;
+                    s.duration_ms = Some(duration_ms);
+                    if let Some(m) = &message {
+                        if status != StageStatus::Success {
+                            s.push_system(format!("shipdeck: {m}"));
+                        }
+                    }
+                    s.message = message;
+                }
+            }
+            Event::ArtifactsCopied { .. } => {}
+            Event::ImageBuilt { run, tag, .. } => {
+                if let Some(r) = self.run_mut(run) {
+                    r.image_tag = Some(tag);
+                }
+            }
+            Event::RunFinished {
+                run,
+                status,
+                duration_ms,
+                image_tag,
+                ..
+            } => {
+                if let Some(r) = self.run_mut(run) {
+                    r.status = status;
+                    r.duration_ms = Some(duration_ms);
+                    r.image_tag = image_tag.or(r.image_tag.take());
+                    effects.push(Effect::Engine(Command::Refresh));
+                    // A failed run opens on the stage that failed.
+                    if status == RunStatus::Failed {
+                        if let Some(i) = r
+                            .stages
+                            .iter()
+                            .position(|s| matches!(s.status, StageStatus::Failed | StageStatus::TimedOut))
+                        {
+                            r.selected_stage = i;
+                        }
+                    }
+                }
+            }
+            Event::RunRejected { rev, message } => {
+                self.notify(
+                    NoticeLevel::Error,
+                    format!("cannot run {rev}: {}", first_line(&message),),
+                );
+            }
+            Event::Notice { level, message } => self.notify(level, first_line(&message).to_string()),
+            Event::EngineStatus {
+                connected,
+                address,
+                version,
+                api_version,
+                message,
+            } => {
+                self.engine = if connected {
+                    EngineState::Up {
+                        address,
+                        version: version.unwrap_or_default(),
+                        api: api_version.unwrap_or_default(),
+                    }
+                } else {
+                    EngineState::Down {
+                        address,
+                        message: message.unwrap_or_default(),
+                    }
+                };
+            }
+            Event::RepoState {
+                app,
+                repo,
+                app_dir,
+                branch,
+                head,
+                commits,
+            } => {
+                self.repo = RepoView {
+                    app,
+                    repo,
+                    app_dir,
+                    branch,
+                    head,
+                    commits,
+                };
+            }
+            Event::HistoryLoaded { runs } => {
+                for past in runs {
+                    if !self.runs.iter().any(|r| r.number == past.run.number) {
+                        self.runs.push(RunView::from_past(&past, &self.plan, tail));
+                    }
+                }
+                self.runs.sort_by_key(|r| std::cmp::Reverse(r.number));
+                return self.request_log();
+            }
+            Event::WatchStatus {
+                watching,
+                paused,
+                saves,
+                dirs,
+                polling,
+                last_trigger,
+            } => {
+                self.watch = WatchView {
+                    watching,
+                    paused,
+                    saves,
+                    dirs,
+                    polling,
+                    last_trigger,
+                };
+            }
+            Event::ConfigReloaded { error } => {
+                match &error {
+                    Some(_) => self.notify(
+                        NoticeLevel::Error,
+                        "release.toml is invalid: the last good one stays (see the header)",
+                    ),
+                    None => self.notify(NoticeLevel::Info, "release.toml reloaded"),
+                }
+                self.config_error = error;
+            }
+            Event::StageLogLoaded {
+                run,
+                stage,
+                lines,
+                skipped,
+                ..
+            } => {
+                if let Some(s) = self.run_mut(run).and_then(|r| r.stage_mut(&stage)) {
+                    if skipped > 0 {
+                        s.push_system(format!("… {skipped} earlier lines: press o to open the full log"));
+                    }
+                    s.log.push_lines(LineKind::Stdout, lines.iter().map(|l| sanitize(l)));
+                    s.view.sync(&s.log);
+                    s.source = LogSource::Loaded;
+                }
+            }
+        }
+        effects
+    }
+}

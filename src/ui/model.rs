@@ -1,0 +1,220 @@
+//! The console's picture of runs and stages: what the engine's events have said so far.
+
+use chrono::{DateTime, Utc};
+
+use super::log_pane::{LineKind, LogBuffer, LogView};
+use crate::engine::event::dag_levels;
+use crate::engine::{CommitInfo, PastRun, PlannedStage};
+use crate::store::{RunNumber, RunStatus, StageStatus};
+
+/// Whether a finished stage's log has been read back from its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogSource {
+    /// Lines arrive live from the engine.
+    Live,
+    /// A run from the history: the log is on disk, not yet asked for.
+    OnDisk,
+    Requested,
+    Loaded,
+}
+
+pub struct StageView {
+    pub name: String,
+    pub needs: Vec<String>,
+    pub image: String,
+    pub status: StageStatus,
+    pub started_at: Option<DateTime<Utc>>,
+    pub duration_ms: Option<i64>,
+    pub exit_code: Option<i64>,
+    pub message: Option<String>,
+    pub log_path: Option<String>,
+    pub log: LogBuffer,
+    pub view: LogView,
+    pub source: LogSource,
+}
+
+impl StageView {
+    pub fn new(name: &str, needs: Vec<String>, image: String, tail: usize) -> StageView {
+        StageView {
+            name: name.to_string(),
+            needs,
+            image,
+            status: StageStatus::Pending,
+            started_at: None,
+            duration_ms: None,
+            exit_code: None,
+            message: None,
+            log_path: None,
+            log: LogBuffer::with_capacity(tail),
+            view: LogView::new(),
+            source: LogSource::Live,
+        }
+    }
+
+    /// How long it has run: the final duration, or the time since it started.
+    pub fn elapsed_ms(&self, now: DateTime<Utc>) -> Option<i64> {
+        // A stage that never started (skipped, cancelled while waiting) has no duration.
+        let started = self.started_at?;
+        self.duration_ms
+            .or_else(|| (self.status == StageStatus::Running).then(|| (now - started).num_milliseconds()))
+    }
+
+    pub fn push_system(&mut self, line: String) {
+        self.log.push_lines(LineKind::System, [line]);
+        self.view.sync(&self.log);
+    }
+
+    /// `/query 2/5`, or `/query no match`, while a search is active.
+    pub fn search_summary(&self) -> Option<String> {
+        let query = self.view.query()?;
+        Some(match (self.view.current_match_index(), self.view.match_count()) {
+            (_, 0) => format!("/{query} no match"),
+            (Some(i), n) => format!("/{query} {}/{n}", i + 1),
+            (None, n) => format!("/{query} {n} matches"),
+        })
+    }
+}
+
+/// Each stage's column: 0 for stages that need nothing, else one more than the deepest need.
+pub fn levels(stages: &[StageView]) -> Vec<usize> {
+    dag_levels(stages.iter().map(|s| (s.name.as_str(), s.needs.as_slice())))
+}
+
+/// The order in which stage selection moves: column by column, top to bottom, as drawn.
+pub fn visual_order(stages: &[StageView]) -> Vec<usize> {
+    let levels = levels(stages);
+    let mut order: Vec<usize> = (0..stages.len()).collect();
+    order.sort_by_key(|i| (levels[*i], *i));
+    order
+}
+
+pub struct RunView {
+    pub number: RunNumber,
+    pub commit: String,
+    pub short: String,
+    pub subject: String,
+    pub author: String,
+    pub trigger: String,
+    pub status: RunStatus,
+    pub queued_at: DateTime<Utc>,
+    pub duration_ms: Option<i64>,
+    pub image_tag: Option<String>,
+    pub stages: Vec<StageView>,
+    pub selected_stage: usize,
+}
+
+impl RunView {
+    pub fn is_active(&self) -> bool {
+        matches!(self.status, RunStatus::Queued | RunStatus::Running)
+    }
+
+    pub fn elapsed_ms(&self, now: DateTime<Utc>) -> i64 {
+        self.duration_ms
+            .unwrap_or_else(|| (now - self.queued_at).num_milliseconds())
+    }
+
+    pub fn stage_mut(&mut self, name: &str) -> Option<&mut StageView> {
+        self.stages.iter_mut().find(|s| s.name == name)
+    }
+
+    pub fn selected(&self) -> Option<&StageView> {
+        self.stages.get(self.selected_stage)
+    }
+
+    pub fn selected_mut(&mut self) -> Option<&mut StageView> {
+        self.stages.get_mut(self.selected_stage)
+    }
+
+    /// A run from the history; `plan` (the current pipeline) supplies the DAG edges the
+    /// history does not keep.
+    pub fn from_past(past: &PastRun, plan: &[PlannedStage], tail: usize) -> RunView {
+        let run = &past.run;
+        let stages = past
+            .stages
+            .iter()
+            .map(|s| {
+                let planned = plan.iter().find(|p| p.name == s.name);
+                let mut view = StageView::new(
+                    &s.name,
+                    planned.map(|p| p.needs.clone()).unwrap_or_default(),
+                    planned.map(|p| p.image.clone()).unwrap_or_default(),
+                    tail,
+                );
+                view.status = s.status;
+                view.started_at = s.started_at;
+                view.duration_ms = s.duration_ms;
+                view.exit_code = s.exit_code;
+                view.message = s.message.clone();
+                view.log_path = past
+                    .log_paths
+                    .iter()
+                    .find(|(n, _)| *n == s.name)
+                    .map(|(_, p)| p.clone());
+                view.source = if s.started_at.is_some() {
+                    LogSource::OnDisk
+                } else {
+                    LogSource::Loaded
+                };
+                view
+            })
+            .collect();
+        RunView {
+            number: run.number,
+            commit: run.commit.clone(),
+            short: run.short_commit.clone(),
+            subject: run.subject.clone(),
+            author: run.author.clone(),
+            trigger: run.trigger.clone(),
+            status: run.status,
+            queued_at: run.queued_at,
+            duration_ms: run.duration_ms,
+            image_tag: run.image_tag.clone(),
+            stages,
+            selected_stage: 0,
+        }
+    }
+}
+
+/// A row of the runs list: a run, or a recent commit that has no run yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Row {
+    Run(usize),
+    Commit(usize),
+}
+
+/// The state of the Docker engine as the header shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EngineState {
+    Connecting,
+    Up {
+        address: String,
+        version: String,
+        api: String,
+    },
+    Down {
+        address: String,
+        message: String,
+    },
+}
+
+/// What the header shows of the watcher.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WatchView {
+    pub watching: bool,
+    pub paused: bool,
+    pub saves: bool,
+    pub dirs: usize,
+    pub polling: bool,
+    pub last_trigger: Option<String>,
+}
+
+/// What the header shows of the repository.
+#[derive(Debug, Clone, Default)]
+pub struct RepoView {
+    pub app: String,
+    pub repo: String,
+    pub app_dir: String,
+    pub branch: Option<String>,
+    pub head: Option<CommitInfo>,
+    pub commits: Vec<CommitInfo>,
+}

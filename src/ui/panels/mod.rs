@@ -1,0 +1,119 @@
+//! One file per panel; each draws from the app state alone.
+
+pub mod environments;
+pub mod footer;
+pub mod header;
+pub mod help;
+pub mod logs;
+pub mod pipeline;
+pub mod runs;
+
+use ratatui::style::Style;
+use ratatui::widgets::{Block, BorderType, Borders};
+
+use super::theme::Theme;
+use crate::store::{RunStatus, StageStatus};
+
+const SPINNER: &[char] = &['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+/// A panel's frame: accent border and title when focused.
+pub fn block<'a>(title: &'a str, focused: bool, theme: &Theme) -> Block<'a> {
+    let (border, title_style) = if focused {
+        (theme.accent, theme.accent)
+    } else {
+        (theme.border, theme.muted)
+    };
+    Block::default()
+        .borders(Borders::ALL)
+        .border_type(if focused {
+            BorderType::Thick
+        } else {
+            BorderType::Rounded
+        })
+        .border_style(border)
+        .title(ratatui::text::Span::styled(format!(" {title} "), title_style))
+}
+
+/// A stage's glyph; a running one spins.
+pub fn stage_glyph(status: StageStatus, spinner: usize) -> char {
+    match status {
+        StageStatus::Running => SPINNER[spinner % SPINNER.len()],
+        other => crate::term::stage_glyph(other),
+    }
+}
+
+pub fn run_glyph(status: RunStatus, spinner: usize) -> char {
+    match status {
+        RunStatus::Queued => '◌',
+        RunStatus::Running => SPINNER[spinner % SPINNER.len()],
+        RunStatus::Success => '✓',
+        RunStatus::Failed => '✗',
+        RunStatus::Cancelled => '⊘',
+    }
+}
+
+pub fn stage_style(status: StageStatus, theme: &Theme) -> Style {
+    theme.status(status.as_str())
+}
+
+pub fn run_style(status: RunStatus, theme: &Theme) -> Style {
+    theme.status(match status {
+        RunStatus::Failed => "failed",
+        other => other.as_str(),
+    })
+}
+
+/// `1.2s`, `12s`, `3m04s`: compact, for panels.
+pub fn short_duration(ms: i64) -> String {
+    let ms = ms.max(0);
+    if ms < 10_000 {
+        format!("{:.1}s", ms as f64 / 1000.0)
+    } else if ms < 60_000 {
+        format!("{}s", ms / 1000)
+    } else if ms < 3_600_000 {
+        format!("{}m{:02}s", ms / 60_000, (ms / 1000) % 60)
+    } else {
+        format!("{}h{:02}m", ms / 3_600_000, (ms / 60_000) % 60)
+    }
+}
+
+/// Cuts `text` to `width` display columns, with `…` when cut.
+pub fn fit(text: &str, width: usize) -> String {
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    if text.width() <= width {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
+    if width > 0 {
+        out.push('…');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fit_cuts_with_an_ellipsis_only_when_needed() {
+        assert_eq!(fit("hello", 5), "hello");
+        assert_eq!(fit("hello world", 6), "hello…");
+        assert_eq!(fit("", 3), "");
+    }
+
+    #[test]
+    fn durations_are_compact() {
+        assert_eq!(short_duration(1234), "1.2s");
+        assert_eq!(short_duration(12_345), "12s");
+        assert_eq!(short_duration(184_000), "3m04s");
+    }
+}

@@ -1,0 +1,81 @@
+//! The pipeline strip of the selected run: stages in DAG order, left to right by depth, with
+//! stages that can run in parallel stacked in one column.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget};
+
+use super::{block, short_duration, stage_glyph, stage_style};
+use crate::ui::app::{App, Focus};
+use crate::ui::model::{levels, StageView};
+use crate::ui::theme::Theme;
+
+/// How many rows the strip needs inside its border: the tallest column.
+pub fn height(stages: &[StageView]) -> u16 {
+    let levels = levels(stages);
+    let tallest = (0..=levels.iter().copied().max().unwrap_or(0))
+        .map(|l| levels.iter().filter(|x| **x == l).count())
+        .max()
+        .unwrap_or(1);
+    tallest.max(1) as u16
+}
+
+pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let title = match app.selected_run() {
+        Some(run) => format!("Pipeline · run #{} · {} · {}", run.number, run.short, run.trigger),
+        None => "Pipeline".to_string(),
+    };
+    let outer = block(&title, app.focus == Focus::Pipeline, theme);
+    let inner = outer.inner(area);
+    outer.render(area, buf);
+    let Some(run) = app.selected_run() else {
+        let hint = match app.selected_row() {
+            Some(_) => " no run for this commit yet: Enter runs the pipeline",
+            None => " select a run",
+        };
+        Paragraph::new(Line::styled(hint, theme.muted)).render(inner, buf);
+        return;
+    };
+    let levels = levels(&run.stages);
+    let depth = levels.iter().copied().max().unwrap_or(0) + 1;
+    let mut columns: Vec<Vec<Span>> = Vec::new();
+    let mut widths = Vec::new();
+    for level in 0..depth {
+        let mut cells = Vec::new();
+        for (i, stage) in run.stages.iter().enumerate().filter(|(i, _)| levels[*i] == level) {
+            let glyph = stage_glyph(stage.status, app.spinner);
+            let duration = stage.elapsed_ms(app.now).map(short_duration).unwrap_or_default();
+            let text = format!(" {glyph} {} {duration} ", stage.name);
+            let mut style = stage_style(stage.status, theme);
+            if i == run.selected_stage {
+                style = style.add_modifier(Modifier::REVERSED);
+            }
+            cells.push(Span::styled(text, style));
+        }
+        widths.push(cells.iter().map(Span::width).max().unwrap_or(0));
+        columns.push(cells);
+    }
+    let rows = columns.iter().map(Vec::len).max().unwrap_or(0);
+    let mut lines = Vec::new();
+    for row in 0..rows.min(inner.height as usize) {
+        let mut spans = Vec::new();
+        for (level, cells) in columns.iter().enumerate() {
+            if level > 0 {
+                let arrow = if row == 0 { " → " } else { "   " };
+                spans.push(Span::styled(arrow, theme.muted));
+            }
+            match cells.get(row) {
+                Some(cell) => {
+                    let pad = widths[level].saturating_sub(cell.width());
+                    spans.push(cell.clone());
+                    spans.push(Span::raw(" ".repeat(pad)));
+                }
+                None => spans.push(Span::raw(" ".repeat(widths[level]))),
+            }
+        }
+        lines.push(Line::from(spans));
+    }
+    Paragraph::new(lines).render(inner, buf);
+}

@@ -1,0 +1,71 @@
+//! The runs list: runs newest first (number, status, commit, subject, author, duration), then
+//! recent commits that have no run yet, so any of them can be run.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget};
+
+use super::{block, fit, run_glyph, run_style, short_duration};
+use crate::ui::app::{App, Focus};
+use crate::ui::model::Row;
+use crate::ui::theme::Theme;
+
+pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let outer = block("Runs", app.focus == Focus::Runs, theme);
+    let inner = outer.inner(area);
+    outer.render(area, buf);
+    let rows = app.rows();
+    if rows.is_empty() {
+        Paragraph::new(Line::styled(" no runs or commits yet", theme.muted)).render(inner, buf);
+        return;
+    }
+    let height = inner.height as usize;
+    // Keep the selection in view.
+    let first = app.selected.saturating_sub(height.saturating_sub(1));
+    let width = inner.width as usize;
+    let mut lines = Vec::new();
+    for (i, row) in rows.iter().enumerate().skip(first).take(height) {
+        let selected = i == app.selected;
+        let mut line = match *row {
+            Row::Run(r) => {
+                let run = &app.runs[r];
+                let number = format!("#{:<3}", run.number);
+                let glyph = run_glyph(run.status, app.spinner);
+                let duration = short_duration(run.elapsed_ms(app.now));
+                let fixed = number.len() + 2 + run.short.chars().count() + 1 + duration.len() + 2;
+                let room = width.saturating_sub(fixed);
+                let author = fit(&run.author, (room / 3).min(14));
+                let subject = fit(&run.subject, room.saturating_sub(author.chars().count() + 1));
+                let pad = room.saturating_sub(subject.chars().count() + author.chars().count() + 1);
+                Line::from(vec![
+                    Span::styled(number, theme.muted),
+                    Span::styled(format!("{glyph} "), run_style(run.status, theme)),
+                    Span::styled(format!("{} ", run.short), theme.accent),
+                    Span::styled(subject, theme.text),
+                    Span::raw(" ".repeat(pad + 1)),
+                    Span::styled(author, theme.muted),
+                    Span::styled(format!(" {duration}"), theme.muted),
+                ])
+            }
+            Row::Commit(c) => {
+                let commit = &app.repo.commits[c];
+                let room = width.saturating_sub(4 + 8 + 9);
+                Line::from(vec![
+                    Span::styled("    ○ ", theme.pending),
+                    Span::styled(format!("{} ", commit.short), theme.muted),
+                    Span::styled(fit(&commit.subject, room), theme.muted),
+                    Span::styled(" · no run", theme.pending),
+                ])
+            }
+        };
+        if selected {
+            line = line.patch_style(theme.selection);
+            line.spans.insert(0, Span::styled("▌", theme.accent));
+        } else {
+            line.spans.insert(0, Span::raw(" "));
+        }
+        lines.push(line);
+    }
+    Paragraph::new(lines).render(inner, buf);
+}

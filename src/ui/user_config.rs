@@ -1,0 +1,106 @@
+//! The user's own settings for the console: `$XDG_CONFIG_HOME/shipdeck/config.toml` (by
+//! default `~/.config/shipdeck/config.toml`).
+//!
+//! ```toml
+//! theme = "light"              # default, light, high-contrast, mono, or a file in themes/
+//! log_tail_lines = 100000      # lines of each stage's log kept in memory (the file has all)
+//! [keys]                       # action = [keys]; see the help overlay (?) for the actions
+//! quit = ["q", "ctrl-q"]
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::log_pane::DEFAULT_TAIL_LINES;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    pub theme: Option<String>,
+    pub log_tail_lines: Option<usize>,
+    #[serde(default)]
+    pub keys: BTreeMap<String, Vec<String>>,
+}
+
+impl UserConfig {
+    /// The directory of the user's shipdeck settings (and `themes/`).
+    pub fn dir() -> Option<PathBuf> {
+        std::env::var_os("XDG_CONFIG_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| dirs::home_dir().map(|h| h.join(".config")))
+            .map(|d| d.join("shipdeck"))
+    }
+
+    /// Reads the settings; a missing file is the defaults, a bad one an error naming it.
+    pub fn load(dir: Option<&Path>) -> Result<UserConfig, String> {
+        let Some(path) = dir.map(|d| d.join("config.toml")) else {
+            return Ok(UserConfig::default());
+        };
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(UserConfig::default()),
+            Err(e) => return Err(format!("{}: cannot read: {e}", path.display())),
+        };
+        let config: UserConfig = toml::from_str(&text).map_err(|e| {
+            let (line, col) = e.span().map(|s| line_col(&text, s.start)).unwrap_or((0, 0));
+            format!(
+                "{}:{line}:{col}: {}\n  hint: valid keys are theme, log_tail_lines and [keys]",
+                path.display(),
+                e.message()
+            )
+        })?;
+        if config.log_tail_lines == Some(0) {
+            return Err(format!("{}: log_tail_lines must be at least 1", path.display()));
+        }
+        Ok(config)
+    }
+
+    pub fn tail_lines(&self) -> usize {
+        self.log_tail_lines.unwrap_or(DEFAULT_TAIL_LINES)
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    (line, col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_file_is_the_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = UserConfig::load(Some(dir.path())).unwrap();
+        assert_eq!(config.theme, None);
+        assert_eq!(config.tail_lines(), DEFAULT_TAIL_LINES);
+    }
+
+    #[test]
+    fn reads_theme_keys_and_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("config.toml"),
+            "theme = \"light\"\nlog_tail_lines = 500\n[keys]\nquit = [\"x\"]\n",
+        )
+        .unwrap();
+        let config = UserConfig::load(Some(dir.path())).unwrap();
+        assert_eq!(config.theme.as_deref(), Some("light"));
+        assert_eq!(config.tail_lines(), 500);
+        assert_eq!(config.keys["quit"], ["x"]);
+    }
+
+    #[test]
+    fn an_unknown_key_names_the_file_and_position() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.toml"), "theme = \"light\"\ncolour = 1\n").unwrap();
+        let err = UserConfig::load(Some(dir.path())).unwrap_err();
+        assert!(err.contains("config.toml:2:1") && err.contains("colour"), "{err}");
+    }
+}

@@ -1,0 +1,235 @@
+//! The real binary in a real terminal (tmux) on a fixture repository and the real Docker
+//! engine: press Enter, watch the stages go green, quit, and find the terminal restored.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// A tmux session running a shell, killed when dropped.
+struct Tmux {
+    name: String,
+}
+
+impl Tmux {
+    fn start(dir: &std::path::Path, width: u16, height: u16) -> Tmux {
+        let version = Command::new("tmux").arg("-V").output();
+        assert!(
+            version.map(|o| o.status.success()).unwrap_or(false),
+            "this test drives shipdeck in tmux, and tmux is not installed (apt-get install tmux)"
+        );
+        // tmux reads `.` and `:` in a target as window and pane separators: keep them out.
+        let dir_name: String = dir
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        let name = format!("shipdeck-test-{}-{dir_name}", std::process::id());
+        let status = Command::new("tmux")
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                &name,
+                "-x",
+                &width.to_string(),
+                "-y",
+                &height.to_string(),
+                "-c",
+            ])
+            .arg(dir)
+            .args(["env", "PS1=$ ", "TERM=xterm-256color", "bash", "--norc", "--noprofile"])
+            .status()
+            .unwrap();
+        assert!(status.success(), "cannot start tmux");
+        Tmux { name }
+    }
+
+    fn send(&self, keys: &[&str]) {
+        let status = Command::new("tmux")
+            .args(["send-keys", "-t", &self.name])
+            .args(keys)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new("tmux")
+            .args(["capture-pane", "-p", "-t", &self.name])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Waits until the screen satisfies `ready`, failing with the last screen after `limit`.
+    fn wait_for(&self, what: &str, limit: Duration, ready: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + limit;
+        loop {
+            let screen = self.screen();
+            if ready(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+/// Whether the shell printed shipdeck's exit code (the command line itself shows `$?`).
+/// The shell is back and has printed everything after shipdeck: the exit marker and the
+/// terminal's canonical-mode flag (`icanon` or `-icanon`), which arrives a moment later.
+fn exited(screen: &str) -> bool {
+    let marker = screen
+        .lines()
+        .any(|l| l.starts_with("SHIPDECK_EXIT_") && !l.contains('$'));
+    let mode = screen.lines().any(|l| matches!(l.trim(), "icanon" | "-icanon"));
+    marker && mode
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").args(["kill-session", "-t", &self.name]).status();
+    }
+}
+
+#[test]
+fn enter_runs_the_pipeline_live_and_quit_restores_the_terminal() {
+    require_docker(&["python:3.11-slim"]);
+    let app = TestApp::from_fixture("hello-py");
+    let tmux = Tmux::start(app.path(), 120, 36);
+    // Start shipdeck; after it exits, the shell prints its exit code and the tty mode.
+    tmux.send(&[
+        &format!("{BIN}; echo SHIPDECK_EXIT_$?_END; stty -a | tr ' ;' '\\n\\n' | grep -x -- '-\\?icanon'"),
+        "Enter",
+    ]);
+    let screen = tmux.wait_for("the console", Duration::from_secs(20), |s| {
+        s.contains("Runs") && s.contains("docker ●")
+    });
+    assert!(screen.contains("initial commit"), "the commit is listed:\n{screen}");
+    assert!(
+        screen.contains("Environments") && screen.contains("staging"),
+        "{screen}"
+    );
+
+    tmux.send(&["Enter"]);
+    let screen = tmux.wait_for("a running stage", Duration::from_secs(60), |s| s.contains("#1"));
+    assert!(screen.contains("test"), "{screen}");
+    let screen = tmux.wait_for("a green pipeline", Duration::from_secs(240), |s| {
+        s.contains("✓ test") && s.contains("✓ build") && s.contains("✓ package")
+    });
+    assert!(screen.contains("#1"), "{screen}");
+    // The log pane shows the package stage's build output.
+    assert!(
+        screen.contains("Successfully tagged") || screen.contains("Step"),
+        "{screen}"
+    );
+
+    tmux.send(&["q"]);
+    let screen = tmux.wait_for("the shell again", Duration::from_secs(20), exited);
+    assert!(screen.contains("SHIPDECK_EXIT_0_END"), "{screen}");
+    // Canonical mode is back (raw mode would show -icanon), and the alternate screen is gone:
+    // the command line typed before shipdeck started is on screen again.
+    assert!(
+        screen.lines().any(|l| l.trim() == "icanon"),
+        "the tty was left in raw mode:\n{screen}"
+    );
+    assert!(
+        screen.contains(&format!("{BIN};")),
+        "the alternate screen was not left:\n{screen}"
+    );
+    app.assert_no_leftovers();
+}
+
+#[test]
+fn ctrl_c_restores_the_terminal_too() {
+    let app = TestApp::from_fixture("hello-py");
+    let tmux = Tmux::start(app.path(), 100, 30);
+    tmux.send(&[
+        &format!("{BIN}; echo SHIPDECK_EXIT_$?_END; stty -a | tr ' ;' '\\n\\n' | grep -x -- '-\\?icanon'"),
+        "Enter",
+    ]);
+    tmux.wait_for("the console", Duration::from_secs(20), |s| s.contains("Runs"));
+    tmux.send(&["C-c"]);
+    let screen = tmux.wait_for("the shell again", Duration::from_secs(20), exited);
+    assert!(
+        screen.contains("SHIPDECK_EXIT_0_END"),
+        "nothing was running, so Ctrl-C is a plain quit:\n{screen}"
+    );
+    assert!(screen.lines().any(|l| l.trim() == "icanon"), "{screen}");
+}
+
+#[test]
+fn a_small_terminal_is_told_so() {
+    let app = TestApp::from_fixture("hello-py");
+    let tmux = Tmux::start(app.path(), 60, 15);
+    tmux.send(&[BIN, "Enter"]);
+    let screen = tmux.wait_for("the too-small message", Duration::from_secs(20), |s| {
+        s.contains("terminal too small")
+    });
+    assert!(screen.contains("60×15"), "{screen}");
+    tmux.send(&["q"]);
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    let app = TestApp::from_fixture("hello-py");
+    let tmux = Tmux::start(app.path(), 100, 30);
+    // The app's path makes this shipdeck process findable among others running tests.
+    let dir = app.path().display().to_string();
+    tmux.send(&[
+        &format!("{BIN} -C {dir}; echo SHIPDECK_EXIT_$?_END; stty -a | tr ' ;' '\\n\\n' | grep -x -- '-\\?icanon'"),
+        "Enter",
+    ]);
+    tmux.wait_for("the console", Duration::from_secs(20), |s| s.contains("Runs"));
+    let status = Command::new("pkill")
+        .args(["-TERM", "-f", &format!("{BIN} -C {dir}")])
+        .status()
+        .unwrap();
+    assert!(status.success(), "no shipdeck process to signal");
+    let screen = tmux.wait_for("the shell again", Duration::from_secs(20), exited);
+    assert!(screen.contains("SHIPDECK_EXIT_0_END"), "{screen}");
+    assert!(screen.lines().any(|l| l.trim() == "icanon"), "{screen}");
+}
+
+#[test]
+fn ctrl_z_suspends_and_fg_resumes() {
+    let app = TestApp::from_fixture("hello-py");
+    let tmux = Tmux::start(app.path(), 100, 30);
+    tmux.send(&[BIN, "Enter"]);
+    tmux.wait_for("the console", Duration::from_secs(20), |s| s.contains("Runs"));
+    tmux.send(&["C-z"]);
+    let screen = tmux.wait_for("the shell", Duration::from_secs(20), |s| s.contains("Stopped"));
+    assert!(
+        !screen.contains("┃"),
+        "the console is still drawn while suspended:\n{screen}"
+    );
+    tmux.send(&["fg", "Enter"]);
+    tmux.wait_for("the console again", Duration::from_secs(20), |s| {
+        s.contains("Runs") && s.contains("Environments")
+    });
+    tmux.send(&["q"]);
+}
+
+#[test]
+fn an_unreachable_engine_is_shown_in_the_header_and_the_console_keeps_running() {
+    let app = TestApp::from_fixture("hello-py");
+    let tmux = Tmux::start(app.path(), 120, 30);
+    tmux.send(&[&format!("DOCKER_HOST=unix:///nonexistent/docker.sock {BIN}"), "Enter"]);
+    let screen = tmux.wait_for("the engine state", Duration::from_secs(20), |s| {
+        s.contains("docker ✗ unreachable")
+    });
+    assert!(screen.contains("unix:///nonexistent/docker.sock"), "{screen}");
+    assert!(screen.contains("check `docker version`"), "{screen}");
+    // Enter does not start a run against a dead engine: it says why.
+    tmux.send(&["Enter"]);
+    tmux.wait_for("the refusal", Duration::from_secs(5), |s| s.contains("not reachable"));
+    tmux.send(&["q"]);
+}
