@@ -15,7 +15,8 @@ Without a command, on a terminal, it opens the release console: runs, a live pip
 log panes, driven by the keyboard (press ? inside for the keys). When stdout is not a terminal it \
 runs the pipeline for HEAD headless instead, as `shipdeck run` does.",
     after_help = "Exit codes: 0 success, 1 pipeline failed, 2 configuration or usage error, \
-3 Docker engine unreachable, 130 cancelled (Ctrl-C or SIGTERM)."
+3 Docker engine unreachable, 4 refused (approval missing, smoke gate not passed, environment locked), \
+130 cancelled (Ctrl-C or SIGTERM)."
 )]
 pub struct Cli {
     /// The app directory (holding release.toml) or any directory inside it; default: the current one.
@@ -49,8 +50,87 @@ pub enum Command {
     Watch(WatchArgs),
     /// Validate release.toml and print the resolved pipeline.
     Check,
-    /// List recent runs of this app.
+    /// List recent runs of this app, or with ENV the operations on that environment
+    /// (deployments, promotions, rollbacks, smoke results: who, when, from → to, outcome).
     History(HistoryArgs),
+    /// Deploy a release to an environment, then run its smoke checks. Default release: the
+    /// newest green run's image.
+    Deploy(DeployArgs),
+    /// Run an environment's smoke checks against what it runs now.
+    Smoke(EnvArgs),
+    /// Promote the release running in ENV's `promote_from` to ENV: only if it passed the
+    /// source's smoke checks (or --force); needs --yes when ENV wants approval.
+    Promote(PromoteArgs),
+    /// Put a previous release back on an environment: the last good one, or --to SHA.
+    Rollback(RollbackArgs),
+    /// What runs on each environment, read from the engines: release, commit, image, since,
+    /// health, who deployed it, and who holds its lock.
+    Status(StatusArgs),
+    /// Break an environment's lock (left by an operator whose shipdeck died).
+    Unlock(UnlockArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DeployArgs {
+    /// The environment, as named in release.toml.
+    pub env: String,
+    /// The release to deploy: a commit (sha or prefix, branch, HEAD~1) whose pipeline built an image.
+    #[arg(long, value_name = "SHA")]
+    pub release: Option<String>,
+    /// Print the engine's events as NDJSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EnvArgs {
+    /// The environment, as named in release.toml.
+    pub env: String,
+    /// Print the engine's events as NDJSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PromoteArgs {
+    /// The environment to promote to (it names its source with `promote_from`).
+    pub env: String,
+    /// Approve the promotion, for environments with `approval = true` (the console asks to
+    /// type the environment's name instead).
+    #[arg(long)]
+    pub yes: bool,
+    /// Promote even if the release has not passed the source's smoke checks; the audit
+    /// history records that it was forced.
+    #[arg(long)]
+    pub force: bool,
+    /// Print the engine's events as NDJSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RollbackArgs {
+    /// The environment to roll back.
+    pub env: String,
+    /// The release to put back (a commit or prefix); default: the last good one deployed there.
+    #[arg(long, value_name = "SHA")]
+    pub to: Option<String>,
+    /// Print the engine's events as NDJSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// Print a JSON array instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct UnlockArgs {
+    /// The environment whose lock to break.
+    pub env: String,
 }
 
 #[derive(Debug, clap::Args)]
@@ -82,7 +162,9 @@ pub struct WatchArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct HistoryArgs {
-    /// How many runs to list.
+    /// An environment: list its operations instead of the runs.
+    pub env: Option<String>,
+    /// How many runs (or operations) to list.
     #[arg(long, short = 'n', default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..))]
     pub limit: u16,
 }

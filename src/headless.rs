@@ -6,6 +6,11 @@ use std::io::{self, Write};
 
 use chrono::{Local, Timelike};
 
+mod ops;
+mod status;
+
+pub use status::{format_status, EnvironmentRow};
+
 use crate::engine::event::dag_levels;
 use crate::engine::{Event, NoticeLevel, PlannedStage, Stream};
 use crate::store::{format_duration, RunNumber, RunStatus, StageStatus};
@@ -25,6 +30,8 @@ pub enum Outcome {
     Failed,
     Cancelled,
     Rejected,
+    /// An operation on an environment was not attempted: no approval, smoke gate, lock held.
+    Refused,
 }
 
 impl Outcome {
@@ -33,6 +40,7 @@ impl Outcome {
             Outcome::Success => 0,
             Outcome::Failed => 1,
             Outcome::Rejected => 2,
+            Outcome::Refused => 4,
             Outcome::Cancelled => 130,
         }
     }
@@ -49,6 +57,9 @@ pub struct HeadlessView<W: Write> {
     results: HashMap<RunNumber, Vec<StageResult>>,
     width: usize,
     clock: Clock,
+    /// The first operation of the session: its end ends the session (an automatic rollback
+    /// inside it is an operation of its own).
+    top_op: Option<crate::engine::OpId>,
 }
 
 struct StageResult {
@@ -69,6 +80,7 @@ impl<W: Write> HeadlessView<W> {
             results: HashMap::new(),
             width: 8,
             clock: Clock::default(),
+            top_op: None,
         }
     }
 
@@ -92,6 +104,15 @@ impl<W: Write> HeadlessView<W> {
             } => Some(Outcome::Cancelled),
             Event::RunFinished { .. } => Some(Outcome::Failed),
             Event::RunRejected { .. } => Some(Outcome::Rejected),
+            Event::OperationStarted { op, .. } => {
+                self.top_op.get_or_insert(*op);
+                None
+            }
+            Event::OperationFinished { op, outcome, .. } if self.top_op == Some(*op) => Some(match outcome {
+                crate::deploy::OpOutcome::Succeeded | crate::deploy::OpOutcome::Unchanged => Outcome::Success,
+                crate::deploy::OpOutcome::Refused => Outcome::Refused,
+                _ => Outcome::Failed,
+            }),
             _ => None,
         })
     }
@@ -292,7 +313,16 @@ impl<W: Write> HeadlessView<W> {
             | Event::EngineStatus { .. }
             | Event::RepoState { .. }
             | Event::HistoryLoaded { .. }
-            | Event::StageLogLoaded { .. } => Ok(()),
+            | Event::StageLogLoaded { .. }
+            | Event::EnvironmentStatus { .. }
+            | Event::ReleasesListed { .. } => Ok(()),
+            Event::OperationStarted { .. }
+            | Event::OperationLog { .. }
+            | Event::SmokeChecked { .. }
+            | Event::OperationFinished { .. } => {
+                let now = self.clock.now();
+                ops::text(&mut self.out, &now, event)
+            }
             Event::Notice { level, message } => {
                 let level = match level {
                     NoticeLevel::Info => "note",

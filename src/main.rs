@@ -4,6 +4,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+mod ops_cli;
+
 use shipdeck::cli::{Cli, Command, HistoryArgs, RunArgs, WatchArgs};
 use shipdeck::config::{self, Config};
 use shipdeck::docker::{self, Docker};
@@ -55,7 +57,16 @@ async fn dispatch(cli: Cli, started: std::time::Instant) -> Result<ExitCode, Fai
     let project = Project::discover(&start).map_err(Failure::usage)?;
     match cli.command {
         Some(Command::Check) => check(&project),
-        Some(Command::History(args)) => history(&project, &args),
+        Some(Command::History(args)) => match &args.env {
+            Some(env) => ops_cli::history(&project, &args, env),
+            None => history(&project, &args),
+        },
+        Some(Command::Deploy(args)) => ops_cli::deploy(&project, &args).await,
+        Some(Command::Smoke(args)) => ops_cli::smoke(&project, &args).await,
+        Some(Command::Promote(args)) => ops_cli::promote(&project, &args).await,
+        Some(Command::Rollback(args)) => ops_cli::rollback(&project, &args).await,
+        Some(Command::Status(args)) => ops_cli::status(&project, &args).await,
+        Some(Command::Unlock(args)) => ops_cli::unlock(&project, &args).await,
         Some(Command::Run(args)) => run(&project, &args).await,
         Some(Command::Watch(args)) => watch(&project, &args).await,
         Some(Command::Console(args)) => console(&project, args.theme.or(cli.theme).as_deref(), started).await,
@@ -259,6 +270,11 @@ async fn reap(docker: &Docker, store: &mut Store) {
     match store.mark_interrupted(chrono::Utc::now(), |owner| owner == me || label_is_alive(owner)) {
         Ok(0) => {}
         Ok(n) => eprintln!("shipdeck: {n} interrupted run(s) marked cancelled in the history"),
+        Err(e) => eprintln!("shipdeck: warning: {e}"),
+    }
+    match store.mark_interrupted_operations(chrono::Utc::now(), |owner| owner == me || label_is_alive(owner)) {
+        Ok(0) => {}
+        Ok(n) => eprintln!("shipdeck: {n} interrupted environment operation(s) marked in the history"),
         Err(e) => eprintln!("shipdeck: warning: {e}"),
     }
 }

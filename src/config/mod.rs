@@ -15,6 +15,7 @@ mod duration;
 mod environments;
 mod graph;
 mod hint;
+pub(crate) use hint::closest as closest_name;
 mod model;
 mod needs;
 mod reader;

@@ -40,6 +40,13 @@ impl Config {
 pub struct AppConfig {
     /// A valid Docker image repository name; also the value of the `dev.shipdeck.app` label.
     pub name: String,
+    /// How many release images of the app stay on the engine (newest first), beyond those an
+    /// environment runs: `keep_releases`, default 10.
+    pub keep_releases: usize,
+}
+
+impl AppConfig {
+    pub const DEFAULT_KEEP_RELEASES: usize = 10;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

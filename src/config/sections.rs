@@ -9,7 +9,7 @@ use crate::config::reader::{toml_key, Table};
 use crate::config::rules::{is_valid_app_name, is_valid_env_name, suggest_app_name, suggest_env_name};
 
 pub(crate) const TOP_KEYS: &[&str] = &["version", "app", "watch", "stages", "environments", "secrets"];
-const APP_KEYS: &[&str] = &["name"];
+const APP_KEYS: &[&str] = &["name", "keep_releases"];
 const WATCH_KEYS: &[&str] = &["on", "on_busy", "debounce_ms", "ignore"];
 
 /// Reports unknown top-level keys and tables, and checks the optional `version = 1`.
@@ -94,8 +94,19 @@ pub(crate) fn read_app(sink: &mut Sink<'_>, root: &Table<'_, '_>, misspelt: bool
         );
         return None;
     }
+    let keep_releases = match app.uint(sink, "keep_releases", 1000) {
+        Some(0) => {
+            let at = app.get("keep_releases").map_or(app.at(), |v| v.span().start);
+            let hint = "rollback needs earlier release images; keep at least 1";
+            app.invalid(sink, at, "keep_releases", "expected 1 or more, found 0", Some(hint.into()));
+            return None;
+        }
+        Some(n) => n as usize,
+        None => AppConfig::DEFAULT_KEEP_RELEASES,
+    };
     Some(AppConfig {
         name: name.into_inner(),
+        keep_releases,
     })
 }
 

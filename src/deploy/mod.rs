@@ -2,6 +2,14 @@
 //! promotion, rollback, the per-environment lock and release retention. The engine's
 //! operations (`engine::operations`) drive these; nothing here draws or prints.
 
+pub mod checks;
+pub mod lock;
 pub mod model;
+mod operator;
+pub mod retention;
+pub mod rollout;
+pub mod smoke;
+pub mod target;
 
 pub use model::{short_image_id, OpAction, OpOutcome, Operator, ReleaseRef, SmokeResult};
+pub use target::{Deployed, Target};

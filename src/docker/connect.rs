@@ -26,12 +26,18 @@ pub fn default_address() -> String {
 /// down to what the engine speaks, so that older and newer engines both work, and checks that
 /// it answers.
 pub async fn connect() -> Result<Docker, DockerError> {
-    let address = default_address();
+    connect_to(&default_address()).await
+}
+
+/// Connects to the engine at `address` (`unix://`, `tcp://`, `ssh://user@host`), as
+/// [`connect`] does: an environment's `docker_host`.
+pub async fn connect_to(address: &str) -> Result<Docker, DockerError> {
+    let address = address.to_string();
     let unreachable = |message: String| DockerError::Unreachable {
         address: address.clone(),
         message,
     };
-    let api = bollard::Docker::connect_with_defaults().map_err(|e| unreachable(error_message(&e)))?;
+    let api = bollard::Docker::connect_with_host(&address).map_err(|e| unreachable(error_message(&e)))?;
     // A dead engine should be reported in seconds, not after the client's two-minute default.
     let probe = api.clone().with_timeout(Duration::from_secs(10));
     // Negotiation and the version query both read `/version`; clones share the agreed

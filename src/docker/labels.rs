@@ -8,10 +8,28 @@ pub const RUN: &str = "dev.shipdeck.run";
 pub const STAGE: &str = "dev.shipdeck.stage";
 pub const COMMIT: &str = "dev.shipdeck.commit";
 pub const OWNER: &str = "dev.shipdeck.owner";
-/// What the object is for: `stage`, `workspace`, `cache`, `release`.
+/// What the object is for: `stage`, `workspace`, `cache`, `release`, `deployment`, `lock`.
 pub const ROLE: &str = "dev.shipdeck.role";
 pub const CACHE_PATH: &str = "dev.shipdeck.cache-path";
 pub const BUILT_AT: &str = "dev.shipdeck.built-at";
+/// On an environment's containers (role `deployment`): which environment, which release, who
+/// put it there and when, so that what runs can be read back from the engine alone.
+pub const ENV: &str = "dev.shipdeck.env";
+pub const SHORT_COMMIT: &str = "dev.shipdeck.short-commit";
+pub const SUBJECT: &str = "dev.shipdeck.subject";
+pub const IMAGE_ID: &str = "dev.shipdeck.image-id";
+pub const IMAGE_TAG: &str = "dev.shipdeck.image-tag";
+pub const DEPLOYED_BY: &str = "dev.shipdeck.deployed-by";
+pub const DEPLOYED_AT: &str = "dev.shipdeck.deployed-at";
+/// How it got there: `deploy`, `promote`, `rollback`, `auto_rollback`.
+pub const ACTION: &str = "dev.shipdeck.action";
+/// On an environment's lock volume: who holds it, since when, doing what, and the holding
+/// process (`host/pid/start`, see `owner`). Not `OWNER`: the reaper must never break a lock.
+pub const LOCK_HOLDER: &str = "dev.shipdeck.lock-holder";
+pub const LOCK_PROCESS: &str = "dev.shipdeck.lock-process";
+pub const LOCK_SINCE: &str = "dev.shipdeck.lock-since";
+pub const LOCK_DOING: &str = "dev.shipdeck.lock-doing";
+pub const LOCK_TOKEN: &str = "dev.shipdeck.lock-token";
 
 pub fn set(pairs: &[(&str, &str)]) -> HashMap<String, String> {
     pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()

@@ -4,13 +4,15 @@
 
 mod connect;
 mod container;
+mod deployment;
 mod image;
 pub mod labels;
 mod reaper;
 mod volume;
 
-pub use connect::{connect, default_address, Docker};
+pub use connect::{connect, connect_to, default_address, Docker};
 pub use container::{ContainerSpec, ExitStatus, LogChunk};
+pub use deployment::{ContainerState, DeploymentSpec, ExecOutput, LabelledContainer, ReleaseImage};
 pub use image::{BuildOutput, PullProgress};
 pub use reaper::Reaped;
 

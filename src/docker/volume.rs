@@ -20,6 +20,36 @@ impl Docker {
         Ok(())
     }
 
+    /// Creates the named volume unless it exists, and returns the labels of the volume that
+    /// is there: `labels` when this call created it, the first creator's otherwise. The
+    /// engine creates a name once, so two callers racing learn which of them won.
+    pub async fn create_or_get_volume(
+        &self,
+        name: &str,
+        labels: HashMap<String, String>,
+    ) -> Result<HashMap<String, String>, DockerError> {
+        let request = VolumeCreateRequest {
+            name: Some(name.to_string()),
+            labels: Some(labels),
+            ..Default::default()
+        };
+        let volume = self
+            .api
+            .create_volume(request)
+            .await
+            .map_err(|e| DockerError::api(format!("create volume {name}"), e))?;
+        Ok(volume.labels)
+    }
+
+    /// The labels of a volume, or `None` when there is no such volume.
+    pub async fn volume_labels(&self, name: &str) -> Result<Option<HashMap<String, String>>, DockerError> {
+        match self.api.inspect_volume(name).await {
+            Ok(volume) => Ok(Some(volume.labels)),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(DockerError::api(format!("inspect volume {name}"), e)),
+        }
+    }
+
     /// Removes a volume; one that is already gone is not an error. Says whether this call
     /// removed it.
     pub async fn remove_volume(&self, name: &str) -> Result<bool, DockerError> {

@@ -9,6 +9,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::event::{Event, NoticeLevel};
+use super::operations;
 use super::pipeline::{self, describe_paths, RunSource};
 use super::recorder::{self, EventSink};
 use super::{Command, Engine};
@@ -31,6 +32,8 @@ pub(super) struct Control {
     /// What each running task was started by, to apply the busy policy.
     lanes: HashMap<tokio::task::Id, (Lane, CancellationToken)>,
     watch: Option<ActiveWatch>,
+    /// Operations on environments: never cancelled by a trigger or a cancel of runs.
+    ops: JoinSet<()>,
 }
 
 /// Who started a run. A new commit supersedes commit and save runs; a save supersedes only
@@ -73,6 +76,7 @@ impl Control {
             queue: VecDeque::new(),
             lanes: HashMap::new(),
             watch: None,
+            ops: JoinSet::new(),
         }
     }
 
@@ -106,6 +110,11 @@ impl Control {
                     }
                 }
                 Some(trigger) = next_trigger(&mut self.watch) => self.triggered(trigger).await,
+                Some(done) = self.ops.join_next(), if !self.ops.is_empty() => {
+                    if let Err(e) = done {
+                        tracing::error!("an environment operation failed: {e}");
+                    }
+                }
             }
         }
         // The view hung up: stop everything and wait for the clean-up before closing events.
@@ -116,9 +125,20 @@ impl Control {
                 tracing::error!("a run task failed: {e}");
             }
         }
+        // A deploy is not cut half-way (it holds a lock and may be restoring a release).
+        while let Some(done) = self.ops.join_next().await {
+            if let Err(e) = done {
+                tracing::error!("an environment operation failed: {e}");
+            }
+        }
     }
 
     async fn command(&mut self, command: Command) {
+        if operations::handles(&command) {
+            self.ops
+                .spawn(operations::run(self.engine.clone(), self.sink.clone(), command));
+            return;
+        }
         match command {
             Command::Run { rev, trigger } => self.spawn(Lane::Manual, RunSource::Commit(rev), trigger),
             Command::Cancel { run } => match self.tokens.get(&run) {
@@ -160,6 +180,7 @@ impl Control {
                 }
                 self.watch_status().await;
             }
+            _ => {}
         }
     }
 

@@ -4,7 +4,12 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+pub use crate::deploy::lock::LockHolder;
+pub use crate::deploy::{Deployed, OpAction, OpOutcome, Operator, ReleaseRef, SmokeResult};
 pub use crate::source::CommitInfo;
+
+/// An operation on an environment (deploy, promote, rollback, smoke), numbered per process.
+pub type OpId = u64;
 pub use crate::store::{RunNumber, RunRecord, RunStatus, StageRecord, StageStatus};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -168,9 +173,68 @@ pub enum Event {
     },
     /// release.toml was edited: `error` when the new one is invalid (the last good one stays).
     ConfigReloaded { error: Option<String> },
+    /// An operation on an environment began (also one that is refused at once: the audit
+    /// keeps those too). `from` is what ran there, `to` the release it puts there.
+    OperationStarted {
+        op: OpId,
+        app: String,
+        env: String,
+        action: OpAction,
+        from: Option<ReleaseRef>,
+        to: Option<ReleaseRef>,
+        run: Option<RunNumber>,
+        by: Operator,
+        approval: Option<String>,
+        forced: bool,
+        at: DateTime<Utc>,
+    },
+    /// Progress of an operation, in words: container created, stopping the previous release…
+    OperationLog { op: OpId, env: String, lines: Vec<String> },
+    /// One smoke check's result, in the environment's order.
+    SmokeChecked {
+        op: OpId,
+        env: String,
+        release: ReleaseRef,
+        position: u32,
+        result: SmokeResult,
+    },
+    OperationFinished {
+        op: OpId,
+        env: String,
+        action: OpAction,
+        outcome: OpOutcome,
+        /// What happened, or why not, in words.
+        message: String,
+        /// The last log lines of a release that failed to start.
+        logs: Vec<String>,
+        duration_ms: i64,
+        at: DateTime<Utc>,
+    },
+    /// What runs on an environment, read from its engine, and who holds its lock.
+    EnvironmentStatus {
+        env: String,
+        deployed: Option<Deployed>,
+        lock: Option<LockHolder>,
+        /// The engine could not be asked: why.
+        error: Option<String>,
+    },
+    /// Releases an environment can be rolled back to, newest first.
+    ReleasesListed { env: String, releases: Vec<ReleaseChoice> },
     /// Something the user should know that is not part of one stage: leftovers reaped, a
     /// secret too short to mask, an engine warning.
     Notice { level: NoticeLevel, message: String },
+}
+
+/// A release offered for rollback: where it was deployed before, by whom, how smoke went.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReleaseChoice {
+    pub release: ReleaseRef,
+    pub deployed_at: Option<DateTime<Utc>>,
+    pub by: Option<String>,
+    /// The last smoke verdict on this environment: passed, failed, or never checked.
+    pub smoke: Option<bool>,
+    /// It runs there now.
+    pub current: bool,
 }
 
 /// A run from the history, with its stages and where their logs are.
@@ -208,7 +272,13 @@ impl Event {
             | Event::RepoState { .. }
             | Event::HistoryLoaded { .. }
             | Event::WatchStatus { .. }
-            | Event::ConfigReloaded { .. } => None,
+            | Event::ConfigReloaded { .. }
+            | Event::OperationStarted { .. }
+            | Event::OperationLog { .. }
+            | Event::SmokeChecked { .. }
+            | Event::OperationFinished { .. }
+            | Event::EnvironmentStatus { .. }
+            | Event::ReleasesListed { .. } => None,
         }
     }
 }

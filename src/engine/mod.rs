@@ -6,6 +6,7 @@ mod control;
 mod dockerignore;
 pub mod event;
 mod log_tail;
+mod operations;
 mod package;
 mod pipeline;
 pub mod recorder;
@@ -17,7 +18,7 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 pub use connection::DockerLink;
-pub use event::{CommitInfo, Event, NoticeLevel, PastRun, PlannedStage, Stream};
+pub use event::{CommitInfo, Event, NoticeLevel, OpId, PastRun, PlannedStage, ReleaseChoice, Stream};
 pub use pipeline::plan;
 pub use recorder::EventSink;
 
@@ -54,6 +55,27 @@ pub enum Command {
     WatchSaves(bool),
     /// Hold triggers while paused; a HEAD that moved meanwhile runs on resume.
     PauseWatch(bool),
+    /// Deploy a release to an environment (`release`: a commit or its prefix; default the
+    /// newest green run's image), then run its smoke checks. Never cancelled by a trigger.
+    Deploy { env: String, release: Option<String> },
+    /// Run an environment's smoke checks against what it runs now.
+    Smoke { env: String },
+    /// Copy the release running in the environment's `promote_from` to it: only if that
+    /// release passed the source's smoke checks (or `force`), and with `approval` (what the
+    /// operator did to approve: "typed production", "--yes") when the environment wants one.
+    Promote {
+        env: String,
+        force: bool,
+        approval: Option<String>,
+    },
+    /// Put a previous release back (`to`: a commit or prefix; default the last good one).
+    Rollback { env: String, to: Option<String> },
+    /// Read what runs on each environment from its engine: [`Event::EnvironmentStatus`]es.
+    LoadEnvironments,
+    /// The releases an environment could be rolled back to: [`Event::ReleasesListed`].
+    LoadReleases { env: String },
+    /// Break an environment's lock, whoever holds it.
+    Unlock { env: String },
 }
 
 /// How many of the branch's recent commits a [`Event::RepoState`] lists.

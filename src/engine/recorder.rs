@@ -97,6 +97,7 @@ pub fn spawn(store: Store, capacity: usize) -> (EventSink, mpsc::Receiver<Event>
 }
 
 fn run(mut store: Store, mut rx: mpsc::Receiver<RecorderMsg>, out: mpsc::Sender<Event>) {
+    let mut audit = Audit::default();
     while let Some(msg) = rx.blocking_recv() {
         match msg {
             RecorderMsg::CreateRun(request, reply) => {
@@ -130,7 +131,7 @@ fn run(mut store: Store, mut rx: mpsc::Receiver<RecorderMsg>, out: mpsc::Sender<
                 let _ = out.blocking_send(event);
             }
             RecorderMsg::Event(event) => {
-                if let Err(e) = record(&mut store, &event) {
+                if let Err(e) = record(&mut store, &event).and_then(|()| audit.record(&mut store, &event)) {
                     tracing::error!("recording {event:?} failed: {e}");
                     let notice = Event::Notice {
                         level: NoticeLevel::Error,
@@ -212,5 +213,68 @@ fn record(store: &mut Store, event: &Event) -> Result<(), StoreError> {
         } => store.set_image(*run, stage, image_id, tag),
         Event::RunFinished { run, status, at, .. } => store.run_finished(*run, *status, *at),
         _ => Ok(()),
+    }
+}
+
+/// Operations on environments in the audit history: the engine numbers them per process, the
+/// history per store; this maps one to the other while they run.
+#[derive(Default)]
+struct Audit {
+    rows: std::collections::HashMap<super::event::OpId, (i64, String)>,
+}
+
+impl Audit {
+    fn record(&mut self, store: &mut Store, event: &Event) -> Result<(), StoreError> {
+        match event {
+            Event::OperationStarted {
+                op,
+                app,
+                env,
+                action,
+                from,
+                to,
+                run,
+                by,
+                approval,
+                forced,
+                at,
+            } => {
+                let owner = crate::owner::Owner::current().label();
+                let id = store.create_operation(
+                    &crate::store::NewOperation {
+                        app,
+                        env,
+                        action: *action,
+                        from: from.as_ref(),
+                        to: to.as_ref(),
+                        run: *run,
+                        operator: by,
+                        owner: &owner,
+                        approval: approval.as_deref(),
+                        forced: *forced,
+                    },
+                    *at,
+                )?;
+                self.rows.insert(*op, (id, app.clone()));
+                Ok(())
+            }
+            Event::SmokeChecked {
+                op,
+                env,
+                release,
+                position,
+                result,
+            } => match self.rows.get(op) {
+                Some((id, app)) => store.record_smoke(*id, app, env, release, *position, result, Utc::now()),
+                None => Ok(()),
+            },
+            Event::OperationFinished {
+                op, outcome, message, at, ..
+            } => match self.rows.remove(op) {
+                Some((id, _)) => store.finish_operation(id, *outcome, Some(message), *at),
+                None => Ok(()),
+            },
+            _ => Ok(()),
+        }
     }
 }

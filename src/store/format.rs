@@ -1,13 +1,17 @@
-//! Plain-text rendering for `shipdeck history`.
+//! Plain-text rendering for `shipdeck history` and the operations of environments.
 
 use std::fmt::Display;
 
 use chrono::{Local, TimeZone};
 
-use super::RunRecord;
+use super::{OperationRecord, RunRecord};
 
 const SUBJECT_WIDTH: usize = 40;
 const AUTHOR_WIDTH: usize = 20;
+const ENV_WIDTH: usize = 20;
+const MESSAGE_WIDTH: usize = 100;
+/// Before the lines under an operation's row: its message and smoke checks.
+const INDENT: &str = "    ";
 
 /// A duration for people: `0.4s`, `12.4s`, `1m 03s`, `2h 05m`.
 pub fn format_duration(ms: i64) -> String {
@@ -63,33 +67,133 @@ where
             ]
         })
         .collect();
+    let mut out = String::new();
+    for line in table(header, right_aligned, &rows) {
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+/// A table of operations (as given, e.g. newest first), times in local time. Columns: #,
+/// when (start), environment, action, from and to (short commits, the subject of `to` cut to
+/// 40 characters), outcome, who (OS user and host), duration, notes (forced, approval). The
+/// operation's message and its smoke checks follow each row on indented lines.
+pub fn format_operations(ops: &[OperationRecord]) -> String {
+    format_operations_in(ops, &Local)
+}
+
+fn format_operations_in<Tz: TimeZone>(ops: &[OperationRecord], tz: &Tz) -> String
+where
+    Tz::Offset: Display,
+{
+    if ops.is_empty() {
+        return "no operations yet\n".to_string();
+    }
+    let header = [
+        "#", "WHEN", "ENV", "ACTION", "FROM", "TO", "OUTCOME", "BY", "DURATION", "NOTES",
+    ];
+    let right_aligned = [true, false, false, false, false, false, false, false, true, false];
+    let rows: Vec<[String; 10]> = ops
+        .iter()
+        .map(|op| {
+            let mut notes = Vec::new();
+            if op.forced {
+                notes.push("forced".to_string());
+            }
+            if let Some(approval) = &op.approval {
+                notes.push(format!("approved: {}", clean(approval, MESSAGE_WIDTH)));
+            }
+            [
+                op.id.to_string(),
+                op.started_at.with_timezone(tz).format("%Y-%m-%d %H:%M").to_string(),
+                clean(&op.env, ENV_WIDTH),
+                op.action.as_str().replace('_', "-"),
+                op.from
+                    .as_ref()
+                    .map_or_else(|| "-".to_string(), |r| clean(&r.short_commit, usize::MAX)),
+                op.to.as_ref().map_or_else(
+                    || "-".to_string(),
+                    |r| {
+                        format!(
+                            "{} {}",
+                            clean(&r.short_commit, usize::MAX),
+                            clean(&r.subject, SUBJECT_WIDTH)
+                        )
+                    },
+                ),
+                op.outcome.as_str().replace('_', " "),
+                clean(&format!("{}@{}", op.operator.os_user, op.operator.host), AUTHOR_WIDTH),
+                op.duration_ms.map_or_else(|| "-".to_string(), format_duration),
+                notes.join(", "),
+            ]
+        })
+        .collect();
+    let mut out = String::new();
+    let mut lines = table(header, right_aligned, &rows).into_iter();
+    if let Some(header) = lines.next() {
+        out.push_str(&header);
+        out.push('\n');
+    }
+    for (op, line) in ops.iter().zip(lines) {
+        out.push_str(&line);
+        out.push('\n');
+        if let Some(message) = &op.message {
+            out.push_str(&format!("{INDENT}{}\n", clean(message, MESSAGE_WIDTH)));
+        }
+        let checks: Vec<String> = op.smoke.iter().map(|s| clean(&s.check, SUBJECT_WIDTH)).collect();
+        let width = checks.iter().map(|c| c.chars().count()).max().unwrap_or(0);
+        for (smoke, check) in op.smoke.iter().zip(&checks) {
+            let pad = " ".repeat(width - check.chars().count());
+            let attempts = match smoke.attempts {
+                1 => "1 attempt".to_string(),
+                n => format!("{n} attempts"),
+            };
+            let line = if smoke.passed {
+                format!("{INDENT}✓ {check}{pad}  {attempts}  {} ms", smoke.latency_ms)
+            } else {
+                format!(
+                    "{INDENT}✗ {check}{pad}  {attempts}: {}",
+                    clean(&smoke.message, MESSAGE_WIDTH)
+                )
+            };
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The lines of an aligned table, header first, cells two spaces apart, without trailing
+/// blanks.
+fn table<const N: usize>(header: [&str; N], right_aligned: [bool; N], rows: &[[String; N]]) -> Vec<String> {
     let mut widths = header.map(|h| h.chars().count());
-    for row in &rows {
+    for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
     }
-    let mut out = String::new();
     let header = header.map(str::to_string);
-    for row in std::iter::once(&header).chain(&rows) {
-        let mut line = String::new();
-        for (i, cell) in row.iter().enumerate() {
-            if i > 0 {
-                line.push_str("  ");
+    std::iter::once(&header)
+        .chain(rows)
+        .map(|row| {
+            let mut line = String::new();
+            for (i, cell) in row.iter().enumerate() {
+                if i > 0 {
+                    line.push_str("  ");
+                }
+                let pad = " ".repeat(widths[i] - cell.chars().count());
+                if right_aligned[i] {
+                    line.push_str(&pad);
+                    line.push_str(cell);
+                } else {
+                    line.push_str(cell);
+                    line.push_str(&pad);
+                }
             }
-            let pad = " ".repeat(widths[i] - cell.chars().count());
-            if right_aligned[i] {
-                line.push_str(&pad);
-                line.push_str(cell);
-            } else {
-                line.push_str(cell);
-                line.push_str(&pad);
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
+            line.trim_end().to_string()
+        })
+        .collect()
 }
 
 /// Replaces control characters (terminal escapes in commit data) and cuts to `max` chars
@@ -108,9 +212,10 @@ fn clean(text: &str, max: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::t;
+    use super::super::test_support::{operator, release, smoke, t};
     use super::super::RunStatus;
     use super::*;
+    use crate::deploy::model::{OpAction, OpOutcome, ReleaseRef};
     use chrono::Utc;
 
     fn record(number: i64, status: RunStatus, subject: &str) -> RunRecord {
@@ -195,5 +300,105 @@ mod tests {
         assert_eq!(format_history_in(&[], &Utc), "no runs yet\n");
         let local = format_history(&[record(1, RunStatus::Success, "x")]);
         assert!(local.contains("1m 03s"));
+    }
+
+    fn operation(id: i64, action: OpAction, outcome: OpOutcome) -> OperationRecord {
+        OperationRecord {
+            id,
+            app: "shop".into(),
+            env: "staging".into(),
+            action,
+            from: None,
+            to: Some(release("5d6e7f8a9b0c")),
+            run: Some(4),
+            operator: operator(),
+            approval: None,
+            forced: false,
+            outcome,
+            message: None,
+            started_at: t(60),
+            finished_at: Some(t(72)),
+            duration_ms: Some(12_400),
+            smoke: vec![],
+        }
+    }
+
+    #[test]
+    fn operations_table() {
+        let long = "Refactor the checkout flow so that payment retries are idempotent";
+        let promote = OperationRecord {
+            env: "production".into(),
+            from: Some(release("1a2b3c4d5e6f")),
+            to: Some(ReleaseRef {
+                subject: long.into(),
+                ..release("5d6e7f8a9b0c")
+            }),
+            approval: Some("typed production".into()),
+            forced: true,
+            smoke: vec![smoke("GET /health", true), smoke("GET /version\x1b[2J", false)],
+            message: Some("smoke failed: put 1a2b3c4 back".into()),
+            ..operation(12, OpAction::Promote, OpOutcome::RolledBack)
+        };
+        let running = OperationRecord {
+            to: None,
+            finished_at: None,
+            duration_ms: None,
+            ..operation(13, OpAction::AutoRollback, OpOutcome::Running)
+        };
+        let deploy = operation(9, OpAction::Deploy, OpOutcome::Succeeded);
+        let out = format_operations_in(&[running, promote, deploy], &Utc);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 7, "{out}");
+        for h in [
+            "#", "WHEN", "ENV", "ACTION", "FROM", "TO", "OUTCOME", "BY", "DURATION", "NOTES",
+        ] {
+            assert!(lines[0].contains(h), "{out}");
+        }
+        assert!(lines[1].starts_with("13  2023-11-14 22:14  staging "), "{out}");
+        assert!(
+            lines[1].contains("auto-rollback") && lines[1].contains("running"),
+            "{out}"
+        );
+        assert!(lines[1].trim_end().ends_with('-'), "no duration yet: {out}");
+
+        let row = lines[2];
+        assert!(row.starts_with("12  "), "{out}");
+        for cell in [
+            "production",
+            "promote",
+            "1a2b3c4",
+            "5d6e7f8 Refactor the checkout",
+            "rolled back",
+            "ada@box",
+            "12.4s",
+            "forced, approved: typed production",
+        ] {
+            assert!(row.contains(cell), "{cell:?} in {out}");
+        }
+        let cut: String = long.chars().take(39).collect();
+        assert!(row.contains(&format!("{cut}…")) && !row.contains("idempotent"), "{out}");
+        assert_eq!(lines[3], "    smoke failed: put 1a2b3c4 back");
+        assert_eq!(lines[4], "    ✓ GET /health       1 attempt  12 ms");
+        assert_eq!(
+            lines[5],
+            "    ✗ GET /version [2J  5 attempts: expected status 200, got 503"
+        );
+        assert!(!out.contains('\x1b'), "{out}");
+        assert!(
+            lines[6].starts_with(" 9  ") && lines[6].contains("Release 5d6e7f8"),
+            "{out}"
+        );
+        assert!(lines[6].contains("succeeded"), "{out}");
+
+        // columns line up (in characters: the cut subject ends with a 3-byte `…`)
+        let col = |line: &str, text: &str| line.find(text).map(|i| line[..i].chars().count());
+        let outcome = col(lines[0], "OUTCOME");
+        assert_eq!(col(lines[1], "running"), outcome, "{out}");
+        assert_eq!(col(lines[2], "rolled back"), outcome, "{out}");
+        assert_eq!(col(lines[6], "succeeded"), outcome, "{out}");
+
+        assert_eq!(format_operations_in(&[], &Utc), "no operations yet\n");
+        let local = format_operations(&[operation(1, OpAction::Smoke, OpOutcome::Failed)]);
+        assert!(local.contains("smoke") && local.contains("failed"), "{local}");
     }
 }

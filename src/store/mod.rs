@@ -15,6 +15,7 @@
 mod error;
 mod format;
 mod interrupted;
+mod operations;
 mod paths;
 mod query;
 mod runs;
@@ -33,7 +34,8 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode};
 
 pub use error::StoreError;
-pub use format::{format_duration, format_history};
+pub use format::{format_duration, format_history, format_operations};
+pub use operations::{NewOperation, OperationRecord, SmokeVerdict};
 pub use query::{RunRecord, StageRecord};
 pub use runs::NewRun;
 pub use status::{RunStatus, StageStatus, UnknownStatus};

@@ -18,9 +18,10 @@ pub(super) struct Migration {
     pub sql: &'static str,
 }
 
-pub(super) const MIGRATIONS: &[Migration] = &[Migration {
-    name: "runs and stages",
-    sql: r#"
+pub(super) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        name: "runs and stages",
+        sql: r#"
 CREATE TABLE runs (
     number       INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused, even after pruning
     app          TEXT NOT NULL,
@@ -57,7 +58,63 @@ CREATE TABLE stages (
     UNIQUE (run, name)
 ) STRICT;
 "#,
-}];
+    },
+    Migration {
+        name: "operations and smoke results",
+        sql: r#"
+CREATE TABLE operations (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused
+    app          TEXT NOT NULL,
+    env          TEXT NOT NULL,
+    action       TEXT NOT NULL,
+    from_commit  TEXT,            -- the release replaced, when known
+    from_short   TEXT,
+    from_subject TEXT,
+    from_image   TEXT,
+    from_tag     TEXT,
+    to_commit    TEXT,            -- the release put in place, once resolved
+    to_short     TEXT,
+    to_subject   TEXT,
+    to_image     TEXT,
+    to_tag       TEXT,
+    run          INTEGER,         -- the run that built the release; no foreign key: runs are pruned
+    by_git       TEXT,
+    by_os        TEXT NOT NULL,
+    by_host      TEXT NOT NULL,
+    owner        TEXT NOT NULL,
+    approval     TEXT,
+    forced       INTEGER NOT NULL CHECK (forced IN (0, 1)),
+    outcome      TEXT NOT NULL,
+    message      TEXT,
+    started_at   TEXT NOT NULL,
+    finished_at  TEXT,
+    duration_ms  INTEGER
+) STRICT;
+CREATE INDEX operations_env ON operations (app, env, id);
+CREATE INDEX operations_running ON operations (outcome) WHERE outcome = 'running';
+
+CREATE TABLE smoke_results (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    operation    INTEGER NOT NULL REFERENCES operations (id) ON DELETE CASCADE,
+    app          TEXT NOT NULL,
+    env          TEXT NOT NULL,
+    commit_sha   TEXT NOT NULL,
+    image_id     TEXT NOT NULL,
+    position     INTEGER NOT NULL,
+    check_name   TEXT NOT NULL,
+    passed       INTEGER NOT NULL CHECK (passed IN (0, 1)),
+    attempts     INTEGER NOT NULL,
+    latency_ms   INTEGER NOT NULL,
+    status       INTEGER,
+    excerpt      TEXT,
+    message      TEXT NOT NULL,
+    at           TEXT NOT NULL
+) STRICT;
+CREATE INDEX smoke_results_image ON smoke_results (app, env, image_id);
+CREATE INDEX smoke_results_operation ON smoke_results (operation, position);
+"#,
+    },
+];
 
 /// The schema version this build writes.
 pub(super) fn latest_version() -> i64 {

@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::NewRun;
+use super::{NewOperation, NewRun, RunNumber, RunStatus, Store};
+use crate::deploy::model::{OpAction, Operator, ReleaseRef, SmokeResult};
 
 /// 2023-11-14T22:13:20Z plus `secs`.
 pub(super) fn t(secs: i64) -> DateTime<Utc> {
@@ -21,4 +22,88 @@ pub(super) fn new_run(owner: &str) -> NewRun<'_> {
         owner,
         stages: &["test", "build", "package", "lint"],
     }
+}
+
+/// A release of app "shop" built from `commit` (12+ hex digits).
+pub(super) fn release(commit: &str) -> ReleaseRef {
+    let short: String = commit.chars().take(7).collect();
+    ReleaseRef {
+        commit: commit.to_string(),
+        short_commit: short.clone(),
+        subject: format!("Release {short}"),
+        image_id: format!("sha256:{commit}"),
+        image_tag: Some(format!("shop:{short}")),
+    }
+}
+
+pub(super) fn operator() -> Operator {
+    Operator {
+        git_user: Some("Ada Lovelace <ada@example.com>".to_string()),
+        os_user: "ada".to_string(),
+        host: "box".to_string(),
+    }
+}
+
+/// An operation of app "shop" on `env` putting `to` in place, run by process `owner`.
+pub(super) fn new_op<'a>(
+    env: &'a str,
+    action: OpAction,
+    to: Option<&'a ReleaseRef>,
+    operator: &'a Operator,
+    owner: &'a str,
+) -> NewOperation<'a> {
+    NewOperation {
+        app: "shop",
+        env,
+        action,
+        from: None,
+        to,
+        run: None,
+        operator,
+        owner,
+        approval: None,
+        forced: false,
+    }
+}
+
+/// A smoke result of `check`; a failed one says why.
+pub(super) fn smoke(check: &str, passed: bool) -> SmokeResult {
+    SmokeResult {
+        check: check.to_string(),
+        passed,
+        attempts: if passed { 1 } else { 5 },
+        latency_ms: 12,
+        status: Some(if passed { 200 } else { 503 }),
+        excerpt: (!passed).then(|| "Service Unavailable".to_string()),
+        message: if passed {
+            "200".to_string()
+        } else {
+            "expected status 200, got 503".to_string()
+        },
+    }
+}
+
+/// Records a finished run of "shop" from `commit` with status `status`, built into `image`
+/// when given.
+pub(super) fn finished_run(
+    store: &mut Store,
+    commit: &str,
+    status: RunStatus,
+    image: Option<&str>,
+    at: DateTime<Utc>,
+) -> RunNumber {
+    let short: String = commit.chars().take(7).collect();
+    let run = NewRun {
+        commit,
+        short_commit: &short,
+        subject: "Add checkout",
+        ..new_run("me")
+    };
+    let n = store.create_run(&run, at).unwrap();
+    store.run_started(n, at).unwrap();
+    if let Some(image) = image {
+        store.set_image(n, "package", image, &format!("shop:{short}")).unwrap();
+    }
+    store.run_finished(n, status, at).unwrap();
+    n
 }

@@ -264,6 +264,13 @@ impl App {
                     s.source = LogSource::Loaded;
                 }
             }
+            // Environments: folded by the environments model (see `fold_environment`).
+            Event::OperationStarted { .. }
+            | Event::OperationLog { .. }
+            | Event::SmokeChecked { .. }
+            | Event::OperationFinished { .. }
+            | Event::EnvironmentStatus { .. }
+            | Event::ReleasesListed { .. } => {}
         }
         effects
     }

@@ -1,0 +1,115 @@
+//! Running an environment's smoke checks: HTTP checks against the published port
+//! (`smoke::run_http_check`), command checks inside the release container with the app's URL
+//! in `SHIPDECK_URL`, each retried until its `within` elapses.
+
+use std::time::{Duration, Instant};
+
+use crate::config::SmokeCheck;
+use crate::deploy::model::SmokeResult;
+use crate::deploy::smoke::{run_http_check, SmokeContext};
+use crate::deploy::target::{Deployed, Target};
+
+/// Runs every smoke check of the target against what is deployed, in order; `progress` gets
+/// a line per failed attempt and per result.
+pub async fn run_checks(target: &Target, deployed: &Deployed, progress: &mut (dyn FnMut(String) + Send)) -> Vec<SmokeResult> {
+    let ctx = SmokeContext {
+        url: target.url().unwrap_or_default(),
+        commit: deployed.release.commit.clone(),
+        short_commit: deployed.release.short_commit.clone(),
+        env: target.env.name.clone(),
+    };
+    let mut results = Vec::new();
+    for check in &target.env.smoke {
+        let result = if check.http.is_some() {
+            let label = check.http.clone().unwrap_or_default();
+            run_http_check(check, &ctx, |line| progress(format!("{label}: {line}"))).await
+        } else {
+            run_command_check(target, deployed, check, &ctx, progress).await
+        };
+        let mark = if result.passed { "✓" } else { "✗" };
+        progress(format!("{mark} {}: {}", result.check, result.message));
+        results.push(result);
+    }
+    results
+}
+
+async fn run_command_check(
+    target: &Target,
+    deployed: &Deployed,
+    check: &SmokeCheck,
+    ctx: &SmokeContext,
+    progress: &mut (dyn FnMut(String) + Send),
+) -> SmokeResult {
+    let Some(command) = &check.command else {
+        return failed(String::new(), 0, "a smoke check needs `http` or `command`".into(), None);
+    };
+    let label = command.display();
+    let argv: Vec<String> = command.argv().iter().map(|a| ctx.fill(a)).collect();
+    let env = vec![
+        format!("SHIPDECK_URL={}", target.inner_url().unwrap_or_default()),
+        format!("SHIPDECK_COMMIT={}", ctx.commit),
+        format!("SHIPDECK_SHORT_COMMIT={}", ctx.short_commit),
+        format!("SHIPDECK_ENV={}", ctx.env),
+    ];
+    let deadline = Instant::now() + check.within.unwrap_or_default();
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let started = Instant::now();
+        let outcome = target.docker.exec(&deployed.container_id, argv.clone(), env.clone()).await;
+        let latency_ms = started.elapsed().as_millis() as u64;
+        let (reason, excerpt) = match outcome {
+            Ok(out) if out.exit_code == Some(0) => {
+                return SmokeResult {
+                    check: label,
+                    passed: true,
+                    attempts,
+                    latency_ms,
+                    status: None,
+                    excerpt: None,
+                    message: format!("exit code 0 in {latency_ms} ms"),
+                }
+            }
+            Ok(out) => {
+                let code = out.exit_code.map_or("no exit code".into(), |c| format!("exit code {c}"));
+                (code, Some(excerpt_of(&out.output)))
+            }
+            Err(e) => (e.to_string(), None),
+        };
+        if Instant::now() >= deadline {
+            return failed(label, attempts, reason, excerpt).with_latency(latency_ms);
+        }
+        progress(format!("{label}: attempt {attempts}: {reason}"));
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+fn failed(check: String, attempts: u32, message: String, excerpt: Option<String>) -> SmokeResult {
+    SmokeResult {
+        check,
+        passed: false,
+        attempts,
+        latency_ms: 0,
+        status: None,
+        excerpt,
+        message,
+    }
+}
+
+trait WithLatency {
+    fn with_latency(self, ms: u64) -> Self;
+}
+
+impl WithLatency for SmokeResult {
+    fn with_latency(mut self, ms: u64) -> Self {
+        self.latency_ms = ms;
+        self
+    }
+}
+
+/// The end of a command's output (where errors are), at most 300 characters.
+fn excerpt_of(output: &str) -> String {
+    let chars: Vec<char> = output.trim().chars().collect();
+    let start = chars.len().saturating_sub(300);
+    chars[start..].iter().collect()
+}

@@ -1,0 +1,247 @@
+//! Putting one release on an environment: start the new container, wait until it is running
+//! and healthy, then retire the previous one; if the new one never becomes healthy, remove it
+//! and start the previous one again.
+//!
+//! The environment publishes one host port, which two containers cannot bind at once: the
+//! previous release is stopped (not removed) just before the new one starts. That stop → ready
+//! window is the only time requests fail; a proxy in front of the port would remove it.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::deploy::model::{OpAction, Operator, ReleaseRef};
+use crate::deploy::target::{Deployed, Target, STOP_GRACE};
+use crate::docker::{labels, DeploymentSpec, DockerError};
+
+/// What to put where, and who asks.
+pub struct Rollout<'a> {
+    pub target: &'a Target,
+    pub release: &'a ReleaseRef,
+    pub operator: &'a Operator,
+    pub action: OpAction,
+    /// `KEY=value` secrets for the container, read from the host.
+    pub secrets: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RolloutOutcome {
+    /// The release runs and is healthy; `previous` was retired.
+    Deployed { previous: Option<Deployed> },
+    /// The release already ran there, healthy.
+    Unchanged,
+    /// The new release never became healthy and was removed; `restored` tells whether the
+    /// previous release runs again.
+    Failed {
+        reason: String,
+        logs: Vec<String>,
+        restored: bool,
+    },
+}
+
+/// How long a release without a healthcheck gets to answer on its port.
+const READY_WITHOUT_HEALTHCHECK: Duration = Duration::from_secs(30);
+/// How long a container must stay up, without a healthcheck, to count as started.
+const SETTLE: Duration = Duration::from_millis(500);
+const POLL: Duration = Duration::from_millis(100);
+/// Log lines shown when a release fails to start.
+const LOG_LINES: usize = 20;
+
+impl Rollout<'_> {
+    pub async fn run(&self, log: &mut (dyn FnMut(String) + Send)) -> Result<RolloutOutcome, DockerError> {
+        let target = self.target;
+        let docker = &target.docker;
+        let all = target.containers().await?;
+        let current = all.iter().find(|d| d.running()).cloned();
+        if let Some(cur) = &current {
+            if cur.release.image_id == self.release.image_id && cur.health() != "unhealthy" {
+                return Ok(RolloutOutcome::Unchanged);
+            }
+        }
+        if !docker.image_exists(&self.release.image_id).await? {
+            return Err(DockerError::Api {
+                action: format!("deploy {} to {}", self.release.describe(), target.name()),
+                message: format!(
+                    "the release image {} is not on the engine at {}; build it with `shipdeck run --commit {}`",
+                    self.release.image_id, docker.address, self.release.short_commit
+                ),
+            });
+        }
+        // Leftovers of earlier attempts (stopped, not the current one) go first, so that
+        // names and ports are free and only one previous release is ever kept.
+        for old in all.iter().filter(|d| Some(&d.container_id) != current.as_ref().map(|c| &c.container_id)) {
+            docker.remove_container(&old.container_id).await?;
+        }
+        let name = self.container_name(current.as_ref());
+        let id = docker.create_deployment(&self.spec(&name)).await?;
+        log(format!("created {name} from {}", self.release.describe()));
+        if let Some(cur) = &current {
+            log(format!("stopping {} ({})", cur.container, cur.release.describe()));
+            docker.stop(&cur.container_id, STOP_GRACE).await?;
+        }
+        let started = Instant::now();
+        let ready = match docker.start(&id).await {
+            Ok(()) => {
+                log(format!("started {name}; waiting until it is healthy"));
+                self.wait_ready(&id).await?
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        match ready {
+            Ok(how) => {
+                log(format!("{name} is {how} after {} ms", started.elapsed().as_millis()));
+                if let Some(cur) = &current {
+                    docker.remove_container(&cur.container_id).await?;
+                    log(format!("retired {}", cur.container));
+                }
+                Ok(RolloutOutcome::Deployed { previous: current })
+            }
+            Err(reason) => {
+                let logs = docker.last_log_lines(&id, LOG_LINES).await;
+                docker.remove_container(&id).await?;
+                log(format!("{name} did not become healthy: {reason}; removed it"));
+                let mut restored = false;
+                if let Some(cur) = &current {
+                    docker.start(&cur.container_id).await?;
+                    restored = true;
+                    log(format!("restarted the previous release {}", cur.container));
+                }
+                Ok(RolloutOutcome::Failed {
+                    reason,
+                    logs,
+                    restored,
+                })
+            }
+        }
+    }
+
+    /// `hello-py-staging-a1b2c3d`, or with the image ID too when that name is taken by the
+    /// running container (the same commit rebuilt).
+    fn container_name(&self, current: Option<&Deployed>) -> String {
+        let t = self.target;
+        let name = format!("{}-{}-{}", t.app, t.env.name, self.release.short_commit);
+        match current {
+            Some(c) if c.container == name => {
+                format!("{name}-{}", &crate::deploy::short_image_id(&self.release.image_id)[..6])
+            }
+            _ => name,
+        }
+    }
+
+    fn spec(&self, name: &str) -> DeploymentSpec {
+        let t = self.target;
+        let r = self.release;
+        let mut env = vec![
+            format!("SHIPDECK_COMMIT={}", r.commit),
+            format!("SHIPDECK_SHORT_COMMIT={}", r.short_commit),
+            format!("SHIPDECK_ENV={}", t.env.name),
+            format!("SHIPDECK_APP={}", t.app),
+        ];
+        env.extend(t.env.env.iter().map(|(k, v)| format!("{k}={v}")));
+        env.extend(self.secrets.iter().cloned());
+        let now = Utc::now().to_rfc3339();
+        let by = self.operator.display();
+        let labels = labels::set(&[
+            (labels::APP, &t.app),
+            (labels::ENV, &t.env.name),
+            (labels::ROLE, "deployment"),
+            (labels::COMMIT, &r.commit),
+            (labels::SHORT_COMMIT, &r.short_commit),
+            (labels::SUBJECT, &r.subject),
+            (labels::IMAGE_ID, &r.image_id),
+            (labels::IMAGE_TAG, r.image_tag.as_deref().unwrap_or("")),
+            (labels::DEPLOYED_BY, &by),
+            (labels::DEPLOYED_AT, &now),
+            (labels::ACTION, self.action.as_str()),
+        ]);
+        DeploymentSpec {
+            name: name.to_string(),
+            image: r.image_id.clone(),
+            env,
+            labels,
+            publish: t.env.publish_spec(),
+            command: t.env.command.clone(),
+            entrypoint: t.env.entrypoint.clone(),
+            healthcheck: t.env.healthcheck.clone(),
+        }
+    }
+
+    /// Waits until the new container is healthy (with a healthcheck) or up and answering on
+    /// its published port (without): `Ok(Ok("healthy"))`, or `Ok(Err(why not))`.
+    async fn wait_ready(&self, id: &str) -> Result<Result<&'static str, String>, DockerError> {
+        let docker = &self.target.docker;
+        let limit = match &self.target.env.healthcheck {
+            Some(h) => {
+                let interval = h.interval.unwrap_or(Duration::from_secs(30));
+                let timeout = h.timeout.unwrap_or(Duration::from_secs(30));
+                let retries = h.retries.unwrap_or(3);
+                h.start_period.unwrap_or_default() + (interval + timeout) * (retries + 1) + Duration::from_secs(5)
+            }
+            None => READY_WITHOUT_HEALTHCHECK,
+        };
+        let started = Instant::now();
+        let addr = self.target.env.publish_spec().map(|p| {
+            let host = match p.host_ip.as_deref() {
+                Some(ip) if ip != "0.0.0.0" && ip != "[::]" => ip.trim_matches(['[', ']']).to_string(),
+                _ => "127.0.0.1".into(),
+            };
+            (host, p.host_port)
+        });
+        loop {
+            let Some(state) = docker.container_state(id).await? else {
+                return Ok(Err("the container disappeared".into()));
+            };
+            if state.restarting || (!state.running && state.status != "created") {
+                let code = state.exit_code.map(|c| format!(" with code {c}")).unwrap_or_default();
+                return Ok(Err(format!("it exited{code}")));
+            }
+            match state.health.as_deref() {
+                Some("healthy") => return Ok(Ok("healthy")),
+                Some("unhealthy") => {
+                    let why = state.health_log.unwrap_or_default();
+                    return Ok(Err(format!("its healthcheck failed: {why}")));
+                }
+                Some(_) => {}
+                None if started.elapsed() >= SETTLE => match (&addr, self.target.env.docker_host.is_some()) {
+                    // A remote engine's loopback is not ours: being up is all we can see.
+                    (None, _) | (Some(_), true) => return Ok(Ok("running")),
+                    (Some((host, port)), false) => {
+                        if answers(host, *port).await {
+                            return Ok(Ok("running and answering"));
+                        }
+                    }
+                },
+                None => {}
+            }
+            if started.elapsed() > limit {
+                let what = if self.target.env.healthcheck.is_some() {
+                    "healthy"
+                } else {
+                    "answering on its published port"
+                };
+                return Ok(Err(format!("not {what} within {} s", limit.as_secs())));
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+}
+
+/// Whether something behind a published port answers. Docker's port proxy accepts every
+/// connection and closes it at once when nothing listens behind it, so a connect alone proves
+/// nothing: an app answers with bytes, or at least keeps the connection open.
+async fn answers(host: &str, port: u16) -> bool {
+    let Ok(Ok(mut stream)) =
+        tokio::time::timeout(Duration::from_secs(1), tokio::net::TcpStream::connect((host, port))).await
+    else {
+        return false;
+    };
+    let _ = stream.write_all(b"HEAD / HTTP/1.0\r\n\r\n").await;
+    let mut byte = [0u8; 1];
+    match tokio::time::timeout(Duration::from_millis(500), stream.read(&mut byte)).await {
+        Ok(Ok(n)) => n > 0,
+        Ok(Err(_)) => false,
+        // Still open and silent: a non-HTTP server that waits for its own protocol.
+        Err(_) => true,
+    }
+}

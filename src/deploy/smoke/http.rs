@@ -1,0 +1,185 @@
+//! One plain-HTTP/1.1 request to an environment's published port, on hyper's low-level client.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper::client::conn::http1;
+use hyper::header::{CONNECTION, HOST, USER_AGENT};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+/// The most of a body that is read; the rest is left unread.
+pub(super) const BODY_CAP: usize = 1024 * 1024;
+
+/// Where requests go: `http://HOST[:PORT][/base]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Target {
+    /// Without brackets for IPv6: `::1`.
+    pub host: String,
+    pub port: u16,
+    /// The `Host` header: `127.0.0.1:18080`, `[::1]:8080`, or the host alone on port 80.
+    pub authority: String,
+    /// A path the URL carries, without a trailing `/`; usually empty.
+    pub base_path: String,
+}
+
+impl Target {
+    /// Parses `http://127.0.0.1:18080`, `http://localhost`, `http://[::1]:8080`.
+    pub fn parse(url: &str) -> Result<Target, String> {
+        let url = url.trim();
+        let rest = match url.split_once("://") {
+            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => rest,
+            Some((scheme, _)) if scheme.eq_ignore_ascii_case("https") => {
+                return Err(format!(
+                    "{url}: smoke checks speak plain http only; publish the environment's HTTP port"
+                ))
+            }
+            Some((scheme, _)) => return Err(format!("{url}: unsupported scheme `{scheme}`, expected http://")),
+            None => return Err(format!("{url}: expected a URL like http://127.0.0.1:18080")),
+        };
+        let (authority, path) = match rest.find(['/', '?', '#']) {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        };
+        if authority.contains('@') {
+            return Err(format!("{url}: user names in the URL are not supported"));
+        }
+        let (host, port) = if let Some(inner) = authority.strip_prefix('[') {
+            let Some((host, after)) = inner.split_once(']') else {
+                return Err(format!("{url}: unclosed `[` in the host"));
+            };
+            match after {
+                "" => (host, None),
+                _ => match after.strip_prefix(':') {
+                    Some(port) => (host, Some(port)),
+                    None => return Err(format!("{url}: expected `:PORT` after `]`")),
+                },
+            }
+        } else {
+            match authority.split_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (authority, None),
+            }
+        };
+        if host.is_empty() {
+            return Err(format!("{url}: no host"));
+        }
+        let port = match port {
+            None => 80,
+            Some(p) => p
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p != 0)
+                .ok_or_else(|| format!("{url}: invalid port `{p}`"))?,
+        };
+        let bracketed = if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host.to_string()
+        };
+        let authority = if port == 80 {
+            bracketed
+        } else {
+            format!("{bracketed}:{port}")
+        };
+        let base_path = path.split(['?', '#']).next().unwrap_or("").trim_end_matches('/');
+        Ok(Target {
+            host: host.to_string(),
+            port,
+            authority,
+            base_path: base_path.to_string(),
+        })
+    }
+}
+
+/// An answer: its status and the start of its body (at most [`BODY_CAP`] bytes, lossily
+/// decoded as UTF-8).
+#[derive(Debug)]
+pub(super) struct Answer {
+    pub status: u16,
+    pub body: String,
+}
+
+/// Aborts the connection task when the request is done or dropped, so that a cancelled or
+/// timed-out attempt leaves no task behind.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Sends one request and reads the answer. No timeout of its own: the caller bounds it.
+pub(super) async fn fetch(target: &Target, method: hyper::Method, path: &str) -> Result<Answer, String> {
+    let stream = TcpStream::connect((target.host.as_str(), target.port))
+        .await
+        .map_err(|e| describe_io(&e))?;
+    let _ = stream.set_nodelay(true);
+    let (mut sender, connection) = http1::handshake::<_, Empty<Bytes>>(TokioIo::new(stream))
+        .await
+        .map_err(|e| describe_hyper(&e))?;
+    let _connection = AbortOnDrop(tokio::spawn(async move {
+        // Its errors surface through the request's result.
+        let _ = connection.await;
+    }));
+    let request = hyper::Request::builder()
+        .method(method)
+        .uri(format!("{}{path}", target.base_path))
+        .header(HOST, target.authority.as_str())
+        .header(USER_AGENT, "shipdeck-smoke")
+        .header(CONNECTION, "close")
+        .body(Empty::<Bytes>::new())
+        .map_err(|e| format!("invalid request: {e}"))?;
+    let response = sender.send_request(request).await.map_err(|e| describe_hyper(&e))?;
+    let status = response.status().as_u16();
+    let mut body = response.into_body();
+    let mut bytes = Vec::new();
+    while bytes.len() < BODY_CAP {
+        let Some(frame) = body.frame().await else { break };
+        let frame = frame.map_err(|e| format!("reading the body of a {status} answer: {}", describe_hyper(&e)))?;
+        if let Ok(data) = frame.into_data() {
+            let room = BODY_CAP - bytes.len();
+            bytes.extend_from_slice(&data[..data.len().min(room)]);
+        }
+    }
+    Ok(Answer {
+        status,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    })
+}
+
+/// `connection refused`, from `Connection refused (os error 111)`.
+fn describe_io(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    let text = match text.find(" (os error") {
+        Some(i) => &text[..i],
+        None => text.as_str(),
+    };
+    lower_first(text)
+}
+
+/// hyper's words, with the I/O error underneath when there is one.
+fn describe_hyper(e: &hyper::Error) -> String {
+    use std::error::Error as _;
+    if e.is_incomplete_message() {
+        return "connection closed before a complete answer".to_string();
+    }
+    let mut text = lower_first(&e.to_string());
+    let mut source = e.source();
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            text.push_str(&format!(": {}", describe_io(io)));
+            break;
+        }
+        source = s.source();
+    }
+    text
+}
+
+fn lower_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}

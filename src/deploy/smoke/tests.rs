@@ -1,0 +1,675 @@
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+use super::http::Target;
+use super::*;
+use crate::config::{CommandSpec, JsonExpectation, JsonScalar, SmokeCheck};
+
+fn ctx(url: &str) -> SmokeContext {
+    SmokeContext {
+        url: url.to_string(),
+        commit: "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678".to_string(),
+        short_commit: "a1b2c3d".to_string(),
+        env: "staging".to_string(),
+    }
+}
+
+fn check(http: &str) -> SmokeCheck {
+    SmokeCheck {
+        http: Some(http.to_string()),
+        command: None,
+        expect_status: None,
+        expect_body: None,
+        expect_body_regex: None,
+        expect_json: None,
+        within: None,
+    }
+}
+
+fn json_check(pairs: &[(&str, JsonScalar)]) -> SmokeCheck {
+    SmokeCheck {
+        expect_json: Some(
+            pairs
+                .iter()
+                .map(|(p, v)| JsonExpectation {
+                    pointer: p.to_string(),
+                    value: v.clone(),
+                })
+                .collect(),
+        ),
+        ..check("GET /health")
+    }
+}
+
+fn eval(check: &SmokeCheck, status: u16, body: &str) -> Result<String, String> {
+    evaluate(check, &ctx("http://127.0.0.1:18080"), status, body)
+}
+
+fn ok(summary: &str) -> Result<String, String> {
+    Ok(summary.to_string())
+}
+
+fn err(reason: &str) -> Result<String, String> {
+    Err(reason.to_string())
+}
+
+// ---- placeholders ----
+
+#[test]
+fn fill_replaces_known_placeholders_only() {
+    let c = ctx("http://127.0.0.1:18080");
+    assert_eq!(
+        c.fill("{commit} {short_commit} {env} {url}"),
+        "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678 a1b2c3d staging http://127.0.0.1:18080"
+    );
+    assert_eq!(
+        c.fill("{unknown} {} {3} {\"a\": 1} {env"),
+        "{unknown} {} {3} {\"a\": 1} {env"
+    );
+    assert_eq!(c.fill("{{env}}"), "{staging}");
+    assert_eq!(c.fill("no braces"), "no braces");
+    assert_eq!(c.fill("é{env}ü"), "éstagingü");
+    // A value holding a placeholder is not filled again.
+    let odd = SmokeContext {
+        env: "{commit}".to_string(),
+        ..c
+    };
+    assert_eq!(odd.fill("{env}"), "{commit}");
+}
+
+// ---- status ----
+
+#[test]
+fn any_2xx_passes_without_expect_status() {
+    let c = check("GET /health");
+    assert_eq!(eval(&c, 200, ""), ok("200 OK"));
+    assert_eq!(eval(&c, 204, ""), ok("204 No Content"));
+    assert_eq!(eval(&c, 503, ""), err("expected a 2xx status, got 503"));
+    assert_eq!(eval(&c, 301, ""), err("expected a 2xx status, got 301"));
+}
+
+#[test]
+fn expect_status_must_equal() {
+    let c = SmokeCheck {
+        expect_status: Some(404),
+        ..check("GET /missing")
+    };
+    assert_eq!(eval(&c, 404, ""), ok("404 Not Found"));
+    assert_eq!(eval(&c, 200, ""), err("expected status 404, got 200"));
+}
+
+#[test]
+fn a_wrong_status_fails_alone() {
+    let c = SmokeCheck {
+        expect_body: Some("ok".into()),
+        ..check("GET /health")
+    };
+    assert_eq!(eval(&c, 500, "boom"), err("expected a 2xx status, got 500"));
+}
+
+// ---- body text ----
+
+#[test]
+fn expect_body_with_placeholders() {
+    let c = SmokeCheck {
+        expect_body: Some("{short_commit}".into()),
+        ..check("GET /version")
+    };
+    assert_eq!(
+        eval(&c, 200, "version a1b2c3d\n"),
+        ok("200 OK, body contains \"a1b2c3d\"")
+    );
+    assert_eq!(
+        eval(&c, 200, "version 0000000"),
+        err("expected body to contain \"a1b2c3d\"")
+    );
+    let env = SmokeCheck {
+        expect_body: Some("env={env}".into()),
+        ..check("GET /")
+    };
+    assert!(eval(&env, 200, "env=staging").is_ok());
+    assert!(eval(&env, 200, "env={env}").is_err());
+}
+
+// ---- body regex ----
+
+#[test]
+fn expect_body_regex_matches_after_placeholders() {
+    let c = SmokeCheck {
+        expect_body_regex: Some(r"^build [0-9a-f]{7} \({env}\)$".into()),
+        ..check("GET /build")
+    };
+    assert_eq!(
+        eval(&c, 200, "build a1b2c3d (staging)"),
+        ok(r"200 OK, body matches /^build [0-9a-f]{7} \(staging\)$/")
+    );
+    assert_eq!(
+        eval(&c, 200, "build a1b2c3d (prod)"),
+        err(r"expected body to match /^build [0-9a-f]{7} \(staging\)$/")
+    );
+}
+
+#[test]
+fn regex_placeholder_values_match_literally() {
+    let c = SmokeCheck {
+        expect_body_regex: Some("^{url}$".into()),
+        ..check("GET /")
+    };
+    assert!(eval(&c, 200, "http://127.0.0.1:18080").is_ok());
+    assert!(eval(&c, 200, "http://127x0x0x1:18080").is_err());
+}
+
+#[test]
+fn an_invalid_regex_is_a_failure_not_a_panic() {
+    let c = SmokeCheck {
+        expect_body_regex: Some("(unclosed".into()),
+        ..check("GET /")
+    };
+    let err = eval(&c, 200, "anything").unwrap_err();
+    assert!(
+        err.starts_with("expect_body_regex /(unclosed/ is not a valid regular expression: "),
+        "{err}"
+    );
+    assert!(!err.contains('\n'), "{err}");
+    assert!(err.contains("unclosed group"), "{err}");
+}
+
+// ---- JSON ----
+
+#[test]
+fn json_string_values_with_placeholders() {
+    let c = json_check(&[
+        ("/status", JsonScalar::String("ok".into())),
+        ("/build/commit", JsonScalar::String("{commit}".into())),
+    ]);
+    let body = r#"{"status":"ok","build":{"commit":"a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"}}"#;
+    assert_eq!(
+        eval(&c, 200, body),
+        ok("200 OK, /status = \"ok\", /build/commit = \"a1b2c3d4e5f60718293a4b5c6d7e8f9012345678\"")
+    );
+    let body = r#"{"status":"degraded","build":{"commit":"a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"}}"#;
+    assert_eq!(eval(&c, 200, body), err("/status: expected \"ok\", found \"degraded\""));
+}
+
+#[test]
+fn json_missing_pointer_and_not_json() {
+    let c = json_check(&[("/build", JsonScalar::Bool(true))]);
+    assert_eq!(
+        eval(&c, 200, r#"{"status":"ok"}"#),
+        err("/build: not found in the JSON body")
+    );
+    let err = eval(&c, 200, "<html>oops</html>").unwrap_err();
+    assert!(err.starts_with("body is not JSON: "), "{err}");
+}
+
+#[test]
+fn json_numbers_and_booleans() {
+    let int = json_check(&[("/n", JsonScalar::Integer(3))]);
+    assert!(eval(&int, 200, r#"{"n":3}"#).is_ok());
+    assert!(eval(&int, 200, r#"{"n":3.0}"#).is_ok());
+    assert_eq!(eval(&int, 200, r#"{"n":3.5}"#), err("/n: expected 3, found 3.5"));
+    assert_eq!(eval(&int, 200, r#"{"n":"3"}"#), err("/n: expected 3, found \"3\""));
+    assert!(eval(&int, 200, r#"{"n":18446744073709551615}"#).is_err());
+    let neg = json_check(&[("/n", JsonScalar::Integer(-7))]);
+    assert!(eval(&neg, 200, r#"{"n":-7}"#).is_ok());
+
+    let float = json_check(&[("/ratio", JsonScalar::Float(0.5))]);
+    assert!(eval(&float, 200, r#"{"ratio":0.5}"#).is_ok());
+    assert!(eval(&float, 200, r#"{"ratio":5e-1}"#).is_ok());
+    assert!(eval(&float, 200, r#"{"ratio":0.25}"#).is_err());
+    let whole = json_check(&[("/ratio", JsonScalar::Float(1.0))]);
+    assert!(eval(&whole, 200, r#"{"ratio":1}"#).is_ok());
+
+    let flag = json_check(&[("/ready", JsonScalar::Bool(true))]);
+    assert!(eval(&flag, 200, r#"{"ready":true}"#).is_ok());
+    assert_eq!(
+        eval(&flag, 200, r#"{"ready":false}"#),
+        err("/ready: expected true, found false")
+    );
+    assert_eq!(
+        eval(&flag, 200, r#"{"ready":{"db":true}}"#),
+        err("/ready: expected true, found {\"db\":true}")
+    );
+}
+
+#[test]
+fn json_arrays_escaped_pointers_and_many_values() {
+    let c = json_check(&[
+        ("/checks/0/name", JsonScalar::String("db".into())),
+        ("/a~1b", JsonScalar::Integer(1)),
+        ("/env", JsonScalar::String("{env}".into())),
+    ]);
+    let body = r#"{"checks":[{"name":"db"}],"a/b":1,"env":"staging"}"#;
+    assert_eq!(eval(&c, 200, body), ok("200 OK, 3 JSON values match"));
+}
+
+#[test]
+fn every_failure_is_reported() {
+    let c = SmokeCheck {
+        expect_body: Some("{short_commit}".into()),
+        expect_body_regex: Some("^ok".into()),
+        expect_json: Some(vec![JsonExpectation {
+            pointer: "/status".into(),
+            value: JsonScalar::String("ok".into()),
+        }]),
+        ..check("GET /health")
+    };
+    assert_eq!(
+        eval(&c, 200, r#"{"status":"degraded"}"#),
+        err("expected body to contain \"a1b2c3d\"; expected body to match /^ok/; /status: expected \"ok\", found \"degraded\"")
+    );
+}
+
+#[test]
+fn long_values_are_clipped_in_messages() {
+    let c = SmokeCheck {
+        expect_body: Some("x".repeat(500)),
+        ..check("GET /")
+    };
+    let err = eval(&c, 200, "").unwrap_err();
+    assert!(err.chars().count() < 100, "{err}");
+    assert!(err.contains('…'), "{err}");
+}
+
+// ---- URLs and excerpts ----
+
+#[test]
+fn target_urls() {
+    let t = Target::parse("http://127.0.0.1:18080").unwrap();
+    assert_eq!(
+        (t.host.as_str(), t.port, t.authority.as_str()),
+        ("127.0.0.1", 18080, "127.0.0.1:18080")
+    );
+    assert_eq!(t.base_path, "");
+    let t = Target::parse("http://localhost").unwrap();
+    assert_eq!(
+        (t.host.as_str(), t.port, t.authority.as_str()),
+        ("localhost", 80, "localhost")
+    );
+    let t = Target::parse("HTTP://[::1]:8080/").unwrap();
+    assert_eq!(
+        (t.host.as_str(), t.port, t.authority.as_str()),
+        ("::1", 8080, "[::1]:8080")
+    );
+    assert_eq!(t.base_path, "");
+    let t = Target::parse("http://[::1]").unwrap();
+    assert_eq!((t.port, t.authority.as_str()), (80, "[::1]"));
+    let t = Target::parse("http://example.test:81/app/").unwrap();
+    assert_eq!(t.base_path, "/app");
+
+    let err = Target::parse("https://127.0.0.1:8443").unwrap_err();
+    assert!(err.contains("plain http only"), "{err}");
+    for bad in [
+        "ftp://host",
+        "127.0.0.1:80",
+        "http://",
+        "http://:80",
+        "http://host:99999",
+        "http://host:0",
+        "http://host:x",
+        "http://[::1",
+        "http://[::1]x",
+        "http://u@host",
+    ] {
+        assert!(Target::parse(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn excerpts_are_clipped_and_safe() {
+    assert_eq!(
+        body_excerpt("a\x1b[31mb\r\nc\td\u{7}"),
+        "a\u{FFFD}[31mb\u{FFFD}\nc\td\u{FFFD}"
+    );
+    assert_eq!(body_excerpt(&"é".repeat(400)).chars().count(), 300);
+}
+
+#[test]
+fn attempt_timeouts() {
+    let now = Instant::now();
+    assert_eq!(attempt_timeout(None, now), Duration::from_secs(5));
+    assert_eq!(
+        attempt_timeout(Some(now + Duration::from_secs(60)), now),
+        Duration::from_secs(5)
+    );
+    assert_eq!(
+        attempt_timeout(Some(now + Duration::from_millis(2500)), now),
+        Duration::from_millis(2500)
+    );
+    assert_eq!(
+        attempt_timeout(Some(now + Duration::from_millis(200)), now),
+        Duration::from_secs(1)
+    );
+    assert_eq!(
+        attempt_timeout(Some(now), now + Duration::from_secs(3)),
+        Duration::from_secs(1)
+    );
+    assert_eq!(seconds(Duration::from_secs(5)), "5 s");
+    assert_eq!(seconds(Duration::from_millis(1250)), "1.2 s");
+}
+
+// ---- against a real server ----
+
+/// A tiny HTTP server: connection `n` (from 0) gets `respond(n)`, written as is, then the
+/// connection is closed; `None` keeps the connection open without answering.
+struct Server {
+    url: String,
+    port: u16,
+    connections: Arc<AtomicUsize>,
+    /// Connections left unanswered that the client has since closed.
+    closed: Arc<AtomicUsize>,
+    /// The request heads received, lower-cased.
+    requests: Arc<Mutex<Vec<String>>>,
+}
+
+async fn serve(respond: impl Fn(usize) -> Option<Vec<u8>> + Send + Sync + 'static) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let closed = Arc::new(AtomicUsize::new(0));
+    let respond = Arc::new(respond);
+    let (count, seen, gone) = (connections.clone(), requests.clone(), closed.clone());
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let n = count.fetch_add(1, Ordering::SeqCst);
+            let respond = respond.clone();
+            let seen = seen.clone();
+            let gone = gone.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(k) => head.extend_from_slice(&buf[..k]),
+                    }
+                }
+                seen.lock().unwrap().push(String::from_utf8_lossy(&head).to_lowercase());
+                match respond(n) {
+                    Some(bytes) => {
+                        let _ = socket.write_all(&bytes).await;
+                        let _ = socket.shutdown().await;
+                    }
+                    None => {
+                        while let Ok(1..) = socket.read(&mut buf).await {}
+                        gone.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            });
+        }
+    });
+    Server {
+        url: format!("http://127.0.0.1:{port}"),
+        port,
+        connections,
+        closed,
+        requests,
+    }
+}
+
+fn response(status_line: &str, body: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 {status_line}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn passes_on_a_200_and_sends_the_expected_request() {
+    let server = serve(|_| Some(response("200 OK", "build a1b2c3d"))).await;
+    let c = SmokeCheck {
+        expect_body: Some("{short_commit}".into()),
+        ..check("GET /health")
+    };
+    let mut seen = Vec::new();
+    let result = run_http_check(&c, &ctx(&server.url), |line| seen.push(line.to_string())).await;
+    assert!(result.passed, "{result:?}");
+    assert_eq!(result.check, "GET /health");
+    assert_eq!(result.attempts, 1);
+    assert_eq!(result.status, Some(200));
+    assert_eq!(result.excerpt, None);
+    assert!(result.message.starts_with("200 OK in "), "{}", result.message);
+    assert!(
+        result.message.ends_with(" ms, body contains \"a1b2c3d\""),
+        "{}",
+        result.message
+    );
+    assert!(seen.is_empty());
+
+    let requests = server.requests.lock().unwrap().clone();
+    assert_eq!(requests.len(), 1);
+    let head = &requests[0];
+    assert!(head.starts_with("get /health http/1.1\r\n"), "{head}");
+    assert!(head.contains(&format!("host: 127.0.0.1:{}\r\n", server.port)), "{head}");
+    assert!(head.contains("user-agent: shipdeck-smoke\r\n"), "{head}");
+    assert!(head.contains("connection: close\r\n"), "{head}");
+}
+
+#[tokio::test]
+async fn method_and_path_placeholders_are_sent() {
+    let server = serve(|_| Some(response("200 OK", ""))).await;
+    let c = check("HEAD /releases/{short_commit}");
+    let result = run_http_check(&c, &ctx(&server.url), |_| {}).await;
+    assert!(result.passed, "{result:?}");
+    let head = server.requests.lock().unwrap()[0].clone();
+    assert!(head.starts_with("head /releases/a1b2c3d http/1.1\r\n"), "{head}");
+}
+
+#[tokio::test]
+async fn retries_until_the_service_is_up() {
+    let server = serve(|n| {
+        Some(if n < 2 {
+            response("503 Service Unavailable", "starting")
+        } else {
+            response("200 OK", r#"{"status":"ok"}"#)
+        })
+    })
+    .await;
+    let c = SmokeCheck {
+        within: Some(Duration::from_secs(10)),
+        ..json_check(&[("/status", JsonScalar::String("ok".into()))])
+    };
+    let mut seen = Vec::new();
+    let started = Instant::now();
+    let result = run_http_check(&c, &ctx(&server.url), |line| seen.push(line.to_string())).await;
+    assert!(result.passed, "{result:?}");
+    assert_eq!(result.attempts, 3);
+    assert_eq!(result.status, Some(200));
+    assert!(result.message.ends_with(", /status = \"ok\""), "{}", result.message);
+    assert_eq!(
+        seen,
+        [
+            "attempt 1: expected a 2xx status, got 503",
+            "attempt 2: expected a 2xx status, got 503"
+        ]
+    );
+    assert_eq!(server.connections.load(Ordering::SeqCst), 3);
+    // Two pauses of 250 ms: no busy loop, no long waits.
+    let elapsed = started.elapsed();
+    assert!(elapsed >= Duration::from_millis(500), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(4), "{elapsed:?}");
+}
+
+#[tokio::test]
+async fn a_failing_answer_keeps_status_and_excerpt() {
+    let server = serve(|_| Some(response("500 Internal Server Error", "boom\x1b[2J\r\nstack"))).await;
+    let result = run_http_check(&check("GET /health"), &ctx(&server.url), |_| {}).await;
+    assert!(!result.passed);
+    assert_eq!(result.attempts, 1);
+    assert_eq!(result.status, Some(500));
+    assert_eq!(result.message, "expected a 2xx status, got 500");
+    assert_eq!(result.excerpt.as_deref(), Some("boom\u{FFFD}[2J\u{FFFD}\nstack"));
+}
+
+#[tokio::test]
+async fn retries_stop_when_within_elapses() {
+    let server = serve(|_| Some(response("503 Service Unavailable", "down"))).await;
+    let c = SmokeCheck {
+        within: Some(Duration::from_millis(1500)),
+        ..check("GET /health")
+    };
+    let mut calls = 0u32;
+    let started = Instant::now();
+    let result = run_http_check(&c, &ctx(&server.url), |_| calls += 1).await;
+    let elapsed = started.elapsed();
+    assert!(!result.passed);
+    assert!(result.attempts > 1, "{result:?}");
+    assert_eq!(calls, result.attempts);
+    assert_eq!(result.status, Some(503));
+    assert_eq!(result.excerpt.as_deref(), Some("down"));
+    assert!(elapsed >= Duration::from_millis(1200), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(4), "{elapsed:?}");
+}
+
+#[tokio::test]
+async fn connection_refused_is_retried_and_reported() {
+    let port = {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let c = SmokeCheck {
+        within: Some(Duration::from_millis(1500)),
+        ..check("GET /health")
+    };
+    let mut seen = Vec::new();
+    let started = Instant::now();
+    let result = run_http_check(&c, &ctx(&format!("http://127.0.0.1:{port}")), |l| {
+        seen.push(l.to_string())
+    })
+    .await;
+    let elapsed = started.elapsed();
+    assert!(!result.passed);
+    assert!(result.attempts > 1, "{result:?}");
+    assert_eq!(result.message, "connection refused");
+    assert_eq!(result.status, None);
+    assert_eq!(result.excerpt, None);
+    assert_eq!(seen[0], "attempt 1: connection refused");
+    assert_eq!(seen.len() as u32, result.attempts);
+    assert!(elapsed < Duration::from_secs(4), "{elapsed:?}");
+}
+
+#[tokio::test]
+async fn one_attempt_without_within() {
+    let port = {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let result = run_http_check(&check("GET /"), &ctx(&format!("http://127.0.0.1:{port}")), |_| {}).await;
+    assert!(!result.passed);
+    assert_eq!(result.attempts, 1);
+}
+
+#[tokio::test]
+async fn a_silent_server_times_out() {
+    let server = serve(|_| None).await;
+    let c = SmokeCheck {
+        within: Some(Duration::from_secs(1)),
+        ..check("GET /health")
+    };
+    let started = Instant::now();
+    let result = run_http_check(&c, &ctx(&server.url), |_| {}).await;
+    let elapsed = started.elapsed();
+    assert!(!result.passed);
+    assert_eq!(result.attempts, 1);
+    assert_eq!(result.message, "no answer within 1 s");
+    assert_eq!(result.status, None);
+    assert!(elapsed >= Duration::from_millis(900), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(4), "{elapsed:?}");
+}
+
+#[tokio::test]
+async fn a_closed_connection_is_a_failure() {
+    let server = serve(|_| Some(Vec::new())).await;
+    let result = run_http_check(&check("GET /health"), &ctx(&server.url), |_| {}).await;
+    assert!(!result.passed);
+    assert_eq!(result.status, None);
+    assert!(result.message.contains("connection closed"), "{}", result.message);
+}
+
+#[tokio::test]
+async fn chunked_bodies_are_read() {
+    let server = serve(|_| {
+        Some(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n\
+              7\r\n{\"statu\r\n8\r\ns\":\"ok\"}\r\n0\r\n\r\n"
+                .to_vec(),
+        )
+    })
+    .await;
+    let result = run_http_check(
+        &json_check(&[("/status", JsonScalar::String("ok".into()))]),
+        &ctx(&server.url),
+        |_| {},
+    )
+    .await;
+    assert!(result.passed, "{result:?}");
+}
+
+#[tokio::test]
+async fn bodies_are_read_up_to_one_mib() {
+    let mut body = "start ".to_string();
+    body.push_str(&"x".repeat(2 * 1024 * 1024));
+    body.push_str(" end");
+    let canned = response("200 OK", &body);
+    let server = serve(move |_| Some(canned.clone())).await;
+    let starts = SmokeCheck {
+        expect_body: Some("start".into()),
+        ..check("GET /big")
+    };
+    let result = run_http_check(&starts, &ctx(&server.url), |_| {}).await;
+    assert!(result.passed, "{}", result.message);
+    let ends = SmokeCheck {
+        expect_body: Some("end".into()),
+        ..check("GET /big")
+    };
+    let result = run_http_check(&ends, &ctx(&server.url), |_| {}).await;
+    assert!(!result.passed);
+    assert_eq!(result.excerpt.map(|e| e.chars().count()), Some(300));
+}
+
+#[tokio::test]
+async fn checks_that_cannot_run_fail_without_attempts() {
+    let command = SmokeCheck {
+        http: None,
+        command: Some(CommandSpec::Shell("true".into())),
+        ..check("GET /")
+    };
+    let result = run_http_check(&command, &ctx("http://127.0.0.1:1"), |_| {}).await;
+    assert!(!result.passed);
+    assert_eq!(result.attempts, 0);
+    assert_eq!(result.check, "true");
+    assert_eq!(result.message, "not an HTTP check");
+
+    let result = run_http_check(&check("GET /"), &ctx("https://127.0.0.1:8443"), |_| {}).await;
+    assert!(!result.passed);
+    assert_eq!(result.attempts, 0);
+    assert!(result.message.contains("plain http only"), "{}", result.message);
+}
+
+#[tokio::test]
+async fn a_dropped_check_leaves_no_connection_behind() {
+    let server = serve(|_| None).await;
+    let c = check("GET /health");
+    let url = server.url.clone();
+    let outcome = tokio::time::timeout(Duration::from_millis(200), async {
+        run_http_check(&c, &ctx(&url), |_| {}).await
+    })
+    .await;
+    assert!(outcome.is_err());
+    assert_eq!(server.connections.load(Ordering::SeqCst), 1);
+    // The server sees the connection close once the dropped attempt released it.
+    let started = Instant::now();
+    while server.closed.load(Ordering::SeqCst) == 0 && started.elapsed() < Duration::from_secs(3) {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(server.closed.load(Ordering::SeqCst), 1);
+}

@@ -1,0 +1,477 @@
+//! Deploy, smoke, promote and rollback: each resolves what it puts where, takes the
+//! environment's lock, rolls the release out, runs the smoke checks and, with
+//! `auto_rollback`, puts the previous release back when they fail.
+
+use std::sync::Arc;
+
+use super::release::{release_images, resolve};
+use super::{environment, secrets, target, with_store, Op, OpStart};
+use crate::config::Config;
+use crate::deploy::checks::run_checks;
+use crate::deploy::lock;
+use crate::deploy::rollout::{Rollout, RolloutOutcome};
+use crate::deploy::{Deployed, OpAction, OpOutcome, Operator, ReleaseRef, Target};
+use crate::engine::event::Event;
+use crate::engine::recorder::EventSink;
+use crate::engine::Engine;
+
+/// What every operation starts from: the config, the environment's target, the operator.
+struct Context {
+    config: Arc<Config>,
+    target: Target,
+    operator: Operator,
+}
+
+/// Records and reports an operation refused before it began.
+async fn refuse(
+    sink: &EventSink,
+    (app, env): (&str, &str),
+    action: OpAction,
+    by: &Operator,
+    from: Option<ReleaseRef>,
+    why: String,
+) {
+    let op = Op::start(
+        sink,
+        OpStart {
+            app,
+            env,
+            action,
+            from,
+            to: None,
+            run: None,
+            by,
+            approval: None,
+            forced: false,
+        },
+    );
+    op.finish(OpOutcome::Refused, why, Vec::new()).await;
+}
+
+async fn context(engine: &Engine, sink: &EventSink, env: &str, action: OpAction) -> Option<Context> {
+    let operator = Operator::current(&engine.project.repo_root);
+    let env_config = match environment(engine.config.as_deref(), env) {
+        Ok(e) => e.clone(),
+        Err(why) => {
+            refuse(sink, (&engine.app_name(), env), action, &operator, None, why).await;
+            return None;
+        }
+    };
+    // `environment` found it, so there is a config.
+    let config = engine.config.clone()?;
+    match target(engine, &config.app.name, &env_config).await {
+        Ok(target) => Some(Context {
+            config,
+            target,
+            operator,
+        }),
+        Err(why) => {
+            refuse(sink, (&engine.app_name(), env), action, &operator, None, why).await;
+            None
+        }
+    }
+}
+
+async fn running(target: &Target) -> Result<Option<Deployed>, String> {
+    Ok(target
+        .current()
+        .await
+        .map_err(|e| e.to_string())?
+        .filter(Deployed::running))
+}
+
+pub async fn deploy(engine: &Engine, sink: &EventSink, env: &str, wanted: Option<&str>) {
+    let Some(cx) = context(engine, sink, env, OpAction::Deploy).await else {
+        return;
+    };
+    let from = running(&cx.target).await.ok().flatten().map(|d| d.release);
+    let (release, run) = match resolve(engine, &cx.target, wanted).await {
+        Ok(found) => found,
+        Err(why) => return refuse(sink, (&cx.config.app.name, env), OpAction::Deploy, &cx.operator, from, why).await,
+    };
+    let op = Op::start(
+        sink,
+        OpStart {
+            app: &cx.config.app.name,
+            env,
+            action: OpAction::Deploy,
+            from,
+            to: Some(release.clone()),
+            run,
+            by: &cx.operator,
+            approval: None,
+            forced: false,
+        },
+    );
+    place(sink, &cx, op, &release).await;
+}
+
+pub async fn smoke(engine: &Engine, sink: &EventSink, env: &str) {
+    let Some(cx) = context(engine, sink, env, OpAction::Smoke).await else {
+        return;
+    };
+    let current = match running(&cx.target).await {
+        Ok(Some(d)) => d,
+        Ok(None) => {
+            let why = format!("nothing runs on {env}: deploy a release first (`shipdeck deploy {env}`)");
+            return refuse(sink, (&cx.config.app.name, env), OpAction::Smoke, &cx.operator, None, why).await;
+        }
+        Err(why) => return refuse(sink, (&cx.config.app.name, env), OpAction::Smoke, &cx.operator, None, why).await,
+    };
+    let op = Op::start(
+        sink,
+        OpStart {
+            app: &cx.config.app.name,
+            env,
+            action: OpAction::Smoke,
+            from: None,
+            to: Some(current.release.clone()),
+            run: None,
+            by: &cx.operator,
+            approval: None,
+            forced: false,
+        },
+    );
+    let (passed, summary) = smoke_checks(&op, &cx.target, &current).await;
+    let outcome = if passed { OpOutcome::Succeeded } else { OpOutcome::Failed };
+    op.finish(outcome, format!("{env} ({}): {summary}", current.release.describe()), Vec::new())
+        .await;
+}
+
+pub async fn promote(engine: &Engine, sink: &EventSink, env: &str, force: bool, approval: Option<String>) {
+    let Some(cx) = context(engine, sink, env, OpAction::Promote).await else {
+        return;
+    };
+    let from = running(&cx.target).await.ok().flatten().map(|d| d.release);
+    let refused = |why: String| refuse(sink, (&cx.config.app.name, env), OpAction::Promote, &cx.operator, from.clone(), why);
+    let Some(source_name) = cx.target.env.promote_from.clone() else {
+        return refused(format!(
+            "{env} has no `promote_from`: nothing to promote from; deploy to it with `shipdeck deploy {env}`"
+        ))
+        .await;
+    };
+    let Some(source_config) = cx.config.environment(&source_name).cloned() else {
+        return refused(format!("{env} promotes from `{source_name}`, which is not defined")).await;
+    };
+    let source = match target(engine, &cx.config.app.name, &source_config).await {
+        Ok(t) => t,
+        Err(why) => return refused(why).await,
+    };
+    let candidate = match running(&source).await {
+        Ok(Some(d)) => d.release,
+        Ok(None) => {
+            return refused(format!(
+                "nothing runs on {source_name} to promote: deploy there first (`shipdeck deploy {source_name}`)"
+            ))
+            .await
+        }
+        Err(why) => return refused(why).await,
+    };
+    // The gate: the exact image must have passed the source's smoke checks.
+    let verdict = {
+        let (app, source_name, image) = (cx.config.app.name.clone(), source_name.clone(), candidate.image_id.clone());
+        with_store(engine, move |s| s.smoke_verdict(&app, &source_name, &image)).await
+    };
+    let gate = match verdict {
+        Ok(Some(v)) if v.passed => Ok(()),
+        Ok(Some(v)) => Err(format!(
+            "{} failed its smoke checks on {source_name} ({})",
+            candidate.describe(),
+            v.failures.join("; ")
+        )),
+        Ok(None) => Err(format!(
+            "{} has not passed {source_name}'s smoke checks (never run there: `shipdeck smoke {source_name}`)",
+            candidate.describe()
+        )),
+        Err(e) => Err(format!("the smoke results of {source_name} cannot be read ({e})")),
+    };
+    let forced = match gate {
+        Ok(()) => false,
+        Err(why) if force => {
+            tracing::warn!("promoting without a passed smoke check (--force): {why}");
+            true
+        }
+        Err(why) => {
+            return refused(format!(
+                "refusing to promote to {env}: {why}; --force promotes anyway (the audit records it)"
+            ))
+            .await
+        }
+    };
+    if cx.target.env.approval && approval.is_none() {
+        return refused(format!(
+            "{env} needs an approval: in the console, type its name; headless, add --yes"
+        ))
+        .await;
+    }
+    let op = Op::start(
+        sink,
+        OpStart {
+            app: &cx.config.app.name,
+            env,
+            action: OpAction::Promote,
+            from,
+            to: Some(candidate.clone()),
+            run: None,
+            by: &cx.operator,
+            approval,
+            forced,
+        },
+    );
+    if forced {
+        op.log(format!(
+            "FORCED: {} is promoted without a passed smoke check on {source_name}",
+            candidate.describe()
+        ));
+    }
+    if source.docker.address != cx.target.docker.address {
+        match cx.target.docker.image_exists(&candidate.image_id).await {
+            Ok(true) => {}
+            Ok(false) => {
+                op.log(format!("copying image {} to {}", candidate.image_id, cx.target.docker.address));
+                if let Err(e) = source.docker.copy_image_to(&candidate.image_id, &cx.target.docker).await {
+                    return op.finish(OpOutcome::Failed, e.to_string(), Vec::new()).await;
+                }
+            }
+            Err(e) => return op.finish(OpOutcome::Failed, e.to_string(), Vec::new()).await,
+        }
+    }
+    place(sink, &cx, op, &candidate).await;
+}
+
+pub async fn rollback(engine: &Engine, sink: &EventSink, env: &str, to: Option<&str>) {
+    let Some(cx) = context(engine, sink, env, OpAction::Rollback).await else {
+        return;
+    };
+    let current = running(&cx.target).await.ok().flatten();
+    let from = current.as_ref().map(|d| d.release.clone());
+    let chosen = match to {
+        Some(rev) => resolve(engine, &cx.target, Some(rev)).await.map(|(r, _)| r),
+        None => previous_good(engine, &cx, current.as_ref()).await,
+    };
+    let release = match chosen {
+        Ok(r) => r,
+        Err(why) => return refuse(sink, (&cx.config.app.name, env), OpAction::Rollback, &cx.operator, from, why).await,
+    };
+    let op = Op::start(
+        sink,
+        OpStart {
+            app: &cx.config.app.name,
+            env,
+            action: OpAction::Rollback,
+            from,
+            to: Some(release.clone()),
+            run: None,
+            by: &cx.operator,
+            approval: None,
+            forced: false,
+        },
+    );
+    place(sink, &cx, op, &release).await;
+}
+
+/// The release to roll back to: the newest one deployed there before that ended well, is not
+/// running now, did not fail its smoke checks there, and whose image is still on the engine;
+/// without a history, the newest release image built before the current one.
+async fn previous_good(engine: &Engine, cx: &Context, current: Option<&Deployed>) -> Result<ReleaseRef, String> {
+    let now = current.map(|d| d.release.image_id.clone()).unwrap_or_default();
+    let env = cx.target.env.name.clone();
+    let history = {
+        let (app, env) = (cx.config.app.name.clone(), env.clone());
+        with_store(engine, move |s| s.deployed_releases(&app, &env, 20))
+            .await
+            .unwrap_or_default()
+    };
+    let images = release_images(&cx.target).await?;
+    let on_engine = |id: &str| images.iter().any(|i| i.id == id);
+    for (record, verdict) in &history {
+        let Some(release) = &record.to else { continue };
+        if release.image_id == now || verdict.as_ref().is_some_and(|v| !v.passed) || !on_engine(&release.image_id) {
+            continue;
+        }
+        return Ok(release.clone());
+    }
+    let built_now = images.iter().find(|i| i.id == now).map(|i| i.created);
+    let older = images
+        .iter()
+        .filter(|i| i.id != now && built_now.is_none_or(|t| i.created < t))
+        .find(|i| !history.iter().any(|(r, _)| r.to.as_ref().is_some_and(|t| t.image_id == i.id)));
+    match older {
+        Some(image) if history.is_empty() => Ok(super::release::release_of(engine, image).await),
+        _ => Err(format!(
+            "no earlier good release to roll back {env} to (name one with --to SHA; `shipdeck history {env}` lists them)"
+        )),
+    }
+}
+
+/// Takes the lock, rolls the release out, smoke-checks it, rolls back automatically when
+/// configured; finishes `op` and reports the environment's new state.
+async fn place(sink: &EventSink, cx: &Context, op: Op, release: &ReleaseRef) {
+    let doing = format!("{} {}", op.action.as_str(), release.short_commit);
+    let held = match lock::acquire(&cx.target, &cx.operator, &doing).await {
+        Ok(l) => l,
+        Err(e) => return op.finish(OpOutcome::Refused, e.to_string(), Vec::new()).await,
+    };
+    let (outcome, message, logs) = place_locked(sink, cx, &op, release).await;
+    held.release().await;
+    op.finish(outcome, message, logs).await;
+    sink.emit(super::status::environment_status(&cx.target).await).await;
+}
+
+async fn place_locked(sink: &EventSink, cx: &Context, op: &Op, release: &ReleaseRef) -> (OpOutcome, String, Vec<String>) {
+    let env = cx.target.env.name.clone();
+    let rollout = Rollout {
+        target: &cx.target,
+        release,
+        operator: &cx.operator,
+        action: op.action,
+        secrets: secrets(&cx.config),
+    };
+    let mut log = op.logger();
+    let previous = match rollout.run(&mut log).await {
+        Err(e) => return (OpOutcome::Failed, e.to_string(), Vec::new()),
+        Ok(RolloutOutcome::Unchanged) => {
+            let why = format!("{env} already runs {}: nothing to do", release.describe());
+            return (OpOutcome::Unchanged, why, Vec::new());
+        }
+        Ok(RolloutOutcome::Failed {
+            reason,
+            logs,
+            restored,
+        }) => {
+            let after = if restored {
+                "the previous release runs again"
+            } else {
+                "nothing runs there now"
+            };
+            let why = format!("{} did not start on {env}: {reason}; {after}", release.describe());
+            return (OpOutcome::Failed, why, logs);
+        }
+        Ok(RolloutOutcome::Deployed { previous }) => previous,
+    };
+    let deployed = match running(&cx.target).await {
+        Ok(Some(d)) => d,
+        Ok(None) => return (OpOutcome::Failed, format!("{env} stopped right after the deploy"), Vec::new()),
+        Err(why) => return (OpOutcome::Failed, why, Vec::new()),
+    };
+    let (passed, summary) = smoke_checks(op, &cx.target, &deployed).await;
+    if passed {
+        return (
+            OpOutcome::Succeeded,
+            format!("{env} runs {}; {summary}", release.describe()),
+            Vec::new(),
+        );
+    }
+    let Some(previous) = previous.filter(|_| cx.target.env.auto_rollback) else {
+        let hint = if cx.target.env.auto_rollback {
+            "there is no previous release to restore"
+        } else {
+            "auto_rollback is off: roll back with `shipdeck rollback` if needed"
+        };
+        return (
+            OpOutcome::Failed,
+            format!("{env} runs {} but its smoke checks FAILED ({summary}); {hint}", release.describe()),
+            Vec::new(),
+        );
+    };
+    op.log(format!(
+        "SMOKE CHECKS FAILED on {env}: rolling back automatically to {}",
+        previous.release.describe()
+    ));
+    let restored = auto_rollback(sink, cx, release, &previous.release).await;
+    let message = match restored {
+        Ok(()) => format!(
+            "SMOKE CHECKS FAILED on {env} ({summary}): ROLLED BACK automatically to {}, which answers again",
+            previous.release.describe()
+        ),
+        Err(why) => format!(
+            "SMOKE CHECKS FAILED on {env} ({summary}) and the automatic rollback to {} failed too: {why}",
+            previous.release.describe()
+        ),
+    };
+    (OpOutcome::RolledBack, message, Vec::new())
+}
+
+/// Puts `previous` back after `failed` failed its smoke checks: an operation of its own in the
+/// audit, under the lock the failed one holds.
+async fn auto_rollback(sink: &EventSink, cx: &Context, failed: &ReleaseRef, previous: &ReleaseRef) -> Result<(), String> {
+    let op = Op::start(
+        sink,
+        OpStart {
+            app: &cx.config.app.name,
+            env: &cx.target.env.name,
+            action: OpAction::AutoRollback,
+            from: Some(failed.clone()),
+            to: Some(previous.clone()),
+            run: None,
+            by: &cx.operator,
+            approval: None,
+            forced: false,
+        },
+    );
+    let rollout = Rollout {
+        target: &cx.target,
+        release: previous,
+        operator: &cx.operator,
+        action: OpAction::AutoRollback,
+        secrets: secrets(&cx.config),
+    };
+    let mut log = op.logger();
+    let result = match rollout.run(&mut log).await {
+        Ok(RolloutOutcome::Deployed { .. }) | Ok(RolloutOutcome::Unchanged) => match running(&cx.target).await {
+            Ok(Some(d)) => {
+                let (passed, summary) = smoke_checks(&op, &cx.target, &d).await;
+                if passed {
+                    Ok(summary)
+                } else {
+                    Err(format!("its smoke checks fail too ({summary})"))
+                }
+            }
+            _ => Err("it is not running".to_string()),
+        },
+        Ok(RolloutOutcome::Failed { reason, .. }) => Err(reason),
+        Err(e) => Err(e.to_string()),
+    };
+    match result {
+        Ok(summary) => {
+            let message = format!("{} restored; {summary}", previous.describe());
+            op.finish(OpOutcome::Succeeded, message, Vec::new()).await;
+            Ok(())
+        }
+        Err(why) => {
+            op.finish(OpOutcome::Failed, why.clone(), Vec::new()).await;
+            Err(why)
+        }
+    }
+}
+
+/// Runs the target's smoke checks against `deployed`, reporting each result; returns whether
+/// all passed and a summary.
+async fn smoke_checks(op: &Op, target: &Target, deployed: &Deployed) -> (bool, String) {
+    if target.env.smoke.is_empty() {
+        op.log("no smoke checks configured");
+        return (true, "no smoke checks configured".into());
+    }
+    op.log(format!("running {} smoke check(s)", target.env.smoke.len()));
+    let mut log = op.logger();
+    let results = run_checks(target, deployed, &mut log).await;
+    for (position, result) in results.iter().enumerate() {
+        op.send(Event::SmokeChecked {
+            op: op.id,
+            env: op.env.clone(),
+            release: deployed.release.clone(),
+            position: position as u32,
+            result: result.clone(),
+        });
+    }
+    let failed: Vec<String> = results
+        .iter()
+        .filter(|r| !r.passed)
+        .map(|r| format!("{}: {}", r.check, r.message))
+        .collect();
+    if failed.is_empty() {
+        (true, format!("smoke passed ({} check(s))", results.len()))
+    } else {
+        (false, format!("{} of {} failed: {}", failed.len(), results.len(), failed.join("; ")))
+    }
+}

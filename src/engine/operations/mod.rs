@@ -1,0 +1,205 @@
+//! Operations on environments, as engine tasks: deploy, smoke, promote, rollback, and the
+//! status reads behind `shipdeck status` and the console's environments panel. Each operation
+//! reports `OperationStarted` … `OperationFinished` (recorded in the audit history); none is
+//! ever cancelled by a watch trigger.
+
+mod flows;
+mod release;
+mod status;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use chrono::Utc;
+use tokio::sync::mpsc;
+
+use super::event::{Event, OpId};
+use super::recorder::EventSink;
+use super::{Command, Engine};
+use crate::config::{Config, EnvironmentConfig};
+use crate::deploy::{OpAction, OpOutcome, Operator, ReleaseRef, Target};
+use crate::store::{RunNumber, Store};
+
+pub(super) use flows::{deploy, promote, rollback, smoke};
+pub(super) use status::{list_releases, load_environments, unlock};
+
+static NEXT_OP: AtomicU64 = AtomicU64::new(1);
+
+/// Runs an environment command to its end; called on a task of its own.
+pub(super) async fn run(engine: Engine, sink: EventSink, command: Command) {
+    match command {
+        Command::Deploy { env, release } => deploy(&engine, &sink, &env, release.as_deref()).await,
+        Command::Smoke { env } => smoke(&engine, &sink, &env).await,
+        Command::Promote { env, force, approval } => promote(&engine, &sink, &env, force, approval).await,
+        Command::Rollback { env, to } => rollback(&engine, &sink, &env, to.as_deref()).await,
+        Command::LoadEnvironments => load_environments(&engine, &sink).await,
+        Command::LoadReleases { env } => list_releases(&engine, &sink, &env).await,
+        Command::Unlock { env } => unlock(&engine, &sink, &env).await,
+        _ => {}
+    }
+}
+
+/// Whether a command is an environment operation (run by [`run`]).
+pub(super) fn handles(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Deploy { .. }
+            | Command::Smoke { .. }
+            | Command::Promote { .. }
+            | Command::Rollback { .. }
+            | Command::LoadEnvironments
+            | Command::LoadReleases { .. }
+            | Command::Unlock { .. }
+    )
+}
+
+/// One operation in flight: numbers it, sends its events in order, times it.
+pub(super) struct Op {
+    pub id: OpId,
+    pub env: String,
+    pub action: OpAction,
+    started: Instant,
+    tx: mpsc::UnboundedSender<Event>,
+    forwarder: tokio::task::JoinHandle<()>,
+}
+
+/// What an operation starts with.
+pub(super) struct OpStart<'a> {
+    pub app: &'a str,
+    pub env: &'a str,
+    pub action: OpAction,
+    pub from: Option<ReleaseRef>,
+    pub to: Option<ReleaseRef>,
+    pub run: Option<RunNumber>,
+    pub by: &'a Operator,
+    pub approval: Option<String>,
+    pub forced: bool,
+}
+
+impl Op {
+    pub fn start(sink: &EventSink, start: OpStart<'_>) -> Op {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
+        let out = sink.clone();
+        // Log lines come from synchronous callbacks; one forwarder keeps every event of the
+        // operation in order on the way to the recorder.
+        let forwarder = tokio::spawn(async move {
+            while let Some(event) = rx.recv().await {
+                out.emit(event).await;
+            }
+        });
+        let op = Op {
+            id: NEXT_OP.fetch_add(1, Ordering::Relaxed),
+            env: start.env.to_string(),
+            action: start.action,
+            started: Instant::now(),
+            tx,
+            forwarder,
+        };
+        op.send(Event::OperationStarted {
+            op: op.id,
+            app: start.app.to_string(),
+            env: op.env.clone(),
+            action: start.action,
+            from: start.from,
+            to: start.to,
+            run: start.run,
+            by: start.by.clone(),
+            approval: start.approval,
+            forced: start.forced,
+            at: Utc::now(),
+        });
+        op
+    }
+
+    pub fn send(&self, event: Event) {
+        let _ = self.tx.send(event);
+    }
+
+    pub fn log(&self, line: impl Into<String>) {
+        self.send(Event::OperationLog {
+            op: self.id,
+            env: self.env.clone(),
+            lines: vec![line.into()],
+        });
+    }
+
+    /// A callback for code that reports progress synchronously.
+    pub fn logger(&self) -> impl FnMut(String) + Send + 'static {
+        let tx = self.tx.clone();
+        let (op, env) = (self.id, self.env.clone());
+        move |line| {
+            let _ = tx.send(Event::OperationLog {
+                op,
+                env: env.clone(),
+                lines: vec![line],
+            });
+        }
+    }
+
+    pub async fn finish(self, outcome: OpOutcome, message: impl Into<String>, logs: Vec<String>) {
+        self.send(Event::OperationFinished {
+            op: self.id,
+            env: self.env.clone(),
+            action: self.action,
+            outcome,
+            message: message.into(),
+            logs,
+            duration_ms: self.started.elapsed().as_millis() as i64,
+            at: Utc::now(),
+        });
+        let Op { tx, forwarder, .. } = self;
+        drop(tx);
+        let _ = forwarder.await;
+    }
+}
+
+/// The environment named `env` in the app's release.toml, or why not.
+pub(super) fn environment<'a>(config: Option<&'a Config>, env: &str) -> Result<&'a EnvironmentConfig, String> {
+    let Some(config) = config else {
+        return Err("release.toml is not valid: fix it first (`shipdeck check`)".into());
+    };
+    if let Some(e) = config.environment(env) {
+        return Ok(e);
+    }
+    let names: Vec<&str> = config.environments.iter().map(|e| e.name.as_str()).collect();
+    Err(if names.is_empty() {
+        format!("no environment `{env}`: release.toml defines none (add [environments.{env}])")
+    } else {
+        let hint = crate::config::closest_name(env, names.iter().copied())
+            .map(|c| format!("did you mean `{c}`? "))
+            .unwrap_or_default();
+        format!("no environment `{env}` in release.toml: {hint}defined: {}", names.join(", "))
+    })
+}
+
+/// Connects to an environment's engine, reusing the engine link when it has no `docker_host`.
+pub(super) async fn target(engine: &Engine, app: &str, env: &EnvironmentConfig) -> Result<Target, String> {
+    Target::connect(app, env, engine.docker.current())
+        .await
+        .map_err(|e| format!("cannot reach the engine of {}: {e}", env.name))
+}
+
+/// A store connection of the operation's own (SQLite in WAL mode takes several), opened and
+/// used on a blocking thread.
+pub(super) async fn with_store<T: Send + 'static>(
+    engine: &Engine,
+    read: impl FnOnce(&mut Store) -> Result<T, crate::store::StoreError> + Send + 'static,
+) -> Result<T, String> {
+    let dir = engine.project.state_dir();
+    tokio::task::spawn_blocking(move || {
+        let mut store = Store::open(&dir)?;
+        read(&mut store)
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| e.to_string())
+}
+
+/// `KEY=value` for each secret whose host variable is set.
+pub(super) fn secrets(config: &Config) -> Vec<String> {
+    config
+        .secrets
+        .iter()
+        .filter_map(|s| std::env::var(&s.env).ok().map(|v| format!("{}={v}", s.name)))
+        .collect()
+}

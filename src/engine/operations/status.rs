@@ -1,0 +1,123 @@
+//! Reading environments back from their engines: what runs, who holds the lock, which
+//! releases a rollback could choose; and breaking a lock.
+
+use super::release::{release_images, release_of};
+use super::{environment, target, with_store};
+use crate::deploy::{lock, Target};
+use crate::engine::event::{Event, NoticeLevel, ReleaseChoice};
+use crate::engine::recorder::EventSink;
+use crate::engine::Engine;
+
+/// What runs on the target and who holds its lock, as an event.
+pub(super) async fn environment_status(target: &Target) -> Event {
+    let env = target.env.name.clone();
+    match target.current().await {
+        Ok(deployed) => Event::EnvironmentStatus {
+            env,
+            deployed,
+            lock: lock::holder(target).await.ok().flatten(),
+            error: None,
+        },
+        Err(e) => Event::EnvironmentStatus {
+            env,
+            deployed: None,
+            lock: None,
+            error: Some(e.to_string()),
+        },
+    }
+}
+
+/// An [`Event::EnvironmentStatus`] for every environment of release.toml, in its order.
+pub async fn load_environments(engine: &Engine, sink: &EventSink) {
+    let Some(config) = engine.config.clone() else { return };
+    let app = config.app.name.clone();
+    let reads = config.environments.iter().map(|env| {
+        let app = app.clone();
+        async move {
+            match target(engine, &app, env).await {
+                Ok(t) => environment_status(&t).await,
+                Err(why) => Event::EnvironmentStatus {
+                    env: env.name.clone(),
+                    deployed: None,
+                    lock: None,
+                    error: Some(why),
+                },
+            }
+        }
+    });
+    for event in futures_util::future::join_all(reads).await {
+        sink.emit(event).await;
+    }
+}
+
+/// The releases `env` can be rolled back to: those deployed there before (from the history),
+/// else the app's release images on its engine; only images still on the engine.
+pub async fn list_releases(engine: &Engine, sink: &EventSink, env: &str) {
+    let env_config = match environment(engine.config.as_deref(), env) {
+        Ok(e) => e.clone(),
+        Err(why) => return sink.notice(NoticeLevel::Error, why).await,
+    };
+    let app = engine.config.as_ref().map(|c| c.app.name.clone()).unwrap_or_default();
+    let target = match target(engine, &app, &env_config).await {
+        Ok(t) => t,
+        Err(why) => return sink.notice(NoticeLevel::Error, why).await,
+    };
+    let current = target.current().await.ok().flatten().map(|d| d.release.image_id);
+    let images = release_images(&target).await.unwrap_or_default();
+    let history = {
+        let (app, env) = (app.clone(), env.to_string());
+        with_store(engine, move |s| s.deployed_releases(&app, &env, 20))
+            .await
+            .unwrap_or_default()
+    };
+    let mut releases: Vec<ReleaseChoice> = history
+        .into_iter()
+        .filter_map(|(record, verdict)| {
+            let release = record.to?;
+            images.iter().any(|i| i.id == release.image_id).then(|| ReleaseChoice {
+                current: current.as_deref() == Some(release.image_id.as_str()),
+                deployed_at: Some(record.started_at),
+                by: Some(record.operator.display()),
+                smoke: verdict.map(|v| v.passed),
+                release,
+            })
+        })
+        .collect();
+    if releases.is_empty() {
+        for image in images.iter().take(20) {
+            let release = release_of(engine, image).await;
+            releases.push(ReleaseChoice {
+                current: current.as_deref() == Some(release.image_id.as_str()),
+                deployed_at: None,
+                by: None,
+                smoke: None,
+                release,
+            });
+        }
+    }
+    sink.emit(Event::ReleasesListed {
+        env: env.to_string(),
+        releases,
+    })
+    .await;
+}
+
+/// Breaks `env`'s lock and says whose it was.
+pub async fn unlock(engine: &Engine, sink: &EventSink, env: &str) {
+    let env_config = match environment(engine.config.as_deref(), env) {
+        Ok(e) => e.clone(),
+        Err(why) => return sink.notice(NoticeLevel::Error, why).await,
+    };
+    let app = engine.config.as_ref().map(|c| c.app.name.clone()).unwrap_or_default();
+    let target = match target(engine, &app, &env_config).await {
+        Ok(t) => t,
+        Err(why) => return sink.notice(NoticeLevel::Error, why).await,
+    };
+    let message = match lock::break_lock(&target).await {
+        Ok(Some(held)) => (NoticeLevel::Warning, format!("broke the lock: {}", held.describe().lines().next().unwrap_or_default())),
+        Ok(None) => (NoticeLevel::Info, format!("{env} was not locked")),
+        Err(e) => (NoticeLevel::Error, format!("cannot break the lock of {env}: {e}")),
+    };
+    sink.notice(message.0, message.1).await;
+    sink.emit(environment_status(&target).await).await;
+}

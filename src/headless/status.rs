@@ -1,0 +1,80 @@
+//! `shipdeck status`: one row per environment, read from its engine.
+
+use chrono::{DateTime, Local, Utc};
+
+use crate::deploy::{short_image_id, Deployed};
+use crate::engine::event::LockHolder;
+
+/// What `shipdeck status` knows of one environment.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EnvironmentRow {
+    pub env: String,
+    pub deployed: Option<Deployed>,
+    pub lock: Option<LockHolder>,
+    pub error: Option<String>,
+}
+
+/// An aligned table: ENV RELEASE COMMIT IMAGE SINCE HEALTH BY, then lock and error notes.
+pub fn format_status(rows: &[EnvironmentRow]) -> String {
+    let header = ["ENV", "RELEASE", "COMMIT", "IMAGE", "SINCE", "HEALTH", "BY"].map(String::from);
+    let mut table: Vec<[String; 7]> = vec![header];
+    let mut notes = Vec::new();
+    for row in rows {
+        let cells = match (&row.deployed, &row.error) {
+            (_, Some(error)) => {
+                notes.push(format!("{}: {error}", row.env));
+                [row.env.clone(), "?".into(), "".into(), "".into(), "".into(), "unreachable".into(), "".into()]
+            }
+            (None, None) => [row.env.clone(), "not deployed".into(), "".into(), "".into(), "".into(), "".into(), "".into()],
+            (Some(d), None) => [
+                row.env.clone(),
+                d.release.image_tag.clone().unwrap_or_else(|| d.release.short_commit.clone()),
+                format!("{} {}", d.release.short_commit, truncate(&d.release.subject, 32)),
+                short_image_id(&d.release.image_id),
+                since(&d.deployed_at),
+                d.health(),
+                d.deployed_by.clone(),
+            ],
+        };
+        table.push(cells);
+        if let Some(lock) = &row.lock {
+            notes.push(format!("{} (lock)", lock.describe().replace('\n', "\n ")));
+        }
+    }
+    let widths: Vec<usize> = (0..7)
+        .map(|i| table.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in &table {
+        let line: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:<w$}", w = *w))
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    for note in notes {
+        out.push_str(&note);
+        out.push('\n');
+    }
+    out
+}
+
+fn since(rfc3339: &str) -> String {
+    DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| {
+            let t: DateTime<Utc> = t.with_timezone(&Utc);
+            t.with_timezone(&Local).format("%Y-%m-%d %H:%M").to_string()
+        })
+        .unwrap_or_else(|_| "?".into())
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(max - 1).collect();
+    out.push('…');
+    out
+}

@@ -1,0 +1,152 @@
+//! The environment subcommands: deploy, smoke, promote, rollback (one operation each, through
+//! the headless view), status (a table read from the engines), unlock, and history ENV.
+
+use std::process::ExitCode;
+
+use shipdeck::cli::{DeployArgs, EnvArgs, HistoryArgs, PromoteArgs, RollbackArgs, StatusArgs, UnlockArgs};
+use shipdeck::config::Config;
+use shipdeck::docker;
+use shipdeck::engine::{self, Engine, Event};
+use shipdeck::headless::{format_status, EnvironmentRow};
+use shipdeck::source::Project;
+use shipdeck::store::{format_operations, Store};
+
+use super::{headless, load_config, Failure, EXIT_ENGINE, EXIT_USAGE};
+
+/// Fails with the valid names when `env` is not an environment of release.toml.
+fn known_env(config: &Config, env: &str) -> Result<(), Failure> {
+    if config.environment(env).is_some() {
+        return Ok(());
+    }
+    let names: Vec<&str> = config.environments.iter().map(|e| e.name.as_str()).collect();
+    Err(Failure::usage(if names.is_empty() {
+        format!("shipdeck: no environment `{env}`: release.toml defines none (add [environments.{env}])")
+    } else {
+        format!("shipdeck: no environment `{env}` in release.toml; defined: {}", names.join(", "))
+    }))
+}
+
+pub async fn deploy(project: &Project, args: &DeployArgs) -> Result<ExitCode, Failure> {
+    known_env(&load_config(project)?, &args.env)?;
+    let command = engine::Command::Deploy {
+        env: args.env.clone(),
+        release: args.release.clone(),
+    };
+    headless(project, command, args.json, false).await
+}
+
+pub async fn smoke(project: &Project, args: &EnvArgs) -> Result<ExitCode, Failure> {
+    known_env(&load_config(project)?, &args.env)?;
+    let command = engine::Command::Smoke { env: args.env.clone() };
+    headless(project, command, args.json, false).await
+}
+
+pub async fn promote(project: &Project, args: &PromoteArgs) -> Result<ExitCode, Failure> {
+    known_env(&load_config(project)?, &args.env)?;
+    let command = engine::Command::Promote {
+        env: args.env.clone(),
+        force: args.force,
+        approval: args.yes.then(|| "--yes".to_string()),
+    };
+    headless(project, command, args.json, false).await
+}
+
+pub async fn rollback(project: &Project, args: &RollbackArgs) -> Result<ExitCode, Failure> {
+    known_env(&load_config(project)?, &args.env)?;
+    let command = engine::Command::Rollback {
+        env: args.env.clone(),
+        to: args.to.clone(),
+    };
+    headless(project, command, args.json, false).await
+}
+
+pub async fn unlock(project: &Project, args: &UnlockArgs) -> Result<ExitCode, Failure> {
+    let config = load_config(project)?;
+    known_env(&config, &args.env)?;
+    let events = one_shot(project, config, engine::Command::Unlock { env: args.env.clone() }, 2).await?;
+    for event in events {
+        if let Event::Notice { message, .. } = event {
+            println!("{message}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn status(project: &Project, args: &StatusArgs) -> Result<ExitCode, Failure> {
+    let config = load_config(project)?;
+    if config.environments.is_empty() {
+        println!("release.toml defines no environments (add [environments.staging] with publish = \"…\").");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let wanted = config.environments.len();
+    let events = one_shot(project, config, engine::Command::LoadEnvironments, wanted).await?;
+    let rows: Vec<EnvironmentRow> = events
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::EnvironmentStatus {
+                env,
+                deployed,
+                lock,
+                error,
+            } => Some(EnvironmentRow {
+                env,
+                deployed,
+                lock,
+                error,
+            }),
+            _ => None,
+        })
+        .collect();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rows).map_err(Failure::usage)?);
+    } else {
+        print!("{}", format_status(&rows));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `shipdeck history ENV`: the operations on one environment, newest first.
+pub fn history(project: &Project, args: &HistoryArgs, env: &str) -> Result<ExitCode, Failure> {
+    let config = load_config(project)?;
+    known_env(&config, env)?;
+    let store = Store::open(&project.state_dir()).map_err(Failure::usage)?;
+    let ops = store
+        .operations(&config.app.name, Some(env), args.limit.into())
+        .map_err(Failure::usage)?;
+    if ops.is_empty() {
+        println!("Nothing deployed to {env} yet (from this history). Deploy with `shipdeck deploy {env}`.");
+    } else {
+        print!("{}", format_operations(&ops));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Sends one command to an engine on the local Docker and collects its answers until `wanted`
+/// environment statuses or notices have arrived.
+async fn one_shot(project: &Project, config: Config, command: engine::Command, wanted: usize) -> Result<Vec<Event>, Failure> {
+    let store = Store::open(&project.state_dir()).map_err(Failure::usage)?;
+    let docker = docker::connect().await.map_err(|e| Failure {
+        code: EXIT_ENGINE,
+        message: e.to_string(),
+    })?;
+    let mut handle = Engine::new(engine::DockerLink::fixed(docker), project.clone(), Some(config)).start(store);
+    let _ = handle.commands.send(command);
+    let mut out = Vec::new();
+    let mut seen = 0;
+    while let Some(event) = handle.events.recv().await {
+        if matches!(event, Event::EnvironmentStatus { .. } | Event::Notice { .. }) {
+            seen += 1;
+        }
+        out.push(event);
+        if seen >= wanted {
+            break;
+        }
+    }
+    if seen < wanted {
+        return Err(Failure {
+            code: EXIT_USAGE,
+            message: "shipdeck: the engine stopped before answering".into(),
+        });
+    }
+    Ok(out)
+}
