@@ -321,7 +321,7 @@ impl<W: Write> HeadlessView<W> {
             | Event::SmokeChecked { .. }
             | Event::OperationFinished { .. } => {
                 let now = self.clock.now();
-                ops::text(&mut self.out, &now, event)
+                ops::text(&mut self.out, now, event)
             }
             Event::Notice { level, message } => {
                 let level = match level {

@@ -10,7 +10,7 @@ use crate::deploy::smoke::{run_http_check, SmokeContext};
 use crate::deploy::target::{Deployed, Target};
 
 /// Runs every smoke check of the target against what is deployed, in order; `progress` gets
-/// a line per failed attempt and per result.
+/// a line per failed attempt (the results are the caller's to report).
 pub async fn run_checks(target: &Target, deployed: &Deployed, progress: &mut (dyn FnMut(String) + Send)) -> Vec<SmokeResult> {
     let ctx = SmokeContext {
         url: target.url().unwrap_or_default(),
@@ -26,8 +26,6 @@ pub async fn run_checks(target: &Target, deployed: &Deployed, progress: &mut (dy
         } else {
             run_command_check(target, deployed, check, &ctx, progress).await
         };
-        let mark = if result.passed { "✓" } else { "✗" };
-        progress(format!("{mark} {}: {}", result.check, result.message));
         results.push(result);
     }
     results

@@ -28,7 +28,7 @@ pub struct Rollout<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RolloutOutcome {
     /// The release runs and is healthy; `previous` was retired.
-    Deployed { previous: Option<Deployed> },
+    Deployed { previous: Option<Box<Deployed>> },
     /// The release already ran there, healthy.
     Unchanged,
     /// The new release never became healthy and was removed; `restored` tells whether the
@@ -95,7 +95,9 @@ impl Rollout<'_> {
                     docker.remove_container(&cur.container_id).await?;
                     log(format!("retired {}", cur.container));
                 }
-                Ok(RolloutOutcome::Deployed { previous: current })
+                Ok(RolloutOutcome::Deployed {
+                    previous: current.map(Box::new),
+                })
             }
             Err(reason) => {
                 let logs = docker.last_log_lines(&id, LOG_LINES).await;

@@ -313,7 +313,7 @@ impl Docker {
                 created: i.created,
             })
             .collect();
-        list.sort_by(|a, b| b.created.cmp(&a.created));
+        list.sort_by_key(|i| std::cmp::Reverse(i.created));
         Ok(list)
     }
 

@@ -32,6 +32,8 @@ pub struct RunFiles {
     pub artifacts: PathBuf,
 }
 
+// Events are nearly every message: boxing them would cost an allocation each for nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum RecorderMsg {
     Event(Event),
     CreateRun(RunRequest, oneshot::Sender<Result<RunFiles, StoreError>>),

@@ -328,8 +328,10 @@ impl Store {
         let mut out = Vec::with_capacity(records.len());
         for mut record in records {
             record.smoke = smoke_of(&tx, record.id).map_err(error::sql(&self.db_path, op))?;
-            let image = record.to.as_ref().map(|to| to.image_id.clone()).unwrap_or_default();
-            let verdict = verdict(&tx, app, env, &image).map_err(error::sql(&self.db_path, op))?;
+            let verdict = match &record.to {
+                Some(to) => verdict(&tx, app, env, &to.image_id).map_err(error::sql(&self.db_path, op))?,
+                None => None, // not selected: to_image IS NOT NULL
+            };
             out.push((record, verdict));
         }
         Ok(out)
@@ -916,7 +918,7 @@ mod tests {
         let releases = store.deployed_releases("shop", "staging", 10).unwrap();
         assert_eq!(
             images(&releases),
-            [d.image_id.clone(), a.image_id.clone(), c.image_id.clone()]
+            [d.image_id.as_str(), a.image_id.as_str(), c.image_id.as_str()]
         );
         let ids: Vec<i64> = releases.iter().map(|(op, _)| op.id).collect();
         assert_eq!(ids, [unchanged, rollback, c_deploy], "the latest operation of each");
@@ -929,12 +931,12 @@ mod tests {
 
         assert_eq!(
             images(&store.deployed_releases("shop", "staging", 2).unwrap()),
-            [d.image_id.clone(), a.image_id.clone()]
+            [d.image_id.as_str(), a.image_id.as_str()]
         );
         assert!(store.deployed_releases("shop", "staging", 0).unwrap().is_empty());
         assert_eq!(
             images(&store.deployed_releases("shop", "production", 10).unwrap()),
-            [b.image_id.clone()]
+            [b.image_id.as_str()]
         );
         assert!(store.deployed_releases("shop", "qa", 10).unwrap().is_empty());
         assert!(store.deployed_releases("other", "staging", 10).unwrap().is_empty());
