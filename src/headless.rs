@@ -315,7 +315,8 @@ impl<W: Write> HeadlessView<W> {
             | Event::HistoryLoaded { .. }
             | Event::StageLogLoaded { .. }
             | Event::EnvironmentStatus { .. }
-            | Event::ReleasesListed { .. } => Ok(()),
+            | Event::ReleasesListed { .. }
+            | Event::PromotionPreview { .. } => Ok(()),
             Event::OperationStarted { .. }
             | Event::OperationLog { .. }
             | Event::SmokeChecked { .. }

@@ -171,6 +171,36 @@ impl Project {
         Ok(commits)
     }
 
+    /// The commits reachable from `to` but not from `from` (what a release from `from` to
+    /// `to` brings), newest first, at most `limit`; every commit of `to` when `from` is `None`
+    /// or unknown here.
+    pub fn commits_between(&self, from: Option<&str>, to: &str, limit: usize) -> Result<Vec<CommitInfo>, SourceError> {
+        let repo = self.open()?;
+        let mut walk = repo.revwalk()?;
+        walk.push(git2::Oid::from_str(to)?)?;
+        if let Some(oid) = from.and_then(|f| git2::Oid::from_str(f).ok()) {
+            if repo.find_commit(oid).is_ok() {
+                walk.hide(oid)?;
+            }
+        }
+        let mut commits = Vec::new();
+        for oid in walk.take(limit) {
+            let commit = repo.find_commit(oid?)?;
+            let id = commit.id().to_string();
+            let author = commit.author();
+            commits.push(CommitInfo {
+                short: id.chars().take(7).collect(),
+                subject: commit.summary().unwrap_or("").to_string(),
+                author: author.name().unwrap_or("").to_string(),
+                email: author.email().unwrap_or("").to_string(),
+                time: commit.time().seconds(),
+                branch: None,
+                id,
+            });
+        }
+        Ok(commits)
+    }
+
     /// The app's `release.toml` as committed in `commit`, or `None` when that commit has none.
     pub fn config_at(&self, commit: &str) -> Result<Option<String>, SourceError> {
         let repo = self.open()?;

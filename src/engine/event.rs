@@ -218,6 +218,18 @@ pub enum Event {
         /// The engine could not be asked: why.
         error: Option<String>,
     },
+    /// What promoting to `env` would do: the release it runs now (`current`) → the one running
+    /// in `source` (`candidate`), the commits between them (newest first), and whether the
+    /// smoke gate lets it through (`blocked`: why not).
+    PromotionPreview {
+        env: String,
+        source: String,
+        current: Option<ReleaseRef>,
+        candidate: Option<ReleaseRef>,
+        commits: Vec<CommitInfo>,
+        approval: bool,
+        blocked: Option<String>,
+    },
     /// Releases an environment can be rolled back to, newest first.
     ReleasesListed { env: String, releases: Vec<ReleaseChoice> },
     /// Something the user should know that is not part of one stage: leftovers reaped, a
@@ -278,7 +290,8 @@ impl Event {
             | Event::SmokeChecked { .. }
             | Event::OperationFinished { .. }
             | Event::EnvironmentStatus { .. }
-            | Event::ReleasesListed { .. } => None,
+            | Event::ReleasesListed { .. }
+            | Event::PromotionPreview { .. } => None,
         }
     }
 }

@@ -68,6 +68,9 @@ pub enum Command {
         force: bool,
         approval: Option<String>,
     },
+    /// What promoting to `env` would change, for an approval dialog:
+    /// [`Event::PromotionPreview`]. Changes nothing.
+    PreviewPromotion { env: String },
     /// Put a previous release back (`to`: a commit or prefix; default the last good one).
     Rollback { env: String, to: Option<String> },
     /// Read what runs on each environment from its engine: [`Event::EnvironmentStatus`]es.

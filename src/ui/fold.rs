@@ -270,7 +270,8 @@ impl App {
             | Event::SmokeChecked { .. }
             | Event::OperationFinished { .. }
             | Event::EnvironmentStatus { .. }
-            | Event::ReleasesListed { .. } => {}
+            | Event::ReleasesListed { .. }
+            | Event::PromotionPreview { .. } => {}
         }
         effects
     }

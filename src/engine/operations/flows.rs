@@ -167,24 +167,7 @@ pub async fn promote(engine: &Engine, sink: &EventSink, env: &str, force: bool, 
         }
         Err(why) => return refused(why).await,
     };
-    // The gate: the exact image must have passed the source's smoke checks.
-    let verdict = {
-        let (app, source_name, image) = (cx.config.app.name.clone(), source_name.clone(), candidate.image_id.clone());
-        with_store(engine, move |s| s.smoke_verdict(&app, &source_name, &image)).await
-    };
-    let gate = match verdict {
-        Ok(Some(v)) if v.passed => Ok(()),
-        Ok(Some(v)) => Err(format!(
-            "{} failed its smoke checks on {source_name} ({})",
-            candidate.describe(),
-            v.failures.join("; ")
-        )),
-        Ok(None) => Err(format!(
-            "{} has not passed {source_name}'s smoke checks (never run there: `shipdeck smoke {source_name}`)",
-            candidate.describe()
-        )),
-        Err(e) => Err(format!("the smoke results of {source_name} cannot be read ({e})")),
-    };
+    let gate = smoke_gate(engine, &cx.config.app.name, &source_name, &candidate).await;
     let forced = match gate {
         Ok(()) => false,
         Err(why) if force => {
@@ -237,6 +220,80 @@ pub async fn promote(engine: &Engine, sink: &EventSink, env: &str, force: bool, 
         }
     }
     place(sink, &cx, op, &candidate).await;
+}
+
+/// The promotion gate: the exact image must have passed the source's smoke checks.
+async fn smoke_gate(engine: &Engine, app: &str, source: &str, candidate: &ReleaseRef) -> Result<(), String> {
+    let verdict = {
+        let (app, source, image) = (app.to_string(), source.to_string(), candidate.image_id.clone());
+        with_store(engine, move |s| s.smoke_verdict(&app, &source, &image)).await
+    };
+    match verdict {
+        Ok(Some(v)) if v.passed => Ok(()),
+        Ok(Some(v)) => Err(format!(
+            "{} failed its smoke checks on {source} ({})",
+            candidate.describe(),
+            v.failures.join("; ")
+        )),
+        Ok(None) => Err(format!(
+            "{} has not passed {source}'s smoke checks (never run there: `shipdeck smoke {source}`)",
+            candidate.describe()
+        )),
+        Err(e) => Err(format!("the smoke results of {source} cannot be read ({e})")),
+    }
+}
+
+/// What promoting to `env` would change, for the console's approval dialog.
+pub async fn preview_promotion(engine: &Engine, sink: &EventSink, env: &str) {
+    let config = engine.config.clone();
+    let env_config = match environment(config.as_deref(), env) {
+        Ok(e) => e.clone(),
+        Err(why) => return sink.notice(crate::engine::NoticeLevel::Error, why).await,
+    };
+    let Some(config) = config else { return };
+    let Some(source_name) = env_config.promote_from.clone() else {
+        let why = format!("{env} has no `promote_from`: nothing to promote from");
+        return sink.notice(crate::engine::NoticeLevel::Warning, why).await;
+    };
+    let app = config.app.name.clone();
+    let read = |t: Result<Target, String>| async move {
+        match t {
+            Ok(t) => running(&t).await.ok().flatten().map(|d| d.release),
+            Err(_) => None,
+        }
+    };
+    let current = read(target(engine, &app, &env_config).await).await;
+    let source_config = config.environment(&source_name).cloned();
+    let candidate = match &source_config {
+        Some(s) => read(target(engine, &app, s).await).await,
+        None => None,
+    };
+    let blocked = match &candidate {
+        Some(c) => smoke_gate(engine, &app, &source_name, c).await.err(),
+        None => Some(format!("nothing runs on {source_name} to promote")),
+    };
+    let commits = match &candidate {
+        Some(c) => {
+            let project = engine.project.clone();
+            let (from, to) = (current.as_ref().map(|r| r.commit.clone()), c.commit.clone());
+            tokio::task::spawn_blocking(move || project.commits_between(from.as_deref(), &to, 50))
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or_default()
+        }
+        None => Vec::new(),
+    };
+    sink.emit(Event::PromotionPreview {
+        env: env.to_string(),
+        source: source_name,
+        current,
+        candidate,
+        commits,
+        approval: env_config.approval,
+        blocked,
+    })
+    .await;
 }
 
 pub async fn rollback(engine: &Engine, sink: &EventSink, env: &str, to: Option<&str>) {

@@ -34,6 +34,7 @@ pub(super) async fn run(engine: Engine, sink: EventSink, command: Command) {
         Command::Rollback { env, to } => rollback(&engine, &sink, &env, to.as_deref()).await,
         Command::LoadEnvironments => load_environments(&engine, &sink).await,
         Command::LoadReleases { env } => list_releases(&engine, &sink, &env).await,
+        Command::PreviewPromotion { env } => flows::preview_promotion(&engine, &sink, &env).await,
         Command::Unlock { env } => unlock(&engine, &sink, &env).await,
         _ => {}
     }
@@ -49,6 +50,7 @@ pub(super) fn handles(command: &Command) -> bool {
             | Command::Rollback { .. }
             | Command::LoadEnvironments
             | Command::LoadReleases { .. }
+            | Command::PreviewPromotion { .. }
             | Command::Unlock { .. }
     )
 }
