@@ -93,6 +93,17 @@ pub async fn build(
         *built = Some((image_id.clone(), tag.clone()));
     }
     log_file.write_line(&format!("shipdeck: built {tag} ({image_id})"));
+    // Rollback needs earlier release images: keep the newest `keep_releases` and every one
+    // an environment runs; the rest go.
+    match crate::deploy::retention::prune_releases(&shared.docker, &config.app.name, config.app.keep_releases).await {
+        Ok(removed) if !removed.is_empty() => log_file.write_line(&format!(
+            "shipdeck: kept the newest {} release images; removed {}",
+            config.app.keep_releases,
+            removed.join(", ")
+        )),
+        Ok(_) => {}
+        Err(e) => tracing::warn!("pruning old release images failed: {e}"),
+    }
     shared
         .sink
         .emit(Event::ImageBuilt {

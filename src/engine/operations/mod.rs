@@ -86,7 +86,12 @@ impl Op {
         // operation in order on the way to the recorder.
         let forwarder = tokio::spawn(async move {
             while let Some(event) = rx.recv().await {
+                // The finish is the last word, even while a logger clone is still alive.
+                let last = matches!(event, Event::OperationFinished { .. });
                 out.emit(event).await;
+                if last {
+                    break;
+                }
             }
         });
         let op = Op {

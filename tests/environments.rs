@@ -1,0 +1,373 @@
+//! Environments against the real Docker engine with the hello-py fixture: deploy, smoke,
+//! promote (gate and approval), automatic rollback, rollback by --to, the lock between two
+//! processes, and status read from the engine alone. Every test uses its own app name and
+//! ports; `TestApp` removes its containers, volumes and images when it drops.
+
+mod common;
+
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const IMAGES: &[&str] = &["python:3.11-slim"];
+
+/// A free loopback port (the engine binds it a moment later; collisions are unlikely).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// hello-py with ports of its own, short smoke windows, and `extra` appended to release.toml.
+struct Envs {
+    app: TestApp,
+    staging: u16,
+    production: u16,
+}
+
+impl Envs {
+    fn new(extra_staging: &str) -> Envs {
+        require_docker(IMAGES);
+        let app = TestApp::from_fixture("hello-py");
+        let (staging, production) = (free_port(), free_port());
+        let toml = std::fs::read_to_string(app.path().join("release.toml")).unwrap();
+        let toml = toml
+            .replace("127.0.0.1:18080:8080", &format!("127.0.0.1:{staging}:8080"))
+            .replace("127.0.0.1:18081:8080", &format!("127.0.0.1:{production}:8080"))
+            .replace("within = \"30s\"", "within = \"3s\"")
+            .replace(
+                "env = { APP_ENV = \"staging\" }",
+                &format!("env = {{ APP_ENV = \"staging\" }}\n{extra_staging}"),
+            );
+        app.write("release.toml", &toml);
+        app.commit_all("ports of this test");
+        Envs {
+            app,
+            staging,
+            production,
+        }
+    }
+
+    /// Runs the pipeline for HEAD; returns the commit.
+    fn build(&self) -> String {
+        let (code, _, stderr) = self.app.run_json(&[]);
+        assert_eq!(code, 0, "the pipeline failed: {stderr}");
+        git(self.app.path(), &["rev-parse", "HEAD"])
+    }
+
+    /// Runs shipdeck to its end; a hang fails the test after two minutes instead of hanging CI.
+    fn shipdeck(&self, args: &[&str]) -> Output {
+        let child = self
+            .app
+            .shipdeck()
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(child.wait_with_output());
+        });
+        match rx.recv_timeout(Duration::from_secs(120)) {
+            Ok(out) => out.unwrap(),
+            Err(_) => {
+                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+                panic!("`shipdeck {}` did not finish within 2 minutes", args.join(" "));
+            }
+        }
+    }
+
+    /// A commit whose /health fails once deployed (SHIPDECK_ENV is set there, not in stages).
+    fn commit_bad_release(&self) -> String {
+        let path = self.app.path().join("app/hello.py");
+        let mut source = std::fs::read_to_string(&path).unwrap();
+        source.push_str(
+            r#"
+
+_good_respond = respond
+
+
+def respond(method, path, environ):
+    if path.split("?")[0] == "/health" and os.environ.get("SHIPDECK_ENV"):
+        return 503, "application/json", b'{"status": "broken"}\n'
+    return _good_respond(method, path, environ)
+"#,
+        );
+        std::fs::write(&path, source).unwrap();
+        self.app.commit_all("break /health once deployed")
+    }
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// GET /health on a port: (status, body).
+fn health(port: u16) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("nothing listens");
+    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    stream
+        .write_all(b"GET /health HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+    (status, body)
+}
+
+/// The image ID the environment's running container uses, read from the engine.
+fn running_image(app: &TestApp, env: &str) -> String {
+    let ids = docker_list(&[
+        "ps",
+        "-q",
+        "--filter",
+        &format!("label=dev.shipdeck.app={}", app.name),
+        "--filter",
+        &format!("label=dev.shipdeck.env={env}"),
+    ]);
+    assert_eq!(ids.len(), 1, "expected one running container on {env}: {ids:?}");
+    let out = run(Command::new("docker").args(["inspect", "--format", "{{.Image}}", &ids[0]]));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn deploy_smoke_promote_and_status_from_the_engine() {
+    let envs = Envs::new("");
+    let commit = envs.build();
+
+    let out = envs.shipdeck(&["deploy", "staging"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let (status, body) = health(envs.staging);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(&commit), "/health does not name {commit}: {body}");
+    assert!(text(&out).contains("✓ smoke GET /health"), "{}", text(&out));
+
+    // The same release again: a no-op that says so.
+    let again = envs.shipdeck(&["deploy", "staging"]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    assert!(text(&again).contains("nothing to do"), "{}", text(&again));
+
+    let smoke = envs.shipdeck(&["smoke", "staging"]);
+    assert_eq!(smoke.status.code(), Some(0), "{}", text(&smoke));
+
+    // Production wants an approval: headless, that is --yes.
+    let refused = envs.shipdeck(&["promote", "production"]);
+    assert_eq!(refused.status.code(), Some(4), "{}", text(&refused));
+    assert!(text(&refused).contains("--yes"), "{}", text(&refused));
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", envs.production)).is_err(),
+        "production runs something without an approval"
+    );
+
+    let promoted = envs.shipdeck(&["promote", "production", "--yes"]);
+    assert_eq!(promoted.status.code(), Some(0), "{}", text(&promoted));
+    assert_eq!(running_image(&envs.app, "production"), running_image(&envs.app, "staging"));
+    let (status, body) = health(envs.production);
+    assert_eq!(status, 200);
+    assert!(body.contains(&commit), "{body}");
+
+    // The audit: `history ENV` lists who did what.
+    let history = envs.shipdeck(&["history", "production"]);
+    let listing = text(&history);
+    assert!(listing.contains("promote"), "{listing}");
+    assert!(listing.contains("--yes"), "{listing}");
+
+    // What runs is read from the engine: the history may be gone.
+    std::fs::remove_dir_all(envs.app.path().join(".shipdeck")).unwrap();
+    let status = envs.shipdeck(&["status"]);
+    let table = text(&status);
+    assert_eq!(status.status.code(), Some(0), "{table}");
+    let short = &commit[..7];
+    for env in ["staging", "production"] {
+        let row = table
+            .lines()
+            .find(|l| l.starts_with(env))
+            .unwrap_or_else(|| panic!("no {env} row:\n{table}"));
+        assert!(row.contains(short), "{env} row does not name {short}: {row}");
+        assert!(row.contains("running") || row.contains("healthy"), "{row}");
+    }
+    let json = envs.shipdeck(&["status", "--json"]);
+    let rows: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(rows[0]["deployed"]["release"]["commit"], commit.as_str());
+}
+
+#[test]
+fn a_bad_release_fails_staging_smoke_promote_refuses_and_production_rolls_back_by_itself() {
+    let envs = Envs::new("");
+    let good = envs.build();
+    assert_eq!(envs.shipdeck(&["deploy", "staging"]).status.code(), Some(0));
+    let promoted = envs.shipdeck(&["promote", "production", "--yes"]);
+    assert_eq!(promoted.status.code(), Some(0), "{}", text(&promoted));
+
+    let bad = envs.commit_bad_release();
+    envs.build();
+    let deployed = envs.shipdeck(&["deploy", "staging"]);
+    let out = text(&deployed);
+    assert_eq!(deployed.status.code(), Some(1), "{out}");
+    assert!(out.contains("✗ smoke GET /health"), "{out}");
+    assert!(out.contains("got 503"), "{out}");
+    assert!(out.contains("broken"), "the body excerpt is not shown: {out}");
+
+    // The gate: a release that failed staging's smoke checks does not reach production.
+    let refused = envs.shipdeck(&["promote", "production", "--yes"]);
+    let out = text(&refused);
+    assert_eq!(refused.status.code(), Some(4), "{out}");
+    assert!(out.contains("failed its smoke checks on staging"), "{out}");
+    assert!(health(envs.production).1.contains(&good));
+
+    // Forced past the gate, production's own smoke check fails and auto_rollback restores
+    // the previous release.
+    let forced = envs.shipdeck(&["promote", "production", "--yes", "--force"]);
+    let out = text(&forced);
+    assert_eq!(forced.status.code(), Some(1), "{out}");
+    assert!(out.contains("ROLLED BACK"), "{out}");
+    let (status, body) = health(envs.production);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(&good), "production does not run {good} again: {body}");
+    assert!(!body.contains(&bad));
+
+    let history = text(&envs.shipdeck(&["history", "production"]));
+    assert!(history.contains("forced"), "{history}");
+    assert!(history.contains("auto-rollback"), "{history}");
+}
+
+#[test]
+fn rollback_puts_an_earlier_release_back() {
+    let envs = Envs::new("");
+    let first = envs.build();
+    assert_eq!(envs.shipdeck(&["deploy", "staging"]).status.code(), Some(0));
+    envs.app.write("NOTES", "second\n");
+    let second = envs.app.commit_all("second release");
+    envs.build();
+    assert_eq!(envs.shipdeck(&["deploy", "staging"]).status.code(), Some(0));
+    assert!(health(envs.staging).1.contains(&second));
+
+    let back = envs.shipdeck(&["rollback", "staging", "--to", &first[..8]]);
+    assert_eq!(back.status.code(), Some(0), "{}", text(&back));
+    assert!(health(envs.staging).1.contains(&first));
+
+    // Without --to: the last good release before the current one.
+    let forward = envs.shipdeck(&["deploy", "staging", "--release", &second[..8]]);
+    assert_eq!(forward.status.code(), Some(0), "{}", text(&forward));
+    let back = envs.shipdeck(&["rollback", "staging"]);
+    assert_eq!(back.status.code(), Some(0), "{}", text(&back));
+    assert!(health(envs.staging).1.contains(&first));
+    // One container per environment: the retired releases are gone, their images stay.
+    let containers = docker_list(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("label=dev.shipdeck.app={}", envs.app.name),
+        "--filter",
+        "label=dev.shipdeck.role=deployment",
+    ]);
+    assert_eq!(containers.len(), 1, "{containers:?}");
+}
+
+#[test]
+fn a_second_operator_is_told_who_holds_the_lock_and_a_stale_lock_is_broken_explicitly() {
+    // Staging's release takes a few seconds to answer, so the first deploy holds the lock.
+    let envs = Envs::new(r#"command = ["sh", "-c", "sleep 4; exec python /srv/hello.pyz"]"#);
+    envs.build();
+    let mut first = envs
+        .app
+        .shipdeck()
+        .args(["deploy", "staging"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lock = format!("shipdeck-lock-{}-staging", envs.app.name);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !envs.app.volumes().contains(&lock) {
+        assert!(Instant::now() < deadline, "the first deploy never took the lock");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let second = envs.shipdeck(&["deploy", "staging"]);
+    let out = text(&second);
+    assert_eq!(second.status.code(), Some(4), "{out}");
+    assert!(out.contains("staging is locked by"), "{out}");
+    assert!(out.contains("since"), "{out}");
+    assert!(out.contains("deploy "), "{out}");
+    let first = first.wait_with_output().unwrap();
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    assert!(!envs.app.volumes().contains(&lock), "the lock was not given back");
+
+    // A deploy killed while it holds the lock leaves a stale lock: refused, with what to do.
+    envs.app.write("NOTES", "again\n");
+    envs.app.commit_all("another release");
+    envs.build();
+    let mut doomed = envs.app.shipdeck().args(["deploy", "staging"]).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !envs.app.volumes().contains(&lock) {
+        assert!(Instant::now() < deadline, "the deploy never took the lock");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    doomed.kill().unwrap();
+    doomed.wait().unwrap();
+    let refused = envs.shipdeck(&["deploy", "staging"]);
+    let out = text(&refused);
+    assert_eq!(refused.status.code(), Some(4), "{out}");
+    assert!(out.contains("stale"), "{out}");
+    assert!(out.contains("shipdeck unlock staging"), "{out}");
+    let unlocked = envs.shipdeck(&["unlock", "staging"]);
+    assert_eq!(unlocked.status.code(), Some(0), "{}", text(&unlocked));
+    assert!(text(&unlocked).contains("broke the lock"), "{}", text(&unlocked));
+    let retried = envs.shipdeck(&["deploy", "staging"]);
+    assert_eq!(retried.status.code(), Some(0), "{}", text(&retried));
+}
+
+#[test]
+fn environment_operations_on_unknown_environments_are_usage_errors() {
+    let envs = Envs::new("");
+    let out = envs.shipdeck(&["deploy", "stagin"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("defined: staging, production"), "{}", text(&out));
+    // Nothing built yet: deploy says how to get a release.
+    let out = envs.shipdeck(&["deploy", "staging"]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert!(text(&out).contains("shipdeck run"), "{}", text(&out));
+    let _ = envs.production;
+}
+
+#[test]
+fn keep_releases_prunes_old_release_images_but_never_one_an_environment_runs() {
+    let envs = Envs::new("");
+    let toml = std::fs::read_to_string(envs.app.path().join("release.toml")).unwrap();
+    let toml = toml.replacen("[app]\n", "[app]\nkeep_releases = 1\n", 1);
+    envs.app.write("release.toml", &toml);
+    envs.app.commit_all("keep one release");
+    let first = envs.build();
+    assert_eq!(envs.shipdeck(&["deploy", "staging"]).status.code(), Some(0));
+    envs.app.write("NOTES", "second\n");
+    let second = envs.app.commit_all("second");
+    envs.build();
+    envs.app.write("NOTES", "third\n");
+    let third = envs.app.commit_all("third");
+    envs.build();
+    let tags = docker_list(&[
+        "images",
+        "--format",
+        "{{.Tag}}",
+        "--filter",
+        &format!("label=dev.shipdeck.app={}", envs.app.name),
+    ]);
+    assert!(tags.contains(&third[..7].to_string()), "the newest release is gone: {tags:?}");
+    assert!(tags.contains(&first[..7].to_string()), "the deployed release was pruned: {tags:?}");
+    assert!(!tags.contains(&second[..7].to_string()), "the old release was kept: {tags:?}");
+}
