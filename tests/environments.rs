@@ -12,6 +12,9 @@ use common::*;
 
 const IMAGES: &[&str] = &["python:3.11-slim"];
 
+/// A smoke check that fetches /health from inside the container and looks for the commit.
+const COMMAND_CHECK: &str = r#"["python", "-c", "import os, urllib.request as u; body = u.urlopen(os.environ['SHIPDECK_URL'] + '/health').read().decode(); assert os.environ['SHIPDECK_COMMIT'] in body, body"]"#;
+
 /// A free loopback port (the engine binds it a moment later; collisions are unlikely).
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -42,6 +45,10 @@ impl Envs {
                 "env = { APP_ENV = \"staging\" }",
                 &format!("env = {{ APP_ENV = \"staging\" }}\n{extra_staging}"),
             );
+        // A command check too: run inside the release container, the app's URL in SHIPDECK_URL.
+        let toml = format!(
+            "{toml}\n[[environments.staging.smoke]]\ncommand = {COMMAND_CHECK}\nwithin = \"3s\"\n"
+        );
         app.write("release.toml", &toml);
         app.commit_all("ports of this test");
         Envs {
@@ -156,6 +163,7 @@ fn deploy_smoke_promote_and_status_from_the_engine() {
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(&commit), "/health does not name {commit}: {body}");
     assert!(text(&out).contains("✓ smoke GET /health"), "{}", text(&out));
+    assert!(text(&out).contains("✓ smoke python -c"), "the command check: {}", text(&out));
 
     // The same release again: a no-op that says so.
     let again = envs.shipdeck(&["deploy", "staging"]);
