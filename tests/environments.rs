@@ -379,3 +379,45 @@ fn keep_releases_prunes_old_release_images_but_never_one_an_environment_runs() {
     assert!(tags.contains(&first[..7].to_string()), "the deployed release was pruned: {tags:?}");
     assert!(!tags.contains(&second[..7].to_string()), "the old release was kept: {tags:?}");
 }
+
+#[test]
+fn a_release_that_never_becomes_healthy_is_removed_and_the_previous_one_runs_again() {
+    let envs = Envs::new("");
+    let first = envs.build();
+    assert_eq!(envs.shipdeck(&["deploy", "staging"]).status.code(), Some(0));
+    envs.app.write("NOTES", "second\n");
+    envs.app.commit_all("second release");
+    envs.build();
+
+    // The environment's command (read from the working copy's release.toml) now crashes.
+    let toml = std::fs::read_to_string(envs.app.path().join("release.toml")).unwrap();
+    let crashing = toml.replacen(
+        "env = { APP_ENV = \"staging\" }",
+        "env = { APP_ENV = \"staging\" }\ncommand = [\"sh\", \"-c\", \"echo cannot open the database >&2; exit 3\"]",
+        1,
+    );
+    envs.app.write("release.toml", &crashing);
+    let out = envs.shipdeck(&["deploy", "staging"]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("did not start on staging"), "{said}");
+    assert!(said.contains("exited with code 3"), "{said}");
+    assert!(said.contains("cannot open the database"), "its last log lines are not shown: {said}");
+    assert!(said.contains("the previous release runs again"), "{said}");
+    let (status, body) = health(envs.staging);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(&first), "{body}");
+
+    // A healthcheck is passed to the engine, and an unhealthy release is refused the same way.
+    let unhealthy = toml.replacen(
+        "env = { APP_ENV = \"staging\" }",
+        "env = { APP_ENV = \"staging\" }\nhealthcheck = { cmd = \"exit 1\", interval = \"1s\", timeout = \"1s\", retries = 1 }",
+        1,
+    );
+    envs.app.write("release.toml", &unhealthy);
+    let out = envs.shipdeck(&["deploy", "staging"]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("healthcheck failed"), "{said}");
+    assert!(health(envs.staging).1.contains(&first));
+}

@@ -106,8 +106,14 @@ impl Rollout<'_> {
                 let mut restored = false;
                 if let Some(cur) = &current {
                     docker.start(&cur.container_id).await?;
-                    restored = true;
-                    log(format!("restarted the previous release {}", cur.container));
+                    // Back means answering again, not just started.
+                    match self.wait_ready(&cur.container_id).await? {
+                        Ok(how) => {
+                            restored = true;
+                            log(format!("the previous release {} is {how} again", cur.container));
+                        }
+                        Err(why) => log(format!("the previous release {} did not come back: {why}", cur.container)),
+                    }
                 }
                 Ok(RolloutOutcome::Failed {
                     reason,
