@@ -10,11 +10,12 @@ use clap::{Parser, Subcommand};
     version,
     about = "A terminal release console for backend applications: pipelines in Docker, live.",
     long_about = "shipdeck runs a repository's pipeline (test, build, package, …), as described in its \
-release.toml, inside Docker containers on the local engine (or DOCKER_HOST), for one exact commit.\n\n\
+release.toml, inside Docker containers on the local engine (or DOCKER_HOST), for one exact commit, \
+and puts the release image it builds on environments: deploy, smoke-check, promote with approval, roll back.\n\n\
 Without a command, on a terminal, it opens the release console: runs, a live pipeline strip and \
 log panes, driven by the keyboard (press ? inside for the keys). When stdout is not a terminal it \
 runs the pipeline for HEAD headless instead, as `shipdeck run` does.",
-    after_help = "Exit codes: 0 success, 1 pipeline failed, 2 configuration or usage error, \
+    after_help = "Exit codes: 0 success, 1 pipeline or operation failed, 2 configuration or usage error, \
 3 Docker engine unreachable, 4 refused (approval missing, smoke gate not passed, environment locked), \
 130 cancelled (Ctrl-C or SIGTERM)."
 )]

@@ -421,3 +421,48 @@ fn a_release_that_never_becomes_healthy_is_removed_and_the_previous_one_runs_aga
     assert!(said.contains("healthcheck failed"), "{said}");
     assert!(health(envs.staging).1.contains(&first));
 }
+
+/// The local engine's socket offered over TCP, as a remote engine would be: `tcp://127.0.0.1:PORT`.
+fn tcp_engine() -> u16 {
+    use std::net::Shutdown;
+    use std::os::unix::net::UnixStream;
+    let socket = std::env::var("DOCKER_HOST")
+        .ok()
+        .and_then(|h| h.strip_prefix("unix://").map(String::from))
+        .unwrap_or_else(|| "/var/run/docker.sock".into());
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = UnixStream::connect(&socket) else { continue };
+            let (mut from_client, mut to_server) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut from_client, &mut to_server);
+                let _ = to_server.shutdown(Shutdown::Write);
+            });
+            std::thread::spawn(move || {
+                let (mut server, mut client) = (server, client);
+                let _ = std::io::copy(&mut server, &mut client);
+                let _ = client.shutdown(Shutdown::Write);
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn an_environment_on_an_engine_reached_by_tcp() {
+    let engine = tcp_engine();
+    let envs = Envs::new(&format!("docker_host = \"tcp://127.0.0.1:{engine}\""));
+    let commit = envs.build();
+    let out = envs.shipdeck(&["deploy", "staging"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(health(envs.staging).1.contains(&commit));
+    let status = text(&envs.shipdeck(&["status"]));
+    let row = status.lines().find(|l| l.starts_with("staging")).unwrap_or_default();
+    assert!(row.contains(&commit[..7]), "{status}");
+    // Promotion from the tcp engine to the local one takes the same image.
+    let out = envs.shipdeck(&["promote", "production", "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(running_image(&envs.app, "production"), running_image(&envs.app, "staging"));
+}
