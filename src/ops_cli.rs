@@ -22,7 +22,10 @@ fn known_env(config: &Config, env: &str) -> Result<(), Failure> {
     Err(Failure::usage(if names.is_empty() {
         format!("shipdeck: no environment `{env}`: release.toml defines none (add [environments.{env}])")
     } else {
-        format!("shipdeck: no environment `{env}` in release.toml; defined: {}", names.join(", "))
+        format!(
+            "shipdeck: no environment `{env}` in release.toml; defined: {}",
+            names.join(", ")
+        )
     }))
 }
 
@@ -123,7 +126,12 @@ pub fn history(project: &Project, args: &HistoryArgs, env: &str) -> Result<ExitC
 
 /// Sends one command to an engine on the local Docker and collects its answers until `wanted`
 /// environment statuses or notices have arrived.
-async fn one_shot(project: &Project, config: Config, command: engine::Command, wanted: usize) -> Result<Vec<Event>, Failure> {
+async fn one_shot(
+    project: &Project,
+    config: Config,
+    command: engine::Command,
+    wanted: usize,
+) -> Result<Vec<Event>, Failure> {
     let store = Store::open(&project.state_dir()).map_err(Failure::usage)?;
     let docker = docker::connect().await.map_err(|e| Failure {
         code: EXIT_ENGINE,

@@ -46,9 +46,7 @@ impl Envs {
                 &format!("env = {{ APP_ENV = \"staging\" }}\n{extra_staging}"),
             );
         // A command check too: run inside the release container, the app's URL in SHIPDECK_URL.
-        let toml = format!(
-            "{toml}\n[[environments.staging.smoke]]\ncommand = {COMMAND_CHECK}\nwithin = \"3s\"\n"
-        );
+        let toml = format!("{toml}\n[[environments.staging.smoke]]\ncommand = {COMMAND_CHECK}\nwithin = \"3s\"\n");
         app.write("release.toml", &toml);
         app.commit_all("ports of this test");
         Envs {
@@ -163,7 +161,11 @@ fn deploy_smoke_promote_and_status_from_the_engine() {
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(&commit), "/health does not name {commit}: {body}");
     assert!(text(&out).contains("✓ smoke GET /health"), "{}", text(&out));
-    assert!(text(&out).contains("✓ smoke python -c"), "the command check: {}", text(&out));
+    assert!(
+        text(&out).contains("✓ smoke python -c"),
+        "the command check: {}",
+        text(&out)
+    );
 
     // The same release again: a no-op that says so.
     let again = envs.shipdeck(&["deploy", "staging"]);
@@ -184,7 +186,10 @@ fn deploy_smoke_promote_and_status_from_the_engine() {
 
     let promoted = envs.shipdeck(&["promote", "production", "--yes"]);
     assert_eq!(promoted.status.code(), Some(0), "{}", text(&promoted));
-    assert_eq!(running_image(&envs.app, "production"), running_image(&envs.app, "staging"));
+    assert_eq!(
+        running_image(&envs.app, "production"),
+        running_image(&envs.app, "staging")
+    );
     let (status, body) = health(envs.production);
     assert_eq!(status, 200);
     assert!(body.contains(&commit), "{body}");
@@ -292,7 +297,7 @@ fn a_second_operator_is_told_who_holds_the_lock_and_a_stale_lock_is_broken_expli
     // Staging's release takes a few seconds to answer, so the first deploy holds the lock.
     let envs = Envs::new(r#"command = ["sh", "-c", "sleep 4; exec python /srv/hello.pyz"]"#);
     envs.build();
-    let mut first = envs
+    let first = envs
         .app
         .shipdeck()
         .args(["deploy", "staging"])
@@ -375,9 +380,18 @@ fn keep_releases_prunes_old_release_images_but_never_one_an_environment_runs() {
         "--filter",
         &format!("label=dev.shipdeck.app={}", envs.app.name),
     ]);
-    assert!(tags.contains(&third[..7].to_string()), "the newest release is gone: {tags:?}");
-    assert!(tags.contains(&first[..7].to_string()), "the deployed release was pruned: {tags:?}");
-    assert!(!tags.contains(&second[..7].to_string()), "the old release was kept: {tags:?}");
+    assert!(
+        tags.contains(&third[..7].to_string()),
+        "the newest release is gone: {tags:?}"
+    );
+    assert!(
+        tags.contains(&first[..7].to_string()),
+        "the deployed release was pruned: {tags:?}"
+    );
+    assert!(
+        !tags.contains(&second[..7].to_string()),
+        "the old release was kept: {tags:?}"
+    );
 }
 
 #[test]
@@ -402,7 +416,10 @@ fn a_release_that_never_becomes_healthy_is_removed_and_the_previous_one_runs_aga
     assert_eq!(out.status.code(), Some(1), "{said}");
     assert!(said.contains("did not start on staging"), "{said}");
     assert!(said.contains("exited with code 3"), "{said}");
-    assert!(said.contains("cannot open the database"), "its last log lines are not shown: {said}");
+    assert!(
+        said.contains("cannot open the database"),
+        "its last log lines are not shown: {said}"
+    );
     assert!(said.contains("the previous release runs again"), "{said}");
     let (status, body) = health(envs.staging);
     assert_eq!(status, 200, "{body}");
@@ -434,7 +451,9 @@ fn tcp_engine() -> u16 {
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
         for client in listener.incoming().flatten() {
-            let Ok(server) = UnixStream::connect(&socket) else { continue };
+            let Ok(server) = UnixStream::connect(&socket) else {
+                continue;
+            };
             let (mut from_client, mut to_server) = (client.try_clone().unwrap(), server.try_clone().unwrap());
             std::thread::spawn(move || {
                 let _ = std::io::copy(&mut from_client, &mut to_server);
@@ -464,5 +483,8 @@ fn an_environment_on_an_engine_reached_by_tcp() {
     // Promotion from the tcp engine to the local one takes the same image.
     let out = envs.shipdeck(&["promote", "production", "--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_eq!(running_image(&envs.app, "production"), running_image(&envs.app, "staging"));
+    assert_eq!(
+        running_image(&envs.app, "production"),
+        running_image(&envs.app, "staging")
+    );
 }

@@ -98,7 +98,13 @@ pub(crate) fn read_app(sink: &mut Sink<'_>, root: &Table<'_, '_>, misspelt: bool
         Some(0) => {
             let at = app.get("keep_releases").map_or(app.at(), |v| v.span().start);
             let hint = "rollback needs earlier release images; keep at least 1";
-            app.invalid(sink, at, "keep_releases", "expected 1 or more, found 0", Some(hint.into()));
+            app.invalid(
+                sink,
+                at,
+                "keep_releases",
+                "expected 1 or more, found 0",
+                Some(hint.into()),
+            );
             return None;
         }
         Some(n) => n as usize,

@@ -11,7 +11,11 @@ use crate::deploy::target::{Deployed, Target};
 
 /// Runs every smoke check of the target against what is deployed, in order; `progress` gets
 /// a line per failed attempt (the results are the caller's to report).
-pub async fn run_checks(target: &Target, deployed: &Deployed, progress: &mut (dyn FnMut(String) + Send)) -> Vec<SmokeResult> {
+pub async fn run_checks(
+    target: &Target,
+    deployed: &Deployed,
+    progress: &mut (dyn FnMut(String) + Send),
+) -> Vec<SmokeResult> {
     let ctx = SmokeContext {
         url: target.url().unwrap_or_default(),
         commit: deployed.release.commit.clone(),
@@ -54,7 +58,10 @@ async fn run_command_check(
     loop {
         attempts += 1;
         let started = Instant::now();
-        let outcome = target.docker.exec(&deployed.container_id, argv.clone(), env.clone()).await;
+        let outcome = target
+            .docker
+            .exec(&deployed.container_id, argv.clone(), env.clone())
+            .await;
         let latency_ms = started.elapsed().as_millis() as u64;
         let (reason, excerpt) = match outcome {
             Ok(out) if out.exit_code == Some(0) => {
@@ -69,7 +76,9 @@ async fn run_command_check(
                 }
             }
             Ok(out) => {
-                let code = out.exit_code.map_or("no exit code".into(), |c| format!("exit code {c}"));
+                let code = out
+                    .exit_code
+                    .map_or("no exit code".into(), |c| format!("exit code {c}"));
                 (code, Some(excerpt_of(&out.output)))
             }
             Err(e) => (e.to_string(), None),

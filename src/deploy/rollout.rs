@@ -70,7 +70,10 @@ impl Rollout<'_> {
         }
         // Leftovers of earlier attempts (stopped, not the current one) go first, so that
         // names and ports are free and only one previous release is ever kept.
-        for old in all.iter().filter(|d| Some(&d.container_id) != current.as_ref().map(|c| &c.container_id)) {
+        for old in all
+            .iter()
+            .filter(|d| Some(&d.container_id) != current.as_ref().map(|c| &c.container_id))
+        {
             docker.remove_container(&old.container_id).await?;
         }
         let name = self.container_name(current.as_ref());
@@ -112,14 +115,13 @@ impl Rollout<'_> {
                             restored = true;
                             log(format!("the previous release {} is {how} again", cur.container));
                         }
-                        Err(why) => log(format!("the previous release {} did not come back: {why}", cur.container)),
+                        Err(why) => log(format!(
+                            "the previous release {} did not come back: {why}",
+                            cur.container
+                        )),
                     }
                 }
-                Ok(RolloutOutcome::Failed {
-                    reason,
-                    logs,
-                    restored,
-                })
+                Ok(RolloutOutcome::Failed { reason, logs, restored })
             }
         }
     }

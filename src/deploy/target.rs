@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use crate::config::EnvironmentConfig;
-use crate::docker::{self, labels, Docker, DockerError, LabelledContainer};
 use crate::deploy::model::ReleaseRef;
+use crate::docker::{self, labels, Docker, DockerError, LabelledContainer};
 
 /// One environment of one app, connected to its engine.
 #[derive(Debug, Clone)]
@@ -155,7 +155,10 @@ mod tests {
     #[test]
     fn remote_hosts_come_from_docker_host() {
         assert_eq!(remote_host(Some("tcp://10.0.0.5:2376")).as_deref(), Some("10.0.0.5"));
-        assert_eq!(remote_host(Some("ssh://deploy@staging.internal")).as_deref(), Some("staging.internal"));
+        assert_eq!(
+            remote_host(Some("ssh://deploy@staging.internal")).as_deref(),
+            Some("staging.internal")
+        );
         assert_eq!(remote_host(Some("ssh://deploy@box:2222")).as_deref(), Some("box"));
         assert_eq!(remote_host(Some("unix:///var/run/docker.sock")), None);
         assert_eq!(remote_host(None), None);

@@ -85,7 +85,13 @@ fn nanos(d: Duration) -> i64 {
 fn label_filters(labels: &[(&str, &str)]) -> HashMap<String, Vec<String>> {
     let values = labels
         .iter()
-        .map(|(k, v)| if v.is_empty() { k.to_string() } else { format!("{k}={v}") })
+        .map(|(k, v)| {
+            if v.is_empty() {
+                k.to_string()
+            } else {
+                format!("{k}={v}")
+            }
+        })
         .collect();
     HashMap::from([("label".to_string(), values)])
 }

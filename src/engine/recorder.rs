@@ -271,7 +271,11 @@ impl Audit {
                 None => Ok(()),
             },
             Event::OperationFinished {
-                op, outcome, message, at, ..
+                op,
+                outcome,
+                message,
+                at,
+                ..
             } => match self.rows.remove(op) {
                 Some((id, _)) => store.finish_operation(id, *outcome, Some(message), *at),
                 None => Ok(()),

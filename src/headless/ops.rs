@@ -35,7 +35,10 @@ pub(super) fn text(out: &mut impl Write, now: &str, event: &Event) -> io::Result
                 writeln!(out, "{now} {env} · approved: {approval}")?;
             }
             if *forced {
-                writeln!(out, "{now} {env} · FORCED past the smoke gate (--force): recorded in the audit")?;
+                writeln!(
+                    out,
+                    "{now} {env} · FORCED past the smoke gate (--force): recorded in the audit"
+                )?;
             }
             Ok(())
         }

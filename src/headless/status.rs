@@ -23,12 +23,31 @@ pub fn format_status(rows: &[EnvironmentRow]) -> String {
         let cells = match (&row.deployed, &row.error) {
             (_, Some(error)) => {
                 notes.push(format!("{}: {error}", row.env));
-                [row.env.clone(), "?".into(), "".into(), "".into(), "".into(), "unreachable".into(), "".into()]
+                [
+                    row.env.clone(),
+                    "?".into(),
+                    "".into(),
+                    "".into(),
+                    "".into(),
+                    "unreachable".into(),
+                    "".into(),
+                ]
             }
-            (None, None) => [row.env.clone(), "not deployed".into(), "".into(), "".into(), "".into(), "".into(), "".into()],
+            (None, None) => [
+                row.env.clone(),
+                "not deployed".into(),
+                "".into(),
+                "".into(),
+                "".into(),
+                "".into(),
+                "".into(),
+            ],
             (Some(d), None) => [
                 row.env.clone(),
-                d.release.image_tag.clone().unwrap_or_else(|| d.release.short_commit.clone()),
+                d.release
+                    .image_tag
+                    .clone()
+                    .unwrap_or_else(|| d.release.short_commit.clone()),
                 format!("{} {}", d.release.short_commit, truncate(&d.release.subject, 32)),
                 short_image_id(&d.release.image_id),
                 since(&d.deployed_at),

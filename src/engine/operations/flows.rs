@@ -87,7 +87,17 @@ pub async fn deploy(engine: &Engine, sink: &EventSink, env: &str, wanted: Option
     let from = running(&cx.target).await.ok().flatten().map(|d| d.release);
     let (release, run) = match resolve(engine, &cx.target, wanted).await {
         Ok(found) => found,
-        Err(why) => return refuse(sink, (&cx.config.app.name, env), OpAction::Deploy, &cx.operator, from, why).await,
+        Err(why) => {
+            return refuse(
+                sink,
+                (&cx.config.app.name, env),
+                OpAction::Deploy,
+                &cx.operator,
+                from,
+                why,
+            )
+            .await
+        }
     };
     let op = Op::start(
         sink,
@@ -114,9 +124,27 @@ pub async fn smoke(engine: &Engine, sink: &EventSink, env: &str) {
         Ok(Some(d)) => d,
         Ok(None) => {
             let why = format!("nothing runs on {env}: deploy a release first (`shipdeck deploy {env}`)");
-            return refuse(sink, (&cx.config.app.name, env), OpAction::Smoke, &cx.operator, None, why).await;
+            return refuse(
+                sink,
+                (&cx.config.app.name, env),
+                OpAction::Smoke,
+                &cx.operator,
+                None,
+                why,
+            )
+            .await;
         }
-        Err(why) => return refuse(sink, (&cx.config.app.name, env), OpAction::Smoke, &cx.operator, None, why).await,
+        Err(why) => {
+            return refuse(
+                sink,
+                (&cx.config.app.name, env),
+                OpAction::Smoke,
+                &cx.operator,
+                None,
+                why,
+            )
+            .await
+        }
     };
     let op = Op::start(
         sink,
@@ -133,9 +161,17 @@ pub async fn smoke(engine: &Engine, sink: &EventSink, env: &str) {
         },
     );
     let (passed, summary) = smoke_checks(&op, &cx.target, &current).await;
-    let outcome = if passed { OpOutcome::Succeeded } else { OpOutcome::Failed };
-    op.finish(outcome, format!("{env} ({}): {summary}", current.release.describe()), Vec::new())
-        .await;
+    let outcome = if passed {
+        OpOutcome::Succeeded
+    } else {
+        OpOutcome::Failed
+    };
+    op.finish(
+        outcome,
+        format!("{env} ({}): {summary}", current.release.describe()),
+        Vec::new(),
+    )
+    .await;
 }
 
 pub async fn promote(engine: &Engine, sink: &EventSink, env: &str, force: bool, approval: Option<String>) {
@@ -143,7 +179,16 @@ pub async fn promote(engine: &Engine, sink: &EventSink, env: &str, force: bool, 
         return;
     };
     let from = running(&cx.target).await.ok().flatten().map(|d| d.release);
-    let refused = |why: String| refuse(sink, (&cx.config.app.name, env), OpAction::Promote, &cx.operator, from.clone(), why);
+    let refused = |why: String| {
+        refuse(
+            sink,
+            (&cx.config.app.name, env),
+            OpAction::Promote,
+            &cx.operator,
+            from.clone(),
+            why,
+        )
+    };
     let Some(source_name) = cx.target.env.promote_from.clone() else {
         return refused(format!(
             "{env} has no `promote_from`: nothing to promote from; deploy to it with `shipdeck deploy {env}`"
@@ -211,8 +256,15 @@ pub async fn promote(engine: &Engine, sink: &EventSink, env: &str, force: bool, 
         match cx.target.docker.image_exists(&candidate.image_id).await {
             Ok(true) => {}
             Ok(false) => {
-                op.log(format!("copying image {} to {}", candidate.image_id, cx.target.docker.address));
-                if let Err(e) = source.docker.copy_image_to(&candidate.image_id, &cx.target.docker).await {
+                op.log(format!(
+                    "copying image {} to {}",
+                    candidate.image_id, cx.target.docker.address
+                ));
+                if let Err(e) = source
+                    .docker
+                    .copy_image_to(&candidate.image_id, &cx.target.docker)
+                    .await
+                {
                     return op.finish(OpOutcome::Failed, e.to_string(), Vec::new()).await;
                 }
             }
@@ -308,7 +360,17 @@ pub async fn rollback(engine: &Engine, sink: &EventSink, env: &str, to: Option<&
     };
     let release = match chosen {
         Ok(r) => r,
-        Err(why) => return refuse(sink, (&cx.config.app.name, env), OpAction::Rollback, &cx.operator, from, why).await,
+        Err(why) => {
+            return refuse(
+                sink,
+                (&cx.config.app.name, env),
+                OpAction::Rollback,
+                &cx.operator,
+                from,
+                why,
+            )
+            .await
+        }
     };
     let op = Op::start(
         sink,
@@ -352,7 +414,11 @@ async fn previous_good(engine: &Engine, cx: &Context, current: Option<&Deployed>
     let older = images
         .iter()
         .filter(|i| i.id != now && built_now.is_none_or(|t| i.created < t))
-        .find(|i| !history.iter().any(|(r, _)| r.to.as_ref().is_some_and(|t| t.image_id == i.id)));
+        .find(|i| {
+            !history
+                .iter()
+                .any(|(r, _)| r.to.as_ref().is_some_and(|t| t.image_id == i.id))
+        });
     match older {
         Some(image) if history.is_empty() => Ok(super::release::release_of(engine, image).await),
         _ => Err(format!(
@@ -375,7 +441,12 @@ async fn place(sink: &EventSink, cx: &Context, op: Op, release: &ReleaseRef) {
     sink.emit(super::status::environment_status(&cx.target).await).await;
 }
 
-async fn place_locked(sink: &EventSink, cx: &Context, op: &Op, release: &ReleaseRef) -> (OpOutcome, String, Vec<String>) {
+async fn place_locked(
+    sink: &EventSink,
+    cx: &Context,
+    op: &Op,
+    release: &ReleaseRef,
+) -> (OpOutcome, String, Vec<String>) {
     let env = cx.target.env.name.clone();
     let rollout = Rollout {
         target: &cx.target,
@@ -391,11 +462,7 @@ async fn place_locked(sink: &EventSink, cx: &Context, op: &Op, release: &Release
             let why = format!("{env} already runs {}: nothing to do", release.describe());
             return (OpOutcome::Unchanged, why, Vec::new());
         }
-        Ok(RolloutOutcome::Failed {
-            reason,
-            logs,
-            restored,
-        }) => {
+        Ok(RolloutOutcome::Failed { reason, logs, restored }) => {
             let after = if restored {
                 "the previous release runs again"
             } else {
@@ -408,7 +475,13 @@ async fn place_locked(sink: &EventSink, cx: &Context, op: &Op, release: &Release
     };
     let deployed = match running(&cx.target).await {
         Ok(Some(d)) => d,
-        Ok(None) => return (OpOutcome::Failed, format!("{env} stopped right after the deploy"), Vec::new()),
+        Ok(None) => {
+            return (
+                OpOutcome::Failed,
+                format!("{env} stopped right after the deploy"),
+                Vec::new(),
+            )
+        }
         Err(why) => return (OpOutcome::Failed, why, Vec::new()),
     };
     let (passed, summary) = smoke_checks(op, &cx.target, &deployed).await;
@@ -427,7 +500,10 @@ async fn place_locked(sink: &EventSink, cx: &Context, op: &Op, release: &Release
         };
         return (
             OpOutcome::Failed,
-            format!("{env} runs {} but its smoke checks FAILED ({summary}); {hint}", release.describe()),
+            format!(
+                "{env} runs {} but its smoke checks FAILED ({summary}); {hint}",
+                release.describe()
+            ),
             Vec::new(),
         );
     };
@@ -451,7 +527,12 @@ async fn place_locked(sink: &EventSink, cx: &Context, op: &Op, release: &Release
 
 /// Puts `previous` back after `failed` failed its smoke checks: an operation of its own in the
 /// audit, under the lock the failed one holds.
-async fn auto_rollback(sink: &EventSink, cx: &Context, failed: &ReleaseRef, previous: &ReleaseRef) -> Result<(), String> {
+async fn auto_rollback(
+    sink: &EventSink,
+    cx: &Context,
+    failed: &ReleaseRef,
+    previous: &ReleaseRef,
+) -> Result<(), String> {
     let op = Op::start(
         sink,
         OpStart {
@@ -529,6 +610,9 @@ async fn smoke_checks(op: &Op, target: &Target, deployed: &Deployed) -> (bool, S
     if failed.is_empty() {
         (true, format!("smoke passed ({} check(s))", results.len()))
     } else {
-        (false, format!("{} of {} failed: {}", failed.len(), results.len(), failed.join("; ")))
+        (
+            false,
+            format!("{} of {} failed: {}", failed.len(), results.len(), failed.join("; ")),
+        )
     }
 }

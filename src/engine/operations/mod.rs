@@ -175,7 +175,10 @@ pub(super) fn environment<'a>(config: Option<&'a Config>, env: &str) -> Result<&
         let hint = crate::config::closest_name(env, names.iter().copied())
             .map(|c| format!("did you mean `{c}`? "))
             .unwrap_or_default();
-        format!("no environment `{env}` in release.toml: {hint}defined: {}", names.join(", "))
+        format!(
+            "no environment `{env}` in release.toml: {hint}defined: {}",
+            names.join(", ")
+        )
     })
 }
 

@@ -114,7 +114,10 @@ pub async fn unlock(engine: &Engine, sink: &EventSink, env: &str) {
         Err(why) => return sink.notice(NoticeLevel::Error, why).await,
     };
     let message = match lock::break_lock(&target).await {
-        Ok(Some(held)) => (NoticeLevel::Warning, format!("broke the lock: {}", held.describe().lines().next().unwrap_or_default())),
+        Ok(Some(held)) => (
+            NoticeLevel::Warning,
+            format!("broke the lock: {}", held.describe().lines().next().unwrap_or_default()),
+        ),
         Ok(None) => (NoticeLevel::Info, format!("{env} was not locked")),
         Err(e) => (NoticeLevel::Error, format!("cannot break the lock of {env}: {e}")),
     };
