@@ -186,7 +186,13 @@ pub(super) fn environment<'a>(config: Option<&'a Config>, env: &str) -> Result<&
 pub(super) async fn target(engine: &Engine, app: &str, env: &EnvironmentConfig) -> Result<Target, String> {
     Target::connect(app, env, engine.docker.current())
         .await
-        .map_err(|e| format!("cannot reach the engine of {}: {e}", env.name))
+        .map_err(|e| match (&env.docker_host, e) {
+            (Some(host), crate::docker::DockerError::Unreachable { message, .. }) => format!(
+                "cannot reach the engine of {} at {host}: {message}\n  hint: check `docker_host` of [environments.{}] in release.toml, and that `DOCKER_HOST={host} docker version` answers",
+                env.name, env.name
+            ),
+            (_, e) => format!("cannot reach the engine of {}: {e}", env.name),
+        })
 }
 
 /// A store connection of the operation's own (SQLite in WAL mode takes several), opened and
