@@ -236,6 +236,12 @@ async fn console(project: &Project, theme: Option<&str>, started: std::time::Ins
     let plan = config.as_ref().map(engine::plan).unwrap_or_default();
     let mut app = ui::app::App::new(plan, user.tail_lines());
     app.config_error = config_error;
+    app.set_environments(
+        config
+            .as_ref()
+            .map(shipdeck::ui::envs::EnvSpec::from_config)
+            .unwrap_or_default(),
+    );
     // Watching is on by default in the console; `[watch].on` says whether saves run stages.
     let saves = config
         .as_ref()

@@ -338,3 +338,569 @@ fn the_readme_lists_every_action_for_the_keys_table() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Environments: the panel's model, the release keys, the modals and the operation log.
+
+mod environments {
+    use super::*;
+    use shipdeck::deploy::{Deployed, OpAction, OpOutcome, Operator, ReleaseRef, SmokeResult};
+    use shipdeck::engine::event::LockHolder;
+    use shipdeck::engine::{NoticeLevel, ReleaseChoice};
+    use shipdeck::ui::envs::EnvSpec;
+    use shipdeck::ui::log_pane::LineKind;
+
+    pub fn specs() -> Vec<EnvSpec> {
+        vec![
+            EnvSpec {
+                name: "staging".into(),
+                production: false,
+                promote_from: None,
+                approval: false,
+            },
+            EnvSpec {
+                name: "production".into(),
+                production: true,
+                promote_from: Some("staging".into()),
+                approval: true,
+            },
+        ]
+    }
+
+    pub fn release(c: char, subject: &str) -> ReleaseRef {
+        ReleaseRef {
+            commit: c.to_string().repeat(40),
+            short_commit: c.to_string().repeat(7),
+            subject: subject.into(),
+            image_id: format!("sha256:{}", c.to_string().repeat(64)),
+            image_tag: Some(format!("demo:{}", c.to_string().repeat(7))),
+        }
+    }
+
+    pub fn deployed(c: char, status: &str) -> Deployed {
+        Deployed {
+            container_id: "0123456789ab".into(),
+            container: "demo-staging".into(),
+            release: release(c, "newest"),
+            deployed_by: "ada@box (Ada <ada@example.com>)".into(),
+            deployed_at: "2023-11-14T22:13:20+00:00".into(),
+            action: "deploy".into(),
+            state: "running".into(),
+            status: status.into(),
+        }
+    }
+
+    fn operator() -> Operator {
+        Operator {
+            git_user: Some("Ada <ada@example.com>".into()),
+            os_user: "ada".into(),
+            host: "box".into(),
+        }
+    }
+
+    fn connected(app: &mut App) -> Vec<Effect> {
+        app.apply(Event::EngineStatus {
+            connected: true,
+            address: "unix:///var/run/docker.sock".into(),
+            version: Some("27.0".into()),
+            api_version: Some("1.46".into()),
+            message: None,
+        })
+    }
+
+    /// A console with staging and production, connected, both read: staging runs `b`.
+    fn envs_app() -> App {
+        let mut app = app_with_repo();
+        app.set_environments(specs());
+        connected(&mut app);
+        status(&mut app, "staging", Some(deployed('b', "Up 2 minutes (healthy)")));
+        status(&mut app, "production", None);
+        app
+    }
+
+    fn status(app: &mut App, env: &str, deployed: Option<Deployed>) {
+        app.apply(Event::EnvironmentStatus {
+            env: env.into(),
+            deployed,
+            lock: None,
+            error: None,
+        });
+    }
+
+    /// Run #1 of commit `a`, finished with `status`, with an image or not.
+    fn finished_run(app: &mut App, status: RunStatus, image: bool) {
+        start_run(app, 1, &"a".repeat(40));
+        app.apply(Event::RunFinished {
+            run: 1,
+            status,
+            duration_ms: 2000,
+            image_id: image.then(|| "sha256:1".to_string()),
+            image_tag: image.then(|| "demo:aaaaaaa".to_string()),
+            at: at(2),
+        });
+    }
+
+    fn started(op: u64, env: &str, action: OpAction, to: Option<ReleaseRef>) -> Event {
+        Event::OperationStarted {
+            op,
+            app: "demo".into(),
+            env: env.into(),
+            action,
+            from: Some(release('b', "older")),
+            to,
+            run: None,
+            by: operator(),
+            approval: (action == OpAction::Promote).then(|| "typed production".to_string()),
+            forced: false,
+            at: at(10),
+        }
+    }
+
+    fn finished(op: u64, env: &str, action: OpAction, outcome: OpOutcome, message: &str) -> Event {
+        Event::OperationFinished {
+            op,
+            env: env.into(),
+            action,
+            outcome,
+            message: message.into(),
+            logs: Vec::new(),
+            duration_ms: 4200,
+            at: at(14),
+        }
+    }
+
+    fn log_of(app: &App, env: &str) -> Vec<(LineKind, String)> {
+        let op = app.envs.get(env).and_then(|e| e.op.as_ref()).expect("an operation");
+        op.log
+            .lines(op.log.start(), op.log.end())
+            .map(|l| (l.kind, l.text.to_string()))
+            .collect()
+    }
+
+    fn preview(blocked: Option<&str>, approval: bool) -> Event {
+        Event::PromotionPreview {
+            env: "production".into(),
+            source: "staging".into(),
+            current: Some(release('b', "older")),
+            candidate: Some(release('a', "newest")),
+            commits: vec![commit("a", "newest")],
+            approval,
+            blocked: blocked.map(String::from),
+        }
+    }
+
+    #[test]
+    fn connecting_reads_the_environments_once_then_the_poll_rereads_them() {
+        let mut app = app_with_repo();
+        app.set_environments(specs());
+        assert_eq!(app.poll_environments(), vec![], "no engine yet: nothing to ask");
+        assert_eq!(connected(&mut app), vec![Effect::Engine(Command::LoadEnvironments)]);
+        assert_eq!(connected(&mut app), vec![], "already connected");
+        assert_eq!(app.poll_environments(), vec![Effect::Engine(Command::LoadEnvironments)]);
+    }
+
+    #[test]
+    fn environment_status_folds_into_the_panel_model() {
+        let mut app = envs_app();
+        let staging = app.envs.get("staging").unwrap();
+        assert!(staging.loaded);
+        assert_eq!(staging.commit(), Some("b".repeat(40).as_str()));
+        assert_eq!(staging.deployed.as_ref().unwrap().health(), "healthy");
+        let production = app.envs.get("production").unwrap();
+        assert!(production.loaded && production.deployed.is_none());
+
+        // The same answer again does not redraw an idle console.
+        app.dirty = false;
+        status(&mut app, "staging", Some(deployed('b', "Up 2 minutes (healthy)")));
+        assert!(!app.dirty, "an unchanged status is not a change");
+
+        // A lock held by another operator, and an engine that cannot be reached.
+        let lock = LockHolder {
+            env: "production".into(),
+            holder: "bob@other (Bob <bob@x>)".into(),
+            doing: "deploy ccccccc".into(),
+            since: Some(at(5)),
+            process: "other/42/1".into(),
+            stale: false,
+        };
+        app.apply(Event::EnvironmentStatus {
+            env: "production".into(),
+            deployed: None,
+            lock: Some(lock.clone()),
+            error: None,
+        });
+        assert!(app.dirty);
+        assert_eq!(app.envs.get("production").unwrap().lock, Some(lock));
+        app.apply(Event::EnvironmentStatus {
+            env: "staging".into(),
+            deployed: None,
+            lock: None,
+            error: Some("cannot reach the engine of staging: connection refused".into()),
+        });
+        assert!(app.envs.get("staging").unwrap().error.is_some());
+    }
+
+    #[test]
+    fn d_on_a_green_run_deploys_its_commit_to_the_first_environment() {
+        let mut app = envs_app();
+        finished_run(&mut app, RunStatus::Success, true);
+        assert_eq!(
+            app.next_step(),
+            Some((Action::Deploy, "deploy aaaaaaa → staging".to_string())),
+            "the footer offers the deploy"
+        );
+        assert_eq!(
+            app.update(Action::Deploy),
+            vec![Effect::Engine(Command::Deploy {
+                env: "staging".into(),
+                release: Some("a".repeat(40)),
+            })]
+        );
+        assert!(app.envs.get("staging").unwrap().busy(), "the spinner shows at once");
+        assert!(app.shows_env_log(), "the log pane follows the deploy");
+        assert_eq!(app.next_step(), None, "no offer while it runs");
+        assert_eq!(
+            app.update(Action::Deploy),
+            vec![],
+            "a second deploy while one is under way is refused"
+        );
+    }
+
+    #[test]
+    fn d_on_a_failed_run_or_one_without_an_image_only_says_why() {
+        let mut app = envs_app();
+        finished_run(&mut app, RunStatus::Failed, false);
+        assert_eq!(app.update(Action::Deploy), vec![]);
+        let (level, message) = app.notice.clone().unwrap();
+        assert_eq!(level, NoticeLevel::Warning);
+        assert!(message.contains("only a green run"), "{message}");
+        assert_eq!(app.next_step(), None);
+
+        let mut app = envs_app();
+        finished_run(&mut app, RunStatus::Success, false);
+        assert_eq!(app.update(Action::Deploy), vec![]);
+        assert!(app.notice.clone().unwrap().1.contains("built no image"));
+    }
+
+    #[test]
+    fn promote_asks_for_a_preview_and_enter_needs_the_typed_name() {
+        let mut app = envs_app();
+        assert_eq!(
+            app.update(Action::Promote),
+            vec![Effect::Engine(Command::PreviewPromotion {
+                env: "production".into()
+            })]
+        );
+        assert_eq!(app.modal, None, "the modal opens on the engine's answer");
+        app.apply(preview(None, true));
+        assert!(matches!(app.modal, Some(Modal::Promote(_))));
+        assert!(app.wants_text(), "keys go to the modal, not to the keymap");
+
+        for c in "prod".chars() {
+            assert_eq!(app.modal_input(ModalInput::Char(c)), vec![]);
+        }
+        assert_eq!(
+            app.modal_input(ModalInput::Enter),
+            vec![],
+            "a wrong name keeps Enter disabled"
+        );
+        assert!(matches!(app.modal, Some(Modal::Promote(_))), "and the modal open");
+        for c in "uctiom".chars() {
+            app.modal_input(ModalInput::Char(c));
+        }
+        assert_eq!(
+            app.modal_input(ModalInput::Enter),
+            vec![],
+            "productiom is not production"
+        );
+        app.modal_input(ModalInput::Backspace);
+        app.modal_input(ModalInput::Char('n'));
+        assert_eq!(
+            app.modal_input(ModalInput::Enter),
+            vec![Effect::Engine(Command::Promote {
+                env: "production".into(),
+                force: false,
+                approval: Some("typed production".into()),
+            })]
+        );
+        assert_eq!(app.modal, None);
+        assert_eq!(app.envs.selected().unwrap().name(), "production");
+    }
+
+    #[test]
+    fn esc_cancels_the_promotion() {
+        let mut app = envs_app();
+        app.update(Action::Promote);
+        app.apply(preview(None, true));
+        for c in "production".chars() {
+            app.modal_input(ModalInput::Char(c));
+        }
+        assert_eq!(app.modal_input(ModalInput::Esc), vec![]);
+        assert_eq!(app.modal, None);
+        assert!(!app.envs.busy());
+    }
+
+    #[test]
+    fn a_blocked_promotion_is_never_forced_from_the_console() {
+        let mut app = envs_app();
+        app.update(Action::Promote);
+        app.apply(preview(Some("aaaaaaa has not passed staging's smoke checks"), true));
+        for c in "production".chars() {
+            app.modal_input(ModalInput::Char(c));
+        }
+        assert_eq!(app.modal_input(ModalInput::Enter), vec![]);
+        assert!(matches!(app.modal, Some(Modal::Promote(_))));
+    }
+
+    #[test]
+    fn without_an_approval_the_preview_is_a_plain_confirm() {
+        let mut app = envs_app();
+        app.update(Action::Promote);
+        app.apply(preview(None, false));
+        assert_eq!(
+            app.modal_input(ModalInput::Enter),
+            vec![Effect::Engine(Command::Promote {
+                env: "production".into(),
+                force: false,
+                approval: None,
+            })]
+        );
+    }
+
+    #[test]
+    fn a_preview_nobody_asked_for_opens_nothing() {
+        let mut app = envs_app();
+        app.apply(preview(None, true));
+        assert_eq!(app.modal, None);
+    }
+
+    fn choice(c: char, current: bool, smoke: Option<bool>) -> ReleaseChoice {
+        ReleaseChoice {
+            release: release(c, "a release"),
+            deployed_at: Some(at(0)),
+            by: Some("ada@box (Ada <ada@x>)".into()),
+            smoke,
+            current,
+        }
+    }
+
+    #[test]
+    fn the_rollback_picker_sends_the_chosen_commit() {
+        let mut app = envs_app();
+        assert_eq!(
+            app.update(Action::Rollback),
+            vec![Effect::Engine(Command::LoadReleases { env: "staging".into() })]
+        );
+        app.apply(Event::ReleasesListed {
+            env: "staging".into(),
+            releases: vec![
+                choice('b', true, Some(true)),
+                choice('c', false, Some(false)),
+                choice('d', false, None),
+            ],
+        });
+        let Some(Modal::Rollback(picker)) = &app.modal else {
+            panic!("no picker: {:?}", app.modal);
+        };
+        assert_eq!(picker.selected, 1, "the current release cannot be chosen");
+        app.modal_input(ModalInput::Up);
+        app.modal_input(ModalInput::Char('j'));
+        assert_eq!(
+            app.modal_input(ModalInput::Enter),
+            vec![Effect::Engine(Command::Rollback {
+                env: "staging".into(),
+                to: Some("d".repeat(40)),
+            })]
+        );
+        assert_eq!(app.modal, None);
+        assert!(app.envs.get("staging").unwrap().busy());
+    }
+
+    #[test]
+    fn esc_closes_the_picker_and_an_empty_list_is_a_notice() {
+        let mut app = envs_app();
+        app.update(Action::Rollback);
+        app.apply(Event::ReleasesListed {
+            env: "staging".into(),
+            releases: vec![choice('b', true, None), choice('c', false, None)],
+        });
+        assert_eq!(app.modal_input(ModalInput::Esc), vec![]);
+        assert_eq!(app.modal, None);
+
+        app.update(Action::Rollback);
+        app.apply(Event::ReleasesListed {
+            env: "staging".into(),
+            releases: vec![],
+        });
+        assert_eq!(app.modal, None);
+        assert_eq!(
+            app.notice.clone().unwrap().1,
+            "no earlier release of staging on its engine"
+        );
+    }
+
+    #[test]
+    fn operation_events_fill_its_log_and_an_automatic_rollback_is_loud() {
+        let mut app = envs_app();
+        app.apply(started(
+            7,
+            "production",
+            OpAction::Promote,
+            Some(release('a', "newest")),
+        ));
+        assert!(app.envs.get("production").unwrap().busy());
+        app.apply(Event::OperationLog {
+            op: 7,
+            env: "production".into(),
+            lines: vec!["container demo-production-aaaaaaa started".into()],
+        });
+        app.apply(Event::SmokeChecked {
+            op: 7,
+            env: "production".into(),
+            release: release('a', "newest"),
+            position: 0,
+            result: SmokeResult {
+                check: "GET /health".into(),
+                passed: false,
+                attempts: 3,
+                latency_ms: 12,
+                status: Some(500),
+                excerpt: Some("Internal Server Error".into()),
+                message: "expected status 200, got 500".into(),
+            },
+        });
+        app.apply(started(
+            8,
+            "production",
+            OpAction::AutoRollback,
+            Some(release('b', "older")),
+        ));
+        app.apply(finished(
+            8,
+            "production",
+            OpAction::AutoRollback,
+            OpOutcome::Succeeded,
+            "bbbbbbb restored",
+        ));
+        assert!(app.envs.get("production").unwrap().busy(), "the promote still runs");
+        app.apply(finished(
+            7,
+            "production",
+            OpAction::Promote,
+            OpOutcome::RolledBack,
+            "SMOKE CHECKS FAILED on production: ROLLED BACK automatically to bbbbbbb",
+        ));
+        assert!(!app.envs.get("production").unwrap().busy());
+
+        let log = log_of(&app, "production");
+        let has = |kind: LineKind, text: &str| log.iter().any(|(k, l)| *k == kind && l.contains(text));
+        assert!(has(LineKind::Stdout, "▶ promoting aaaaaaa"), "{log:#?}");
+        assert!(has(LineKind::System, "approved: typed production"), "{log:#?}");
+        assert!(
+            has(LineKind::Stdout, "container demo-production-aaaaaaa started"),
+            "{log:#?}"
+        );
+        assert!(
+            has(
+                LineKind::Failure,
+                "✗ smoke GET /health: expected status 200, got 500 (3 attempts, 12 ms)"
+            ),
+            "{log:#?}"
+        );
+        assert!(has(LineKind::Stderr, "| Internal Server Error"), "{log:#?}");
+        assert!(has(LineKind::Alert, "AUTOMATIC ROLLBACK to bbbbbbb"), "{log:#?}");
+        assert!(
+            has(LineKind::Alert, "⚠ promote ROLLED BACK automatically in 4.2s"),
+            "{log:#?}"
+        );
+        let (level, message) = app.notice.clone().unwrap();
+        assert_eq!(level, NoticeLevel::Error);
+        assert!(message.contains("production ROLLED BACK automatically"), "{message}");
+    }
+
+    #[test]
+    fn after_a_good_deploy_on_staging_the_footer_offers_the_promotion() {
+        let mut app = envs_app();
+        app.apply(started(3, "staging", OpAction::Deploy, Some(release('a', "newest"))));
+        app.apply(Event::SmokeChecked {
+            op: 3,
+            env: "staging".into(),
+            release: release('a', "newest"),
+            position: 0,
+            result: SmokeResult {
+                check: "GET /health".into(),
+                passed: true,
+                attempts: 1,
+                latency_ms: 3,
+                status: Some(200),
+                excerpt: None,
+                message: "200, body contains aaaaaaaa".into(),
+            },
+        });
+        app.apply(finished(
+            3,
+            "staging",
+            OpAction::Deploy,
+            OpOutcome::Succeeded,
+            "staging runs aaaaaaa",
+        ));
+        status(&mut app, "staging", Some(deployed('a', "Up 1 second (healthy)")));
+        assert_eq!(
+            app.notice.clone().unwrap(),
+            (NoticeLevel::Info, "✓ deploy staging: staging runs aaaaaaa".to_string())
+        );
+        assert_eq!(
+            app.next_step(),
+            Some((Action::Promote, "promote aaaaaaa → production".to_string()))
+        );
+        let log = log_of(&app, "staging");
+        assert!(log
+            .iter()
+            .any(|(k, l)| *k == LineKind::Success && l.starts_with("✓ smoke GET /health")));
+        assert!(log
+            .iter()
+            .any(|(k, l)| *k == LineKind::Success && l.starts_with("✓ deploy succeeded")));
+    }
+
+    #[test]
+    fn the_environments_panel_takes_the_focus_and_the_log_follows_it() {
+        let mut app = envs_app();
+        start_run(&mut app, 1, &"a".repeat(40));
+        app.update(Action::FocusPrev);
+        assert_eq!(app.focus, Focus::Environments);
+        assert!(app.shows_env_log());
+        app.update(Action::Down);
+        assert_eq!(app.envs.selected().unwrap().name(), "production");
+        app.update(Action::Down);
+        assert_eq!(
+            app.envs.selected().unwrap().name(),
+            "production",
+            "stays on the last one"
+        );
+        assert_eq!(
+            app.update(Action::Smoke),
+            vec![],
+            "nothing runs on production: nothing to smoke-check"
+        );
+        app.update(Action::Up);
+        assert_eq!(
+            app.update(Action::Smoke),
+            vec![Effect::Engine(Command::Smoke { env: "staging".into() })]
+        );
+        app.update(Action::Right);
+        assert_eq!(app.focus, Focus::Log);
+        assert!(app.shows_env_log(), "the log still shows the environment");
+        app.update(Action::FocusNext);
+        app.update(Action::FocusNext);
+        assert_eq!(app.focus, Focus::Runs);
+        assert!(!app.shows_env_log(), "back on the runs, the log shows stages");
+    }
+
+    #[test]
+    fn quitting_while_an_operation_runs_asks_first() {
+        let mut app = envs_app();
+        app.apply(started(3, "staging", OpAction::Deploy, Some(release('a', "newest"))));
+        assert_eq!(app.update(Action::Quit), vec![]);
+        assert_eq!(app.modal, Some(Modal::ConfirmQuit));
+    }
+}

@@ -10,6 +10,7 @@ use shipdeck::engine::{CommitInfo, Event, PlannedStage, Stream};
 use shipdeck::store::{RunStatus, StageStatus};
 use shipdeck::ui::action::Action;
 use shipdeck::ui::app::App;
+use shipdeck::ui::envs::EnvSpec;
 use shipdeck::ui::keymap::Keymap;
 use shipdeck::ui::render::{render, Chrome};
 use shipdeck::ui::theme::Theme;
@@ -64,6 +65,7 @@ fn commit(c: char, subject: &str) -> CommitInfo {
 /// A console that has read the repository and sees a running engine.
 fn idle(parallel: bool) -> App {
     let mut app = App::new(plan(parallel), 1000);
+    app.set_environments(EnvSpec::guessed(&chrome().environments));
     app.apply(Event::RepoState {
         app: "hello-py".into(),
         repo: "/home/ada/hello-py".into(),
@@ -318,4 +320,363 @@ fn engine_down() {
     let theme = Theme::builtin("default").unwrap();
     let (x, y) = find(&buf, "docker ✗ unreachable");
     assert_eq!(buf[(x, y)].bg, theme.alert.bg.unwrap());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Environments: the panel, the approval modal, the rollback picker, an operation's log.
+
+mod environments {
+    use super::*;
+    use shipdeck::deploy::{Deployed, OpAction, OpOutcome, Operator, ReleaseRef, SmokeResult};
+    use shipdeck::engine::ReleaseChoice;
+    use shipdeck::ui::app::Modal;
+
+    /// Times on screen are local: the snapshots are taken in UTC.
+    fn utc() {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| std::env::set_var("TZ", "UTC"));
+    }
+
+    fn specs() -> Vec<EnvSpec> {
+        vec![
+            EnvSpec {
+                name: "staging".into(),
+                production: false,
+                promote_from: None,
+                approval: false,
+            },
+            EnvSpec {
+                name: "production".into(),
+                production: true,
+                promote_from: Some("staging".into()),
+                approval: true,
+            },
+        ]
+    }
+
+    fn release(c: char, subject: &str) -> ReleaseRef {
+        ReleaseRef {
+            commit: c.to_string().repeat(40),
+            short_commit: c.to_string().repeat(7),
+            subject: subject.into(),
+            image_id: format!("sha256:{}", c.to_string().repeat(64)),
+            image_tag: Some(format!("hello-py:{}", c.to_string().repeat(7))),
+        }
+    }
+
+    fn deployed(c: char, subject: &str, status: &str) -> Deployed {
+        Deployed {
+            container_id: "0123456789ab".into(),
+            container: "hello-py-staging".into(),
+            release: release(c, subject),
+            deployed_by: "ada@box (Ada Lovelace <ada@example.com>)".into(),
+            deployed_at: "2023-11-14T22:13:25+00:00".into(),
+            action: "deploy".into(),
+            state: "running".into(),
+            status: status.into(),
+        }
+    }
+
+    fn status(app: &mut App, env: &str, deployed: Option<Deployed>) {
+        app.apply(Event::EnvironmentStatus {
+            env: env.into(),
+            deployed,
+            lock: None,
+            error: None,
+        });
+    }
+
+    /// A green run #1 of `a`, staging running `b` (healthy), production empty.
+    fn console() -> App {
+        utc();
+        let mut app = idle(false);
+        app.set_environments(specs());
+        queue(&mut app, false);
+        for stage in ["test", "build", "package"] {
+            finish(&mut app, stage, StageStatus::Success, 1000);
+        }
+        app.apply(Event::RunFinished {
+            run: 1,
+            status: RunStatus::Success,
+            duration_ms: 3000,
+            image_id: Some("sha256:1".into()),
+            image_tag: Some("hello-py:aaaaaaa".into()),
+            at: at(3),
+        });
+        status(
+            &mut app,
+            "staging",
+            Some(deployed('b', "Initial commit", "Up 2 minutes (healthy)")),
+        );
+        status(&mut app, "production", None);
+        app.now = at(10);
+        app
+    }
+
+    #[test]
+    fn environments_panel_with_a_deployed_staging_and_an_empty_production() {
+        let app = console();
+        let buf = draw(&app, 100, 28);
+        insta::assert_snapshot!(text(&buf));
+        let theme = Theme::builtin("default").unwrap();
+        let (x, y) = find(&buf, "● healthy");
+        assert_eq!(buf[(x, y)].fg, theme.success.fg.unwrap());
+        let (x, y) = find(&buf, "production ○");
+        assert_eq!(buf[(x, y)].fg, theme.production.fg.unwrap());
+        // The footer offers the next step.
+        let (x, y) = find(&buf, "deploy aaaaaaa → staging");
+        assert_eq!(y, 27);
+        assert_eq!(buf[(x, y)].fg, theme.success.fg.unwrap());
+    }
+
+    #[test]
+    fn an_unhealthy_release_a_lock_and_an_unreachable_engine_are_shown() {
+        let mut app = console();
+        status(
+            &mut app,
+            "staging",
+            Some(deployed('b', "Initial commit", "Up 1 minute (unhealthy)")),
+        );
+        app.apply(Event::EnvironmentStatus {
+            env: "production".into(),
+            deployed: None,
+            lock: Some(shipdeck::engine::event::LockHolder {
+                env: "production".into(),
+                holder: "bob@ops (Bob <bob@example.com>)".into(),
+                doing: "rollback ccccccc".into(),
+                since: Some(at(5)),
+                process: "ops/42/1".into(),
+                stale: false,
+            }),
+            error: None,
+        });
+        let buf = draw(&app, 100, 28);
+        let theme = Theme::builtin("default").unwrap();
+        let (x, y) = find(&buf, "✗ unhealthy");
+        assert_eq!(buf[(x, y)].fg, theme.failure.fg.unwrap());
+        let (x, y) = find(&buf, "locked by bob@ops since");
+        assert_eq!(buf[(x, y)].fg, theme.awaiting_approval.fg.unwrap());
+        find(&buf, "22:13:25 (rollback");
+
+        app.apply(Event::EnvironmentStatus {
+            env: "staging".into(),
+            deployed: None,
+            lock: None,
+            error: Some("cannot reach the engine of staging: connection refused".into()),
+        });
+        let buf = draw(&app, 100, 28);
+        let (x, y) = find(&buf, "✗ unreachable");
+        assert_eq!(buf[(x, y)].fg, theme.failure.fg.unwrap());
+        find(&buf, "cannot reach the engine");
+    }
+
+    #[test]
+    fn an_operation_under_way_spins_in_the_panel_and_fills_the_log() {
+        let mut app = console();
+        app.update(Action::Deploy);
+        app.apply(Event::OperationStarted {
+            op: 1,
+            app: "hello-py".into(),
+            env: "staging".into(),
+            action: OpAction::Deploy,
+            from: Some(release('b', "Initial commit")),
+            to: Some(release('a', "Add /health endpoint")),
+            run: Some(1),
+            by: Operator {
+                git_user: Some("Ada Lovelace <ada@example.com>".into()),
+                os_user: "ada".into(),
+                host: "box".into(),
+            },
+            approval: None,
+            forced: false,
+            at: at(11),
+        });
+        app.apply(Event::OperationLog {
+            op: 1,
+            env: "staging".into(),
+            lines: vec!["starting hello-py-staging-aaaaaaa".into()],
+        });
+        let screen = text(&draw(&app, 100, 28));
+        assert!(screen.contains("⠋ deploying aaaaaaa…"), "{screen}");
+        assert!(screen.contains("Log · ⠋ deploy staging"), "{screen}");
+        assert!(screen.contains("· starting hello-py-staging-aaaaaaa"), "{screen}");
+    }
+
+    #[test]
+    fn an_automatic_rollback_is_loud_in_the_log() {
+        let mut app = console();
+        app.update(Action::FocusPrev);
+        app.update(Action::Down);
+        let by = Operator {
+            git_user: None,
+            os_user: "ada".into(),
+            host: "box".into(),
+        };
+        app.apply(Event::OperationStarted {
+            op: 4,
+            app: "hello-py".into(),
+            env: "production".into(),
+            action: OpAction::Promote,
+            from: Some(release('b', "Initial commit")),
+            to: Some(release('a', "Add /health endpoint")),
+            run: None,
+            by,
+            approval: Some("typed production".into()),
+            forced: false,
+            at: at(11),
+        });
+        app.apply(Event::SmokeChecked {
+            op: 4,
+            env: "production".into(),
+            release: release('a', "Add /health endpoint"),
+            position: 0,
+            result: SmokeResult {
+                check: "GET /health".into(),
+                passed: false,
+                attempts: 5,
+                latency_ms: 4,
+                status: Some(503),
+                excerpt: Some("service unavailable".into()),
+                message: "expected status 200, got 503".into(),
+            },
+        });
+        app.apply(Event::OperationStarted {
+            op: 5,
+            app: "hello-py".into(),
+            env: "production".into(),
+            action: OpAction::AutoRollback,
+            from: Some(release('a', "Add /health endpoint")),
+            to: Some(release('b', "Initial commit")),
+            run: None,
+            by: Operator {
+                git_user: None,
+                os_user: "ada".into(),
+                host: "box".into(),
+            },
+            approval: None,
+            forced: false,
+            at: at(18),
+        });
+        app.apply(Event::OperationFinished {
+            op: 5,
+            env: "production".into(),
+            action: OpAction::AutoRollback,
+            outcome: OpOutcome::Succeeded,
+            message: "bbbbbbb (bbbbbbbbbbbb) restored; smoke passed (1 check(s))".into(),
+            logs: Vec::new(),
+            duration_ms: 2100,
+            at: at(20),
+        });
+        app.apply(Event::OperationFinished {
+            op: 4,
+            env: "production".into(),
+            action: OpAction::Promote,
+            outcome: OpOutcome::RolledBack,
+            message: "SMOKE CHECKS FAILED on production: ROLLED BACK automatically to bbbbbbb".into(),
+            logs: Vec::new(),
+            duration_ms: 9100,
+            at: at(20),
+        });
+        let buf = draw(&app, 100, 28);
+        insta::assert_snapshot!(text(&buf));
+        let theme = Theme::builtin("default").unwrap();
+        let (x, y) = find(&buf, "⚠ promote ROLLED BACK automatically");
+        assert_eq!(buf[(x, y)].bg, theme.alert.bg.unwrap());
+        let (x, y) = find(&buf, "✗ smoke GET /health");
+        assert_eq!(buf[(x, y)].fg, theme.failure.fg.unwrap());
+        let (x, y) = find(&buf, "⚠ ROLLED BACK");
+        assert_eq!(buf[(x, y)].bg, theme.alert.bg.unwrap(), "the panel says so too");
+    }
+
+    #[test]
+    fn approval_modal() {
+        let mut app = console();
+        app.update(Action::Promote);
+        app.apply(Event::PromotionPreview {
+            env: "production".into(),
+            source: "staging".into(),
+            current: Some(release('b', "Initial commit")),
+            candidate: Some(release('a', "Add /health endpoint")),
+            commits: vec![commit('a', "Add /health endpoint"), commit('c', "Log requests")],
+            approval: true,
+            blocked: None,
+        });
+        for c in "produ".chars() {
+            app.modal_input(shipdeck::ui::app::ModalInput::Char(c));
+        }
+        assert!(matches!(app.modal, Some(Modal::Promote(_))));
+        let buf = draw(&app, 100, 28);
+        insta::assert_snapshot!(text(&buf));
+        let theme = Theme::builtin("default").unwrap();
+        let (x, y) = find(&buf, "Enter promote");
+        assert_eq!(
+            buf[(x + 1, y)].fg,
+            theme.muted.fg.unwrap(),
+            "Enter is dimmed until the name is typed"
+        );
+        for c in "ction".chars() {
+            app.modal_input(shipdeck::ui::app::ModalInput::Char(c));
+        }
+        let buf = draw(&app, 100, 28);
+        let (x, y) = find(&buf, "Enter promote");
+        assert_eq!(buf[(x + 1, y)].fg, theme.accent.fg.unwrap());
+    }
+
+    #[test]
+    fn approval_modal_when_the_smoke_gate_refuses() {
+        let mut app = console();
+        app.update(Action::Promote);
+        app.apply(Event::PromotionPreview {
+            env: "production".into(),
+            source: "staging".into(),
+            current: None,
+            candidate: Some(release('b', "Initial commit")),
+            commits: vec![commit('b', "Initial commit")],
+            approval: true,
+            blocked: Some("bbbbbbb (bbbbbbbbbbbb) has not passed staging's smoke checks (never run there: `shipdeck smoke staging`)".into()),
+        });
+        let buf = draw(&app, 100, 28);
+        let screen = text(&buf);
+        assert!(screen.contains("the smoke gate refuses"), "{screen}");
+        assert!(screen.contains("shipdeck promote production --force"), "{screen}");
+        assert!(screen.contains("nothing runs on production"), "{screen}");
+        assert!(
+            !screen.contains("to approve"),
+            "no prompt when Enter cannot promote:\n{screen}"
+        );
+    }
+
+    #[test]
+    fn rollback_picker() {
+        let mut app = console();
+        app.update(Action::Rollback);
+        let choice = |c: char, subject: &str, current: bool, smoke: Option<bool>, s: i64| ReleaseChoice {
+            release: release(c, subject),
+            deployed_at: Some(at(s)),
+            by: Some("ada@box (Ada Lovelace <ada@example.com>)".into()),
+            smoke,
+            current,
+        };
+        app.apply(Event::ReleasesListed {
+            env: "staging".into(),
+            releases: vec![
+                choice('b', "Initial commit", true, Some(true), 0),
+                choice('c', "Log requests", false, Some(false), -3600),
+                choice('d', "First release", false, None, -90_000),
+            ],
+        });
+        let buf = draw(&app, 100, 28);
+        insta::assert_snapshot!(text(&buf));
+        let theme = Theme::builtin("default").unwrap();
+        let (x, y) = find(&buf, "▌ ccccccc");
+        assert_eq!(
+            buf[(x + 2, y)].bg,
+            theme.selection.bg.unwrap(),
+            "the first earlier release is selected"
+        );
+        let (_, y) = find(&buf, "Log requests");
+        let row: String = (0..100).map(|x| buf[(x, y)].symbol().to_string()).collect();
+        let cross = row.find('✗').map(|b| row[..b].chars().count() as u16).unwrap();
+        assert_eq!(buf[(cross, y)].fg, theme.failure.fg.unwrap());
+    }
 }

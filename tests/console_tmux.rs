@@ -233,3 +233,79 @@ fn an_unreachable_engine_is_shown_in_the_header_and_the_console_keeps_running() 
     tmux.wait_for("the refusal", Duration::from_secs(5), |s| s.contains("not reachable"));
     tmux.send(&["q"]);
 }
+
+/// A port nobody listens on now, for an environment of this test alone.
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free loopback port");
+    listener.local_addr().expect("its address").port()
+}
+
+/// `GET /health` on a loopback port: the body, if anything answers.
+fn health(port: u16) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    stream
+        .write_all(b"GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        .ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    Some(answer)
+}
+
+#[test]
+fn d_deploys_the_green_run_to_staging_and_the_panel_shows_it() {
+    require_docker(&["python:3.11-slim"]);
+    let app = TestApp::from_fixture("hello-py");
+    // Ports of this test's own, so that no other test's environments get in the way.
+    let (staging, production) = (free_port(), free_port());
+    let toml = std::fs::read_to_string(app.path().join("release.toml")).unwrap();
+    let toml = toml
+        .replace("127.0.0.1:18080:8080", &format!("127.0.0.1:{staging}:8080"))
+        .replace("127.0.0.1:18081:8080", &format!("127.0.0.1:{production}:8080"));
+    app.write("release.toml", &toml);
+    let commit = app.commit_all("use ports of this test");
+    let short = &commit[..7];
+
+    let tmux = Tmux::start(app.path(), 120, 36);
+    tmux.send(&[&format!("{BIN}; echo SHIPDECK_EXIT_$?_END"), "Enter"]);
+    let screen = tmux.wait_for("the environments read from the engine", Duration::from_secs(30), |s| {
+        s.contains("docker ●") && s.contains("staging") && s.contains("not deployed")
+    });
+    assert!(!screen.contains("reading…"), "{screen}");
+
+    tmux.send(&["Enter"]);
+    tmux.wait_for("a green pipeline", Duration::from_secs(240), |s| {
+        s.contains("✓ test") && s.contains("✓ build") && s.contains("✓ package")
+    });
+    let offer = format!("deploy {short} → staging");
+    tmux.wait_for("the footer's offer to deploy", Duration::from_secs(20), |s| {
+        s.contains(&offer)
+    });
+
+    tmux.send(&["d"]);
+    let screen = tmux.wait_for("staging running the release", Duration::from_secs(120), |s| {
+        s.lines()
+            .any(|l| l.contains("staging") && l.contains(short) && (l.contains("healthy") || l.contains("running")))
+            && s.contains("✓ deploy succeeded")
+    });
+    // The log pane shows the deploy: its start, the smoke check, the end.
+    assert!(screen.contains(&format!("▶ deploying {short}")), "{screen}");
+    assert!(screen.contains("✓ smoke GET /health"), "{screen}");
+    assert!(screen.contains("since "), "{screen}");
+    // It really answers, with its commit.
+    let answer = health(staging).unwrap_or_default();
+    assert!(answer.contains(&commit), "GET /health on {staging}: {answer}");
+
+    tmux.send(&["q"]);
+    let screen = tmux.wait_for("the shell again", Duration::from_secs(20), |s| {
+        s.lines().any(|l| l.starts_with("SHIPDECK_EXIT_") && !l.contains('$'))
+    });
+    assert!(screen.contains("SHIPDECK_EXIT_0_END"), "{screen}");
+    // What the test started goes: the deployment (and the release image) with the app.
+    drop(tmux);
+    let name = app.name.clone();
+    drop(app);
+    let left = docker_list(&["ps", "-aq", "--filter", &format!("label=dev.shipdeck.app={name}")]);
+    assert_eq!(left, Vec::<String>::new(), "containers of {name} left behind");
+}

@@ -33,6 +33,14 @@ pub enum Action {
     PauseWatch,
     ToggleSaves,
     Suspend,
+    /// Deploy the selected run's release to the first environment.
+    Deploy,
+    /// Smoke-check the selected environment.
+    Smoke,
+    /// Promote along `promote_from`, through the approval modal.
+    Promote,
+    /// Pick a release to roll the selected environment back to.
+    Rollback,
 }
 
 impl Action {
@@ -62,6 +70,10 @@ impl Action {
         Action::PauseWatch,
         Action::ToggleSaves,
         Action::Suspend,
+        Action::Deploy,
+        Action::Smoke,
+        Action::Promote,
+        Action::Rollback,
     ];
 
     /// The name used in the user config's `[keys]` table.
@@ -92,6 +104,10 @@ impl Action {
             Action::PauseWatch => "pause_watch",
             Action::ToggleSaves => "toggle_saves",
             Action::Suspend => "suspend",
+            Action::Deploy => "deploy",
+            Action::Smoke => "smoke",
+            Action::Promote => "promote",
+            Action::Rollback => "rollback",
         }
     }
 
@@ -123,6 +139,10 @@ impl Action {
             Action::PauseWatch => "pause or resume watching",
             Action::ToggleSaves => "saves run on_save stages: on/off",
             Action::Suspend => "suspend (fg resumes)",
+            Action::Deploy => "deploy the run to the first env",
+            Action::Smoke => "smoke-check the selected env",
+            Action::Promote => "promote along promote_from",
+            Action::Rollback => "roll the selected env back",
         }
     }
 
@@ -150,6 +170,10 @@ impl Action {
             Action::PauseWatch => "pause watch",
             Action::ToggleSaves => "saves",
             Action::Suspend => "suspend",
+            Action::Deploy => "deploy",
+            Action::Smoke => "smoke",
+            Action::Promote => "promote",
+            Action::Rollback => "rollback",
         }
     }
 

@@ -5,7 +5,8 @@
 use chrono::{DateTime, Utc};
 
 use super::action::Action;
-use super::model::{visual_order, EngineState, LogSource, RepoView, Row, RunView, StageView, WatchView};
+use super::envs::{EnvSpec, Environments, PromoteModal, RollbackPicker};
+use super::model::{EngineState, RepoView, RunView, WatchView};
 use crate::engine::{Command, NoticeLevel, PlannedStage};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,6 +14,7 @@ pub enum Focus {
     Runs,
     Pipeline,
     Log,
+    Environments,
 }
 
 impl Focus {
@@ -20,26 +22,32 @@ impl Focus {
         match self {
             Focus::Runs => Focus::Pipeline,
             Focus::Pipeline => Focus::Log,
-            Focus::Log => Focus::Runs,
+            Focus::Log => Focus::Environments,
+            Focus::Environments => Focus::Runs,
         }
     }
 
     fn prev(self) -> Focus {
         match self {
-            Focus::Runs => Focus::Log,
+            Focus::Runs => Focus::Environments,
             Focus::Pipeline => Focus::Runs,
             Focus::Log => Focus::Pipeline,
+            Focus::Environments => Focus::Log,
         }
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Modal {
     Help,
-    /// Quitting would cancel active runs: ask.
+    /// Quitting would cancel active runs (or leave an operation to finish): ask.
     ConfirmQuit,
     /// Typing a search query.
     Search(String),
+    /// What a promotion changes; with an approval, the environment's name must be typed.
+    Promote(Box<PromoteModal>),
+    /// The releases an environment can be rolled back to.
+    Rollback(RollbackPicker),
 }
 
 /// What the loop must do after an update.
@@ -79,6 +87,10 @@ pub struct App {
     pub tail_lines: usize,
     pub now: DateTime<Utc>,
     pub spinner: usize,
+    /// Environments: what runs there, operations on them.
+    pub envs: Environments,
+    /// The log pane shows the selected environment's latest operation rather than a stage.
+    pub env_log: bool,
     /// Set by anything that changes what is drawn; the loop clears it after drawing.
     pub dirty: bool,
 }
@@ -102,8 +114,16 @@ impl App {
             tail_lines,
             now: Utc::now(),
             spinner: 0,
+            envs: Environments::default(),
+            env_log: false,
             dirty: true,
         }
+    }
+
+    /// The environments of release.toml, in its order.
+    pub fn set_environments(&mut self, specs: Vec<EnvSpec>) {
+        self.envs = Environments::new(specs);
+        self.dirty = true;
     }
 
     /// The commands a starting console sends.
@@ -119,48 +139,17 @@ impl App {
         self.runs.iter().any(RunView::is_active)
     }
 
-    /// The runs list: commits newer than any run that have no run yet (HEAD first, so Enter
-    /// on a fresh console runs HEAD), then runs newest first, then older commits without a run.
-    pub fn rows(&self) -> Vec<Row> {
-        let has_run = |id: &str| self.runs.iter().any(|r| r.commit == id);
-        let newest_with_run = self
-            .repo
-            .commits
-            .iter()
-            .position(|c| has_run(&c.id))
-            .unwrap_or(self.repo.commits.len());
-        let unrun = |range: std::ops::Range<usize>| {
-            range
-                .filter(|i| !has_run(&self.repo.commits[*i].id))
-                .map(Row::Commit)
-                .collect::<Vec<_>>()
-        };
-        let mut rows = unrun(0..newest_with_run);
-        rows.extend((0..self.runs.len()).map(Row::Run));
-        rows.extend(unrun(newest_with_run..self.repo.commits.len()));
-        rows
+    /// Something moves on screen: a run, or an operation on an environment.
+    pub fn busy(&self) -> bool {
+        self.any_active() || self.envs.busy()
     }
 
-    pub fn selected_row(&self) -> Option<Row> {
-        self.rows().get(self.selected).copied()
-    }
-
-    pub fn selected_run(&self) -> Option<&RunView> {
-        match self.selected_row()? {
-            Row::Run(i) => self.runs.get(i),
-            Row::Commit(_) => None,
+    /// Every [`crate::ui::envs::POLL`]: re-read what runs on each environment.
+    pub fn poll_environments(&self) -> Vec<Effect> {
+        match self.engine {
+            EngineState::Up { .. } if !self.envs.list.is_empty() => vec![Effect::Engine(Command::LoadEnvironments)],
+            _ => Vec::new(),
         }
-    }
-
-    fn selected_run_mut(&mut self) -> Option<&mut RunView> {
-        match self.selected_row()? {
-            Row::Run(i) => self.runs.get_mut(i),
-            Row::Commit(_) => None,
-        }
-    }
-
-    pub(super) fn run_mut(&mut self, number: i64) -> Option<&mut RunView> {
-        self.runs.iter_mut().find(|r| r.number == number)
     }
 
     /// Handles a user action.
@@ -174,12 +163,12 @@ impl App {
             }
             (Some(Modal::Help), _) => return Vec::new(),
             (Some(Modal::ConfirmQuit), _) => return Vec::new(),
-            (Some(Modal::Search(_)), _) => return Vec::new(),
+            (Some(Modal::Search(_) | Modal::Promote(_) | Modal::Rollback(_)), _) => return Vec::new(),
             (None, _) => {}
         }
         match action {
             Action::Quit => {
-                if self.any_active() {
+                if self.busy() {
                     self.modal = Some(Modal::ConfirmQuit);
                 } else {
                     return vec![Effect::Quit];
@@ -187,30 +176,35 @@ impl App {
             }
             Action::Interrupt => return vec![Effect::Interrupt],
             Action::Help => self.modal = Some(Modal::Help),
-            Action::FocusNext => self.focus = self.focus.next(),
-            Action::FocusPrev => self.focus = self.focus.prev(),
+            Action::FocusNext => self.focus_on(self.focus.next()),
+            Action::FocusPrev => self.focus_on(self.focus.prev()),
             Action::Up => match self.focus {
                 Focus::Runs => return self.select_row(self.selected.saturating_sub(1)),
                 Focus::Pipeline => return self.select_stage(-1),
-                Focus::Log => self.with_log(|s| s.view.scroll_up(&s.log, 1)),
+                Focus::Log => self.with_log(|v, l| v.scroll_up(l, 1)),
+                Focus::Environments => self.envs.select(self.envs.selected.saturating_sub(1)),
             },
             Action::Down => match self.focus {
                 Focus::Runs => return self.select_row(self.selected + 1),
                 Focus::Pipeline => return self.select_stage(1),
-                Focus::Log => self.with_log(|s| s.view.scroll_down(&s.log, 1)),
+                Focus::Log => self.with_log(|v, l| v.scroll_down(l, 1)),
+                Focus::Environments => self.envs.select(self.envs.selected + 1),
             },
             Action::Left => match self.focus {
+                Focus::Log if self.shows_env_log() => self.focus_on(Focus::Environments),
                 Focus::Log | Focus::Pipeline => return self.select_stage(-1),
-                Focus::Runs => {}
+                Focus::Runs | Focus::Environments => {}
             },
             Action::Right => match self.focus {
-                Focus::Runs => self.focus = Focus::Pipeline,
+                Focus::Runs => self.focus_on(Focus::Pipeline),
+                Focus::Environments => self.focus_on(Focus::Log),
+                Focus::Log if self.shows_env_log() => {}
                 Focus::Pipeline | Focus::Log => return self.select_stage(1),
             },
-            Action::PageUp => self.with_log(|s| s.view.page_up(&s.log)),
-            Action::PageDown => self.with_log(|s| s.view.page_down(&s.log)),
-            Action::Top => self.with_log(|s| s.view.top(&s.log)),
-            Action::Follow => self.with_log(|s| s.view.end()),
+            Action::PageUp => self.with_log(|v, l| v.page_up(l)),
+            Action::PageDown => self.with_log(|v, l| v.page_down(l)),
+            Action::Top => self.with_log(|v, l| v.top(l)),
+            Action::Follow => self.with_log(|v, _| v.end()),
             Action::RunSelected => return self.run_selected(),
             Action::CancelSelected => {
                 if let Some(run) = self.selected_run().filter(|r| r.is_active()) {
@@ -219,10 +213,17 @@ impl App {
                 self.notify(NoticeLevel::Info, "the selected run is not active");
             }
             Action::Search => self.modal = Some(Modal::Search(String::new())),
-            Action::NextMatch => self.with_log(|s| s.view.next_match(&s.log)),
-            Action::PrevMatch => self.with_log(|s| s.view.prev_match(&s.log)),
-            Action::ToggleWrap => self.with_log(|s| s.view.toggle_wrap(&s.log)),
+            Action::NextMatch => self.with_log(|v, l| v.next_match(l)),
+            Action::PrevMatch => self.with_log(|v, l| v.prev_match(l)),
+            Action::ToggleWrap => self.with_log(|v, l| v.toggle_wrap(l)),
             Action::ToggleSplit => self.split = !self.split,
+            Action::OpenPager if self.shows_env_log() => {
+                let env = self.envs.selected().map(|e| e.name().to_string()).unwrap_or_default();
+                self.notify(
+                    NoticeLevel::Info,
+                    format!("operations are recorded in the history: `shipdeck history {env}`"),
+                );
+            }
             Action::OpenPager => {
                 if let Some(path) = self
                     .selected_run()
@@ -254,6 +255,10 @@ impl App {
                 }
                 return vec![Effect::Engine(Command::Watch { saves: true })];
             }
+            Action::Deploy => return self.deploy_selected(),
+            Action::Smoke => return self.smoke_selected(),
+            Action::Promote => return self.promote_next(),
+            Action::Rollback => return self.rollback_selected(),
         }
         Vec::new()
     }
@@ -261,6 +266,11 @@ impl App {
     /// Keys typed while a modal wants text or an answer: the loop routes them here.
     pub fn modal_input(&mut self, input: ModalInput) -> Vec<Effect> {
         self.dirty = true;
+        match &self.modal {
+            Some(Modal::Promote(_)) => return self.promote_input(input),
+            Some(Modal::Rollback(_)) => return self.rollback_input(input),
+            _ => {}
+        }
         match (&mut self.modal, input) {
             (Some(Modal::ConfirmQuit), ModalInput::Char('y') | ModalInput::Enter) => {
                 self.modal = None;
@@ -277,7 +287,7 @@ impl App {
                 let query = std::mem::take(query);
                 self.modal = None;
                 self.focus = Focus::Log;
-                self.with_log(|s| s.view.search(&s.log, &query));
+                self.with_log(|v, l| v.search(l, &query));
             }
             _ => {}
         }
@@ -298,78 +308,19 @@ impl App {
 
     /// Whether keys should go to [`App::modal_input`] rather than the keymap.
     pub fn wants_text(&self) -> bool {
-        matches!(self.modal, Some(Modal::Search(_)) | Some(Modal::ConfirmQuit))
+        matches!(
+            self.modal,
+            Some(Modal::Search(_) | Modal::ConfirmQuit | Modal::Promote(_) | Modal::Rollback(_))
+        )
     }
 
     /// A clock tick: live durations and the spinner move; only dirty when something runs.
     pub fn tick(&mut self, now: DateTime<Utc>) {
         self.now = now;
-        if self.any_active() {
+        if self.busy() {
             self.spinner = self.spinner.wrapping_add(1);
             self.dirty = true;
         }
-    }
-
-    fn with_log(&mut self, f: impl FnOnce(&mut StageView)) {
-        if let Some(stage) = self.selected_run_mut().and_then(RunView::selected_mut) {
-            f(stage);
-        }
-    }
-
-    fn select_row(&mut self, index: usize) -> Vec<Effect> {
-        let count = self.rows().len();
-        if count > 0 {
-            self.selected = index.min(count - 1);
-        }
-        self.request_log()
-    }
-
-    fn select_stage(&mut self, delta: isize) -> Vec<Effect> {
-        if let Some(run) = self.selected_run_mut() {
-            let order = visual_order(&run.stages);
-            if let Some(at) = order.iter().position(|i| *i == run.selected_stage) {
-                let next = (at as isize + delta).clamp(0, order.len() as isize - 1) as usize;
-                run.selected_stage = order[next];
-            }
-        }
-        self.request_log()
-    }
-
-    /// Asks the engine for the selected stage's log when it is a finished one on disk.
-    pub(super) fn request_log(&mut self) -> Vec<Effect> {
-        let tail = self.tail_lines;
-        let Some(run) = self.selected_run_mut() else {
-            return Vec::new();
-        };
-        let number = run.number;
-        let Some(stage) = run.selected_mut() else {
-            return Vec::new();
-        };
-        if stage.source != LogSource::OnDisk {
-            return Vec::new();
-        }
-        stage.source = LogSource::Requested;
-        vec![Effect::Engine(Command::LoadLog {
-            run: number,
-            stage: stage.name.clone(),
-            lines: tail,
-        })]
-    }
-
-    fn run_selected(&mut self) -> Vec<Effect> {
-        let rev = match self.selected_row() {
-            Some(Row::Run(i)) => self.runs[i].commit.clone(),
-            Some(Row::Commit(i)) => self.repo.commits[i].id.clone(),
-            None => "HEAD".to_string(),
-        };
-        if matches!(self.engine, EngineState::Down { .. }) {
-            self.notify(NoticeLevel::Error, "the Docker engine is not reachable: see the header");
-            return Vec::new();
-        }
-        vec![Effect::Engine(Command::Run {
-            rev,
-            trigger: "manual".into(),
-        })]
     }
 }
 
@@ -380,6 +331,8 @@ pub enum ModalInput {
     Backspace,
     Enter,
     Esc,
+    Up,
+    Down,
 }
 
 pub(super) fn first_line(text: &str) -> &str {

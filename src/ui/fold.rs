@@ -11,6 +11,16 @@ use crate::term::sanitize;
 impl App {
     /// Folds one engine event into the state.
     pub fn apply(&mut self, event: Event) -> Vec<Effect> {
+        if let event @ (Event::OperationStarted { .. }
+        | Event::OperationLog { .. }
+        | Event::SmokeChecked { .. }
+        | Event::OperationFinished { .. }
+        | Event::EnvironmentStatus { .. }
+        | Event::ReleasesListed { .. }
+        | Event::PromotionPreview { .. }) = event
+        {
+            return self.apply_environment(event);
+        }
         self.dirty = true;
         let mut effects = Vec::new();
         let tail = self.tail_lines;
@@ -47,8 +57,9 @@ impl App {
                         selected_stage: 0,
                     },
                 );
-                // The new run is what the user wants to watch.
+                // The new run is what the user wants to watch (its stages, in the log pane).
                 self.selected = self.rows().iter().position(|r| *r == Row::Run(0)).unwrap_or(0);
+                self.env_log = false;
             }
             Event::RunStarted { run, stages, .. } => {
                 if let Some(r) = self.run_mut(run) {
@@ -182,6 +193,10 @@ impl App {
                 api_version,
                 message,
             } => {
+                // Connected (again): read what runs on the environments.
+                if connected && !matches!(self.engine, EngineState::Up { .. }) && !self.envs.list.is_empty() {
+                    effects.push(Effect::Engine(Command::LoadEnvironments));
+                }
                 self.engine = if connected {
                     EngineState::Up {
                         address,
@@ -264,7 +279,7 @@ impl App {
                     s.source = LogSource::Loaded;
                 }
             }
-            // Environments: folded by the environments model (see `fold_environment`).
+            // Folded above, by `apply_environment` (in `envs/fold.rs`).
             Event::OperationStarted { .. }
             | Event::OperationLog { .. }
             | Event::SmokeChecked { .. }

@@ -35,6 +35,10 @@ const DEFAULTS: &[(Action, &[&str])] = &[
     (Action::PauseWatch, &["W"]),
     (Action::ToggleSaves, &["S"]),
     (Action::Suspend, &["ctrl-z"]),
+    (Action::Deploy, &["d"]),
+    (Action::Smoke, &["s"]),
+    (Action::Promote, &["p"]),
+    (Action::Rollback, &["r"]),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

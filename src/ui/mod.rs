@@ -5,6 +5,7 @@
 
 pub mod action;
 pub mod app;
+pub mod envs;
 mod fold;
 pub mod keymap;
 pub mod log_pane;
@@ -12,6 +13,7 @@ pub mod model;
 pub mod pager;
 pub mod panels;
 pub mod render;
+mod selection;
 pub mod terminal;
 pub mod theme;
 pub mod user_config;
@@ -34,6 +36,9 @@ const FRAME: Duration = Duration::from_millis(16);
 const TICK: Duration = Duration::from_millis(100);
 /// Events folded before a frame is drawn, so a flood of log lines cannot starve the keys.
 const BATCH: usize = 20_000;
+/// How long quitting waits for an operation on an environment (a deploy and its smoke
+/// checks) to finish.
+const OPERATION_GRACE: Duration = Duration::from_secs(180);
 
 /// How the console ended, for the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +56,9 @@ pub async fn run(
     mut engine: EngineHandle,
     started: std::time::Instant,
 ) -> anyhow::Result<ConsoleExit> {
+    if app.envs.list.is_empty() {
+        app.set_environments(envs::EnvSpec::guessed(&chrome.environments));
+    }
     terminal::install_panic_hook();
     let mut term = terminal::enter()?;
     for command in app.startup_commands() {
@@ -59,10 +67,27 @@ pub async fn run(
     let result = event_loop(&mut app, &chrome, &mut engine, &mut term, started).await;
     terminal::restore();
     let exit = result?;
-    // Hang up and wait (briefly) for the engine to stop and clean up what it runs.
+    // Hang up and wait (briefly) for the engine to stop and clean up what it runs. An
+    // operation on an environment is not cut half-way: the engine finishes it first.
+    let operating: Vec<String> = app
+        .envs
+        .list
+        .iter()
+        .filter(|e| e.busy())
+        .map(|e| e.name().to_string())
+        .collect();
+    let wait = if operating.is_empty() {
+        Duration::from_secs(5)
+    } else {
+        eprintln!(
+            "shipdeck: waiting for the operation on {} to finish (Ctrl-C leaves at once, and may leave its lock: `shipdeck unlock ENV` breaks it)…",
+            operating.join(", ")
+        );
+        OPERATION_GRACE
+    };
     let EngineHandle { commands, mut events } = engine;
     drop(commands);
-    let _ = tokio::time::timeout(Duration::from_secs(5), async { while events.recv().await.is_some() {} }).await;
+    let _ = tokio::time::timeout(wait, async { while events.recv().await.is_some() {} }).await;
     Ok(exit)
 }
 
@@ -77,6 +102,8 @@ async fn event_loop(
     let mut keys = EventStream::new();
     let mut ticker = tokio::time::interval(TICK);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut poll = tokio::time::interval(envs::POLL);
+    poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     use tokio::signal::unix::{signal, SignalKind};
     let mut sigterm = signal(SignalKind::terminate())?;
     // A closed terminal or dropped ssh session: cancel what runs and clean up, as for SIGTERM.
@@ -93,10 +120,11 @@ async fn event_loop(
                 Some(Err(e)) => anyhow::bail!("reading the terminal failed: {e}"),
                 None => vec![Effect::Quit],
             },
-            _ = ticker.tick(), if app.any_active() => {
+            _ = ticker.tick(), if app.busy() => {
                 app.tick(Utc::now());
                 Vec::new()
             }
+            _ = poll.tick() => app.poll_environments(),
             _ = tokio::time::sleep_until(next_frame), if app.dirty => {
                 app.now = Utc::now();
                 term.draw(|frame| render::draw(app, chrome, frame))?;
@@ -168,6 +196,8 @@ fn handle_input(app: &mut App, chrome: &Chrome, term: &terminal::Term, input: Te
                     KeyCode::Esc => Some(ModalInput::Esc),
                     KeyCode::Enter => Some(ModalInput::Enter),
                     KeyCode::Backspace => Some(ModalInput::Backspace),
+                    KeyCode::Up => Some(ModalInput::Up),
+                    KeyCode::Down => Some(ModalInput::Down),
                     KeyCode::Char(c)
                         if app.wants_text() && !key.modifiers.contains(crossterm::event::KeyModifiers::CONTROL) =>
                     {
@@ -196,7 +226,7 @@ fn handle_input(app: &mut App, chrome: &Chrome, term: &terminal::Term, input: Te
             let Some(panel) = render::panel_at(app, chrome, area, mouse.column, mouse.row) else {
                 return Vec::new();
             };
-            app.focus = panel;
+            app.focus_on(panel);
             let action = if mouse.kind == up { Action::Up } else { Action::Down };
             let mut effects = Vec::new();
             for _ in 0..3 {

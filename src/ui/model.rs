@@ -66,13 +66,18 @@ impl StageView {
 
     /// `/query 2/5`, or `/query no match`, while a search is active.
     pub fn search_summary(&self) -> Option<String> {
-        let query = self.view.query()?;
-        Some(match (self.view.current_match_index(), self.view.match_count()) {
-            (_, 0) => format!("/{query} no match"),
-            (Some(i), n) => format!("/{query} {}/{n}", i + 1),
-            (None, n) => format!("/{query} {n} matches"),
-        })
+        search_summary(&self.view)
     }
+}
+
+/// `/query 2/5`, or `/query no match`, while a search is active in a log view.
+pub fn search_summary(view: &LogView) -> Option<String> {
+    let query = view.query()?;
+    Some(match (view.current_match_index(), view.match_count()) {
+        (_, 0) => format!("/{query} no match"),
+        (Some(i), n) => format!("/{query} {}/{n}", i + 1),
+        (None, n) => format!("/{query} {n} matches"),
+    })
 }
 
 /// Each stage's column: 0 for stages that need nothing, else one more than the deepest need.

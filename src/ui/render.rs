@@ -8,7 +8,7 @@ use ratatui::Frame;
 
 use super::app::{App, Focus, Modal};
 use super::keymap::Keymap;
-use super::panels::{environments, footer, header, help, logs, pipeline, runs};
+use super::panels::{approval, environments, footer, header, help, logs, pipeline, rollback_picker, runs};
 use super::theme::Theme;
 
 /// The smallest terminal the console lays out in.
@@ -19,7 +19,9 @@ pub const MIN_HEIGHT: u16 = 24;
 pub struct Chrome {
     pub theme: Theme,
     pub keymap: Keymap,
-    /// Environments of release.toml, and whether each is a production one.
+    /// Environments of release.toml, and whether each is a production one. The console's
+    /// environments model starts from these unless the app was given more (see
+    /// [`App::set_environments`]).
     pub environments: Vec<(String, bool)>,
 }
 
@@ -59,18 +61,18 @@ pub fn render(app: &App, chrome: &Chrome, area: Rect, buf: &mut Buffer) {
     header::render(app, theme, areas.header, buf);
     footer::render(app, &chrome.keymap, theme, areas.footer, buf);
     runs::render(app, theme, areas.runs, buf);
-    environments::render(
-        &chrome.environments,
-        app.config_error.is_some(),
-        theme,
-        areas.environments,
-        buf,
-    );
+    environments::render(app, theme, areas.environments, buf);
     pipeline::render(app, theme, areas.pipeline, buf);
     logs::render(app, theme, areas.log, buf);
 
-    if app.modal == Some(Modal::Help) {
-        help::render(&chrome.keymap, theme, area, buf);
+    match &app.modal {
+        Some(Modal::Help) => help::render(&chrome.keymap, theme, area, buf),
+        Some(Modal::Promote(modal)) => {
+            let production = app.envs.get(&modal.env).is_some_and(|e| e.spec.production);
+            approval::render(modal, production, theme, area, buf);
+        }
+        Some(Modal::Rollback(picker)) => rollback_picker::render(picker, app.now, theme, area, buf),
+        _ => {}
     }
 }
 
@@ -89,7 +91,8 @@ pub fn layout(app: &App, chrome: &Chrome, area: Rect) -> Areas {
         Layout::vertical([Constraint::Length(2), Constraint::Fill(1), Constraint::Length(1)]).areas(area);
     let left_width = (area.width * 2 / 5).clamp(36, 56);
     let [left, right] = Layout::horizontal([Constraint::Length(left_width), Constraint::Fill(1)]).areas(body);
-    let env_height = (chrome.environments.len().max(1) as u16 + 2).min(8);
+    // The environments get what they need, up to half the column.
+    let env_height = (environments::height(app, &chrome.theme, left.width.saturating_sub(2)) + 2).min(left.height / 2);
     let [runs, environments] = Layout::vertical([Constraint::Fill(1), Constraint::Length(env_height)]).areas(left);
     let strip = app
         .selected_run()
@@ -119,6 +122,7 @@ pub fn panel_at(app: &App, chrome: &Chrome, area: Rect, column: u16, row: u16) -
         (areas.runs, Focus::Runs),
         (areas.pipeline, Focus::Pipeline),
         (areas.log, Focus::Log),
+        (areas.environments, Focus::Environments),
     ]
     .into_iter()
     .find(|(rect, _)| rect.contains(position))

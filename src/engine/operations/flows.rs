@@ -304,8 +304,21 @@ pub async fn preview_promotion(engine: &Engine, sink: &EventSink, env: &str) {
     };
     let Some(config) = config else { return };
     let Some(source_name) = env_config.promote_from.clone() else {
-        let why = format!("{env} has no `promote_from`: nothing to promote from");
-        return sink.notice(crate::engine::NoticeLevel::Warning, why).await;
+        let blocked = format!("{env} has no `promote_from`: nothing to promote from; deploy to it with `d`");
+        let current = match target(engine, &config.app.name, &env_config).await {
+            Ok(t) => running(&t).await.ok().flatten().map(|d| d.release),
+            Err(_) => None,
+        };
+        let event = Event::PromotionPreview {
+            env: env.to_string(),
+            source: String::new(),
+            current,
+            candidate: None,
+            commits: Vec::new(),
+            approval: env_config.approval,
+            blocked: Some(blocked),
+        };
+        return sink.emit(event).await;
     };
     let app = config.app.name.clone();
     let read = |t: Result<Target, String>| async move {

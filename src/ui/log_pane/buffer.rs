@@ -19,10 +19,10 @@ pub const MAX_LINE_BYTES: usize = 32 * 1024;
 
 const CHUNK_LINES: u64 = 1024;
 
-const KIND_MASK: u8 = 0b0011;
-const FLAG_ESC: u8 = 0b0100;
+const KIND_MASK: u8 = 0b0111;
+const FLAG_ESC: u8 = 0b1000;
 /// Every byte is printable ASCII (or part of an SGR escape): plain width == plain length.
-const FLAG_SIMPLE: u8 = 0b1000;
+const FLAG_SIMPLE: u8 = 0b1_0000;
 
 /// Where a line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -33,6 +33,12 @@ pub enum LineKind {
     Stderr,
     /// A line written by shipdeck itself (stage started, exit code, …).
     System,
+    /// A line of shipdeck's that reports something that went well (a smoke check passed).
+    Success,
+    /// A line of shipdeck's that reports a failure (a smoke check failed, a deploy failed).
+    Failure,
+    /// A line that must not be missed (a release rolled back automatically).
+    Alert,
 }
 
 impl LineKind {
@@ -41,6 +47,9 @@ impl LineKind {
             Self::Stdout => 0,
             Self::Stderr => 1,
             Self::System => 2,
+            Self::Success => 3,
+            Self::Failure => 4,
+            Self::Alert => 5,
         }
     }
 
@@ -48,6 +57,9 @@ impl LineKind {
         match bits & KIND_MASK {
             1 => Self::Stderr,
             2 => Self::System,
+            3 => Self::Success,
+            4 => Self::Failure,
+            5 => Self::Alert,
             _ => Self::Stdout,
         }
     }

@@ -56,6 +56,29 @@ fn kinds_flags_and_plain_text() {
 }
 
 #[test]
+fn every_kind_survives_next_to_the_flags() {
+    let kinds = [
+        LineKind::Stdout,
+        LineKind::Stderr,
+        LineKind::System,
+        LineKind::Success,
+        LineKind::Failure,
+        LineKind::Alert,
+    ];
+    let mut buf = LogBuffer::new();
+    for kind in kinds {
+        buf.push_lines(kind, ["\x1b[1mé\x1b[0m", "ascii"]);
+    }
+    for (i, kind) in kinds.iter().enumerate() {
+        let n = i as u64 * 2;
+        let a = buf.line(n).map(|l| (l.kind, l.has_escapes(), l.is_simple()));
+        let b = buf.line(n + 1).map(|l| (l.kind, l.has_escapes(), l.is_simple()));
+        assert_eq!(a, Some((*kind, true, false)));
+        assert_eq!(b, Some((*kind, false, true)));
+    }
+}
+
+#[test]
 fn clear_keeps_numbering_and_realigns() {
     let mut buf = LogBuffer::with_capacity(100);
     buf.push_lines(LineKind::Stdout, numbered(0..1500));

@@ -42,6 +42,12 @@ pub struct LogStyles {
     pub muted: Style,
     /// Stderr lines.
     pub stderr: Style,
+    /// Lines reporting success ([`LineKind::Success`]).
+    pub success: Style,
+    /// Lines reporting a failure ([`LineKind::Failure`]).
+    pub failure: Style,
+    /// Lines that must not be missed ([`LineKind::Alert`]).
+    pub alert: Style,
     /// Every occurrence of the search query.
     pub search_match: Style,
     /// Occurrences on the current match's line.
@@ -56,6 +62,12 @@ impl Default for LogStyles {
             text: Style::new(),
             muted: Style::new().fg(Color::DarkGray),
             stderr: Style::new().fg(Color::LightRed),
+            success: Style::new().fg(Color::Green),
+            failure: Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+            alert: Style::new()
+                .fg(Color::Black)
+                .bg(Color::Red)
+                .add_modifier(Modifier::BOLD),
             search_match: Style::new().fg(Color::Black).bg(Color::Yellow),
             current_match: Style::new()
                 .fg(Color::Black)

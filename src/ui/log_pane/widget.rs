@@ -100,6 +100,9 @@ impl LogPaneWidget<'_> {
             LineKind::Stdout => self.styles.text,
             LineKind::Stderr => self.styles.text.patch(self.styles.stderr),
             LineKind::System => self.styles.text.patch(self.styles.muted),
+            LineKind::Success => self.styles.text.patch(self.styles.success),
+            LineKind::Failure => self.styles.text.patch(self.styles.failure),
+            LineKind::Alert => self.styles.text.patch(self.styles.alert),
         }
     }
 

@@ -1,33 +1,209 @@
-//! The environments panel: each environment of release.toml. Deploying is not built yet, so
-//! every row says "not deployed" instead of pretending to know what runs there.
+//! The environments panel: for each environment of release.toml, what its engine says runs
+//! there (commit, subject, health), since when and by whom; who holds its lock; an engine that
+//! cannot be reached; and the operation of this console running on it, with a spinner.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
-use super::block;
+use super::{block, fit, op_glyph, wrap, SPINNER};
+use crate::deploy::OpOutcome;
+use crate::ui::app::{App, Focus};
+use crate::ui::envs::{local_time, parse_time, short_operator, EnvView};
+use crate::ui::model::EngineState;
 use crate::ui::theme::Theme;
 
-pub fn render(environments: &[(String, bool)], config_invalid: bool, theme: &Theme, area: Rect, buf: &mut Buffer) {
-    let outer = block("Environments", false, theme);
+/// Rows the panel needs inside its border, `width` columns wide.
+pub fn height(app: &App, theme: &Theme, width: u16) -> u16 {
+    let rows: usize = (0..app.envs.list.len())
+        .map(|i| env_lines(app, i, theme, width as usize).len())
+        .sum();
+    rows.max(1) as u16
+}
+
+pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let focused = app.focus == Focus::Environments;
+    let outer = block("Environments", focused, theme);
     let inner = outer.inner(area);
     outer.render(area, buf);
-    let lines: Vec<Line> = if environments.is_empty() && config_invalid {
-        vec![Line::styled(" release.toml is invalid (see the header)", theme.muted)]
-    } else if environments.is_empty() {
-        vec![Line::styled(" none in release.toml", theme.muted)]
+    if app.envs.list.is_empty() {
+        let text = if app.config_error.is_some() {
+            " release.toml is invalid (see the header)"
+        } else {
+            " none in release.toml"
+        };
+        Paragraph::new(Line::styled(text, theme.muted)).render(inner, buf);
+        return;
+    }
+    let width = inner.width as usize;
+    let mut lines: Vec<(usize, Line)> = Vec::new();
+    for i in 0..app.envs.list.len() {
+        lines.extend(env_lines(app, i, theme, width).into_iter().map(|l| (i, l)));
+    }
+    // Keep the selected environment in view.
+    let height = inner.height as usize;
+    let last_selected = lines.iter().rposition(|(i, _)| *i == app.envs.selected).unwrap_or(0);
+    let first = (last_selected + 1).saturating_sub(height);
+    let shown: Vec<Line> = lines.into_iter().skip(first).map(|(_, l)| l).collect();
+    Paragraph::new(shown).render(inner, buf);
+}
+
+/// The lines of one environment: its state, then what is going on there, if anything.
+fn env_lines<'a>(app: &App, index: usize, theme: &Theme, width: usize) -> Vec<Line<'a>> {
+    let env = &app.envs.list[index];
+    let name_width = app
+        .envs
+        .list
+        .iter()
+        .map(|e| e.name().chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp(7, 14);
+    let name_style = if env.spec.production {
+        theme.production
     } else {
-        environments
-            .iter()
-            .map(|(name, production)| {
-                let style = if *production { theme.production } else { theme.text };
-                Line::from(vec![
-                    Span::styled(format!(" {name:<12}"), style),
-                    Span::styled("not deployed", theme.muted),
-                ])
-            })
-            .collect()
+        theme.text
     };
-    Paragraph::new(lines).render(inner, buf);
+    let mut first = vec![Span::styled(
+        format!("{:<name_width$} ", fit(env.name(), name_width)),
+        name_style,
+    )];
+    let (glyph, word, style) = state(app, env, theme);
+    // Health words line up across the environments that run something.
+    let word_width = app
+        .envs
+        .list
+        .iter()
+        .filter_map(|e| e.deployed.as_ref())
+        .map(|d| d.health().chars().count())
+        .max()
+        .unwrap_or(0);
+    first.push(Span::styled(format!("{glyph} {word:<word_width$} "), style));
+    if let Some(d) = &env.deployed {
+        first.push(Span::styled(format!("{} ", d.release.short_commit), theme.accent));
+        // The row's marker comes first.
+        let used = 1 + first.iter().map(Span::width).sum::<usize>();
+        first.push(Span::styled(
+            fit(&d.release.subject, width.saturating_sub(used)),
+            theme.text,
+        ));
+    }
+    let indent = " ".repeat(name_width + 1);
+    let room = width.saturating_sub(name_width + 2);
+    let mut lines = vec![Line::from(first)];
+    for row in detail(app, env, theme, room) {
+        let mut spans = vec![Span::raw(indent.clone())];
+        spans.extend(row);
+        lines.push(Line::from(spans));
+    }
+    let selected = index == app.envs.selected;
+    for line in &mut lines {
+        if selected {
+            if app.focus == Focus::Environments {
+                *line = std::mem::take(line).patch_style(theme.selection);
+            }
+            line.spans.insert(0, Span::styled("▌", theme.accent));
+        } else {
+            line.spans.insert(0, Span::raw(" "));
+        }
+    }
+    lines
+}
+
+/// The health glyph, word and style of an environment.
+fn state(app: &App, env: &EnvView, theme: &Theme) -> (char, String, Style) {
+    if env.error.is_some() {
+        return ('✗', "unreachable".into(), theme.failure);
+    }
+    if !env.loaded {
+        return match app.engine {
+            EngineState::Down { .. } => ('?', "unknown".into(), theme.muted),
+            _ => ('◌', "reading…".into(), theme.muted),
+        };
+    }
+    let Some(d) = &env.deployed else {
+        return ('○', "not deployed".into(), theme.muted);
+    };
+    let health = d.health();
+    let (glyph, style) = match health.as_str() {
+        "healthy" | "running" => ('●', theme.success),
+        "starting" | "restarting" => ('◐', theme.running),
+        "unhealthy" | "dead" => ('✗', theme.failure),
+        _ => ('○', theme.muted),
+    };
+    (glyph, health, style)
+}
+
+/// The rows under the state: an operation under way, an unreachable engine, a lock, or since
+/// when and by whom (with how the last operation of this session ended when it did not go well).
+fn detail<'a>(app: &App, env: &EnvView, theme: &Theme, room: usize) -> Vec<Vec<Span<'a>>> {
+    let spin = SPINNER[app.spinner % SPINNER.len()];
+    let one = |text: String, style: Style| vec![vec![Span::styled(fit(&text, room), style)]];
+    // A note of its own: up to three rows.
+    let note = |text: &str, style: Style| {
+        let mut rows = wrap(text, room);
+        if rows.len() > 3 {
+            rows.truncate(3);
+            rows[2].push_str(" …");
+        }
+        rows.into_iter()
+            .map(|row| vec![Span::styled(fit(&row, room), style)])
+            .collect::<Vec<_>>()
+    };
+    if let Some(what) = &env.requested {
+        return one(format!("{spin} {what}…"), theme.running);
+    }
+    if let Some(op) = env.op.as_ref().filter(|o| o.is_running()) {
+        let style = if op.rolling_back() { theme.alert } else { theme.running };
+        return one(format!("{spin} {}…", op.doing()), style);
+    }
+    if let Some(error) = &env.error {
+        return note(super::first_line(error), theme.muted);
+    }
+    if let Some(lock) = &env.lock {
+        let since = lock.since.map(|t| local_time(t, app.now)).unwrap_or_else(|| "?".into());
+        let mut text = format!(
+            "locked by {} since {since} ({})",
+            short_operator(&lock.holder),
+            lock.doing
+        );
+        if lock.stale {
+            text.push_str(&format!(" · stale: shipdeck unlock {}", env.name()));
+        }
+        return note(&text, theme.awaiting_approval);
+    }
+    let mut spans = Vec::new();
+    let mut used = 0;
+    if let Some(d) = &env.deployed {
+        let since = parse_time(&d.deployed_at)
+            .map(|t| local_time(t, app.now))
+            .unwrap_or_else(|| "?".into());
+        let text = fit(&format!("since {since} · {}", short_operator(&d.deployed_by)), room);
+        used = text.chars().count();
+        spans.push(Span::styled(text, theme.muted));
+    }
+    if let Some(op) = env.op.as_ref().filter(|o| !o.outcome.is_ok() || o.rolled_back) {
+        let action = op.action.as_str().replace('_', "-");
+        let (text, style) = match op.outcome {
+            OpOutcome::RolledBack => ("⚠ ROLLED BACK".to_string(), theme.alert),
+            other => (
+                format!(
+                    "{} {action} {}",
+                    op_glyph(other, false, 0),
+                    other.as_str().replace('_', " ")
+                ),
+                theme.failure,
+            ),
+        };
+        let sep = if spans.is_empty() { "" } else { " · " };
+        spans.push(Span::styled(sep, theme.muted));
+        spans.push(Span::styled(fit(&text, room.saturating_sub(used + sep.len())), style));
+    }
+    if spans.is_empty() {
+        Vec::new()
+    } else {
+        vec![spans]
+    }
 }

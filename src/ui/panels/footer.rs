@@ -3,6 +3,7 @@
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
+use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
@@ -42,6 +43,16 @@ fn hinted(focus: Focus) -> &'static [Action] {
             Action::Help,
             Action::Quit,
         ],
+        Focus::Environments => &[
+            Action::Down,
+            Action::Smoke,
+            Action::Promote,
+            Action::Rollback,
+            Action::Deploy,
+            Action::FocusNext,
+            Action::Help,
+            Action::Quit,
+        ],
     }
 }
 
@@ -53,10 +64,42 @@ pub fn render(app: &App, keymap: &Keymap, theme: &Theme, area: Rect, buf: &mut B
             Span::styled("▏", theme.accent),
             Span::styled("   Enter find · Esc cancel", theme.muted),
         ]),
+        Some(Modal::ConfirmQuit) if !app.any_active() => {
+            let env = app
+                .envs
+                .list
+                .iter()
+                .find(|e| e.busy())
+                .map(|e| e.name())
+                .unwrap_or("an environment");
+            Line::from(vec![Span::styled(
+                format!(" An operation runs on {env}: quit once it has finished? y/n "),
+                theme.awaiting_approval,
+            )])
+        }
         Some(Modal::ConfirmQuit) => Line::from(vec![Span::styled(
             " A run is active: quit and cancel it (its containers are removed)? y/n ",
             theme.awaiting_approval,
         )]),
+        Some(Modal::Promote(modal)) => {
+            let what = if modal.blocked.is_some() {
+                "the smoke gate refuses this promotion".to_string()
+            } else if modal.approval {
+                format!("type `{}` to approve, then Enter", modal.env)
+            } else {
+                "Enter promotes".to_string()
+            };
+            Line::from(vec![
+                Span::styled(format!(" promote to {}: ", modal.env), theme.awaiting_approval),
+                Span::styled(what, theme.text),
+                Span::styled(" · Esc cancels", theme.muted),
+            ])
+        }
+        Some(Modal::Rollback(picker)) => Line::from(vec![
+            Span::styled(format!(" roll back {}: ", picker.env), theme.awaiting_approval),
+            Span::styled("↑/↓ choose a release, Enter rolls back", theme.text),
+            Span::styled(" · Esc closes", theme.muted),
+        ]),
         _ => {
             let mut spans = Vec::new();
             if let Some((level, message)) = app.current_notice() {
@@ -68,7 +111,17 @@ pub fn render(app: &App, keymap: &Keymap, theme: &Theme, area: Rect, buf: &mut B
                 spans.push(Span::styled(format!(" {message} "), style));
                 spans.push(Span::styled("│", theme.border));
             }
-            for action in hinted(app.focus) {
+            let next = app.next_step();
+            if let Some((action, what)) = &next {
+                spans.push(Span::styled(format!(" {} ", keymap.primary(*action)), theme.accent));
+                spans.push(Span::styled(
+                    format!("{what} "),
+                    theme.success.add_modifier(Modifier::BOLD),
+                ));
+                spans.push(Span::styled("│", theme.border));
+            }
+            let offered = next.map(|(a, _)| a);
+            for action in hinted(app.focus).iter().filter(|a| Some(**a) != offered) {
                 let hint = match (app.focus, action) {
                     (Focus::Log, Action::Down) => "scroll",
                     _ => action.hint(),

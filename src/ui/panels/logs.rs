@@ -5,14 +5,20 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::widgets::Widget;
 
-use super::{block, stage_glyph};
+use ratatui::text::Line;
+use ratatui::widgets::Paragraph;
+
+use super::{block, op_glyph, short_duration, stage_glyph};
 use crate::ui::app::{App, Focus};
-use crate::ui::log_pane::{self, LogStyles};
-use crate::ui::model::{levels, RunView, StageView};
+use crate::ui::log_pane::{self, LogBuffer, LogStyles, LogView};
+use crate::ui::model::{levels, search_summary, RunView, StageView};
 use crate::ui::theme::Theme;
 
 pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let focused = app.focus == Focus::Log;
+    if app.shows_env_log() {
+        return render_operation(app, theme, focused, area, buf);
+    }
     let Some(run) = app.selected_run() else {
         block("Log", focused, theme).render(area, buf);
         return;
@@ -44,27 +50,81 @@ fn panes(run: &RunView, split: bool) -> Vec<usize> {
 }
 
 fn render_pane(app: &App, stage: &StageView, theme: &Theme, focused: bool, area: Rect, buf: &mut Buffer) {
-    let mut title = format!("Log · {} {}", stage_glyph(stage.status, app.spinner), stage.name);
-    let view = &stage.view;
+    let title = format!("Log · {} {}", stage_glyph(stage.status, app.spinner), stage.name);
+    render_log(&title, &stage.log, &stage.view, theme, focused, area, buf);
+}
+
+/// The selected environment's latest operation, as a log.
+fn render_operation(app: &App, theme: &Theme, focused: bool, area: Rect, buf: &mut Buffer) {
+    let Some(env) = app.envs.selected() else {
+        block("Log", focused, theme).render(area, buf);
+        return;
+    };
+    let Some(op) = &env.op else {
+        let title = format!("Log · {}", env.name());
+        let outer = block(&title, focused, theme);
+        let inner = outer.inner(area);
+        outer.render(area, buf);
+        let hint = match &env.requested {
+            Some(what) => format!(" {what} on {}: asked of the engine…", env.name()),
+            None => format!(
+                " no operation on {} in this session: d deploys, s smoke-checks, p promotes, r rolls back",
+                env.name()
+            ),
+        };
+        Paragraph::new(Line::styled(hint, theme.muted))
+            .wrap(ratatui::widgets::Wrap { trim: true })
+            .render(inner, buf);
+        return;
+    };
+    let mut title = format!(
+        "Log · {} {} {}",
+        op_glyph(op.outcome, op.rolled_back, app.spinner),
+        op.action.as_str().replace('_', "-"),
+        env.name()
+    );
+    if let Some(ms) = op.duration_ms {
+        title.push_str(&format!(" · {}", short_duration(ms)));
+    }
+    render_log(&title, &op.log, &op.view, theme, focused, area, buf);
+}
+
+fn render_log(
+    title: &str,
+    log: &LogBuffer,
+    view: &LogView,
+    theme: &Theme,
+    focused: bool,
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    let mut title = title.to_string();
     if !view.following() {
         title.push_str(" · scrolled");
     }
     if view.wrap() {
         title.push_str(" · wrap");
     }
-    if let Some(summary) = stage.search_summary() {
+    if let Some(summary) = search_summary(view) {
         title.push_str(&format!(" · {summary}"));
     }
     let outer = block(&title, focused, theme);
     let inner = outer.inner(area);
     outer.render(area, buf);
-    let styles = LogStyles {
+    log_pane::render(log, view, &styles(theme), inner, buf);
+}
+
+/// The log pane's styles from the theme's meanings.
+pub fn styles(theme: &Theme) -> LogStyles {
+    LogStyles {
         text: theme.text,
         muted: theme.muted,
         stderr: theme.stderr,
+        success: theme.success,
+        failure: theme.failure,
+        alert: theme.alert,
         search_match: theme.search_match,
         current_match: theme.current_match,
         indicator: theme.accent,
-    };
-    log_pane::render(&stage.log, view, &styles, inner, buf);
+    }
 }

@@ -1,20 +1,23 @@
 //! One file per panel; each draws from the app state alone.
 
+pub mod approval;
 pub mod environments;
 pub mod footer;
 pub mod header;
 pub mod help;
 pub mod logs;
 pub mod pipeline;
+pub mod rollback_picker;
 pub mod runs;
 
 use ratatui::style::Style;
 use ratatui::widgets::{Block, BorderType, Borders};
 
 use super::theme::Theme;
+use crate::deploy::OpOutcome;
 use crate::store::{RunStatus, StageStatus};
 
-const SPINNER: &[char] = &['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+pub(crate) const SPINNER: &[char] = &['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
 /// A panel's frame: accent border and title when focused.
 pub fn block<'a>(title: &'a str, focused: bool, theme: &Theme) -> Block<'a> {
@@ -50,6 +53,42 @@ pub fn run_glyph(status: RunStatus, spinner: usize) -> char {
         RunStatus::Failed => '✗',
         RunStatus::Cancelled => '⊘',
     }
+}
+
+/// An operation's glyph: it spins while running; an automatic rollback is a warning sign.
+pub fn op_glyph(outcome: OpOutcome, rolled_back: bool, spinner: usize) -> char {
+    match outcome {
+        OpOutcome::Running => SPINNER[spinner % SPINNER.len()],
+        OpOutcome::RolledBack => '⚠',
+        _ if rolled_back => '⚠',
+        OpOutcome::Succeeded | OpOutcome::Unchanged => '✓',
+        OpOutcome::Refused => '⊘',
+        OpOutcome::Failed | OpOutcome::Interrupted => '✗',
+    }
+}
+
+/// The first line of a message, for one-line places.
+pub fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or("")
+}
+
+/// Words of `text` in rows of at most `width` columns (a longer word gets a row of its own).
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut rows = Vec::new();
+    let mut row = String::new();
+    for word in text.split_whitespace() {
+        if !row.is_empty() && row.chars().count() + 1 + word.chars().count() > width {
+            rows.push(std::mem::take(&mut row));
+        }
+        if !row.is_empty() {
+            row.push(' ');
+        }
+        row.push_str(word);
+    }
+    if !row.is_empty() {
+        rows.push(row);
+    }
+    rows
 }
 
 pub fn stage_style(status: StageStatus, theme: &Theme) -> Style {
@@ -108,6 +147,12 @@ mod tests {
         assert_eq!(fit("hello", 5), "hello");
         assert_eq!(fit("hello world", 6), "hello…");
         assert_eq!(fit("", 3), "");
+    }
+
+    #[test]
+    fn wrap_breaks_between_words() {
+        assert_eq!(wrap("one two three four", 9), vec!["one two", "three", "four"]);
+        assert_eq!(wrap("", 9), Vec::<String>::new());
     }
 
     #[test]

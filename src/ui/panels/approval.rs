@@ -1,0 +1,149 @@
+//! The promotion modal: what promoting changes (current → candidate release, the commits
+//! between them), whether the smoke gate lets it through, and — when the environment wants an
+//! approval — a prompt where its name must be typed before Enter promotes.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph, Widget};
+
+use super::{block, fit, wrap};
+use crate::deploy::ReleaseRef;
+use crate::ui::envs::PromoteModal;
+use crate::ui::theme::Theme;
+
+/// How many commit subjects are listed at most.
+const MAX_COMMITS: usize = 12;
+
+pub fn render(modal: &PromoteModal, production: bool, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let width = area.width.saturating_sub(4).min(84);
+    let inner_width = width.saturating_sub(2) as usize;
+    let env_style = if production { theme.production } else { theme.accent };
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled(format!(" {} ", modal.source), theme.text),
+            Span::styled("→ ", theme.muted),
+            Span::styled(modal.env.clone(), env_style),
+        ]),
+        Line::raw(""),
+        release_line("now    ", modal.current.as_ref(), &modal.env, theme, inner_width),
+        release_line("becomes", modal.candidate.as_ref(), &modal.source, theme, inner_width),
+        Line::raw(""),
+    ];
+    let same = matches!((&modal.current, &modal.candidate), (Some(a), Some(b)) if a.image_id == b.image_id);
+    let tail = tail(modal, theme, inner_width);
+    // Border, the lines above and below the commits, and a blank line before the tail.
+    let fixed = 2 + lines.len() + 1 + tail.len() + 1;
+    let room = (area.height as usize).saturating_sub(fixed).min(MAX_COMMITS);
+    if same {
+        lines.push(Line::styled(
+            format!(" {} already runs this release: nothing changes", modal.env),
+            theme.muted,
+        ));
+    } else if modal.commits.is_empty() {
+        lines.push(Line::styled(" no commits listed between them", theme.muted));
+    } else {
+        let n = modal.commits.len();
+        lines.push(Line::styled(
+            format!(" {n} commit{} to {}:", if n == 1 { "" } else { "s" }, modal.env),
+            theme.text,
+        ));
+        let shown = if n > room { room.saturating_sub(1) } else { n };
+        for c in modal.commits.iter().take(shown) {
+            lines.push(Line::from(vec![
+                Span::styled(format!("   {} ", c.short), theme.accent),
+                Span::styled(fit(&c.subject, inner_width.saturating_sub(12)), theme.text),
+            ]));
+        }
+        if shown < n {
+            lines.push(Line::styled(format!("   … {} more", n - shown), theme.muted));
+        }
+    }
+    lines.push(Line::raw(""));
+    lines.extend(tail);
+    let height = (lines.len() as u16 + 2).min(area.height);
+    let popup = Rect {
+        x: area.x + area.width.saturating_sub(width) / 2,
+        y: area.y + area.height.saturating_sub(height) / 2,
+        width,
+        height,
+    };
+    Clear.render(popup, buf);
+    let title = format!("Promote to {}", modal.env);
+    let outer = block(&title, true, theme);
+    let inner = outer.inner(popup);
+    outer.render(popup, buf);
+    Paragraph::new(lines).render(inner, buf);
+}
+
+/// `now      b2c3d4e  Old subject`, or what is missing.
+fn release_line<'a>(label: &str, release: Option<&ReleaseRef>, env: &str, theme: &Theme, width: usize) -> Line<'a> {
+    match release {
+        Some(r) => Line::from(vec![
+            Span::styled(format!(" {label}  "), theme.muted),
+            Span::styled(format!("{}  ", r.short_commit), theme.accent),
+            Span::styled(fit(&r.subject, width.saturating_sub(label.len() + 12)), theme.text),
+        ]),
+        None => Line::from(vec![
+            Span::styled(format!(" {label}  "), theme.muted),
+            Span::styled(format!("nothing runs on {env}"), theme.muted),
+        ]),
+    }
+}
+
+/// The gate's refusal, or the approval prompt, then the keys.
+fn tail<'a>(modal: &PromoteModal, theme: &Theme, width: usize) -> Vec<Line<'a>> {
+    let mut lines = Vec::new();
+    if let Some(why) = &modal.blocked {
+        for (i, row) in wrap(&format!("the smoke gate refuses: {why}"), width.saturating_sub(3))
+            .into_iter()
+            .enumerate()
+        {
+            let lead = if i == 0 { " ✗ " } else { "   " };
+            lines.push(Line::styled(format!("{lead}{row}"), theme.failure));
+        }
+        let hint = format!(
+            "The console never forces a promotion: `shipdeck promote {} --force` does, and the audit records it.",
+            modal.env
+        );
+        lines.extend(
+            wrap(&hint, width.saturating_sub(3))
+                .into_iter()
+                .map(|row| Line::styled(format!("   {row}"), theme.muted)),
+        );
+        lines.push(Line::raw(""));
+        lines.push(keys(false, theme));
+        return lines;
+    }
+    if modal.approval {
+        let matches = modal.typed == modal.env;
+        let mut prompt = vec![
+            Span::styled(" Type ", theme.text),
+            Span::styled(modal.env.clone(), theme.awaiting_approval),
+            Span::styled(" to approve: ", theme.text),
+            Span::styled(modal.typed.clone(), theme.text.add_modifier(Modifier::BOLD)),
+            Span::styled("▏", theme.accent),
+        ];
+        if matches {
+            prompt.push(Span::styled(" ✓", theme.success));
+        }
+        lines.push(Line::from(prompt));
+        lines.push(Line::raw(""));
+    }
+    lines.push(keys(modal.ready(), theme));
+    lines
+}
+
+/// ` Enter promote · Esc cancel`, with Enter dimmed while it would do nothing.
+fn keys<'a>(ready: bool, theme: &Theme) -> Line<'a> {
+    let enter: Style = if ready { theme.accent } else { theme.muted };
+    let word = if ready { theme.text } else { theme.muted };
+    Line::from(vec![
+        Span::styled(" Enter", enter),
+        Span::styled(" promote", word),
+        Span::styled(" · ", theme.muted),
+        Span::styled("Esc", theme.accent),
+        Span::styled(" cancel", theme.text),
+    ])
+}

@@ -1,0 +1,89 @@
+//! The rollback picker: the releases an environment can go back to, newest first, with commit,
+//! subject, when and by whom each was deployed there and how its smoke checks went. The one
+//! running now is marked and cannot be chosen.
+
+use chrono::{DateTime, Utc};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph, Widget};
+
+use super::{block, fit};
+use crate::ui::envs::{local_time, short_operator, RollbackPicker};
+use crate::ui::theme::Theme;
+
+const WHEN: usize = 16;
+const BY: usize = 14;
+
+pub fn render(picker: &RollbackPicker, now: DateTime<Utc>, theme: &Theme, area: Rect, buf: &mut Buffer) {
+    let width = area.width.saturating_sub(4).min(100);
+    let inner_width = width.saturating_sub(2) as usize;
+    // Marker, commit, when, by, smoke, "current" and the gaps between columns.
+    let subject_width = inner_width.saturating_sub(2 + 7 + 2 + 2 + WHEN + 2 + BY + 2 + 5 + 8);
+    let mut lines = vec![Line::styled(
+        format!(
+            "  {:<7}  {:<subject_width$}  {:<WHEN$}  {:<BY$}  smoke",
+            "commit", "subject", "deployed", "by"
+        ),
+        theme.muted,
+    )];
+    // Border, header, blank line and keys.
+    let room = (area.height as usize).saturating_sub(5).max(1);
+    let first = (picker.selected + 1).saturating_sub(room);
+    for (i, choice) in picker.releases.iter().enumerate().skip(first).take(room) {
+        let r = &choice.release;
+        let when = choice
+            .deployed_at
+            .map(|t| local_time(t, now))
+            .unwrap_or_else(|| "–".into());
+        let by = choice.by.as_deref().map(short_operator).unwrap_or("–");
+        let (smoke, smoke_style) = match choice.smoke {
+            Some(true) => ("✓", theme.success),
+            Some(false) => ("✗", theme.failure),
+            None => ("–", theme.muted),
+        };
+        let text = if choice.current { theme.muted } else { theme.text };
+        let mut line = Line::from(vec![
+            Span::styled(
+                format!("{:<7}  ", r.short_commit),
+                if choice.current { theme.muted } else { theme.accent },
+            ),
+            Span::styled(format!("{:<subject_width$}  ", fit(&r.subject, subject_width)), text),
+            Span::styled(format!("{:<WHEN$}  ", fit(&when, WHEN)), theme.muted),
+            Span::styled(format!("{:<BY$}  ", fit(by, BY)), theme.muted),
+            Span::styled(format!("  {smoke}  "), smoke_style),
+        ]);
+        if choice.current {
+            line.spans.push(Span::styled(" current", theme.accent));
+        }
+        if i == picker.selected {
+            line = line.patch_style(theme.selection);
+            line.spans.insert(0, Span::styled("▌ ", theme.accent));
+        } else {
+            line.spans.insert(0, Span::raw("  "));
+        }
+        lines.push(line);
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::from(vec![
+        Span::styled(" ↑/↓", theme.accent),
+        Span::styled(" select · ", theme.muted),
+        Span::styled("Enter", theme.accent),
+        Span::styled(format!(" roll {} back to it · ", picker.env), theme.text),
+        Span::styled("Esc", theme.accent),
+        Span::styled(" close", theme.text),
+    ]));
+    let height = (lines.len() as u16 + 2).min(area.height);
+    let popup = Rect {
+        x: area.x + area.width.saturating_sub(width) / 2,
+        y: area.y + area.height.saturating_sub(height) / 2,
+        width,
+        height,
+    };
+    Clear.render(popup, buf);
+    let title = format!("Roll back {}", picker.env);
+    let outer = block(&title, true, theme);
+    let inner = outer.inner(popup);
+    outer.render(popup, buf);
+    Paragraph::new(lines).render(inner, buf);
+}

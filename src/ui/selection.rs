@@ -1,0 +1,142 @@
+//! Selection and focus: the runs list's rows, which run and stage are selected, which log the
+//! log pane shows (a stage's, or an environment's latest operation), and what moving the
+//! selection asks of the engine.
+
+use super::app::{App, Effect, Focus};
+use super::log_pane::{LogBuffer, LogView};
+use super::model::{visual_order, EngineState, LogSource, Row, RunView};
+use crate::engine::{Command, NoticeLevel};
+
+impl App {
+    /// Whether the log pane shows the selected environment's operation: while the
+    /// environments panel has the focus (or had it before the log), after an operation was
+    /// asked for, or when no run is selected and the environment has one.
+    pub fn shows_env_log(&self) -> bool {
+        let has_op = self.envs.selected().is_some_and(|e| e.op.is_some());
+        self.focus == Focus::Environments || self.env_log || (self.selected_run().is_none() && has_op)
+    }
+
+    /// The runs list: commits newer than any run that have no run yet (HEAD first, so Enter
+    /// on a fresh console runs HEAD), then runs newest first, then older commits without a run.
+    pub fn rows(&self) -> Vec<Row> {
+        let has_run = |id: &str| self.runs.iter().any(|r| r.commit == id);
+        let newest_with_run = self
+            .repo
+            .commits
+            .iter()
+            .position(|c| has_run(&c.id))
+            .unwrap_or(self.repo.commits.len());
+        let unrun = |range: std::ops::Range<usize>| {
+            range
+                .filter(|i| !has_run(&self.repo.commits[*i].id))
+                .map(Row::Commit)
+                .collect::<Vec<_>>()
+        };
+        let mut rows = unrun(0..newest_with_run);
+        rows.extend((0..self.runs.len()).map(Row::Run));
+        rows.extend(unrun(newest_with_run..self.repo.commits.len()));
+        rows
+    }
+
+    pub fn selected_row(&self) -> Option<Row> {
+        self.rows().get(self.selected).copied()
+    }
+
+    pub fn selected_run(&self) -> Option<&RunView> {
+        match self.selected_row()? {
+            Row::Run(i) => self.runs.get(i),
+            Row::Commit(_) => None,
+        }
+    }
+
+    pub(super) fn selected_run_mut(&mut self) -> Option<&mut RunView> {
+        match self.selected_row()? {
+            Row::Run(i) => self.runs.get_mut(i),
+            Row::Commit(_) => None,
+        }
+    }
+
+    pub(super) fn run_mut(&mut self, number: i64) -> Option<&mut RunView> {
+        self.runs.iter_mut().find(|r| r.number == number)
+    }
+
+    /// The log on show (a stage's, or an environment's operation) and its view.
+    pub(super) fn with_log(&mut self, f: impl FnOnce(&mut LogView, &LogBuffer)) {
+        if self.shows_env_log() {
+            if let Some(op) = self.envs.selected_mut().and_then(|e| e.op.as_mut()) {
+                f(&mut op.view, &op.log);
+            }
+        } else if let Some(stage) = self.selected_run_mut().and_then(RunView::selected_mut) {
+            f(&mut stage.view, &stage.log);
+        }
+    }
+
+    /// Focus moves: to the environments panel, the log follows; to a run's panels, it goes
+    /// back to the stages.
+    pub fn focus_on(&mut self, to: Focus) {
+        self.env_log = match to {
+            Focus::Environments => true,
+            Focus::Log => self.env_log || self.focus == Focus::Environments,
+            Focus::Runs | Focus::Pipeline => false,
+        };
+        self.focus = to;
+    }
+
+    pub(super) fn select_row(&mut self, index: usize) -> Vec<Effect> {
+        self.env_log = false;
+        let count = self.rows().len();
+        if count > 0 {
+            self.selected = index.min(count - 1);
+        }
+        self.request_log()
+    }
+
+    pub(super) fn select_stage(&mut self, delta: isize) -> Vec<Effect> {
+        self.env_log = false;
+        if let Some(run) = self.selected_run_mut() {
+            let order = visual_order(&run.stages);
+            if let Some(at) = order.iter().position(|i| *i == run.selected_stage) {
+                let next = (at as isize + delta).clamp(0, order.len() as isize - 1) as usize;
+                run.selected_stage = order[next];
+            }
+        }
+        self.request_log()
+    }
+
+    /// Asks the engine for the selected stage's log when it is a finished one on disk.
+    pub(super) fn request_log(&mut self) -> Vec<Effect> {
+        let tail = self.tail_lines;
+        let Some(run) = self.selected_run_mut() else {
+            return Vec::new();
+        };
+        let number = run.number;
+        let Some(stage) = run.selected_mut() else {
+            return Vec::new();
+        };
+        if stage.source != LogSource::OnDisk {
+            return Vec::new();
+        }
+        stage.source = LogSource::Requested;
+        vec![Effect::Engine(Command::LoadLog {
+            run: number,
+            stage: stage.name.clone(),
+            lines: tail,
+        })]
+    }
+
+    pub(super) fn run_selected(&mut self) -> Vec<Effect> {
+        let rev = match self.selected_row() {
+            Some(Row::Run(i)) => self.runs[i].commit.clone(),
+            Some(Row::Commit(i)) => self.repo.commits[i].id.clone(),
+            None => "HEAD".to_string(),
+        };
+        if matches!(self.engine, EngineState::Down { .. }) {
+            self.notify(NoticeLevel::Error, "the Docker engine is not reachable: see the header");
+            return Vec::new();
+        }
+        vec![Effect::Engine(Command::Run {
+            rev,
+            trigger: "manual".into(),
+        })]
+    }
+}
