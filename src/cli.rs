@@ -16,8 +16,9 @@ Without a command, on a terminal, it opens the release console: runs, a live pip
 log panes, driven by the keyboard (press ? inside for the keys). When stdout is not a terminal it \
 runs the pipeline for HEAD headless instead, as `shipdeck run` does.",
     after_help = "Exit codes: 0 success, 1 pipeline or operation failed, 2 configuration or usage error, \
-3 Docker engine unreachable, 4 refused (approval missing, smoke gate not passed, environment locked), \
-130 cancelled (Ctrl-C or SIGTERM)."
+3 Docker engine unreachable, 4 refused (approval missing, smoke gate not passed, environment locked, \
+nothing to deploy or roll back to), \
+130 cancelled (Ctrl-C, SIGTERM or SIGHUP)."
 )]
 pub struct Cli {
     /// The app directory (holding release.toml) or any directory inside it; default: the current one.
@@ -78,6 +79,13 @@ pub struct DeployArgs {
     /// The release to deploy: a commit (sha or prefix, branch, HEAD~1) whose pipeline built an image.
     #[arg(long, value_name = "SHA")]
     pub release: Option<String>,
+    /// Approve the deploy, for environments with `approval = true`.
+    #[arg(long)]
+    pub yes: bool,
+    /// Deploy to an environment that takes releases by promotion (`promote_from`) directly,
+    /// past its smoke gate; the audit history records that it was forced.
+    #[arg(long)]
+    pub force: bool,
     /// Print the engine's events as NDJSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -116,6 +124,10 @@ pub struct RollbackArgs {
     /// The release to put back (a commit or prefix); default: the last good one deployed there.
     #[arg(long, value_name = "SHA")]
     pub to: Option<String>,
+    /// On an environment that takes releases by promotion, roll back to a release that never
+    /// ran there; the audit history records that it was forced.
+    #[arg(long)]
+    pub force: bool,
     /// Print the engine's events as NDJSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -132,6 +144,10 @@ pub struct StatusArgs {
 pub struct UnlockArgs {
     /// The environment whose lock to break.
     pub env: String,
+    /// Break it even though its holder may still be at work (a live process, or one on
+    /// another host).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -32,6 +32,8 @@ pub enum Outcome {
     Rejected,
     /// An operation on an environment was not attempted: no approval, smoke gate, lock held.
     Refused,
+    /// An environment's engine cannot be reached.
+    EngineDown,
 }
 
 impl Outcome {
@@ -41,6 +43,7 @@ impl Outcome {
             Outcome::Failed => 1,
             Outcome::Rejected => 2,
             Outcome::Refused => 4,
+            Outcome::EngineDown => 3,
             Outcome::Cancelled => 130,
         }
     }
@@ -108,11 +111,18 @@ impl<W: Write> HeadlessView<W> {
                 self.top_op.get_or_insert(*op);
                 None
             }
-            Event::OperationFinished { op, outcome, .. } if self.top_op == Some(*op) => Some(match outcome {
-                crate::deploy::OpOutcome::Succeeded | crate::deploy::OpOutcome::Unchanged => Outcome::Success,
-                crate::deploy::OpOutcome::Refused => Outcome::Refused,
-                _ => Outcome::Failed,
-            }),
+            Event::OperationFinished {
+                op, outcome, refusal, ..
+            } if self.top_op == Some(*op) => {
+                use crate::deploy::{OpOutcome, Refusal};
+                Some(match (outcome, refusal) {
+                    (OpOutcome::Succeeded | OpOutcome::Unchanged, _) => Outcome::Success,
+                    (OpOutcome::Refused, Some(Refusal::Usage)) => Outcome::Rejected,
+                    (OpOutcome::Refused, Some(Refusal::Engine)) => Outcome::EngineDown,
+                    (OpOutcome::Refused, _) => Outcome::Refused,
+                    _ => Outcome::Failed,
+                })
+            }
             _ => None,
         })
     }

@@ -130,6 +130,13 @@ async fn watch(project: &Project, args: &WatchArgs) -> Result<ExitCode, Failure>
 /// The headless view: sends `command` and prints events until its run ends or, with
 /// `forever` (watch mode), until a signal.
 async fn headless(project: &Project, command: engine::Command, json: bool, forever: bool) -> Result<ExitCode, Failure> {
+    let operation = matches!(
+        command,
+        engine::Command::Deploy { .. }
+            | engine::Command::Smoke { .. }
+            | engine::Command::Promote { .. }
+            | engine::Command::Rollback { .. }
+    );
     let config = load_config(project)?;
     let mut store = Store::open(&project.state_dir()).map_err(Failure::usage)?;
     init_tracing(&project.state_dir());
@@ -172,8 +179,17 @@ async fn headless(project: &Project, command: engine::Command, json: bool, forev
             signal = signals.next() => {
                 let _ = view.flush();
                 if signals.count > 1 {
-                    eprintln!("shipdeck: {signal} again: exiting now; leftovers are removed at the next start");
+                    if operation {
+                        eprintln!("shipdeck: {signal} again: exiting now; the environment may be left half-deployed and locked: check `shipdeck status`");
+                    } else {
+                        eprintln!("shipdeck: {signal} again: exiting now; leftovers are removed at the next start");
+                    }
                     return Ok(ExitCode::from(130));
+                }
+                if operation {
+                    // Stopping a deploy half-way could leave the environment down.
+                    eprintln!("shipdeck: {signal}: the operation is not stopped half-way (that could leave the environment down); waiting for it to finish; {signal} again exits at once");
+                    continue;
                 }
                 if forever && !active {
                     eprintln!("shipdeck: {signal}: stopped watching");

@@ -34,6 +34,8 @@ pub async fn deploy(project: &Project, args: &DeployArgs) -> Result<ExitCode, Fa
     let command = engine::Command::Deploy {
         env: args.env.clone(),
         release: args.release.clone(),
+        force: args.force,
+        approval: args.yes.then(|| "--yes".to_string()),
     };
     headless(project, command, args.json, false).await
 }
@@ -59,6 +61,7 @@ pub async fn rollback(project: &Project, args: &RollbackArgs) -> Result<ExitCode
     let command = engine::Command::Rollback {
         env: args.env.clone(),
         to: args.to.clone(),
+        force: args.force,
     };
     headless(project, command, args.json, false).await
 }
@@ -66,13 +69,19 @@ pub async fn rollback(project: &Project, args: &RollbackArgs) -> Result<ExitCode
 pub async fn unlock(project: &Project, args: &UnlockArgs) -> Result<ExitCode, Failure> {
     let config = load_config(project)?;
     known_env(&config, &args.env)?;
-    let events = one_shot(project, config, engine::Command::Unlock { env: args.env.clone() }, 2).await?;
+    let command = engine::Command::Unlock {
+        env: args.env.clone(),
+        force: args.force,
+    };
+    let events = one_shot(project, config, command, 2).await?;
+    let mut refused = false;
     for event in events {
-        if let Event::Notice { message, .. } = event {
+        if let Event::Notice { message, level } = event {
+            refused |= level == engine::NoticeLevel::Error;
             println!("{message}");
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(if refused { ExitCode::from(4) } else { ExitCode::SUCCESS })
 }
 
 pub async fn status(project: &Project, args: &StatusArgs) -> Result<ExitCode, Failure> {
@@ -105,7 +114,12 @@ pub async fn status(project: &Project, args: &StatusArgs) -> Result<ExitCode, Fa
     } else {
         print!("{}", format_status(&rows));
     }
-    Ok(ExitCode::SUCCESS)
+    // An environment whose engine cannot be asked is not a clean bill of health.
+    Ok(if rows.iter().any(|r| r.error.is_some()) {
+        ExitCode::from(EXIT_ENGINE)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// `shipdeck history ENV`: the operations on one environment, newest first.

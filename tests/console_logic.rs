@@ -464,6 +464,7 @@ mod environments {
             outcome,
             message: message.into(),
             logs: Vec::new(),
+            refusal: None,
             duration_ms: 4200,
             at: at(14),
         }
@@ -554,6 +555,8 @@ mod environments {
             vec![Effect::Engine(Command::Deploy {
                 env: "staging".into(),
                 release: Some("a".repeat(40)),
+                force: false,
+                approval: None,
             })]
         );
         assert!(app.envs.get("staging").unwrap().busy(), "the spinner shows at once");
@@ -710,6 +713,7 @@ mod environments {
             vec![Effect::Engine(Command::Rollback {
                 env: "staging".into(),
                 to: Some("d".repeat(40)),
+                force: false,
             })]
         );
         assert_eq!(app.modal, None);

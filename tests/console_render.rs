@@ -564,6 +564,7 @@ mod environments {
             outcome: OpOutcome::Succeeded,
             message: "bbbbbbb (bbbbbbbbbbbb) restored; smoke passed (1 check(s))".into(),
             logs: Vec::new(),
+            refusal: None,
             duration_ms: 2100,
             at: at(20),
         });
@@ -574,6 +575,7 @@ mod environments {
             outcome: OpOutcome::RolledBack,
             message: "SMOKE CHECKS FAILED on production: ROLLED BACK automatically to bbbbbbb".into(),
             logs: Vec::new(),
+            refusal: None,
             duration_ms: 9100,
             at: at(20),
         });

@@ -194,6 +194,15 @@ fn deploy_smoke_promote_and_status_from_the_engine() {
     assert_eq!(status, 200);
     assert!(body.contains(&commit), "{body}");
 
+    // Production takes releases by promotion only.
+    let direct = envs.shipdeck(&["deploy", "production"]);
+    assert_eq!(direct.status.code(), Some(4), "{}", text(&direct));
+    assert!(
+        text(&direct).contains("takes releases by promotion"),
+        "{}",
+        text(&direct)
+    );
+
     // The audit: `history ENV` lists who did what.
     let history = envs.shipdeck(&["history", "production"]);
     let listing = text(&history);
@@ -253,6 +262,11 @@ fn a_bad_release_fails_staging_smoke_promote_refuses_and_production_rolls_back_b
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(&good), "production does not run {good} again: {body}");
     assert!(!body.contains(&bad));
+
+    // A rollback does not bring the bad release back to production either.
+    let back = envs.shipdeck(&["rollback", "production", "--to", &bad[..8]]);
+    assert_eq!(back.status.code(), Some(4), "{}", text(&back));
+    assert!(text(&back).contains("never ran on production"), "{}", text(&back));
 
     let history = text(&envs.shipdeck(&["history", "production"]));
     assert!(history.contains("forced"), "{history}");
@@ -314,6 +328,10 @@ fn a_second_operator_is_told_who_holds_the_lock_and_a_stale_lock_is_broken_expli
     let second = envs.shipdeck(&["deploy", "staging"]);
     let out = text(&second);
     assert_eq!(second.status.code(), Some(4), "{out}");
+    // A live holder's lock is not broken without --force.
+    let unlock = envs.shipdeck(&["unlock", "staging"]);
+    assert_eq!(unlock.status.code(), Some(4), "{}", text(&unlock));
+    assert!(text(&unlock).contains("not breaking the lock"), "{}", text(&unlock));
     assert!(out.contains("staging is locked by"), "{out}");
     assert!(out.contains("since"), "{out}");
     assert!(out.contains("deploy "), "{out}");
@@ -325,7 +343,14 @@ fn a_second_operator_is_told_who_holds_the_lock_and_a_stale_lock_is_broken_expli
     envs.app.write("NOTES", "again\n");
     envs.app.commit_all("another release");
     envs.build();
-    let mut doomed = envs.app.shipdeck().args(["deploy", "staging"]).spawn().unwrap();
+    let mut doomed = envs
+        .app
+        .shipdeck()
+        .args(["deploy", "staging"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     while !envs.app.volumes().contains(&lock) {
         assert!(Instant::now() < deadline, "the deploy never took the lock");

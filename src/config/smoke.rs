@@ -114,7 +114,28 @@ fn read_check(sink: &mut Sink<'_>, t: &Table<'_, '_>, has_publish: bool) -> Opti
     if let Some(body) = &expect_body {
         check_placeholders(sink, t, "expect_body", body.get_ref(), body.span());
     }
-    let expect_body_regex = t.non_empty_str(sink, "expect_body_regex");
+    let expect_body_regex = t.non_empty_str(sink, "expect_body_regex").and_then(|r| {
+        check_placeholders(sink, t, "expect_body_regex", r.get_ref(), r.span());
+        // Placeholders are filled (escaped) when the check runs: a plain word stands in here.
+        let sample = PLACEHOLDERS
+            .iter()
+            .fold(r.get_ref().clone(), |text, p| text.replace(&format!("{{{p}}}"), "x"));
+        match regex::Regex::new(&sample) {
+            Ok(_) => Some(r),
+            Err(e) => {
+                let why = e.to_string();
+                let last = why.lines().last().unwrap_or("").trim().trim_start_matches("error: ");
+                t.invalid(
+                    sink,
+                    r.span().start,
+                    "expect_body_regex",
+                    &format!("not a valid regular expression: {last}"),
+                    Some("the syntax is Rust's `regex` crate (like RE2); escape literal characters with \\".into()),
+                );
+                None
+            }
+        }
+    });
     let expect_json = read_expect_json(sink, t);
     let within = t.duration(sink, "within");
     Some(SmokeCheck {

@@ -24,11 +24,20 @@ pub async fn run_checks(
     };
     let mut results = Vec::new();
     for check in &target.env.smoke {
+        // A check failing the same way 100 times says so once.
+        let mut last_reason: Option<String> = None;
+        let mut quiet = |line: String| {
+            let reason = line.split_once(": ").map_or(line.as_str(), |(_, r)| r).to_string();
+            if last_reason.as_deref() != Some(reason.as_str()) {
+                progress(line);
+                last_reason = Some(reason);
+            }
+        };
         let result = if check.http.is_some() {
             let label = check.http.clone().unwrap_or_default();
-            run_http_check(check, &ctx, |line| progress(format!("{label}: {line}"))).await
+            run_http_check(check, &ctx, |line| quiet(format!("{label}: {line}"))).await
         } else {
-            run_command_check(target, deployed, check, &ctx, progress).await
+            run_command_check(target, deployed, check, &ctx, &mut quiet).await
         };
         results.push(result);
     }

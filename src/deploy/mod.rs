@@ -11,5 +11,5 @@ pub mod rollout;
 pub mod smoke;
 pub mod target;
 
-pub use model::{short_image_id, OpAction, OpOutcome, Operator, ReleaseRef, SmokeResult};
+pub use model::{short_image_id, OpAction, OpOutcome, Operator, Refusal, ReleaseRef, SmokeResult};
 pub use target::{Deployed, Target};

@@ -89,6 +89,26 @@ impl OpOutcome {
     }
 }
 
+/// Why an operation was refused, for scripts (exit codes, `--json`) and views.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Refusal {
+    /// Bad input: an unknown environment or revision, an environment that cannot do this.
+    Usage,
+    /// The environment's Docker engine cannot be reached.
+    Engine,
+    /// The environment wants an approval and none was given.
+    Approval,
+    /// The release has not passed the source environment's smoke checks.
+    SmokeGate,
+    /// The environment takes releases only by promotion (or rollback to one it ran).
+    Gated,
+    /// Another operator holds the environment's lock.
+    Locked,
+    /// Nothing to deploy, promote, check or roll back to.
+    NoRelease,
+}
+
 /// A release: the image a run's package stage built, by image ID.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReleaseRef {

@@ -25,13 +25,26 @@ impl Operator {
             .or_else(|_| std::env::var("LOGNAME"))
             .ok()
             .filter(|u| !u.is_empty())
-            .unwrap_or_else(|| format!("uid{}", unsafe_free_uid()));
+            .unwrap_or_else(|| user_of_uid(&unsafe_free_uid()));
         Operator {
             git_user,
             os_user,
             host: Owner::current().host.clone(),
         }
     }
+}
+
+/// The login name of a user ID, from /etc/passwd; `uid<N>` when it has none.
+fn user_of_uid(uid: &str) -> String {
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|passwd| {
+            passwd.lines().find_map(|line| {
+                let fields: Vec<&str> = line.split(':').collect();
+                (fields.len() > 2 && fields[2] == uid).then(|| fields[0].to_string())
+            })
+        })
+        .unwrap_or_else(|| format!("uid{uid}"))
 }
 
 /// The real user ID, read from /proc (no libc call needed).

@@ -53,8 +53,11 @@ impl Rollout<'_> {
         let target = self.target;
         let docker = &target.docker;
         let all = target.containers().await?;
-        let current = all.iter().find(|d| d.running()).cloned();
-        if let Some(cur) = &current {
+        let running = all.iter().find(|d| d.running()).cloned();
+        // The release to fall back on: the running one, or one a deploy interrupted by a
+        // crash stopped (and never replaced).
+        let current = running.or_else(|| all.iter().find(|d| d.state == "exited").cloned());
+        if let Some(cur) = current.as_ref().filter(|c| c.running()) {
             if cur.release.image_id == self.release.image_id && cur.health() != "unhealthy" {
                 return Ok(RolloutOutcome::Unchanged);
             }
@@ -79,7 +82,7 @@ impl Rollout<'_> {
         let name = self.container_name(current.as_ref());
         let id = docker.create_deployment(&self.spec(&name)).await?;
         log(format!("created {name} from {}", self.release.describe()));
-        if let Some(cur) = &current {
+        if let Some(cur) = current.as_ref().filter(|c| c.running()) {
             log(format!("stopping {} ({})", cur.container, cur.release.describe()));
             docker.stop(&cur.container_id, STOP_GRACE).await?;
         }

@@ -127,11 +127,16 @@ impl Target {
         Ok(out)
     }
 
-    /// What runs there now: the running release container, or else the newest one.
+    /// What runs there now: the running release container; else the newest one that ran (a
+    /// deploy interrupted after stopping it); else the newest one (never started).
     pub async fn current(&self) -> Result<Option<Deployed>, DockerError> {
         let all = self.containers().await?;
-        let running = all.iter().position(Deployed::running);
-        Ok(running.or((!all.is_empty()).then_some(0)).map(|i| all[i].clone()))
+        let found = all
+            .iter()
+            .position(Deployed::running)
+            .or_else(|| all.iter().position(|d| d.state != "created"))
+            .or((!all.is_empty()).then_some(0));
+        Ok(found.map(|i| all[i].clone()))
     }
 }
 

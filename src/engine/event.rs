@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 pub use crate::deploy::lock::LockHolder;
-pub use crate::deploy::{Deployed, OpAction, OpOutcome, Operator, ReleaseRef, SmokeResult};
+pub use crate::deploy::{Deployed, OpAction, OpOutcome, Operator, Refusal, ReleaseRef, SmokeResult};
 pub use crate::source::CommitInfo;
 
 /// An operation on an environment (deploy, promote, rollback, smoke), numbered per process.
@@ -207,6 +207,8 @@ pub enum Event {
         message: String,
         /// The last log lines of a release that failed to start.
         logs: Vec<String>,
+        /// Why it was refused (outcome `refused`).
+        refusal: Option<Refusal>,
         duration_ms: i64,
         at: DateTime<Utc>,
     },

@@ -57,7 +57,14 @@ pub enum Command {
     PauseWatch(bool),
     /// Deploy a release to an environment (`release`: a commit or its prefix; default the
     /// newest green run's image), then run its smoke checks. Never cancelled by a trigger.
-    Deploy { env: String, release: Option<String> },
+    /// An environment with `promote_from` takes releases by promotion: a deploy there is
+    /// refused unless `force`; one with `approval` needs `approval`.
+    Deploy {
+        env: String,
+        release: Option<String>,
+        force: bool,
+        approval: Option<String>,
+    },
     /// Run an environment's smoke checks against what it runs now.
     Smoke { env: String },
     /// Copy the release running in the environment's `promote_from` to it: only if that
@@ -72,13 +79,19 @@ pub enum Command {
     /// [`Event::PromotionPreview`]. Changes nothing.
     PreviewPromotion { env: String },
     /// Put a previous release back (`to`: a commit or prefix; default the last good one).
-    Rollback { env: String, to: Option<String> },
+    /// On an environment with `promote_from`, only to a release that ran there before,
+    /// unless `force`.
+    Rollback {
+        env: String,
+        to: Option<String>,
+        force: bool,
+    },
     /// Read what runs on each environment from its engine: [`Event::EnvironmentStatus`]es.
     LoadEnvironments,
     /// The releases an environment could be rolled back to: [`Event::ReleasesListed`].
     LoadReleases { env: String },
-    /// Break an environment's lock, whoever holds it.
-    Unlock { env: String },
+    /// Break an environment's lock: a stale one (its process is gone), or with `force` any.
+    Unlock { env: String, force: bool },
 }
 
 /// How many of the branch's recent commits a [`Event::RepoState`] lists.

@@ -24,13 +24,17 @@ pub(super) fn text(out: &mut impl Write, now: &str, event: &Event) -> io::Result
             let what = match (action, to) {
                 (OpAction::Smoke, Some(to)) => format!("smoke-checking {}", to.describe()),
                 (_, Some(to)) => format!("{} {} \"{}\"", verb(*action), to.describe(), to.subject),
-                (_, None) => verb(*action).to_string(),
+                (_, None) => format!("{} {env}", action.as_str().replace('_', "-")),
             };
             let was = match (action, from) {
                 (OpAction::Smoke, _) | (_, None) => String::new(),
                 (_, Some(f)) => format!(" (now {})", f.describe()),
             };
-            writeln!(out, "{now} {env} ▶ {what}{was} by {}", by.display())?;
+            let by = by.display();
+            match to {
+                Some(_) => writeln!(out, "{now} {env} ▶ {what}{was} by {by}")?,
+                None => writeln!(out, "{now} {env} ▶ {what} (asked by {by})")?,
+            }
             if let Some(approval) = approval {
                 writeln!(out, "{now} {env} · approved: {approval}")?;
             }
@@ -85,13 +89,17 @@ pub(super) fn text(out: &mut impl Write, now: &str, event: &Event) -> io::Result
                 OpOutcome::RolledBack => "ROLLED BACK".to_string(),
                 other => other.as_str().replace('_', " "),
             };
+            let mut lines = message.lines();
             writeln!(
                 out,
                 "{now} {env} {mark} {} {word} in {}: {}",
                 action.as_str().replace('_', "-"),
                 format_duration(*duration_ms),
-                sanitize_cow(message)
+                sanitize_cow(lines.next().unwrap_or_default())
             )?;
+            for line in lines {
+                writeln!(out, "{now} {env}   {}", sanitize_cow(line.trim()))?;
+            }
             if !logs.is_empty() {
                 writeln!(out, "{now} {env}   last lines of its log:")?;
                 for line in logs {

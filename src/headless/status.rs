@@ -52,7 +52,8 @@ pub fn format_status(rows: &[EnvironmentRow]) -> String {
                 short_image_id(&d.release.image_id),
                 since(&d.deployed_at),
                 d.health(),
-                d.deployed_by.clone(),
+                // `user@host`; the git identity is in the history and the container's labels.
+                d.deployed_by.split(" (").next().unwrap_or_default().to_string(),
             ],
         };
         table.push(cells);

@@ -5,12 +5,12 @@
 use std::sync::Arc;
 
 use super::release::{release_images, resolve};
-use super::{environment, secrets, target, with_store, Op, OpStart};
+use super::{environment, secrets, target, with_store, Op, OpStart, Why};
 use crate::config::Config;
 use crate::deploy::checks::run_checks;
 use crate::deploy::lock;
 use crate::deploy::rollout::{Rollout, RolloutOutcome};
-use crate::deploy::{Deployed, OpAction, OpOutcome, Operator, ReleaseRef, Target};
+use crate::deploy::{Deployed, OpAction, OpOutcome, Operator, Refusal, ReleaseRef, Target};
 use crate::engine::event::Event;
 use crate::engine::recorder::EventSink;
 use crate::engine::Engine;
@@ -29,7 +29,7 @@ async fn refuse(
     action: OpAction,
     by: &Operator,
     from: Option<ReleaseRef>,
-    why: String,
+    why: Why,
 ) {
     let op = Op::start(
         sink,
@@ -45,7 +45,7 @@ async fn refuse(
             forced: false,
         },
     );
-    op.finish(OpOutcome::Refused, why, Vec::new()).await;
+    op.refuse(why).await;
 }
 
 async fn context(engine: &Engine, sink: &EventSink, env: &str, action: OpAction) -> Option<Context> {
@@ -53,6 +53,7 @@ async fn context(engine: &Engine, sink: &EventSink, env: &str, action: OpAction)
     let env_config = match environment(engine.config.as_deref(), env) {
         Ok(e) => e.clone(),
         Err(why) => {
+            let why = (Refusal::Usage, why);
             refuse(sink, (&engine.app_name(), env), action, &operator, None, why).await;
             return None;
         }
@@ -66,8 +67,31 @@ async fn context(engine: &Engine, sink: &EventSink, env: &str, action: OpAction)
             operator,
         }),
         Err(why) => {
+            let why = (Refusal::Engine, why);
             refuse(sink, (&engine.app_name(), env), action, &operator, None, why).await;
             None
+        }
+    }
+}
+
+impl Context {
+    async fn refuse(&self, sink: &EventSink, action: OpAction, from: Option<ReleaseRef>, why: Why) {
+        let env = &self.target.env.name;
+        refuse(sink, (&self.config.app.name, env), action, &self.operator, from, why).await
+    }
+
+    fn start(&self, sink: &EventSink, action: OpAction, from: Option<ReleaseRef>, to: &ReleaseRef) -> OpStart<'_> {
+        let _ = sink;
+        OpStart {
+            app: &self.config.app.name,
+            env: &self.target.env.name,
+            action,
+            from,
+            to: Some(to.clone()),
+            run: None,
+            by: &self.operator,
+            approval: None,
+            forced: false,
         }
     }
 }
@@ -80,39 +104,49 @@ async fn running(target: &Target) -> Result<Option<Deployed>, String> {
         .filter(Deployed::running))
 }
 
-pub async fn deploy(engine: &Engine, sink: &EventSink, env: &str, wanted: Option<&str>) {
+pub async fn deploy(
+    engine: &Engine,
+    sink: &EventSink,
+    env: &str,
+    wanted: Option<&str>,
+    force: bool,
+    approval: Option<String>,
+) {
     let Some(cx) = context(engine, sink, env, OpAction::Deploy).await else {
         return;
     };
     let from = running(&cx.target).await.ok().flatten().map(|d| d.release);
+    let gated = match &cx.target.env.promote_from {
+        Some(source) if !force => Some((
+            Refusal::Gated,
+            format!(
+                "{env} takes releases by promotion from {source}, so that only releases that passed {source}'s smoke checks reach it: `shipdeck promote {env}`; `shipdeck deploy {env} --force` deploys anyway (the audit records it)"
+            ),
+        )),
+        _ => None,
+    };
+    if let Some(why) = gated {
+        return cx.refuse(sink, OpAction::Deploy, from, why).await;
+    }
+    if cx.target.env.approval && approval.is_none() {
+        let why = format!("{env} needs an approval: add --yes");
+        return cx.refuse(sink, OpAction::Deploy, from, (Refusal::Approval, why)).await;
+    }
     let (release, run) = match resolve(engine, &cx.target, wanted).await {
         Ok(found) => found,
-        Err(why) => {
-            return refuse(
-                sink,
-                (&cx.config.app.name, env),
-                OpAction::Deploy,
-                &cx.operator,
-                from,
-                why,
-            )
-            .await
-        }
+        Err(why) => return cx.refuse(sink, OpAction::Deploy, from, why).await,
     };
-    let op = Op::start(
-        sink,
-        OpStart {
-            app: &cx.config.app.name,
-            env,
-            action: OpAction::Deploy,
-            from,
-            to: Some(release.clone()),
-            run,
-            by: &cx.operator,
-            approval: None,
-            forced: false,
-        },
-    );
+    let mut start = cx.start(sink, OpAction::Deploy, from, &release);
+    start.run = run;
+    start.approval = approval;
+    start.forced = force && cx.target.env.promote_from.is_some();
+    let op = Op::start(sink, start);
+    if force && cx.target.env.promote_from.is_some() {
+        op.log(format!(
+            "FORCED: deployed directly, not promoted from {}",
+            cx.target.env.promote_from.as_deref().unwrap_or("")
+        ));
+    }
     place(sink, &cx, op, &release).await;
 }
 
@@ -124,54 +158,19 @@ pub async fn smoke(engine: &Engine, sink: &EventSink, env: &str) {
         Ok(Some(d)) => d,
         Ok(None) => {
             let why = format!("nothing runs on {env}: deploy a release first (`shipdeck deploy {env}`)");
-            return refuse(
-                sink,
-                (&cx.config.app.name, env),
-                OpAction::Smoke,
-                &cx.operator,
-                None,
-                why,
-            )
-            .await;
+            return cx.refuse(sink, OpAction::Smoke, None, (Refusal::NoRelease, why)).await;
         }
-        Err(why) => {
-            return refuse(
-                sink,
-                (&cx.config.app.name, env),
-                OpAction::Smoke,
-                &cx.operator,
-                None,
-                why,
-            )
-            .await
-        }
+        Err(why) => return cx.refuse(sink, OpAction::Smoke, None, (Refusal::Engine, why)).await,
     };
-    let op = Op::start(
-        sink,
-        OpStart {
-            app: &cx.config.app.name,
-            env,
-            action: OpAction::Smoke,
-            from: None,
-            to: Some(current.release.clone()),
-            run: None,
-            by: &cx.operator,
-            approval: None,
-            forced: false,
-        },
-    );
+    let op = Op::start(sink, cx.start(sink, OpAction::Smoke, None, &current.release));
     let (passed, summary) = smoke_checks(&op, &cx.target, &current).await;
     let outcome = if passed {
         OpOutcome::Succeeded
     } else {
         OpOutcome::Failed
     };
-    op.finish(
-        outcome,
-        format!("{env} ({}): {summary}", current.release.describe()),
-        Vec::new(),
-    )
-    .await;
+    let message = format!("{env} ({}): {summary}", current.release.describe());
+    op.finish(outcome, message, Vec::new()).await;
 }
 
 pub async fn promote(engine: &Engine, sink: &EventSink, env: &str, force: bool, approval: Option<String>) {
@@ -179,38 +178,29 @@ pub async fn promote(engine: &Engine, sink: &EventSink, env: &str, force: bool, 
         return;
     };
     let from = running(&cx.target).await.ok().flatten().map(|d| d.release);
-    let refused = |why: String| {
-        refuse(
-            sink,
-            (&cx.config.app.name, env),
-            OpAction::Promote,
-            &cx.operator,
-            from.clone(),
-            why,
-        )
-    };
+    let refused = |why: Why| cx.refuse(sink, OpAction::Promote, from.clone(), why);
     let Some(source_name) = cx.target.env.promote_from.clone() else {
-        return refused(format!(
-            "{env} has no `promote_from`: nothing to promote from; deploy to it with `shipdeck deploy {env}`"
-        ))
-        .await;
+        let why =
+            format!("{env} has no `promote_from`: nothing to promote from; deploy to it with `shipdeck deploy {env}`");
+        return refused((Refusal::Usage, why)).await;
     };
     let Some(source_config) = cx.config.environment(&source_name).cloned() else {
-        return refused(format!("{env} promotes from `{source_name}`, which is not defined")).await;
+        let why = format!("{env} promotes from `{source_name}`, which is not defined");
+        return refused((Refusal::Usage, why)).await;
     };
     let source = match target(engine, &cx.config.app.name, &source_config).await {
         Ok(t) => t,
-        Err(why) => return refused(why).await,
+        Err(why) => return refused((Refusal::Engine, why)).await,
     };
     let candidate = match running(&source).await {
         Ok(Some(d)) => d.release,
         Ok(None) => {
-            return refused(format!(
+            let why = format!(
                 "nothing runs on {source_name} to promote: deploy there first (`shipdeck deploy {source_name}`)"
-            ))
-            .await
+            );
+            return refused((Refusal::NoRelease, why)).await;
         }
-        Err(why) => return refused(why).await,
+        Err(why) => return refused((Refusal::Engine, why)).await,
     };
     let gate = smoke_gate(engine, &cx.config.app.name, &source_name, &candidate).await;
     let forced = match gate {
@@ -220,32 +210,18 @@ pub async fn promote(engine: &Engine, sink: &EventSink, env: &str, force: bool, 
             true
         }
         Err(why) => {
-            return refused(format!(
-                "refusing to promote to {env}: {why}; --force promotes anyway (the audit records it)"
-            ))
-            .await
+            let why = format!("refusing to promote to {env}: {why}; --force promotes anyway (the audit records it)");
+            return refused((Refusal::SmokeGate, why)).await;
         }
     };
     if cx.target.env.approval && approval.is_none() {
-        return refused(format!(
-            "{env} needs an approval: in the console, type its name; headless, add --yes"
-        ))
-        .await;
+        let why = format!("{env} needs an approval: in the console, type its name; headless, add --yes");
+        return refused((Refusal::Approval, why)).await;
     }
-    let op = Op::start(
-        sink,
-        OpStart {
-            app: &cx.config.app.name,
-            env,
-            action: OpAction::Promote,
-            from,
-            to: Some(candidate.clone()),
-            run: None,
-            by: &cx.operator,
-            approval,
-            forced,
-        },
-    );
+    let mut start = cx.start(sink, OpAction::Promote, from, &candidate);
+    start.approval = approval;
+    start.forced = forced;
+    let op = Op::start(sink, start);
     if forced {
         op.log(format!(
             "FORCED: {} is promoted without a passed smoke check on {source_name}",
@@ -361,82 +337,80 @@ pub async fn preview_promotion(engine: &Engine, sink: &EventSink, env: &str) {
     .await;
 }
 
-pub async fn rollback(engine: &Engine, sink: &EventSink, env: &str, to: Option<&str>) {
+pub async fn rollback(engine: &Engine, sink: &EventSink, env: &str, to: Option<&str>, force: bool) {
     let Some(cx) = context(engine, sink, env, OpAction::Rollback).await else {
         return;
     };
     let current = running(&cx.target).await.ok().flatten();
     let from = current.as_ref().map(|d| d.release.clone());
+    let history = {
+        let (app, env) = (cx.config.app.name.clone(), env.to_string());
+        with_store(engine, move |s| s.deployed_releases(&app, &env, 50))
+            .await
+            .unwrap_or_default()
+    };
     let chosen = match to {
         Some(rev) => resolve(engine, &cx.target, Some(rev)).await.map(|(r, _)| r),
-        None => previous_good(engine, &cx, current.as_ref()).await,
+        None => previous_good(engine, &cx, current.as_ref(), &history).await,
     };
     let release = match chosen {
         Ok(r) => r,
-        Err(why) => {
-            return refuse(
-                sink,
-                (&cx.config.app.name, env),
-                OpAction::Rollback,
-                &cx.operator,
-                from,
-                why,
-            )
-            .await
-        }
+        Err(why) => return cx.refuse(sink, OpAction::Rollback, from, why).await,
     };
-    let op = Op::start(
-        sink,
-        OpStart {
-            app: &cx.config.app.name,
-            env,
-            action: OpAction::Rollback,
-            from,
-            to: Some(release.clone()),
-            run: None,
-            by: &cx.operator,
-            approval: None,
-            forced: false,
-        },
-    );
+    // An environment fed by promotion only goes back to what it ran.
+    let ran_there = history
+        .iter()
+        .any(|(r, _)| r.to.as_ref().is_some_and(|t| t.image_id == release.image_id));
+    if cx.target.env.promote_from.is_some() && !ran_there && !force {
+        let why = format!(
+            "{} never ran on {env} (as far as this history knows: `shipdeck history {env}`), which takes releases by promotion; `--force` rolls back to it anyway",
+            release.describe()
+        );
+        return cx.refuse(sink, OpAction::Rollback, from, (Refusal::Gated, why)).await;
+    }
+    let mut start = cx.start(sink, OpAction::Rollback, from, &release);
+    start.forced = cx.target.env.promote_from.is_some() && !ran_there;
+    let op = Op::start(sink, start);
     place(sink, &cx, op, &release).await;
 }
 
 /// The release to roll back to: the newest one deployed there before that ended well, is not
 /// running now, did not fail its smoke checks there, and whose image is still on the engine;
-/// without a history, the newest release image built before the current one.
-async fn previous_good(engine: &Engine, cx: &Context, current: Option<&Deployed>) -> Result<ReleaseRef, String> {
+/// without a history (and only where releases are not gated by promotion), the newest release
+/// image built before the current one.
+async fn previous_good(
+    engine: &Engine,
+    cx: &Context,
+    current: Option<&Deployed>,
+    history: &[(crate::store::OperationRecord, Option<crate::store::SmokeVerdict>)],
+) -> Result<ReleaseRef, Why> {
     let now = current.map(|d| d.release.image_id.clone()).unwrap_or_default();
     let env = cx.target.env.name.clone();
-    let history = {
-        let (app, env) = (cx.config.app.name.clone(), env.clone());
-        with_store(engine, move |s| s.deployed_releases(&app, &env, 20))
-            .await
-            .unwrap_or_default()
-    };
-    let images = release_images(&cx.target).await?;
+    let images = release_images(&cx.target).await.map_err(|e| (Refusal::Engine, e))?;
     let on_engine = |id: &str| images.iter().any(|i| i.id == id);
-    for (record, verdict) in &history {
+    for (record, verdict) in history {
         let Some(release) = &record.to else { continue };
         if release.image_id == now || verdict.as_ref().is_some_and(|v| !v.passed) || !on_engine(&release.image_id) {
             continue;
         }
         return Ok(release.clone());
     }
+    let none = || {
+        (
+            Refusal::NoRelease,
+            format!("no earlier good release to roll back {env} to (name one with --to SHA; `shipdeck history {env}` lists them)"),
+        )
+    };
+    if !history.is_empty() || cx.target.env.promote_from.is_some() {
+        return Err(none());
+    }
     let built_now = images.iter().find(|i| i.id == now).map(|i| i.created);
     let older = images
         .iter()
-        .filter(|i| i.id != now && built_now.is_none_or(|t| i.created < t))
-        .find(|i| {
-            !history
-                .iter()
-                .any(|(r, _)| r.to.as_ref().is_some_and(|t| t.image_id == i.id))
-        });
+        .find(|i| i.id != now && built_now.is_none_or(|t| i.created < t));
     match older {
-        Some(image) if history.is_empty() => Ok(super::release::release_of(engine, image).await),
-        _ => Err(format!(
-            "no earlier good release to roll back {env} to (name one with --to SHA; `shipdeck history {env}` lists them)"
-        )),
+        Some(image) => Ok(super::release::release_of(engine, image).await),
+        None => Err(none()),
     }
 }
 
@@ -446,20 +420,16 @@ async fn place(sink: &EventSink, cx: &Context, op: Op, release: &ReleaseRef) {
     let doing = format!("{} {}", op.action.as_str(), release.short_commit);
     let held = match lock::acquire(&cx.target, &cx.operator, &doing).await {
         Ok(l) => l,
-        Err(e) => return op.finish(OpOutcome::Refused, e.to_string(), Vec::new()).await,
+        Err(e @ lock::LockError::Held(_)) => return op.refuse((Refusal::Locked, e.to_string())).await,
+        Err(e) => return op.refuse((Refusal::Engine, e.to_string())).await,
     };
-    let (outcome, message, logs) = place_locked(sink, cx, &op, release).await;
+    let (outcome, message, logs) = place_locked(cx, &op, release).await;
     held.release().await;
     op.finish(outcome, message, logs).await;
     sink.emit(super::status::environment_status(&cx.target).await).await;
 }
 
-async fn place_locked(
-    sink: &EventSink,
-    cx: &Context,
-    op: &Op,
-    release: &ReleaseRef,
-) -> (OpOutcome, String, Vec<String>) {
+async fn place_locked(cx: &Context, op: &Op, release: &ReleaseRef) -> (OpOutcome, String, Vec<String>) {
     let env = cx.target.env.name.clone();
     let rollout = Rollout {
         target: &cx.target,
@@ -524,7 +494,7 @@ async fn place_locked(
         "SMOKE CHECKS FAILED on {env}: rolling back automatically to {}",
         previous.release.describe()
     ));
-    let restored = auto_rollback(sink, cx, release, &previous.release).await;
+    let restored = auto_rollback(op, cx, release, &previous.release).await;
     let message = match restored {
         Ok(()) => format!(
             "SMOKE CHECKS FAILED on {env} ({summary}): ROLLED BACK automatically to {}, which answers again",
@@ -540,26 +510,18 @@ async fn place_locked(
 
 /// Puts `previous` back after `failed` failed its smoke checks: an operation of its own in the
 /// audit, under the lock the failed one holds.
-async fn auto_rollback(
-    sink: &EventSink,
-    cx: &Context,
-    failed: &ReleaseRef,
-    previous: &ReleaseRef,
-) -> Result<(), String> {
-    let op = Op::start(
-        sink,
-        OpStart {
-            app: &cx.config.app.name,
-            env: &cx.target.env.name,
-            action: OpAction::AutoRollback,
-            from: Some(failed.clone()),
-            to: Some(previous.clone()),
-            run: None,
-            by: &cx.operator,
-            approval: None,
-            forced: false,
-        },
-    );
+async fn auto_rollback(outer: &Op, cx: &Context, failed: &ReleaseRef, previous: &ReleaseRef) -> Result<(), String> {
+    let op = outer.nested(OpStart {
+        app: &cx.config.app.name,
+        env: &cx.target.env.name,
+        action: OpAction::AutoRollback,
+        from: Some(failed.clone()),
+        to: Some(previous.clone()),
+        run: None,
+        by: &cx.operator,
+        approval: None,
+        forced: false,
+    });
     let rollout = Rollout {
         target: &cx.target,
         release: previous,

@@ -17,7 +17,10 @@ use super::event::{Event, OpId};
 use super::recorder::EventSink;
 use super::{Command, Engine};
 use crate::config::{Config, EnvironmentConfig};
-use crate::deploy::{OpAction, OpOutcome, Operator, ReleaseRef, Target};
+use crate::deploy::{OpAction, OpOutcome, Operator, Refusal, ReleaseRef, Target};
+
+/// Why an operation does not go ahead: the kind (for exit codes) and the words.
+pub(super) type Why = (Refusal, String);
 use crate::store::{RunNumber, Store};
 
 pub(super) use flows::{deploy, promote, rollback, smoke};
@@ -28,14 +31,19 @@ static NEXT_OP: AtomicU64 = AtomicU64::new(1);
 /// Runs an environment command to its end; called on a task of its own.
 pub(super) async fn run(engine: Engine, sink: EventSink, command: Command) {
     match command {
-        Command::Deploy { env, release } => deploy(&engine, &sink, &env, release.as_deref()).await,
+        Command::Deploy {
+            env,
+            release,
+            force,
+            approval,
+        } => deploy(&engine, &sink, &env, release.as_deref(), force, approval).await,
         Command::Smoke { env } => smoke(&engine, &sink, &env).await,
         Command::Promote { env, force, approval } => promote(&engine, &sink, &env, force, approval).await,
-        Command::Rollback { env, to } => rollback(&engine, &sink, &env, to.as_deref()).await,
+        Command::Rollback { env, to, force } => rollback(&engine, &sink, &env, to.as_deref(), force).await,
         Command::LoadEnvironments => load_environments(&engine, &sink).await,
         Command::LoadReleases { env } => list_releases(&engine, &sink, &env).await,
         Command::PreviewPromotion { env } => flows::preview_promotion(&engine, &sink, &env).await,
-        Command::Unlock { env } => unlock(&engine, &sink, &env).await,
+        Command::Unlock { env, force } => unlock(&engine, &sink, &env, force).await,
         _ => {}
     }
 }
@@ -62,7 +70,9 @@ pub(super) struct Op {
     pub action: OpAction,
     started: Instant,
     tx: mpsc::UnboundedSender<Event>,
-    forwarder: tokio::task::JoinHandle<()>,
+    /// `None` for an operation nested in another (it shares the outer one's channel, so
+    /// their events stay in order).
+    forwarder: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// What an operation starts with.
@@ -82,20 +92,36 @@ impl Op {
     pub fn start(sink: &EventSink, start: OpStart<'_>) -> Op {
         let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
         let out = sink.clone();
+        let id = NEXT_OP.fetch_add(1, Ordering::Relaxed);
         // Log lines come from synchronous callbacks; one forwarder keeps every event of the
-        // operation in order on the way to the recorder.
+        // operation (and of operations nested in it) in order on the way to the recorder.
         let forwarder = tokio::spawn(async move {
             while let Some(event) = rx.recv().await {
-                // The finish is the last word, even while a logger clone is still alive.
-                let last = matches!(event, Event::OperationFinished { .. });
+                // Its own finish is the last word, even while a logger clone is still alive.
+                let last = matches!(event, Event::OperationFinished { op, .. } if op == id);
                 out.emit(event).await;
                 if last {
                     break;
                 }
             }
         });
+        Op::begin(id, tx, Some(forwarder), start)
+    }
+
+    /// An operation started by this one (an automatic rollback), reported in order with it.
+    pub fn nested(&self, start: OpStart<'_>) -> Op {
+        let id = NEXT_OP.fetch_add(1, Ordering::Relaxed);
+        Op::begin(id, self.tx.clone(), None, start)
+    }
+
+    fn begin(
+        id: OpId,
+        tx: mpsc::UnboundedSender<Event>,
+        forwarder: Option<tokio::task::JoinHandle<()>>,
+        start: OpStart<'_>,
+    ) -> Op {
         let op = Op {
-            id: NEXT_OP.fetch_add(1, Ordering::Relaxed),
+            id,
             env: start.env.to_string(),
             action: start.action,
             started: Instant::now(),
@@ -144,19 +170,31 @@ impl Op {
     }
 
     pub async fn finish(self, outcome: OpOutcome, message: impl Into<String>, logs: Vec<String>) {
+        self.end(outcome, message.into(), logs, None).await
+    }
+
+    /// Ends the operation as refused, and why.
+    pub async fn refuse(self, why: Why) {
+        self.end(OpOutcome::Refused, why.1, Vec::new(), Some(why.0)).await
+    }
+
+    async fn end(self, outcome: OpOutcome, message: String, logs: Vec<String>, refusal: Option<Refusal>) {
         self.send(Event::OperationFinished {
             op: self.id,
             env: self.env.clone(),
             action: self.action,
             outcome,
-            message: message.into(),
+            message,
             logs,
+            refusal,
             duration_ms: self.started.elapsed().as_millis() as i64,
             at: Utc::now(),
         });
         let Op { tx, forwarder, .. } = self;
         drop(tx);
-        let _ = forwarder.await;
+        if let Some(forwarder) = forwarder {
+            let _ = forwarder.await;
+        }
     }
 }
 

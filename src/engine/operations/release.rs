@@ -1,7 +1,8 @@
 //! Finding the release an operation puts on an environment: from the history (green runs) or,
 //! when the history does not know it, from the release images on the engine itself.
 
-use super::with_store;
+use super::{with_store, Why};
+use crate::deploy::Refusal;
 use crate::deploy::{ReleaseRef, Target};
 use crate::docker::{labels, ReleaseImage};
 use crate::engine::Engine;
@@ -13,11 +14,14 @@ pub(super) async fn resolve(
     engine: &Engine,
     target: &Target,
     wanted: Option<&str>,
-) -> Result<(ReleaseRef, Option<RunNumber>), String> {
+) -> Result<(ReleaseRef, Option<RunNumber>), Why> {
     let app = target.app.clone();
-    let commit = match wanted {
-        Some(rev) => Some(commit_of(engine, rev).await?),
-        None => None,
+    let (commit, known) = match wanted {
+        Some(rev) => {
+            let (commit, known) = commit_of(engine, rev).await.map_err(|e| (Refusal::Usage, e))?;
+            (Some(commit), known)
+        }
+        None => (None, true),
     };
     let from_history = {
         let (app, commit) = (app.clone(), commit.clone());
@@ -36,13 +40,13 @@ pub(super) async fn resolve(
             .docker
             .image_exists(&release.image_id)
             .await
-            .map_err(|e| e.to_string())?
+            .map_err(|e| (Refusal::Engine, e.to_string()))?
         {
             return Ok((release, Some(run)));
         }
     }
     // The history may be gone or from another machine: the engine knows its release images.
-    let images = release_images(target).await?;
+    let images = release_images(target).await.map_err(|e| (Refusal::Engine, e))?;
     let found = match &commit {
         Some(c) => images
             .iter()
@@ -52,14 +56,18 @@ pub(super) async fn resolve(
     match found {
         Some(image) => Ok((release_of(engine, image).await, None)),
         None => Err(match (wanted, commit) {
-            (Some(rev), Some(c)) => format!(
+            (Some(rev), Some(_)) if !known => (
+                Refusal::Usage,
+                format!("`{rev}` is not a commit of this repository, and no release image on the engine at {} was built from a commit starting with it", target.docker.address),
+            ),
+            (Some(rev), Some(c)) => (Refusal::NoRelease, format!(
                 "no release image of {rev} ({}) on the engine at {}: run its pipeline first (`shipdeck run --commit {rev}`)",
                 &c[..c.len().min(7)],
                 target.docker.address
-            ),
-            _ => format!(
-                "no green run with a release image yet: run the pipeline first (`shipdeck run`), or name a release with --release SHA; engine {}",
-                target.docker.address
+            )),
+            _ => (
+                Refusal::NoRelease,
+                "no green run with a release image yet: run the pipeline first (`shipdeck run`), or name a release with --release SHA".to_string(),
             ),
         }),
     }
@@ -100,12 +108,13 @@ async fn commit_info(engine: &Engine, rev: &str) -> Option<crate::source::Commit
         .flatten()
 }
 
-/// The full commit id `rev` names in the repository; a hex prefix the repository does not
-/// know is kept as is (the release may come from another clone).
-async fn commit_of(engine: &Engine, rev: &str) -> Result<String, String> {
+/// The full commit id `rev` names in the repository, and whether the repository knows it; a
+/// hex prefix the repository does not know is kept as is (the release may come from another
+/// clone).
+async fn commit_of(engine: &Engine, rev: &str) -> Result<(String, bool), String> {
     match commit_info(engine, rev).await {
-        Some(info) => Ok(info.id),
-        None if rev.len() >= 4 && rev.chars().all(|c| c.is_ascii_hexdigit()) => Ok(rev.to_lowercase()),
+        Some(info) => Ok((info.id, true)),
+        None if rev.len() >= 4 && rev.chars().all(|c| c.is_ascii_hexdigit()) => Ok((rev.to_lowercase(), false)),
         None => Err(format!("`{rev}` is not a commit of this repository (nor a commit id)")),
     }
 }

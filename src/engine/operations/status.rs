@@ -103,23 +103,46 @@ pub async fn list_releases(engine: &Engine, sink: &EventSink, env: &str) {
 }
 
 /// Breaks `env`'s lock and says whose it was.
-pub async fn unlock(engine: &Engine, sink: &EventSink, env: &str) {
+/// Says what it did with a notice, then the environment's status (always both: the
+/// headless `unlock` waits for the two).
+pub async fn unlock(engine: &Engine, sink: &EventSink, env: &str, force: bool) {
+    let failed = |why: String| async move {
+        sink.notice(NoticeLevel::Error, why.clone()).await;
+        sink.emit(Event::EnvironmentStatus {
+            env: env.to_string(),
+            deployed: None,
+            lock: None,
+            error: Some(why),
+        })
+        .await;
+    };
     let env_config = match environment(engine.config.as_deref(), env) {
         Ok(e) => e.clone(),
-        Err(why) => return sink.notice(NoticeLevel::Error, why).await,
+        Err(why) => return failed(why).await,
     };
     let app = engine.config.as_ref().map(|c| c.app.name.clone()).unwrap_or_default();
     let target = match target(engine, &app, &env_config).await {
         Ok(t) => t,
-        Err(why) => return sink.notice(NoticeLevel::Error, why).await,
+        Err(why) => return failed(why).await,
     };
-    let message = match lock::break_lock(&target).await {
-        Ok(Some(held)) => (
-            NoticeLevel::Warning,
-            format!("broke the lock: {}", held.describe().lines().next().unwrap_or_default()),
+    let held = lock::holder(&target).await;
+    let message = match held {
+        Ok(Some(held)) if !held.stale && !force => (
+            NoticeLevel::Error,
+            format!(
+                "not breaking the lock: {}\n  its holder may still be at work (a live process, or one on another host); `shipdeck unlock {env} --force` breaks it anyway",
+                held.describe().lines().next().unwrap_or_default()
+            ),
         ),
-        Ok(None) => (NoticeLevel::Info, format!("{env} was not locked")),
-        Err(e) => (NoticeLevel::Error, format!("cannot break the lock of {env}: {e}")),
+        Err(e) => (NoticeLevel::Error, format!("cannot read the lock of {env}: {e}")),
+        Ok(_) => match lock::break_lock(&target).await {
+            Ok(Some(held)) => (
+                NoticeLevel::Warning,
+                format!("broke the lock of {env}, held by {} since {} ({})", held.holder, held.since.map(|t| t.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_else(|| "?".into()), held.doing),
+            ),
+            Ok(None) => (NoticeLevel::Info, format!("{env} was not locked")),
+            Err(e) => (NoticeLevel::Error, format!("cannot break the lock of {env}: {e}")),
+        },
     };
     sink.notice(message.0, message.1).await;
     sink.emit(environment_status(&target).await).await;

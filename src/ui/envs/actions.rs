@@ -43,6 +43,8 @@ impl App {
             Command::Deploy {
                 env,
                 release: Some(commit),
+                force: false,
+                approval: None,
             },
         )
     }
@@ -155,7 +157,11 @@ impl App {
                 return self.request(
                     index,
                     format!("roll back to {short}"),
-                    Command::Rollback { env, to: Some(commit) },
+                    Command::Rollback {
+                        env,
+                        to: Some(commit),
+                        force: false,
+                    },
                 );
             }
             _ => {}
