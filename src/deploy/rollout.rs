@@ -90,9 +90,9 @@ impl Rollout<'_> {
         let ready = match docker.start(&id).await {
             Ok(()) => {
                 log(format!("started {name}; waiting until it is healthy"));
-                self.wait_ready(&id).await?
+                self.wait_ready(&id, log).await?
             }
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(port_in_use(self.target, e.to_string())),
         };
         match ready {
             Ok(how) => {
@@ -113,7 +113,7 @@ impl Rollout<'_> {
                 if let Some(cur) = &current {
                     docker.start(&cur.container_id).await?;
                     // Back means answering again, not just started.
-                    match self.wait_ready(&cur.container_id).await? {
+                    match self.wait_ready(&cur.container_id, log).await? {
                         Ok(how) => {
                             restored = true;
                             log(format!("the previous release {} is {how} again", cur.container));
@@ -182,7 +182,12 @@ impl Rollout<'_> {
 
     /// Waits until the new container is healthy (with a healthcheck) or up and answering on
     /// its published port (without): `Ok(Ok("healthy"))`, or `Ok(Err(why not))`.
-    async fn wait_ready(&self, id: &str) -> Result<Result<&'static str, String>, DockerError> {
+    async fn wait_ready(
+        &self,
+        id: &str,
+        log: &mut (dyn FnMut(String) + Send),
+    ) -> Result<Result<&'static str, String>, DockerError> {
+        let mut next_note = Duration::from_secs(5);
         let docker = &self.target.docker;
         let limit = match &self.target.env.healthcheck {
             Some(h) => {
@@ -227,6 +232,18 @@ impl Rollout<'_> {
                 },
                 None => {}
             }
+            if started.elapsed() >= next_note {
+                let what = match state.health.as_deref() {
+                    Some(h) => format!("health: {h}"),
+                    None => "not answering on its published port yet".to_string(),
+                };
+                log(format!(
+                    "still waiting after {} s ({what}); giving up after {} s",
+                    next_note.as_secs(),
+                    limit.as_secs()
+                ));
+                next_note += Duration::from_secs(5);
+            }
             if started.elapsed() > limit {
                 let what = if self.target.env.healthcheck.is_some() {
                     "healthy"
@@ -238,6 +255,18 @@ impl Rollout<'_> {
             tokio::time::sleep(POLL).await;
         }
     }
+}
+
+/// Docker's words for a taken host port, in the user's.
+fn port_in_use(target: &Target, message: String) -> String {
+    if !(message.contains("already allocated") || message.contains("address already in use")) {
+        return message;
+    }
+    let port = target.env.publish.as_deref().unwrap_or("?");
+    format!(
+        "the published port ({port}) is in use on the engine's host, by another container or process: free it, or change `publish` of [environments.{}] ({message})",
+        target.env.name
+    )
 }
 
 /// Whether something behind a published port answers. Docker's port proxy accepts every

@@ -479,7 +479,7 @@ async fn place_locked(cx: &Context, op: &Op, release: &ReleaseRef) -> (OpOutcome
         let hint = if cx.target.env.auto_rollback {
             "there is no previous release to restore"
         } else {
-            "auto_rollback is off: roll back with `shipdeck rollback` if needed"
+            &format!("auto_rollback is off: roll back with `shipdeck rollback {env}` if needed")
         };
         return (
             OpOutcome::Failed,
