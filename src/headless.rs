@@ -310,10 +310,10 @@ impl<W: Write> HeadlessView<W> {
                 };
                 writeln!(self.out, "{} watching {what} in {dirs}{how}{paused}", self.clock.now())
             }
-            Event::ConfigReloaded { error: None } => {
+            Event::ConfigReloaded { error: None, .. } => {
                 writeln!(self.out, "{} release.toml changed: reloaded", self.clock.now())
             }
-            Event::ConfigReloaded { error: Some(error) } => writeln!(
+            Event::ConfigReloaded { error: Some(error), .. } => writeln!(
                 self.out,
                 "{} release.toml changed but is invalid; keeping the last good one:\n{error}",
                 self.clock.now()

@@ -100,11 +100,13 @@ pub async fn status(project: &Project, args: &StatusArgs) -> Result<ExitCode, Fa
                 deployed,
                 lock,
                 error,
+                smoke,
             } => Some(EnvironmentRow {
                 env,
                 deployed,
                 lock,
                 error,
+                smoke,
             }),
             _ => None,
         })

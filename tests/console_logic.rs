@@ -424,6 +424,7 @@ mod environments {
             deployed,
             lock: None,
             error: None,
+            smoke: None,
         });
     }
 
@@ -529,6 +530,7 @@ mod environments {
             deployed: None,
             lock: Some(lock.clone()),
             error: None,
+            smoke: None,
         });
         assert!(app.dirty);
         assert_eq!(app.envs.get("production").unwrap().lock, Some(lock));
@@ -537,6 +539,7 @@ mod environments {
             deployed: None,
             lock: None,
             error: Some("cannot reach the engine of staging: connection refused".into()),
+            smoke: None,
         });
         assert!(app.envs.get("staging").unwrap().error.is_some());
     }

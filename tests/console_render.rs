@@ -383,6 +383,7 @@ mod environments {
             deployed,
             lock: None,
             error: None,
+            smoke: None,
         });
     }
 
@@ -449,6 +450,7 @@ mod environments {
                 stale: false,
             }),
             error: None,
+            smoke: None,
         });
         let buf = draw(&app, 100, 28);
         let theme = Theme::builtin("default").unwrap();
@@ -463,6 +465,7 @@ mod environments {
             deployed: None,
             lock: None,
             error: Some("cannot reach the engine of staging: connection refused".into()),
+            smoke: None,
         });
         let buf = draw(&app, 100, 28);
         let (x, y) = find(&buf, "✗ unreachable");

@@ -27,7 +27,12 @@ pub async fn run_checks(
         // A check failing the same way 100 times says so once.
         let mut last_reason: Option<String> = None;
         let mut quiet = |line: String| {
-            let reason = line.split_once(": ").map_or(line.as_str(), |(_, r)| r).to_string();
+            // "GET /health: attempt 7: expected status 200, got 503" → the part after the attempt.
+            let reason = match line.find("attempt ") {
+                Some(i) => line[i..].split_once(": ").map_or(&line[i..], |(_, r)| r),
+                None => line.as_str(),
+            }
+            .to_string();
             if last_reason.as_deref() != Some(reason.as_str()) {
                 progress(line);
                 last_reason = Some(reason);

@@ -294,7 +294,12 @@ impl Control {
             Ok(Err(e)) => Some(e.to_string()),
             Err(e) => Some(format!("reading release.toml failed: {e}")),
         };
-        self.sink.emit(Event::ConfigReloaded { error }).await;
+        let config = if error.is_none() {
+            self.engine.config.clone()
+        } else {
+            None
+        };
+        self.sink.emit(Event::ConfigReloaded { error, config }).await;
     }
 
     async fn start_watch(&mut self, saves: bool) {

@@ -172,7 +172,12 @@ pub enum Event {
         last_trigger: Option<String>,
     },
     /// release.toml was edited: `error` when the new one is invalid (the last good one stays).
-    ConfigReloaded { error: Option<String> },
+    ConfigReloaded {
+        error: Option<String>,
+        /// The new configuration, when it is valid (for views that show its environments).
+        #[serde(skip)]
+        config: Option<std::sync::Arc<crate::config::Config>>,
+    },
     /// An operation on an environment began (also one that is refused at once: the audit
     /// keeps those too). `from` is what ran there, `to` the release it puts there.
     OperationStarted {
@@ -219,6 +224,9 @@ pub enum Event {
         lock: Option<LockHolder>,
         /// The engine could not be asked: why.
         error: Option<String>,
+        /// The last smoke verdict on this environment for the release it runs, from the local
+        /// history: passed, failed, or unknown.
+        smoke: Option<bool>,
     },
     /// What promoting to `env` would do: the release it runs now (`current`) → the one running
     /// in `source` (`candidate`), the commits between them (newest first), and whether the

@@ -12,12 +12,14 @@ pub struct EnvironmentRow {
     pub deployed: Option<Deployed>,
     pub lock: Option<LockHolder>,
     pub error: Option<String>,
+    /// The last smoke verdict for the release it runs (local history): passed, failed, unknown.
+    pub smoke: Option<bool>,
 }
 
-/// An aligned table: ENV RELEASE COMMIT IMAGE SINCE HEALTH BY, then lock and error notes.
+/// An aligned table: ENV RELEASE COMMIT IMAGE SINCE HEALTH SMOKE BY, then lock and error notes.
 pub fn format_status(rows: &[EnvironmentRow]) -> String {
-    let header = ["ENV", "RELEASE", "COMMIT", "IMAGE", "SINCE", "HEALTH", "BY"].map(String::from);
-    let mut table: Vec<[String; 7]> = vec![header];
+    let header = ["ENV", "RELEASE", "COMMIT", "IMAGE", "SINCE", "HEALTH", "SMOKE", "BY"].map(String::from);
+    let mut table: Vec<[String; 8]> = vec![header];
     let mut notes = Vec::new();
     for row in rows {
         let cells = match (&row.deployed, &row.error) {
@@ -31,11 +33,13 @@ pub fn format_status(rows: &[EnvironmentRow]) -> String {
                     "".into(),
                     "unreachable".into(),
                     "".into(),
+                    "".into(),
                 ]
             }
             (None, None) => [
                 row.env.clone(),
                 "not deployed".into(),
+                "".into(),
                 "".into(),
                 "".into(),
                 "".into(),
@@ -52,6 +56,11 @@ pub fn format_status(rows: &[EnvironmentRow]) -> String {
                 short_image_id(&d.release.image_id),
                 since(&d.deployed_at),
                 d.health(),
+                match row.smoke {
+                    Some(true) => "passed".into(),
+                    Some(false) => "FAILED".into(),
+                    None => "-".into(),
+                },
                 // `user@host`; the git identity is in the history and the container's labels.
                 d.deployed_by.split(" (").next().unwrap_or_default().to_string(),
             ],
@@ -61,7 +70,7 @@ pub fn format_status(rows: &[EnvironmentRow]) -> String {
             notes.push(format!("{} (lock)", lock.describe().replace('\n', "\n ")));
         }
     }
-    let widths: Vec<usize> = (0..7)
+    let widths: Vec<usize> = (0..8)
         .map(|i| table.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
         .collect();
     let mut out = String::new();

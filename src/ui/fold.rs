@@ -253,7 +253,7 @@ impl App {
                     last_trigger,
                 };
             }
-            Event::ConfigReloaded { error } => {
+            Event::ConfigReloaded { error, .. } => {
                 match &error {
                     Some(_) => self.notify(
                         NoticeLevel::Error,

@@ -17,6 +17,7 @@ use crate::engine::Engine;
 
 /// What every operation starts from: the config, the environment's target, the operator.
 struct Context {
+    engine: Engine,
     config: Arc<Config>,
     target: Target,
     operator: Operator,
@@ -62,6 +63,7 @@ async fn context(engine: &Engine, sink: &EventSink, env: &str, action: OpAction)
     let config = engine.config.clone()?;
     match target(engine, &config.app.name, &env_config).await {
         Ok(target) => Some(Context {
+            engine: engine.clone(),
             config,
             target,
             operator,
@@ -426,7 +428,8 @@ async fn place(sink: &EventSink, cx: &Context, op: Op, release: &ReleaseRef) {
     let (outcome, message, logs) = place_locked(cx, &op, release).await;
     held.release().await;
     op.finish(outcome, message, logs).await;
-    sink.emit(super::status::environment_status(&cx.target).await).await;
+    sink.emit(super::status::environment_status(&cx.engine, &cx.target).await)
+        .await;
 }
 
 async fn place_locked(cx: &Context, op: &Op, release: &ReleaseRef) -> (OpOutcome, String, Vec<String>) {

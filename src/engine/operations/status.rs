@@ -9,20 +9,35 @@ use crate::engine::recorder::EventSink;
 use crate::engine::Engine;
 
 /// What runs on the target and who holds its lock, as an event.
-pub(super) async fn environment_status(target: &Target) -> Event {
+pub(super) async fn environment_status(engine: &Engine, target: &Target) -> Event {
     let env = target.env.name.clone();
     match target.current().await {
-        Ok(deployed) => Event::EnvironmentStatus {
-            env,
-            deployed,
-            lock: lock::holder(target).await.ok().flatten(),
-            error: None,
-        },
+        Ok(deployed) => {
+            let smoke = match &deployed {
+                Some(d) => {
+                    let (app, env, image) = (target.app.clone(), env.clone(), d.release.image_id.clone());
+                    with_store(engine, move |s| s.smoke_verdict(&app, &env, &image))
+                        .await
+                        .ok()
+                        .flatten()
+                        .map(|v| v.passed)
+                }
+                None => None,
+            };
+            Event::EnvironmentStatus {
+                env,
+                deployed,
+                lock: lock::holder(target).await.ok().flatten(),
+                error: None,
+                smoke,
+            }
+        }
         Err(e) => Event::EnvironmentStatus {
             env,
             deployed: None,
             lock: None,
             error: Some(e.to_string()),
+            smoke: None,
         },
     }
 }
@@ -35,12 +50,13 @@ pub async fn load_environments(engine: &Engine, sink: &EventSink) {
         let app = app.clone();
         async move {
             match target(engine, &app, env).await {
-                Ok(t) => environment_status(&t).await,
+                Ok(t) => environment_status(engine, &t).await,
                 Err(why) => Event::EnvironmentStatus {
                     env: env.name.clone(),
                     deployed: None,
                     lock: None,
                     error: Some(why),
+                    smoke: None,
                 },
             }
         }
@@ -113,6 +129,7 @@ pub async fn unlock(engine: &Engine, sink: &EventSink, env: &str, force: bool) {
             deployed: None,
             lock: None,
             error: Some(why),
+            smoke: None,
         })
         .await;
     };
@@ -145,5 +162,5 @@ pub async fn unlock(engine: &Engine, sink: &EventSink, env: &str, force: bool) {
         },
     };
     sink.notice(message.0, message.1).await;
-    sink.emit(environment_status(&target).await).await;
+    sink.emit(environment_status(engine, &target).await).await;
 }

@@ -17,6 +17,7 @@ impl App {
                 deployed,
                 lock,
                 error,
+                ..
             } => {
                 let view = self.envs.get_or_add(&env);
                 let changed = !view.loaded || view.deployed != deployed || view.lock != lock || view.error != error;
