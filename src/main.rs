@@ -132,11 +132,10 @@ async fn watch(project: &Project, args: &WatchArgs) -> Result<ExitCode, Failure>
 async fn headless(project: &Project, command: engine::Command, json: bool, forever: bool) -> Result<ExitCode, Failure> {
     let operation = matches!(
         command,
-        engine::Command::Deploy { .. }
-            | engine::Command::Smoke { .. }
-            | engine::Command::Promote { .. }
-            | engine::Command::Rollback { .. }
+        engine::Command::Deploy { .. } | engine::Command::Promote { .. } | engine::Command::Rollback { .. }
     );
+    // A smoke check changes nothing: it can be abandoned at once.
+    let read_only = matches!(command, engine::Command::Smoke { .. });
     let config = load_config(project)?;
     let mut store = Store::open(&project.state_dir()).map_err(Failure::usage)?;
     init_tracing(&project.state_dir());
@@ -184,6 +183,10 @@ async fn headless(project: &Project, command: engine::Command, json: bool, forev
                     } else {
                         eprintln!("shipdeck: {signal} again: exiting now; leftovers are removed at the next start");
                     }
+                    return Ok(ExitCode::from(130));
+                }
+                if read_only {
+                    eprintln!("shipdeck: {signal}: smoke check abandoned (it changes nothing)");
                     return Ok(ExitCode::from(130));
                 }
                 if operation {
@@ -238,6 +241,10 @@ async fn console(project: &Project, theme: Option<&str>, started: std::time::Ins
     // console draws at once, engine or not; the history is tidied here.
     let me = Owner::current().label();
     if let Err(e) = store.mark_interrupted(chrono::Utc::now(), |owner| owner == me || label_is_alive(owner)) {
+        tracing::warn!("{e}");
+    }
+    if let Err(e) = store.mark_interrupted_operations(chrono::Utc::now(), |owner| owner == me || label_is_alive(owner))
+    {
         tracing::warn!("{e}");
     }
     let chrome = Chrome {
