@@ -223,6 +223,12 @@ fn deploy_smoke_promote_and_status_from_the_engine() {
         assert!(row.contains(short), "{env} row does not name {short}: {row}");
         assert!(row.contains("running") || row.contains("healthy"), "{row}");
     }
+    // The smoke verdicts are kept on the engine too: the gate still opens without the history.
+    let staging_row = table.lines().find(|l| l.starts_with("staging")).unwrap_or_default();
+    assert!(staging_row.contains("passed"), "{table}");
+    let again = envs.shipdeck(&["promote", "production", "--yes"]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    assert!(text(&again).contains("nothing to do"), "{}", text(&again));
     let json = envs.shipdeck(&["status", "--json"]);
     let rows: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(rows[0]["deployed"]["release"]["commit"], commit.as_str());

@@ -10,6 +10,7 @@ pub mod retention;
 pub mod rollout;
 pub mod smoke;
 pub mod target;
+pub mod verdict;
 
 pub use model::{short_image_id, OpAction, OpOutcome, Operator, Refusal, ReleaseRef, SmokeResult};
 pub use target::{Deployed, Target};

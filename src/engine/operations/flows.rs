@@ -8,8 +8,8 @@ use super::release::{release_images, resolve};
 use super::{environment, secrets, target, with_store, Op, OpStart, Why};
 use crate::config::Config;
 use crate::deploy::checks::run_checks;
-use crate::deploy::lock;
 use crate::deploy::rollout::{Rollout, RolloutOutcome};
+use crate::deploy::{lock, verdict};
 use crate::deploy::{Deployed, OpAction, OpOutcome, Operator, Refusal, ReleaseRef, Target};
 use crate::engine::event::Event;
 use crate::engine::recorder::EventSink;
@@ -204,7 +204,7 @@ pub async fn promote(engine: &Engine, sink: &EventSink, env: &str, force: bool, 
         }
         Err(why) => return refused((Refusal::Engine, why)).await,
     };
-    let gate = smoke_gate(engine, &cx.config.app.name, &source_name, &candidate).await;
+    let gate = smoke_gate(engine, &source, &candidate).await;
     let forced = match gate {
         Ok(()) => false,
         Err(why) if force => {
@@ -253,12 +253,30 @@ pub async fn promote(engine: &Engine, sink: &EventSink, env: &str, force: bool, 
 }
 
 /// The promotion gate: the exact image must have passed the source's smoke checks.
-async fn smoke_gate(engine: &Engine, app: &str, source: &str, candidate: &ReleaseRef) -> Result<(), String> {
-    let verdict = {
-        let (app, source, image) = (app.to_string(), source.to_string(), candidate.image_id.clone());
+async fn smoke_gate(engine: &Engine, source_target: &Target, candidate: &ReleaseRef) -> Result<(), String> {
+    let source = source_target.env.name.as_str();
+    let local = {
+        let (app, source, image) = (
+            source_target.app.clone(),
+            source.to_string(),
+            candidate.image_id.clone(),
+        );
         with_store(engine, move |s| s.smoke_verdict(&app, &source, &image)).await
     };
-    match verdict {
+    // Checked from another machine, or before the history was deleted: the engine knows.
+    if let Ok(None) = local {
+        if let Ok(Some(v)) = verdict::read(source_target, &candidate.image_id).await {
+            return match v.passed {
+                true => Ok(()),
+                false => Err(format!(
+                    "{} failed its smoke checks on {source} ({})",
+                    candidate.describe(),
+                    v.summary
+                )),
+            };
+        }
+    }
+    match local {
         Ok(Some(v)) if v.passed => Ok(()),
         Ok(Some(v)) => Err(format!(
             "{} failed its smoke checks on {source} ({})",
@@ -306,14 +324,17 @@ pub async fn preview_promotion(engine: &Engine, sink: &EventSink, env: &str) {
         }
     };
     let current = read(target(engine, &app, &env_config).await).await;
-    let source_config = config.environment(&source_name).cloned();
-    let candidate = match &source_config {
-        Some(s) => read(target(engine, &app, s).await).await,
+    let source = match config.environment(&source_name) {
+        Some(s) => target(engine, &app, s).await.ok(),
         None => None,
     };
-    let blocked = match &candidate {
-        Some(c) => smoke_gate(engine, &app, &source_name, c).await.err(),
-        None => Some(format!("nothing runs on {source_name} to promote")),
+    let candidate = match &source {
+        Some(s) => running(s).await.ok().flatten().map(|d| d.release),
+        None => None,
+    };
+    let blocked = match (&candidate, &source) {
+        (Some(c), Some(s)) => smoke_gate(engine, s, c).await.err(),
+        _ => Some(format!("nothing runs on {source_name} to promote")),
     };
     let commits = match &candidate {
         Some(c) => {
@@ -585,6 +606,10 @@ async fn smoke_checks(op: &Op, target: &Target, deployed: &Deployed) -> (bool, S
         .filter(|r| !r.passed)
         .map(|r| format!("{}: {}", r.check, r.message))
         .collect();
+    let summary = failed.join("; ");
+    if let Err(e) = verdict::record(target, &deployed.release.image_id, failed.is_empty(), &summary).await {
+        op.log(format!("could not keep the smoke verdict on the engine: {e}"));
+    }
     if failed.is_empty() {
         (true, format!("smoke passed ({} check(s))", results.len()))
     } else {

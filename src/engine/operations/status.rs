@@ -16,11 +16,19 @@ pub(super) async fn environment_status(engine: &Engine, target: &Target) -> Even
             let smoke = match &deployed {
                 Some(d) => {
                     let (app, env, image) = (target.app.clone(), env.clone(), d.release.image_id.clone());
-                    with_store(engine, move |s| s.smoke_verdict(&app, &env, &image))
+                    let local = with_store(engine, move |s| s.smoke_verdict(&app, &env, &image))
                         .await
                         .ok()
                         .flatten()
-                        .map(|v| v.passed)
+                        .map(|v| v.passed);
+                    match local {
+                        Some(passed) => Some(passed),
+                        None => crate::deploy::verdict::read(target, &d.release.image_id)
+                            .await
+                            .ok()
+                            .flatten()
+                            .map(|v| v.passed),
+                    }
                 }
                 None => None,
             };
