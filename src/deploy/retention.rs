@@ -25,6 +25,17 @@ pub async fn prune_releases(docker: &Docker, app: &str, keep: usize) -> Result<V
         }
         if docker.remove_image_with_tags(&image.id).await? {
             removed.push(image.tags.first().cloned().unwrap_or_else(|| image.id.clone()));
+            // Its smoke verdicts go with it.
+            let verdicts = docker
+                .volumes_labelled(&[
+                    (labels::APP, app),
+                    (labels::ROLE, "smoke-verdict"),
+                    (labels::IMAGE_ID, &image.id),
+                ])
+                .await?;
+            for volume in verdicts {
+                docker.remove_volume(&volume).await?;
+            }
         }
     }
     Ok(removed)

@@ -50,6 +50,21 @@ impl Docker {
         }
     }
 
+    /// The names of the volumes carrying every one of `labels` (`key=value`).
+    pub async fn volumes_labelled(&self, labels: &[(&str, &str)]) -> Result<Vec<String>, DockerError> {
+        let values: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let filters = HashMap::from([("label".to_string(), values)]);
+        let options = bollard::query_parameters::ListVolumesOptionsBuilder::default()
+            .filters(&filters)
+            .build();
+        let list = self
+            .api
+            .list_volumes(Some(options))
+            .await
+            .map_err(|e| DockerError::api("list volumes", e))?;
+        Ok(list.volumes.unwrap_or_default().into_iter().map(|v| v.name).collect())
+    }
+
     /// Removes a volume; one that is already gone is not an error. Says whether this call
     /// removed it.
     pub async fn remove_volume(&self, name: &str) -> Result<bool, DockerError> {
