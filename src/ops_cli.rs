@@ -62,6 +62,7 @@ pub async fn rollback(project: &Project, args: &RollbackArgs) -> Result<ExitCode
         env: args.env.clone(),
         to: args.to.clone(),
         force: args.force,
+        approval: None,
     };
     headless(project, command, args.json, false).await
 }

@@ -342,7 +342,7 @@ fn the_readme_lists_every_action_for_the_keys_table() {
 // ---------------------------------------------------------------------------------------------
 // Environments: the panel's model, the release keys, the modals and the operation log.
 
-mod environments {
+pub mod environments {
     use super::*;
     use shipdeck::deploy::{Deployed, OpAction, OpOutcome, Operator, ReleaseRef, SmokeResult};
     use shipdeck::engine::event::LockHolder;
@@ -717,6 +717,7 @@ mod environments {
                 env: "staging".into(),
                 to: Some("d".repeat(40)),
                 force: false,
+                approval: None,
             })]
         );
         assert_eq!(app.modal, None);
@@ -909,5 +910,429 @@ mod environments {
         app.apply(started(3, "staging", OpAction::Deploy, Some(release('a', "newest"))));
         assert_eq!(app.update(Action::Quit), vec![]);
         assert_eq!(app.modal, Some(Modal::ConfirmQuit));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Environments after a fresh-eyes review: a reloaded release.toml, smoke verdicts, Enter on the
+// environments, the promote and rollback dialogs, stale hints and refusals.
+
+mod environments_review {
+    use std::sync::Arc;
+
+    use super::environments::{deployed, release, specs};
+    use super::*;
+    use shipdeck::deploy::{OpAction, OpOutcome, Operator, Refusal, SmokeResult};
+    use shipdeck::engine::{NoticeLevel, ReleaseChoice};
+
+    fn connected_app() -> App {
+        let mut app = app_with_repo();
+        app.set_environments(specs());
+        app.apply(Event::EngineStatus {
+            connected: true,
+            address: "unix:///var/run/docker.sock".into(),
+            version: Some("27.0".into()),
+            api_version: Some("1.46".into()),
+            message: None,
+        });
+        status(&mut app, "staging", Some(deployed('b', "Up 2 minutes (healthy)")), None);
+        status(&mut app, "production", Some(deployed('c', "Up 1 hour")), None);
+        app
+    }
+
+    fn status(app: &mut App, env: &str, deployed: Option<shipdeck::deploy::Deployed>, smoke: Option<bool>) {
+        app.apply(Event::EnvironmentStatus {
+            env: env.into(),
+            deployed,
+            lock: None,
+            error: None,
+            smoke,
+        });
+    }
+
+    fn config(text: &str) -> Arc<shipdeck::config::Config> {
+        let base = "[app]\nname = \"demo\"\n[stages.package]\ndockerfile = \"Dockerfile\"\n";
+        Arc::new(shipdeck::config::parse(&format!("{base}{text}"), "release.toml", None).expect("a valid config"))
+    }
+
+    fn smoke_checked(op: u64, env: &str, c: char, passed: bool) -> Event {
+        Event::SmokeChecked {
+            op,
+            env: env.into(),
+            release: release(c, "newest"),
+            position: 0,
+            result: SmokeResult {
+                check: "GET /health".into(),
+                passed,
+                attempts: 1,
+                latency_ms: 3,
+                status: Some(if passed { 200 } else { 500 }),
+                excerpt: None,
+                message: "checked".into(),
+            },
+        }
+    }
+
+    fn op_started(op: u64, env: &str, action: OpAction, c: char) -> Event {
+        Event::OperationStarted {
+            op,
+            app: "demo".into(),
+            env: env.into(),
+            action,
+            from: None,
+            to: Some(release(c, "newest")),
+            run: None,
+            by: Operator {
+                git_user: None,
+                os_user: "ada".into(),
+                host: "box".into(),
+            },
+            approval: None,
+            forced: false,
+            at: at(10),
+        }
+    }
+
+    fn op_finished(op: u64, env: &str, action: OpAction, outcome: OpOutcome, refusal: Option<Refusal>) -> Event {
+        Event::OperationFinished {
+            op,
+            env: env.into(),
+            action,
+            outcome,
+            message: "it ended".into(),
+            logs: Vec::new(),
+            refusal,
+            duration_ms: 1000,
+            at: at(11),
+        }
+    }
+
+    fn type_in(app: &mut App, text: &str) {
+        for c in text.chars() {
+            app.modal_input(ModalInput::Char(c));
+        }
+    }
+
+    #[test]
+    fn a_reloaded_release_toml_rebuilds_the_environments_and_rereads_them() {
+        let mut app = connected_app();
+        app.update(Action::FocusPrev);
+        app.update(Action::Down);
+        assert_eq!(app.envs.selected().unwrap().name(), "production");
+        let effects = app.apply(Event::ConfigReloaded {
+            error: None,
+            config: Some(config(
+                "[environments.staging]\npublish = \"127.0.0.1:18080:8080\"\n\
+                 [environments.qa]\npublish = \"127.0.0.1:18082:8080\"\npromote_from = \"staging\"\n",
+            )),
+        });
+        assert_eq!(effects, vec![Effect::Engine(Command::LoadEnvironments)]);
+        let names: Vec<&str> = app.envs.list.iter().map(|e| e.name()).collect();
+        assert_eq!(names, ["staging", "qa"], "production is gone, qa is new");
+        assert!(app.envs.get("staging").unwrap().loaded, "staging keeps what was read");
+        assert!(app.envs.selected().is_some(), "the selection stays inside the list");
+        // A read that was under way when release.toml changed does not bring production back.
+        status(&mut app, "production", Some(deployed('c', "Up 1 hour")), None);
+        assert!(app.envs.get("production").is_none());
+        // `d` targets the first environment of the new file.
+        app.apply(Event::ConfigReloaded {
+            error: None,
+            config: Some(config("[environments.dev]\npublish = \"127.0.0.1:18083:8080\"\n")),
+        });
+        super::start_run(&mut app, 1, &"a".repeat(40));
+        app.apply(Event::RunFinished {
+            run: 1,
+            status: RunStatus::Success,
+            duration_ms: 1,
+            image_id: Some("sha256:1".into()),
+            image_tag: Some("demo:aaaaaaa".into()),
+            at: at(2),
+        });
+        let effects = app.update(Action::Deploy);
+        assert!(
+            matches!(&effects[..], [Effect::Engine(Command::Deploy { env, .. })] if env == "dev"),
+            "{effects:?}"
+        );
+        // An invalid file keeps the environments.
+        app.apply(Event::ConfigReloaded {
+            error: Some("release.toml:1:1: bad".into()),
+            config: None,
+        });
+        assert_eq!(app.envs.list.len(), 1);
+    }
+
+    #[test]
+    fn a_failed_smoke_verdict_shows_and_changes_the_footer_offer() {
+        let mut app = connected_app();
+        status(
+            &mut app,
+            "staging",
+            Some(deployed('b', "Up 2 minutes (healthy)")),
+            Some(false),
+        );
+        assert_eq!(app.envs.get("staging").unwrap().smoke_passed(), Some(false));
+        assert_eq!(
+            app.next_step(),
+            Some((Action::Rollback, "roll back staging".to_string())),
+            "a release that failed its smoke checks is offered a rollback, not a promotion"
+        );
+        status(
+            &mut app,
+            "staging",
+            Some(deployed('b', "Up 2 minutes (healthy)")),
+            Some(true),
+        );
+        assert_eq!(app.envs.get("staging").unwrap().smoke_passed(), Some(true));
+        // A verdict of this session's operation.
+        app.apply(op_started(4, "staging", OpAction::Smoke, 'b'));
+        app.apply(smoke_checked(4, "staging", 'b', false));
+        app.apply(op_finished(4, "staging", OpAction::Smoke, OpOutcome::Failed, None));
+        assert_eq!(app.envs.get("staging").unwrap().smoke_passed(), Some(false));
+        // The next unknown status keeps it; another release there forgets it.
+        status(&mut app, "staging", Some(deployed('b', "Up 2 minutes (healthy)")), None);
+        assert_eq!(app.envs.get("staging").unwrap().smoke_passed(), Some(false));
+        status(&mut app, "staging", Some(deployed('a', "Up 1 second")), None);
+        assert_eq!(app.envs.get("staging").unwrap().smoke_passed(), None);
+    }
+
+    #[test]
+    fn a_release_that_just_failed_smoke_on_staging_is_not_offered_again() {
+        let mut app = connected_app();
+        super::start_run(&mut app, 1, &"a".repeat(40));
+        app.apply(Event::RunFinished {
+            run: 1,
+            status: RunStatus::Success,
+            duration_ms: 1,
+            image_id: Some("sha256:1".into()),
+            image_tag: Some("demo:aaaaaaa".into()),
+            at: at(2),
+        });
+        app.apply(op_started(5, "staging", OpAction::Deploy, 'a'));
+        app.apply(smoke_checked(5, "staging", 'a', false));
+        app.apply(op_finished(5, "staging", OpAction::Deploy, OpOutcome::Failed, None));
+        status(&mut app, "staging", Some(deployed('a', "Up 3 seconds")), None);
+        assert_eq!(
+            app.next_step(),
+            Some((Action::Rollback, "roll back staging (aaaaaaa failed)".to_string()))
+        );
+    }
+
+    #[test]
+    fn enter_on_the_environments_runs_nothing() {
+        let mut app = connected_app();
+        app.update(Action::FocusPrev);
+        assert_eq!(app.focus, Focus::Environments);
+        assert_eq!(app.update(Action::RunSelected), vec![]);
+        let (_, message) = app.notice.clone().unwrap();
+        assert!(
+            message.contains("d deploy · s smoke · p promote · r rollback"),
+            "{message}"
+        );
+        app.update(Action::FocusNext);
+        app.update(Action::FocusNext);
+        assert!(
+            matches!(
+                &app.update(Action::RunSelected)[..],
+                [Effect::Engine(Command::Run { .. })]
+            ),
+            "from the runs, Enter still runs"
+        );
+    }
+
+    fn promote_preview(current: char, candidate: char, blocked: Option<&str>) -> Event {
+        Event::PromotionPreview {
+            env: "production".into(),
+            source: "staging".into(),
+            current: Some(release(current, "older")),
+            candidate: Some(release(candidate, "newest")),
+            commits: vec![],
+            approval: true,
+            blocked: blocked.map(String::from),
+        }
+    }
+
+    #[test]
+    fn a_wrong_name_says_so_and_a_refusing_gate_takes_no_name() {
+        let mut app = connected_app();
+        app.update(Action::Promote);
+        app.apply(promote_preview('c', 'b', None));
+        type_in(&mut app, "prodution");
+        assert_eq!(app.modal_input(ModalInput::Enter), vec![]);
+        let Some(Modal::Promote(modal)) = &app.modal else {
+            panic!()
+        };
+        assert!(modal.mismatch && !modal.ready());
+        app.modal_input(ModalInput::Backspace);
+        let Some(Modal::Promote(modal)) = &app.modal else {
+            panic!()
+        };
+        assert!(!modal.mismatch, "typing again clears the complaint");
+
+        let mut app = connected_app();
+        app.update(Action::Promote);
+        app.apply(promote_preview(
+            'c',
+            'b',
+            Some("bbbbbbb has not passed staging's smoke checks"),
+        ));
+        type_in(&mut app, "production");
+        let Some(Modal::Promote(modal)) = &app.modal else {
+            panic!()
+        };
+        assert!(
+            modal.typed.is_empty() && !modal.needs_name(),
+            "a refused promotion asks no name"
+        );
+    }
+
+    #[test]
+    fn p_follows_the_chain_and_says_when_there_is_nothing_to_promote() {
+        let mut app = connected_app();
+        app.update(Action::FocusPrev);
+        assert_eq!(
+            app.update(Action::Promote),
+            vec![Effect::Engine(Command::PreviewPromotion {
+                env: "production".into()
+            })],
+            "staging → production"
+        );
+        app.envs.awaiting_preview = None;
+        app.update(Action::Down);
+        assert_eq!(
+            app.update(Action::Promote),
+            vec![Effect::Engine(Command::PreviewPromotion {
+                env: "production".into()
+            })],
+            "production promotes from staging into itself"
+        );
+        // Production already runs the candidate: nothing to do, no name asked.
+        app.apply(promote_preview('b', 'b', None));
+        let Some(Modal::Promote(modal)) = &app.modal else {
+            panic!()
+        };
+        assert!(modal.same() && !modal.needs_name() && !modal.ready());
+        type_in(&mut app, "production");
+        assert_eq!(app.modal_input(ModalInput::Enter), vec![]);
+        app.modal_input(ModalInput::Esc);
+
+        // Two environments without a chain: nothing to promote to.
+        let mut app = app_with_repo();
+        let mut lone = specs();
+        lone[1].promote_from = None;
+        app.set_environments(lone);
+        app.update(Action::FocusPrev);
+        app.update(Action::Down);
+        assert_eq!(app.update(Action::Promote), vec![]);
+        assert_eq!(app.notice.clone().unwrap().1, "nothing to promote to from production");
+    }
+
+    fn choice(c: char, current: bool) -> ReleaseChoice {
+        ReleaseChoice {
+            release: release(c, "a release"),
+            deployed_at: Some(at(0)),
+            by: Some("ada@box".into()),
+            smoke: None,
+            current,
+        }
+    }
+
+    #[test]
+    fn rolling_production_back_asks_for_its_name() {
+        let mut app = connected_app();
+        app.update(Action::FocusPrev);
+        app.update(Action::Down);
+        app.update(Action::Rollback);
+        // The engine's list left out what runs there: the console lists it, as current.
+        app.apply(Event::ReleasesListed {
+            env: "production".into(),
+            releases: vec![choice('d', false), choice('e', false)],
+        });
+        let Some(Modal::Rollback(picker)) = &app.modal else {
+            panic!("{:?}", app.modal)
+        };
+        assert!(picker.releases[0].current && picker.releases[0].release.commit == "c".repeat(40));
+        assert_eq!(picker.selected, 1);
+        assert_eq!(
+            app.modal_input(ModalInput::Enter),
+            vec![],
+            "Enter asks for the name first"
+        );
+        let Some(Modal::Rollback(picker)) = &app.modal else {
+            panic!()
+        };
+        assert!(picker.confirming);
+        type_in(&mut app, "prod");
+        assert_eq!(app.modal_input(ModalInput::Enter), vec![]);
+        let Some(Modal::Rollback(picker)) = &app.modal else {
+            panic!()
+        };
+        assert!(picker.mismatch);
+        type_in(&mut app, "uction");
+        assert_eq!(
+            app.modal_input(ModalInput::Enter),
+            vec![Effect::Engine(Command::Rollback {
+                env: "production".into(),
+                to: Some("d".repeat(40)),
+                force: false,
+                approval: Some("typed production".into()),
+            })]
+        );
+    }
+
+    #[test]
+    fn r_during_an_operation_on_the_environment_is_refused_up_front() {
+        let mut app = connected_app();
+        app.update(Action::FocusPrev);
+        app.apply(op_started(6, "staging", OpAction::Deploy, 'a'));
+        assert_eq!(app.update(Action::Rollback), vec![]);
+        assert!(app.notice.clone().unwrap().1.contains("already under way"));
+        assert_eq!(app.envs.awaiting_releases, None);
+    }
+
+    #[test]
+    fn the_select_a_green_run_hint_gives_way_to_a_run_and_to_the_next_step() {
+        let mut app = connected_app();
+        app.update(Action::Deploy);
+        assert!(app.current_notice().unwrap().1.contains("select a green run"));
+        super::start_run(&mut app, 1, &"a".repeat(40));
+        assert_eq!(app.current_notice(), None, "a run is going: the hint is stale");
+        app.apply(Event::RunFinished {
+            run: 1,
+            status: RunStatus::Success,
+            duration_ms: 1,
+            image_id: Some("sha256:1".into()),
+            image_tag: Some("demo:aaaaaaa".into()),
+            at: at(2),
+        });
+        assert!(app.next_step().is_some());
+        assert_eq!(app.current_notice(), None, "the footer offers the deploy itself");
+    }
+
+    #[test]
+    fn a_refused_operation_is_a_failure_notice_that_says_why() {
+        let mut app = connected_app();
+        app.apply(op_started(7, "production", OpAction::Promote, 'b'));
+        app.apply(op_finished(
+            7,
+            "production",
+            OpAction::Promote,
+            OpOutcome::Refused,
+            Some(Refusal::Locked),
+        ));
+        let (level, message) = app.notice.clone().unwrap();
+        assert_eq!(level, NoticeLevel::Error);
+        assert_eq!(message, "⊘ promote production refused (locked): it ended");
+    }
+
+    #[test]
+    fn help_scrolls_when_it_does_not_fit() {
+        let mut app = connected_app();
+        app.update(Action::Help);
+        app.update(Action::Down);
+        app.update(Action::Down);
+        assert_eq!(app.help_scroll, 2);
+        app.update(Action::Up);
+        assert_eq!(app.help_scroll, 1);
+        assert_eq!(app.modal, Some(Modal::Help));
     }
 }

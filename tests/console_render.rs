@@ -290,14 +290,33 @@ fn help_overlay_in_a_short_terminal_uses_two_columns() {
     app.update(Action::Help);
     let screen = text(&draw(&app, 120, 24));
     for key in [
-        "quit (asks while a run is active)",
-        "saves run on_save stages: on/off",
+        "quit (asks while a run or deploy is on)",
+        "saves run stages on/off",
         "suspend (fg resumes)",
         "Keys can be changed",
     ] {
         assert!(screen.contains(key), "`{key}` is cut off:\n{screen}");
     }
     insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn the_pipeline_strip_ends_cut_text_with_an_ellipsis() {
+    let mut app = idle(false);
+    queue(&mut app, false);
+    for stage in ["test", "build", "package"] {
+        app.apply(Event::StageStarted {
+            run: 1,
+            stage: stage.into(),
+            at: at(0),
+            log_path: None,
+        });
+        finish(&mut app, stage, StageStatus::Success, 754_000);
+    }
+    let buf = draw(&app, 80, 24);
+    let (_, y) = find(&buf, "✓ test");
+    let row: String = (0..80).map(|x| buf[(x, y)].symbol().to_string()).collect();
+    assert!(row.trim_end().trim_end_matches('│').trim_end().ends_with('…'), "{row}");
 }
 
 #[test]
@@ -683,5 +702,139 @@ mod environments {
         let row: String = (0..100).map(|x| buf[(x, y)].symbol().to_string()).collect();
         let cross = row.find('✗').map(|b| row[..b].chars().count() as u16).unwrap();
         assert_eq!(buf[(cross, y)].fg, theme.failure.fg.unwrap());
+    }
+
+    fn smoke_status(app: &mut App, env: &str, deployed: Deployed, smoke: Option<bool>) {
+        app.apply(Event::EnvironmentStatus {
+            env: env.into(),
+            deployed: Some(deployed),
+            lock: None,
+            error: None,
+            smoke,
+        });
+    }
+
+    #[test]
+    fn a_failed_smoke_verdict_survives_an_80_column_terminal() {
+        let mut app = console();
+        smoke_status(
+            &mut app,
+            "staging",
+            deployed('b', "Initial commit with a long subject", "Up 2 minutes"),
+            Some(false),
+        );
+        smoke_status(
+            &mut app,
+            "production",
+            deployed('c', "Older release", "Up 3 hours"),
+            Some(true),
+        );
+        let buf = draw(&app, 80, 24);
+        let screen = text(&buf);
+        insta::assert_snapshot!(screen);
+        let theme = Theme::builtin("default").unwrap();
+        let (x, y) = find(&buf, "✗ smoke failed");
+        assert_eq!(
+            buf[(x, y)].fg,
+            theme.failure.fg.unwrap(),
+            "no green dot: a failure mark"
+        );
+        assert!(screen.contains("✓ smok"), "a passed verdict shows (cut last): {screen}");
+        // No offer to promote a release that failed its smoke checks.
+        assert!(!screen.contains("promote bbbbbbb"), "{screen}");
+    }
+
+    #[test]
+    fn help_fits_an_80_by_24_terminal_and_scrolls() {
+        let mut app = console();
+        app.update(Action::Help);
+        let screen = text(&draw(&app, 80, 24));
+        insta::assert_snapshot!(screen);
+        assert!(screen.contains("quit (asks while a run or deploy is on)"), "{screen}");
+        assert!(screen.contains("↓ more"), "{screen}");
+        for _ in 0..30 {
+            app.update(Action::Down);
+        }
+        let screen = text(&draw(&app, 80, 24));
+        assert!(screen.contains("roll the env back"), "{screen}");
+        assert!(screen.contains("↑ more"), "{screen}");
+    }
+
+    fn preview(app: &mut App, current: char, candidate: char) {
+        app.apply(Event::PromotionPreview {
+            env: "production".into(),
+            source: "staging".into(),
+            current: Some(release(current, "Initial commit")),
+            candidate: Some(release(candidate, "Initial commit")),
+            commits: vec![],
+            approval: true,
+            blocked: None,
+        });
+    }
+
+    #[test]
+    fn promoting_what_already_runs_there_asks_nothing() {
+        let mut app = console();
+        app.update(Action::Promote);
+        preview(&mut app, 'b', 'b');
+        let screen = text(&draw(&app, 100, 28));
+        assert!(
+            screen.contains("production already runs this release: nothing to do"),
+            "{screen}"
+        );
+        assert!(!screen.contains("to approve") && !screen.contains("Enter"), "{screen}");
+    }
+
+    #[test]
+    fn a_mistyped_name_is_said_in_the_dialog() {
+        let mut app = console();
+        app.update(Action::Promote);
+        preview(&mut app, 'c', 'b');
+        for c in "prodution".chars() {
+            app.modal_input(shipdeck::ui::app::ModalInput::Char(c));
+        }
+        app.modal_input(shipdeck::ui::app::ModalInput::Enter);
+        let buf = draw(&app, 100, 28);
+        let screen = text(&buf);
+        assert!(
+            screen.contains("the name does not match: type `production`"),
+            "{screen}"
+        );
+        let theme = Theme::builtin("default").unwrap();
+        let (x, y) = find(&buf, "the name does not match");
+        assert_eq!(buf[(x, y)].fg, theme.failure.fg.unwrap());
+        assert!(!screen.contains("Enter promote ·"), "Enter is not offered:\n{screen}");
+    }
+
+    #[test]
+    fn rolling_production_back_asks_for_its_name() {
+        let mut app = console();
+        smoke_status(
+            &mut app,
+            "production",
+            deployed('c', "Log requests", "Up 3 hours"),
+            None,
+        );
+        app.update(Action::FocusPrev);
+        app.update(Action::Down);
+        app.update(Action::Rollback);
+        app.apply(Event::ReleasesListed {
+            env: "production".into(),
+            releases: vec![ReleaseChoice {
+                release: release('b', "Initial commit"),
+                deployed_at: Some(at(0)),
+                by: Some("ada@box".into()),
+                smoke: Some(true),
+                current: false,
+            }],
+        });
+        app.modal_input(shipdeck::ui::app::ModalInput::Enter);
+        for c in "prod".chars() {
+            app.modal_input(shipdeck::ui::app::ModalInput::Char(c));
+        }
+        let screen = text(&draw(&app, 100, 28));
+        insta::assert_snapshot!(screen);
+        assert!(screen.contains("type production to confirm: prod"), "{screen}");
+        assert!(screen.contains("current"), "what runs there is listed:\n{screen}");
     }
 }

@@ -81,10 +81,12 @@ pub enum Command {
     /// Put a previous release back (`to`: a commit or prefix; default the last good one).
     /// On an environment with `promote_from`, only to a release that ran there before,
     /// unless `force`.
+    /// `approval`: how the operator confirmed it, when they did (recorded in the audit).
     Rollback {
         env: String,
         to: Option<String>,
         force: bool,
+        approval: Option<String>,
     },
     /// Read what runs on each environment from its engine: [`Event::EnvironmentStatus`]es.
     LoadEnvironments,

@@ -79,6 +79,11 @@ pub struct App {
     pub notice: Option<(NoticeLevel, String)>,
     /// When the notice was given: it fades from the footer after [`NOTICE_FOR`].
     pub notice_at: DateTime<Utc>,
+    /// The notice only hints at what to select: it gives way to the footer's next step and
+    /// to a run under way.
+    pub notice_is_hint: bool,
+    /// How far the help overlay is scrolled, when it does not fit.
+    pub help_scroll: usize,
     /// The working copy's release.toml is invalid: what is wrong, until it is fixed.
     pub config_error: Option<String>,
     pub watch: WatchView,
@@ -108,6 +113,8 @@ impl App {
             split: false,
             notice: None,
             notice_at: Utc::now(),
+            notice_is_hint: false,
+            help_scroll: 0,
             config_error: None,
             watch: WatchView::default(),
             watch_on_start: None,
@@ -161,6 +168,17 @@ impl App {
                 self.modal = None;
                 return Vec::new();
             }
+            (Some(Modal::Help), Action::Down | Action::PageDown) => {
+                let by = if action == Action::Down { 1 } else { 10 };
+                self.help_scroll = (self.help_scroll + by).min(Action::ALL.len());
+                return Vec::new();
+            }
+            (Some(Modal::Help), Action::Up | Action::PageUp) => {
+                self.help_scroll = self
+                    .help_scroll
+                    .saturating_sub(if action == Action::Up { 1 } else { 10 });
+                return Vec::new();
+            }
             (Some(Modal::Help), _) => return Vec::new(),
             (Some(Modal::ConfirmQuit), _) => return Vec::new(),
             (Some(Modal::Search(_) | Modal::Promote(_) | Modal::Rollback(_)), _) => return Vec::new(),
@@ -175,7 +193,10 @@ impl App {
                 }
             }
             Action::Interrupt => return vec![Effect::Interrupt],
-            Action::Help => self.modal = Some(Modal::Help),
+            Action::Help => {
+                self.help_scroll = 0;
+                self.modal = Some(Modal::Help);
+            }
             Action::FocusNext => self.focus_on(self.focus.next()),
             Action::FocusPrev => self.focus_on(self.focus.prev()),
             Action::Up => match self.focus {
@@ -205,6 +226,11 @@ impl App {
             Action::PageDown => self.with_log(|v, l| v.page_down(l)),
             Action::Top => self.with_log(|v, l| v.top(l)),
             Action::Follow => self.with_log(|v, _| v.end()),
+            // Enter is the runs' key: on the environments it would run an unseen commit.
+            Action::RunSelected if self.focus == Focus::Environments => self.notify(
+                NoticeLevel::Info,
+                "Enter does nothing here: d deploy · s smoke · p promote · r rollback",
+            ),
             Action::RunSelected => return self.run_selected(),
             Action::CancelSelected => {
                 if let Some(run) = self.selected_run().filter(|r| r.is_active()) {
@@ -298,12 +324,22 @@ impl App {
     pub fn notify(&mut self, level: NoticeLevel, message: impl Into<String>) {
         self.notice = Some((level, message.into()));
         self.notice_at = Utc::now();
+        self.notice_is_hint = false;
         self.dirty = true;
     }
 
-    /// The notice to show now, if it is recent enough.
+    /// A notice that only says what to select (see [`App::notice_is_hint`]).
+    pub fn hint(&mut self, message: impl Into<String>) {
+        self.notify(NoticeLevel::Info, message);
+        self.notice_is_hint = true;
+    }
+
+    /// The notice to show now, if it is recent enough (and, for a hint, still useful).
     pub fn current_notice(&self) -> Option<&(NoticeLevel, String)> {
-        self.notice.as_ref().filter(|_| self.now - self.notice_at < NOTICE_FOR)
+        let stale_hint = self.notice_is_hint && (self.any_active() || self.next_step().is_some());
+        self.notice
+            .as_ref()
+            .filter(|_| self.now - self.notice_at < NOTICE_FOR && !stale_hint)
     }
 
     /// Whether keys should go to [`App::modal_input`] rather than the keymap.

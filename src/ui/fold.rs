@@ -253,7 +253,10 @@ impl App {
                     last_trigger,
                 };
             }
-            Event::ConfigReloaded { error, .. } => {
+            Event::ConfigReloaded { error, config } => {
+                if let Some(config) = config.filter(|_| error.is_none()) {
+                    effects.extend(self.reload_environments(&config));
+                }
                 match &error {
                     Some(_) => self.notify(
                         NoticeLevel::Error,

@@ -66,7 +66,7 @@ pub fn render(app: &App, chrome: &Chrome, area: Rect, buf: &mut Buffer) {
     logs::render(app, theme, areas.log, buf);
 
     match &app.modal {
-        Some(Modal::Help) => help::render(&chrome.keymap, theme, area, buf),
+        Some(Modal::Help) => help::render(&chrome.keymap, app.help_scroll, theme, area, buf),
         Some(Modal::Promote(modal)) => {
             let production = app.envs.get(&modal.env).is_some_and(|e| e.spec.production);
             approval::render(modal, production, theme, area, buf);

@@ -360,7 +360,14 @@ pub async fn preview_promotion(engine: &Engine, sink: &EventSink, env: &str) {
     .await;
 }
 
-pub async fn rollback(engine: &Engine, sink: &EventSink, env: &str, to: Option<&str>, force: bool) {
+pub async fn rollback(
+    engine: &Engine,
+    sink: &EventSink,
+    env: &str,
+    to: Option<&str>,
+    force: bool,
+    approval: Option<String>,
+) {
     let Some(cx) = context(engine, sink, env, OpAction::Rollback).await else {
         return;
     };
@@ -392,6 +399,7 @@ pub async fn rollback(engine: &Engine, sink: &EventSink, env: &str, to: Option<&
         return cx.refuse(sink, OpAction::Rollback, from, (Refusal::Gated, why)).await;
     }
     let mut start = cx.start(sink, OpAction::Rollback, from, &release);
+    start.approval = approval;
     start.forced = cx.target.env.promote_from.is_some() && !ran_there;
     let op = Op::start(sink, start);
     place(sink, &cx, op, &release).await;

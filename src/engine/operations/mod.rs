@@ -39,7 +39,12 @@ pub(super) async fn run(engine: Engine, sink: EventSink, command: Command) {
         } => deploy(&engine, &sink, &env, release.as_deref(), force, approval).await,
         Command::Smoke { env } => smoke(&engine, &sink, &env).await,
         Command::Promote { env, force, approval } => promote(&engine, &sink, &env, force, approval).await,
-        Command::Rollback { env, to, force } => rollback(&engine, &sink, &env, to.as_deref(), force).await,
+        Command::Rollback {
+            env,
+            to,
+            force,
+            approval,
+        } => rollback(&engine, &sink, &env, to.as_deref(), force, approval).await,
         Command::LoadEnvironments => load_environments(&engine, &sink).await,
         Command::LoadReleases { env } => list_releases(&engine, &sink, &env).await,
         Command::PreviewPromotion { env } => flows::preview_promotion(&engine, &sink, &env).await,

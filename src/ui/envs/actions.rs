@@ -16,7 +16,7 @@ impl App {
             return self.no_environments();
         };
         let Some(run) = self.selected_run() else {
-            self.notify(NoticeLevel::Info, "select a green run: d deploys the release it built");
+            self.hint("select a green run: d deploys the release it built");
             return Vec::new();
         };
         let (number, commit, short) = (run.number, run.commit.clone(), run.short.clone());
@@ -71,13 +71,11 @@ impl App {
             return self.no_environments();
         }
         let Some(target) = self.envs.promote_target() else {
-            self.notify(
-                NoticeLevel::Info,
-                "no environment has `promote_from` in release.toml: nothing to promote to",
-            );
+            let from = self.envs.selected().map(|e| e.name().to_string()).unwrap_or_default();
+            self.notify(NoticeLevel::Info, format!("nothing to promote to from {from}"));
             return Vec::new();
         };
-        if !self.engine_up() {
+        if !self.engine_up() || self.refuse_busy(target) {
             return Vec::new();
         }
         let env = self.envs.list[target].name().to_string();
@@ -91,7 +89,7 @@ impl App {
             return self.no_environments();
         };
         let env = view.name().to_string();
-        if !self.engine_up() {
+        if !self.engine_up() || self.refuse_busy(self.envs.selected) {
             return Vec::new();
         }
         self.envs.awaiting_releases = Some(env.clone());
@@ -105,10 +103,15 @@ impl App {
         };
         match input {
             ModalInput::Esc => self.modal = None,
-            ModalInput::Char(c) if modal.approval => modal.typed.push(c),
+            ModalInput::Char(c) if modal.needs_name() => {
+                modal.typed.push(c);
+                modal.mismatch = false;
+            }
             ModalInput::Backspace => {
                 modal.typed.pop();
+                modal.mismatch = false;
             }
+            ModalInput::Enter if modal.needs_name() && modal.typed != modal.env => modal.mismatch = true,
             ModalInput::Enter if modal.ready() => {
                 let env = modal.env.clone();
                 let approval = modal.approval.then(|| format!("typed {env}"));
@@ -134,43 +137,77 @@ impl App {
         Vec::new()
     }
 
-    /// Keys in the rollback picker.
+    /// Keys in the rollback picker; on an environment that wants an approval, a chosen release
+    /// waits for the environment's name.
     pub(in crate::ui) fn rollback_input(&mut self, input: ModalInput) -> Vec<Effect> {
         let Some(Modal::Rollback(picker)) = &mut self.modal else {
             return Vec::new();
         };
+        if picker.confirming {
+            match input {
+                ModalInput::Esc => {
+                    picker.confirming = false;
+                    picker.typed.clear();
+                    picker.mismatch = false;
+                }
+                ModalInput::Char(c) => {
+                    picker.typed.push(c);
+                    picker.mismatch = false;
+                }
+                ModalInput::Backspace => {
+                    picker.typed.pop();
+                    picker.mismatch = false;
+                }
+                ModalInput::Enter if picker.typed != picker.env => picker.mismatch = true,
+                ModalInput::Enter => return self.roll_back_to_chosen(),
+                ModalInput::Up | ModalInput::Down => {}
+            }
+            return Vec::new();
+        }
         match input {
             ModalInput::Esc | ModalInput::Char('q') => self.modal = None,
             ModalInput::Up | ModalInput::Char('k') => picker.step(false),
             ModalInput::Down | ModalInput::Char('j') => picker.step(true),
-            ModalInput::Enter => {
-                let Some(chosen) = picker.chosen() else {
-                    return Vec::new();
-                };
-                let (env, commit, short) = (
-                    picker.env.clone(),
-                    chosen.release.commit.clone(),
-                    chosen.release.short_commit.clone(),
-                );
-                self.modal = None;
-                let index = self.envs.index(&env).unwrap_or(self.envs.selected);
-                return self.request(
-                    index,
-                    format!("roll back to {short}"),
-                    Command::Rollback {
-                        env,
-                        to: Some(commit),
-                        force: false,
-                    },
-                );
-            }
+            ModalInput::Enter if picker.chosen().is_none() => {}
+            ModalInput::Enter if picker.approval => picker.confirming = true,
+            ModalInput::Enter => return self.roll_back_to_chosen(),
             _ => {}
         }
         Vec::new()
     }
 
+    /// Sends the rollback to the picker's chosen release.
+    fn roll_back_to_chosen(&mut self) -> Vec<Effect> {
+        let Some(Modal::Rollback(picker)) = &self.modal else {
+            return Vec::new();
+        };
+        let Some(chosen) = picker.chosen() else {
+            return Vec::new();
+        };
+        let (env, commit, short) = (
+            picker.env.clone(),
+            chosen.release.commit.clone(),
+            chosen.release.short_commit.clone(),
+        );
+        // The name was typed to confirm it (environments with `approval`).
+        let approval = picker.approval.then(|| format!("typed {env}"));
+        self.modal = None;
+        let index = self.envs.index(&env).unwrap_or(self.envs.selected);
+        self.request(
+            index,
+            format!("roll back to {short}"),
+            Command::Rollback {
+                env,
+                to: Some(commit),
+                force: false,
+                approval,
+            },
+        )
+    }
+
     /// The next step of a release, for the footer: deploy a green run's release to the first
-    /// environment, or promote what passed on one environment to the next.
+    /// environment (or, when it just failed its smoke checks there, roll that back), or promote
+    /// what passed on one environment to the next.
     pub fn next_step(&self) -> Option<(Action, String)> {
         if self.envs.busy() || self.modal.is_some() {
             return None;
@@ -180,15 +217,38 @@ impl App {
             .selected_run()
             .filter(|r| r.status == RunStatus::Success && r.image_tag.is_some())
         {
+            let failed_there = first
+                .smoke
+                .as_ref()
+                .is_some_and(|v| v.commit == run.commit && !v.passed)
+                || first.op.as_ref().is_some_and(|op| {
+                    !op.outcome.is_ok()
+                        && !op.is_running()
+                        && op.release.as_ref().is_some_and(|r| r.commit == run.commit)
+                });
+            if failed_there {
+                let selected = self.envs.selected == 0;
+                return (first.commit() == Some(run.commit.as_str()) && selected).then(|| {
+                    (
+                        Action::Rollback,
+                        format!("roll back {} ({} failed)", first.name(), run.short),
+                    )
+                });
+            }
             if first.loaded && first.commit() != Some(run.commit.as_str()) {
                 return Some((Action::Deploy, format!("deploy {} → {}", run.short, first.name())));
             }
+        }
+        // A release that failed its smoke checks on the selected environment: roll it back.
+        if let Some(env) = self.envs.selected().filter(|e| e.smoke_passed() == Some(false)) {
+            return Some((Action::Rollback, format!("roll back {}", env.name())));
         }
         // After a deploy or smoke check went well on an environment whose successor in the
         // chain runs another release: promote.
         self.envs.list.iter().find_map(|source| {
             let op = source.op.as_ref()?;
-            let went_well = op.outcome.is_ok() && !op.rolled_back && !op.is_running();
+            let went_well =
+                op.outcome.is_ok() && !op.rolled_back && !op.is_running() && source.smoke_passed() != Some(false);
             let step = matches!(op.action, OpAction::Deploy | OpAction::Smoke | OpAction::Promote);
             let release = &source.deployed.as_ref().filter(|_| went_well && step)?.release;
             let target = self
@@ -205,23 +265,28 @@ impl App {
         })
     }
 
+    /// Refuses up front an operation on an environment that has one under way.
+    fn refuse_busy(&mut self, index: usize) -> bool {
+        let Some(view) = self.envs.list.get(index).filter(|v| v.busy()) else {
+            return false;
+        };
+        let env = view.name().to_string();
+        self.notify(
+            NoticeLevel::Info,
+            format!("an operation on {env} is already under way: wait for it to finish"),
+        );
+        true
+    }
+
     /// Sends an operation's command, selecting its environment and showing its log.
     fn request(&mut self, index: usize, what: String, command: Command) -> Vec<Effect> {
         if !self.engine_up() {
             return Vec::new();
         }
-        let Some(view) = self.envs.list.get_mut(index) else {
-            return Vec::new();
-        };
-        if view.busy() {
-            let env = view.name().to_string();
-            self.notify(
-                NoticeLevel::Info,
-                format!("an operation on {env} is already under way: wait for it to finish"),
-            );
+        if index >= self.envs.list.len() || self.refuse_busy(index) {
             return Vec::new();
         }
-        view.requested = Some(what);
+        self.envs.list[index].requested = Some(what);
         self.envs.select(index);
         self.env_log = true;
         vec![Effect::Engine(command)]

@@ -1,11 +1,17 @@
 //! Folding the engine's environment events into the console: what runs where, operations and
 //! their logs, and the previews and release lists that open the modals.
 
+use std::sync::Arc;
+
+use super::modals::with_current;
 use super::ops::{Finished, Started};
-use super::{OpView, PromoteModal, RollbackPicker};
-use crate::deploy::{OpAction, OpOutcome};
-use crate::engine::{Event, NoticeLevel};
+use super::{parse_time, EnvSpec, OpView, PromoteModal, RollbackPicker};
+use crate::config::Config;
+use crate::deploy::{OpAction, OpOutcome, Refusal};
+use crate::engine::event::ReleaseChoice;
+use crate::engine::{Command, Event, NoticeLevel};
 use crate::ui::app::{first_line, App, Effect, Modal};
+use crate::ui::model::EngineState;
 
 impl App {
     /// Folds an environment event. Only what changes what is drawn marks the app dirty, so
@@ -17,15 +23,23 @@ impl App {
                 deployed,
                 lock,
                 error,
-                ..
+                smoke,
             } => {
-                let view = self.envs.get_or_add(&env);
+                // One release.toml no longer names (a read under way when it changed): gone.
+                let Some(index) = self.envs.index(&env) else {
+                    return Vec::new();
+                };
+                let view = &mut self.envs.list[index];
+                let smoke_before = view.smoke_passed();
                 let changed = !view.loaded || view.deployed != deployed || view.lock != lock || view.error != error;
                 view.loaded = true;
                 view.deployed = deployed;
                 view.lock = lock;
                 view.error = error;
-                self.dirty |= changed;
+                if view.error.is_none() {
+                    view.status_smoke(smoke);
+                }
+                self.dirty |= changed || smoke_before != view.smoke_passed();
             }
             Event::OperationStarted {
                 op,
@@ -64,10 +78,19 @@ impl App {
                     self.dirty = true;
                 }
             }
-            Event::SmokeChecked { op, env, result, .. } => {
+            Event::SmokeChecked {
+                op,
+                env,
+                release,
+                result,
+                ..
+            } => {
                 if let Some(view) = self.op_mut(&env, op) {
                     view.smoke(&result);
                     self.dirty = true;
+                }
+                if let Some(index) = self.envs.index(&env) {
+                    self.envs.list[index].smoke_checked(op, &release.commit, result.passed);
                 }
             }
             Event::OperationFinished {
@@ -77,6 +100,7 @@ impl App {
                 outcome,
                 message,
                 logs,
+                refusal,
                 duration_ms,
                 ..
             } => {
@@ -93,7 +117,14 @@ impl App {
                     .and_then(|view| view.finish(&finished).then(|| view.rollback_notice(&env)));
                 match ended {
                     Some(Some(loud)) => self.notify(NoticeLevel::Error, loud),
-                    Some(None) => self.notify_finished(&env, action, outcome, &message),
+                    Some(None) => self.notify_finished(&env, action, outcome, refusal, &message),
+                    // Refused before it started in this console's view: still said.
+                    None if outcome == OpOutcome::Refused => {
+                        if let Some(index) = self.envs.index(&env) {
+                            self.envs.list[index].requested = None;
+                        }
+                        self.notify_finished(&env, action, outcome, refusal, &message);
+                    }
                     None => {}
                 }
                 self.dirty = true;
@@ -107,13 +138,18 @@ impl App {
                 approval,
                 blocked,
             } => {
+                let Some(index) = self.envs.index(&env) else {
+                    return Vec::new();
+                };
                 // The engine knows the chain: the console's guess gives way to it.
-                let view = self.envs.get_or_add(&env);
-                view.spec.promote_from = Some(source.clone());
+                let view = &mut self.envs.list[index];
+                view.spec.promote_from = Some(source.clone()).filter(|s| !s.is_empty());
                 view.spec.approval = approval;
                 if self.envs.awaiting_preview.as_deref() == Some(env.as_str()) {
                     self.envs.awaiting_preview = None;
-                    if self.modal.is_none() {
+                    if source.is_empty() {
+                        self.notify(NoticeLevel::Info, format!("nothing to promote to from {env}"));
+                    } else if self.modal.is_none() {
                         self.modal = Some(Modal::Promote(Box::new(PromoteModal {
                             env,
                             source,
@@ -123,6 +159,7 @@ impl App {
                             approval,
                             blocked,
                             typed: String::new(),
+                            mismatch: false,
                         })));
                         self.dirty = true;
                     }
@@ -131,7 +168,20 @@ impl App {
             Event::ReleasesListed { env, releases } => {
                 if self.envs.awaiting_releases.as_deref() == Some(env.as_str()) {
                     self.envs.awaiting_releases = None;
-                    match RollbackPicker::new(env.clone(), releases) {
+                    let (releases, approval) = match self.envs.get(&env) {
+                        Some(view) => {
+                            let running = view.deployed.as_ref().map(|d| ReleaseChoice {
+                                release: d.release.clone(),
+                                deployed_at: parse_time(&d.deployed_at),
+                                by: Some(d.deployed_by.clone()),
+                                smoke: view.smoke_passed(),
+                                current: true,
+                            });
+                            (with_current(releases, running), view.spec.approval)
+                        }
+                        None => (releases, false),
+                    };
+                    match RollbackPicker::new(env.clone(), releases, approval) {
                         Some(picker) if self.modal.is_none() => self.modal = Some(Modal::Rollback(picker)),
                         Some(_) => {}
                         None => self.notify(NoticeLevel::Info, format!("no earlier release of {env} on its engine")),
@@ -155,14 +205,52 @@ impl App {
             .filter(|o| o.id == op || o.running.contains(&op))
     }
 
+    /// release.toml changed and is valid: the environments become those it names, and what
+    /// runs on them is read again at once.
+    pub(in crate::ui) fn reload_environments(&mut self, config: &Arc<Config>) -> Vec<Effect> {
+        self.envs.reconcile(EnvSpec::from_config(config));
+        let gone = |env: &str| self.envs.index(env).is_none();
+        let modal_gone = match &self.modal {
+            Some(Modal::Promote(m)) => gone(&m.env),
+            Some(Modal::Rollback(p)) => gone(&p.env),
+            _ => false,
+        };
+        if modal_gone {
+            self.modal = None;
+        }
+        self.dirty = true;
+        match self.engine {
+            EngineState::Up { .. } if !self.envs.list.is_empty() => vec![Effect::Engine(Command::LoadEnvironments)],
+            _ => Vec::new(),
+        }
+    }
+
     /// A notice when an operation ends (an automatic rollback has its own, see
-    /// [`OpView::rollback_notice`]).
-    fn notify_finished(&mut self, env: &str, action: OpAction, outcome: OpOutcome, message: &str) {
+    /// [`OpView::rollback_notice`]); a refusal in the failure colour, with why.
+    fn notify_finished(
+        &mut self,
+        env: &str,
+        action: OpAction,
+        outcome: OpOutcome,
+        refusal: Option<Refusal>,
+        message: &str,
+    ) {
         let action = action.as_str().replace('_', "-");
         let message = first_line(message);
         let (level, text) = match outcome {
             OpOutcome::Succeeded | OpOutcome::Unchanged => (NoticeLevel::Info, format!("✓ {action} {env}: {message}")),
-            OpOutcome::Refused => (NoticeLevel::Warning, format!("⊘ {action} {env} refused: {message}")),
+            OpOutcome::Refused => {
+                let why = match refusal {
+                    Some(Refusal::Locked) => " (locked)",
+                    Some(Refusal::SmokeGate) => " (smoke gate)",
+                    Some(Refusal::Approval) => " (needs approval)",
+                    Some(Refusal::Gated) => " (promotion only)",
+                    Some(Refusal::Engine) => " (engine unreachable)",
+                    Some(Refusal::NoRelease) => " (nothing to do)",
+                    Some(Refusal::Usage) | None => "",
+                };
+                (NoticeLevel::Error, format!("⊘ {action} {env} refused{why}: {message}"))
+            }
             OpOutcome::RolledBack => (
                 NoticeLevel::Error,
                 format!("⚠ {env} ROLLED BACK automatically: {message}"),

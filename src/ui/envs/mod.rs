@@ -10,13 +10,16 @@
 
 mod actions;
 mod fold;
+mod modals;
 mod ops;
 
 use chrono::{DateTime, Local, Utc};
 
+pub use self::modals::{PromoteModal, RollbackPicker};
 pub use self::ops::OpView;
 use crate::config::Config;
-use crate::engine::event::{CommitInfo, Deployed, LockHolder, ReleaseChoice, ReleaseRef};
+use crate::engine::event::{Deployed, LockHolder};
+use crate::engine::OpId;
 
 /// How often the console re-reads what runs on each environment, so that what another
 /// shipdeck process (or another operator) did shows up.
@@ -80,6 +83,18 @@ pub struct EnvView {
     pub requested: Option<String>,
     /// The latest operation on it in this session.
     pub op: Option<OpView>,
+    /// The last smoke verdict known for a release there: from the history (with its status),
+    /// or from the checks of an operation of this session.
+    pub smoke: Option<SmokeVerdict>,
+}
+
+/// How a release's smoke checks went on an environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmokeVerdict {
+    pub commit: String,
+    pub passed: bool,
+    /// The operation whose checks gave it (its checks add up), if one of this session did.
+    pub op: Option<OpId>,
 }
 
 impl EnvView {
@@ -92,6 +107,7 @@ impl EnvView {
             error: None,
             requested: None,
             op: None,
+            smoke: None,
         }
     }
 
@@ -107,6 +123,44 @@ impl EnvView {
     /// The commit running there, when known.
     pub fn commit(&self) -> Option<&str> {
         self.deployed.as_ref().map(|d| d.release.commit.as_str())
+    }
+
+    /// The smoke verdict on the release running there: passed, failed, or unknown.
+    pub fn smoke_passed(&self) -> Option<bool> {
+        let commit = self.commit()?;
+        self.smoke.as_ref().filter(|v| v.commit == commit).map(|v| v.passed)
+    }
+
+    /// Folds one smoke check of operation `op` on release `commit`: the checks of one
+    /// operation add up (one failure fails them all); another operation starts afresh.
+    pub fn smoke_checked(&mut self, op: OpId, commit: &str, passed: bool) {
+        let before = self
+            .smoke
+            .as_ref()
+            .filter(|v| v.op == Some(op) && v.commit == commit)
+            .is_none_or(|v| v.passed);
+        self.smoke = Some(SmokeVerdict {
+            commit: commit.to_string(),
+            passed: before && passed,
+            op: Some(op),
+        });
+    }
+
+    /// What the engine's status says of the smoke checks; an unknown verdict keeps one of this
+    /// session on the same release.
+    pub fn status_smoke(&mut self, smoke: Option<bool>) {
+        let Some(commit) = self.commit().map(str::to_string) else {
+            self.smoke = None;
+            return;
+        };
+        self.smoke = match smoke {
+            Some(passed) => Some(SmokeVerdict {
+                commit,
+                passed,
+                op: None,
+            }),
+            None => self.smoke.take().filter(|v| v.commit == commit),
+        };
     }
 }
 
@@ -176,81 +230,52 @@ impl Environments {
     }
 
     /// Where `p` promotes to: the environment that promotes from the selected one; else the
-    /// selected one itself when it promotes from another; else the first that promotes at all.
+    /// selected one itself when it promotes from another; else nowhere.
     pub fn promote_target(&self) -> Option<usize> {
         let selected = self.selected()?;
         let from_selected = self
             .list
             .iter()
             .position(|e| e.spec.promote_from.as_deref() == Some(selected.name()));
-        from_selected
-            .or_else(|| selected.spec.promote_from.is_some().then_some(self.selected))
-            .or_else(|| self.list.iter().position(|e| e.spec.promote_from.is_some()))
-    }
-}
-
-/// A promotion about to be made: what the engine's preview said, and what the user typed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PromoteModal {
-    pub env: String,
-    pub source: String,
-    pub current: Option<ReleaseRef>,
-    pub candidate: Option<ReleaseRef>,
-    /// Newest first.
-    pub commits: Vec<CommitInfo>,
-    /// The user must type the environment's name.
-    pub approval: bool,
-    /// The smoke gate refuses: why.
-    pub blocked: Option<String>,
-    pub typed: String,
-}
-
-impl PromoteModal {
-    /// Whether Enter promotes now.
-    pub fn ready(&self) -> bool {
-        self.blocked.is_none() && self.candidate.is_some() && (!self.approval || self.typed == self.env)
-    }
-}
-
-/// The releases an environment can go back to, one of them selected.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RollbackPicker {
-    pub env: String,
-    /// Newest first.
-    pub releases: Vec<ReleaseChoice>,
-    /// Never a `current` one.
-    pub selected: usize,
-}
-
-impl RollbackPicker {
-    /// `None` when no release but the current one is offered.
-    pub fn new(env: String, releases: Vec<ReleaseChoice>) -> Option<RollbackPicker> {
-        let selected = releases.iter().position(|r| !r.current)?;
-        Some(RollbackPicker {
-            env,
-            releases,
-            selected,
-        })
+        from_selected.or_else(|| selected.spec.promote_from.is_some().then_some(self.selected))
     }
 
-    /// Moves the selection by one, over the current release.
-    pub fn step(&mut self, down: bool) {
-        let mut i = self.selected;
-        loop {
-            i = match (down, i) {
-                (true, i) if i + 1 < self.releases.len() => i + 1,
-                (false, i) if i > 0 => i - 1,
-                _ => return,
-            };
-            if !self.releases[i].current {
-                self.selected = i;
-                return;
-            }
+    /// release.toml changed: the environments become those it names, in its order. Those
+    /// still there keep what the console knows of them; the others go, and so do the
+    /// previews and release lists asked for them. The selection stays on its environment
+    /// when it is still there.
+    pub fn reconcile(&mut self, specs: Vec<EnvSpec>) {
+        let selected = self.selected().map(|e| e.name().to_string());
+        let mut old = std::mem::take(&mut self.list);
+        self.list = specs
+            .into_iter()
+            .map(|spec| match old.iter().position(|e| e.name() == spec.name) {
+                Some(i) => {
+                    let mut view = old.swap_remove(i);
+                    view.spec = spec;
+                    view
+                }
+                None => EnvView::new(spec),
+            })
+            .collect();
+        self.selected = selected
+            .and_then(|name| self.index(&name))
+            .unwrap_or(self.selected)
+            .min(self.list.len().saturating_sub(1));
+        if self
+            .awaiting_preview
+            .as_deref()
+            .is_some_and(|e| self.index(e).is_none())
+        {
+            self.awaiting_preview = None;
         }
-    }
-
-    pub fn chosen(&self) -> Option<&ReleaseChoice> {
-        self.releases.get(self.selected).filter(|r| !r.current)
+        if self
+            .awaiting_releases
+            .as_deref()
+            .is_some_and(|e| self.index(e).is_none())
+        {
+            self.awaiting_releases = None;
+        }
     }
 }
 
@@ -305,6 +330,49 @@ mod tests {
             Some(2),
             "the end of the chain promotes into itself"
         );
+        let mut alone = Environments::new(vec![spec("dev", None), spec("qa", None)]);
+        alone.select(1);
+        assert_eq!(alone.promote_target(), None, "nothing promotes from qa");
+    }
+
+    #[test]
+    fn reconciling_keeps_what_is_still_there_and_the_selection() {
+        let mut envs = Environments::new(vec![spec("dev", None), spec("staging", None), spec("qa", None)]);
+        envs.list[1].loaded = true;
+        envs.select(1);
+        envs.awaiting_releases = Some("qa".into());
+        envs.reconcile(vec![spec("staging", Some("dev")), spec("production", Some("staging"))]);
+        let names: Vec<&str> = envs.list.iter().map(EnvView::name).collect();
+        assert_eq!(names, ["staging", "production"]);
+        assert!(envs.list[0].loaded, "staging keeps its state");
+        assert_eq!(
+            envs.list[0].spec.promote_from.as_deref(),
+            Some("dev"),
+            "and takes its new spec"
+        );
+        assert_eq!(envs.selected().unwrap().name(), "staging");
+        assert_eq!(envs.awaiting_releases, None);
+        envs.select(1);
+        envs.reconcile(vec![spec("staging", None)]);
+        assert_eq!(envs.selected, 0, "a removed selection falls back inside the list");
+    }
+
+    #[test]
+    fn smoke_checks_of_one_operation_add_up_and_the_status_can_override() {
+        let mut view = EnvView::new(spec("staging", None));
+        assert_eq!(view.smoke_passed(), None);
+        view.smoke_checked(1, "aaa", true);
+        view.smoke_checked(1, "aaa", false);
+        view.smoke_checked(1, "aaa", true);
+        assert_eq!(view.smoke.as_ref().map(|v| v.passed), Some(false));
+        view.smoke_checked(2, "aaa", true);
+        assert_eq!(
+            view.smoke.as_ref().map(|v| v.passed),
+            Some(true),
+            "a new operation starts afresh"
+        );
+        view.status_smoke(None);
+        assert_eq!(view.smoke, None, "nothing runs there");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::{Modifier, Style};
+use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Widget};
 
@@ -31,15 +31,15 @@ pub fn render(modal: &PromoteModal, production: bool, theme: &Theme, area: Rect,
         release_line("becomes", modal.candidate.as_ref(), &modal.source, theme, inner_width),
         Line::raw(""),
     ];
-    let same = matches!((&modal.current, &modal.candidate), (Some(a), Some(b)) if a.image_id == b.image_id);
+    let same = modal.same();
     let tail = tail(modal, theme, inner_width);
     // Border, the lines above and below the commits, and a blank line before the tail.
     let fixed = 2 + lines.len() + 1 + tail.len() + 1;
     let room = (area.height as usize).saturating_sub(fixed).min(MAX_COMMITS);
     if same {
         lines.push(Line::styled(
-            format!(" {} already runs this release: nothing changes", modal.env),
-            theme.muted,
+            format!(" {} already runs this release: nothing to do", modal.env),
+            theme.text,
         ));
     } else if modal.commits.is_empty() {
         lines.push(Line::styled(" no commits listed between them", theme.muted));
@@ -95,6 +95,10 @@ fn release_line<'a>(label: &str, release: Option<&ReleaseRef>, env: &str, theme:
 /// The gate's refusal, or the approval prompt, then the keys.
 fn tail<'a>(modal: &PromoteModal, theme: &Theme, width: usize) -> Vec<Line<'a>> {
     let mut lines = Vec::new();
+    if modal.same() || modal.candidate.is_none() && modal.blocked.is_none() {
+        lines.push(keys(Enter::Absent, theme));
+        return lines;
+    }
     if let Some(why) = &modal.blocked {
         for (i, row) in wrap(&format!("the smoke gate refuses: {why}"), width.saturating_sub(3))
             .into_iter()
@@ -113,10 +117,10 @@ fn tail<'a>(modal: &PromoteModal, theme: &Theme, width: usize) -> Vec<Line<'a>> 
                 .map(|row| Line::styled(format!("   {row}"), theme.muted)),
         );
         lines.push(Line::raw(""));
-        lines.push(keys(false, theme));
+        lines.push(keys(Enter::Absent, theme));
         return lines;
     }
-    if modal.approval {
+    if modal.needs_name() {
         let matches = modal.typed == modal.env;
         let mut prompt = vec![
             Span::styled(" Type ", theme.text),
@@ -129,21 +133,42 @@ fn tail<'a>(modal: &PromoteModal, theme: &Theme, width: usize) -> Vec<Line<'a>> 
             prompt.push(Span::styled(" ✓", theme.success));
         }
         lines.push(Line::from(prompt));
+        if modal.mismatch {
+            lines.push(Line::styled(
+                format!(" ✗ the name does not match: type `{}`", modal.env),
+                theme.failure,
+            ));
+        }
         lines.push(Line::raw(""));
     }
-    lines.push(keys(modal.ready(), theme));
+    let enter = if modal.ready() { Enter::Ready } else { Enter::NeedsName };
+    lines.push(keys(enter, theme));
     lines
 }
 
-/// ` Enter promote · Esc cancel`, with Enter dimmed while it would do nothing.
-fn keys<'a>(ready: bool, theme: &Theme) -> Line<'a> {
-    let enter: Style = if ready { theme.accent } else { theme.muted };
-    let word = if ready { theme.text } else { theme.muted };
-    Line::from(vec![
-        Span::styled(" Enter", enter),
-        Span::styled(" promote", word),
-        Span::styled(" · ", theme.muted),
-        Span::styled("Esc", theme.accent),
-        Span::styled(" cancel", theme.text),
-    ])
+/// What Enter does in the dialog.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Enter {
+    Ready,
+    /// Once the name is typed.
+    NeedsName,
+    /// Nothing: only Esc.
+    Absent,
+}
+
+/// ` Enter promote · Esc cancel`; Enter is not offered while it would do nothing.
+fn keys<'a>(enter: Enter, theme: &Theme) -> Line<'a> {
+    let mut spans = match enter {
+        Enter::Ready => vec![
+            Span::styled(" Enter", theme.accent),
+            Span::styled(" promote", theme.text),
+            Span::styled(" · ", theme.muted),
+        ],
+        Enter::NeedsName => vec![Span::styled(" Enter promotes once the name is typed · ", theme.muted)],
+        Enter::Absent => vec![Span::raw(" ")],
+    };
+    let word = if enter == Enter::Absent { " close" } else { " cancel" };
+    spans.push(Span::styled("Esc", theme.accent));
+    spans.push(Span::styled(word, theme.text));
+    Line::from(spans)
 }

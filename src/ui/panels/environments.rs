@@ -4,11 +4,11 @@
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::Style;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
-use super::{block, fit, op_glyph, wrap, SPINNER};
+use super::{block, fit, fit_line, op_glyph, wrap, SPINNER};
 use crate::deploy::OpOutcome;
 use crate::ui::app::{App, Focus};
 use crate::ui::envs::{local_time, parse_time, short_operator, EnvView};
@@ -76,11 +76,16 @@ fn env_lines<'a>(app: &App, index: usize, theme: &Theme, width: usize) -> Vec<Li
         .envs
         .list
         .iter()
-        .filter_map(|e| e.deployed.as_ref())
-        .map(|d| d.health().chars().count())
+        .filter(|e| e.deployed.is_some())
+        .map(|e| health_word(e).chars().count())
         .max()
         .unwrap_or(0);
     first.push(Span::styled(format!("{glyph} {word:<word_width$} "), style));
+    // A passed verdict follows the health; a failed one took its place (it is what matters,
+    // and a narrow panel cuts the commit and subject before it).
+    if env.smoke_passed() == Some(true) {
+        first.push(Span::styled("✓ smoke ", theme.success));
+    }
     if let Some(d) = &env.deployed {
         first.push(Span::styled(format!("{} ", d.release.short_commit), theme.accent));
         // The row's marker comes first.
@@ -92,11 +97,11 @@ fn env_lines<'a>(app: &App, index: usize, theme: &Theme, width: usize) -> Vec<Li
     }
     let indent = " ".repeat(name_width + 1);
     let room = width.saturating_sub(name_width + 2);
-    let mut lines = vec![Line::from(first)];
+    let mut lines = vec![fit_line(Line::from(first), width.saturating_sub(1))];
     for row in detail(app, env, theme, room) {
         let mut spans = vec![Span::raw(indent.clone())];
         spans.extend(row);
-        lines.push(Line::from(spans));
+        lines.push(fit_line(Line::from(spans), width.saturating_sub(1)));
     }
     let selected = index == app.envs.selected;
     for line in &mut lines {
@@ -112,6 +117,17 @@ fn env_lines<'a>(app: &App, index: usize, theme: &Theme, width: usize) -> Vec<Li
     lines
 }
 
+const SMOKE_FAILED: &str = "smoke failed";
+
+/// What the panel says of a release's health: its smoke checks failed, or its container's.
+fn health_word(env: &EnvView) -> String {
+    match &env.deployed {
+        Some(_) if env.smoke_passed() == Some(false) => SMOKE_FAILED.to_string(),
+        Some(d) => d.health(),
+        None => String::new(),
+    }
+}
+
 /// The health glyph, word and style of an environment.
 fn state(app: &App, env: &EnvView, theme: &Theme) -> (char, String, Style) {
     if env.error.is_some() {
@@ -123,11 +139,13 @@ fn state(app: &App, env: &EnvView, theme: &Theme) -> (char, String, Style) {
             _ => ('◌', "reading…".into(), theme.muted),
         };
     }
-    let Some(d) = &env.deployed else {
+    if env.deployed.is_none() {
         return ('○', "not deployed".into(), theme.muted);
-    };
-    let health = d.health();
+    }
+    let health = health_word(env);
     let (glyph, style) = match health.as_str() {
+        // Running, but its smoke checks failed: not a healthy release.
+        SMOKE_FAILED => ('✗', theme.failure.add_modifier(Modifier::BOLD)),
         "healthy" | "running" => ('●', theme.success),
         "starting" | "restarting" => ('◐', theme.running),
         "unhealthy" | "dead" => ('✗', theme.failure),

@@ -82,12 +82,16 @@ pub fn render(app: &App, keymap: &Keymap, theme: &Theme, area: Rect, buf: &mut B
             theme.awaiting_approval,
         )]),
         Some(Modal::Promote(modal)) => {
-            let what = if modal.blocked.is_some() {
+            let what = if modal.same() {
+                "nothing to do".to_string()
+            } else if modal.blocked.is_some() {
                 "the smoke gate refuses this promotion".to_string()
-            } else if modal.approval {
+            } else if modal.needs_name() && !modal.ready() {
                 format!("type `{}` to approve, then Enter", modal.env)
-            } else {
+            } else if modal.ready() {
                 "Enter promotes".to_string()
+            } else {
+                "nothing to promote".to_string()
             };
             Line::from(vec![
                 Span::styled(format!(" promote to {}: ", modal.env), theme.awaiting_approval),
@@ -95,6 +99,11 @@ pub fn render(app: &App, keymap: &Keymap, theme: &Theme, area: Rect, buf: &mut B
                 Span::styled(" · Esc cancels", theme.muted),
             ])
         }
+        Some(Modal::Rollback(picker)) if picker.confirming => Line::from(vec![
+            Span::styled(format!(" roll back {}: ", picker.env), theme.awaiting_approval),
+            Span::styled(format!("type `{}` to confirm, then Enter", picker.env), theme.text),
+            Span::styled(" · Esc goes back", theme.muted),
+        ]),
         Some(Modal::Rollback(picker)) => Line::from(vec![
             Span::styled(format!(" roll back {}: ", picker.env), theme.awaiting_approval),
             Span::styled("↑/↓ choose a release, Enter rolls back", theme.text),
@@ -132,5 +141,5 @@ pub fn render(app: &App, keymap: &Keymap, theme: &Theme, area: Rect, buf: &mut B
             Line::from(spans)
         }
     };
-    Paragraph::new(line).render(area, buf);
+    Paragraph::new(crate::ui::panels::fit_line(line, area.width as usize)).render(area, buf);
 }

@@ -138,9 +138,53 @@ pub fn fit(text: &str, width: usize) -> String {
     out
 }
 
+/// Cuts a line to `width` display columns, ending with `…` when cut (spans keep their styles).
+pub fn fit_line(line: ratatui::text::Line<'_>, width: usize) -> ratatui::text::Line<'_> {
+    if line.width() <= width {
+        return line;
+    }
+    let mut spans = Vec::new();
+    let mut used = 0;
+    for span in line.spans {
+        let w = span.width();
+        if used + w < width {
+            used += w;
+            spans.push(span);
+            continue;
+        }
+        // This span reaches the edge: it ends with the ellipsis.
+        use unicode_width::UnicodeWidthChar;
+        let mut content = String::new();
+        let mut room = (width - used).saturating_sub(1);
+        for c in span.content.chars() {
+            let w = c.width().unwrap_or(0);
+            if w > room {
+                break;
+            }
+            room -= w;
+            content.push(c);
+        }
+        if width > 0 {
+            content.push('…');
+        }
+        spans.push(ratatui::text::Span::styled(content, span.style));
+        break;
+    }
+    ratatui::text::Line::from(spans).style(line.style)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_are_cut_with_an_ellipsis() {
+        use ratatui::text::{Line, Span};
+        let line = Line::from(vec![Span::raw("abc "), Span::raw("defgh")]);
+        assert_eq!(fit_line(line.clone(), 9).to_string(), "abc defgh");
+        assert_eq!(fit_line(line.clone(), 7).to_string(), "abc de…");
+        assert_eq!(fit_line(line, 4).to_string(), "abc…");
+    }
 
     #[test]
     fn fit_cuts_with_an_ellipsis_only_when_needed() {

@@ -7,7 +7,7 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
-use super::{block, short_duration, stage_glyph, stage_style};
+use super::{block, fit_line, short_duration, stage_glyph, stage_style};
 use crate::ui::app::{App, Focus};
 use crate::ui::model::{levels, StageView};
 use crate::ui::theme::Theme;
@@ -35,7 +35,7 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
             Some(_) => " no run for this commit yet: Enter runs the pipeline",
             None => " select a run",
         };
-        Paragraph::new(Line::styled(hint, theme.muted)).render(inner, buf);
+        Paragraph::new(fit_line(Line::styled(hint, theme.muted), inner.width as usize)).render(inner, buf);
         return;
     };
     let levels = levels(&run.stages);
@@ -75,7 +75,7 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
                 None => spans.push(Span::raw(" ".repeat(widths[level]))),
             }
         }
-        lines.push(Line::from(spans));
+        lines.push(fit_line(Line::from(spans), inner.width as usize));
     }
     Paragraph::new(lines).render(inner, buf);
 }

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
+use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Widget};
 
@@ -27,8 +28,9 @@ pub fn render(picker: &RollbackPicker, now: DateTime<Utc>, theme: &Theme, area: 
         ),
         theme.muted,
     )];
-    // Border, header, blank line and keys.
-    let room = (area.height as usize).saturating_sub(5).max(1);
+    // Border, header, blank line and keys (and the approval prompt).
+    let prompt = if picker.confirming { 3 } else { 0 };
+    let room = (area.height as usize).saturating_sub(5 + prompt).max(1);
     let first = (picker.selected + 1).saturating_sub(room);
     for (i, choice) in picker.releases.iter().enumerate().skip(first).take(room) {
         let r = &choice.release;
@@ -59,20 +61,60 @@ pub fn render(picker: &RollbackPicker, now: DateTime<Utc>, theme: &Theme, area: 
         if i == picker.selected {
             line = line.patch_style(theme.selection);
             line.spans.insert(0, Span::styled("▌ ", theme.accent));
+        } else if choice.current {
+            line.spans.insert(0, Span::styled("● ", theme.accent));
         } else {
             line.spans.insert(0, Span::raw("  "));
         }
         lines.push(line);
     }
     lines.push(Line::raw(""));
-    lines.push(Line::from(vec![
-        Span::styled(" ↑/↓", theme.accent),
-        Span::styled(" select · ", theme.muted),
-        Span::styled("Enter", theme.accent),
-        Span::styled(format!(" roll {} back to it · ", picker.env), theme.text),
-        Span::styled("Esc", theme.accent),
-        Span::styled(" close", theme.text),
-    ]));
+    if picker.confirming {
+        let short = picker
+            .chosen()
+            .map(|c| c.release.short_commit.clone())
+            .unwrap_or_default();
+        lines.push(Line::from(vec![
+            Span::styled(format!(" Roll {} back to ", picker.env), theme.text),
+            Span::styled(short, theme.accent),
+            Span::styled(": type ", theme.text),
+            Span::styled(picker.env.clone(), theme.awaiting_approval),
+            Span::styled(" to confirm: ", theme.text),
+            Span::styled(picker.typed.clone(), theme.text.add_modifier(Modifier::BOLD)),
+            Span::styled("▏", theme.accent),
+        ]));
+        if picker.mismatch {
+            lines.push(Line::styled(
+                format!(" ✗ the name does not match: type `{}`", picker.env),
+                theme.failure,
+            ));
+        }
+        lines.push(Line::raw(""));
+        let ready = picker.typed == picker.env;
+        lines.push(Line::from(vec![
+            Span::styled(" Enter", if ready { theme.accent } else { theme.muted }),
+            Span::styled(
+                if ready {
+                    " roll back"
+                } else {
+                    " rolls back once the name is typed"
+                },
+                if ready { theme.text } else { theme.muted },
+            ),
+            Span::styled(" · ", theme.muted),
+            Span::styled("Esc", theme.accent),
+            Span::styled(" back to the list", theme.text),
+        ]));
+    } else {
+        lines.push(Line::from(vec![
+            Span::styled(" ↑/↓", theme.accent),
+            Span::styled(" select · ", theme.muted),
+            Span::styled("Enter", theme.accent),
+            Span::styled(format!(" roll {} back to it · ", picker.env), theme.text),
+            Span::styled("Esc", theme.accent),
+            Span::styled(" close", theme.text),
+        ]));
+    }
     let height = (lines.len() as u16 + 2).min(area.height);
     let popup = Rect {
         x: area.x + area.width.saturating_sub(width) / 2,
