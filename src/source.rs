@@ -57,6 +57,23 @@ pub struct CommitInfo {
     pub branch: Option<String>,
 }
 
+impl CommitInfo {
+    /// What the views show of `commit`; `branch` when HEAD is on one and this is its commit.
+    fn of(commit: &git2::Commit<'_>, branch: Option<String>) -> CommitInfo {
+        let id = commit.id().to_string();
+        let author = commit.author();
+        CommitInfo {
+            short: id.chars().take(7).collect(),
+            subject: commit.summary().unwrap_or("").to_string(),
+            author: author.name().unwrap_or("").to_string(),
+            email: author.email().unwrap_or("").to_string(),
+            time: commit.time().seconds(),
+            branch,
+            id,
+        }
+    }
+}
+
 impl Project {
     /// Finds the app from `start`: the nearest directory at or above `start`, inside its git
     /// repository, that holds a `release.toml`.
@@ -153,20 +170,11 @@ impl Project {
         let mut commits = Vec::new();
         for oid in walk.take(limit) {
             let commit = repo.find_commit(oid?)?;
-            let id = commit.id().to_string();
-            let author = commit.author();
-            commits.push(CommitInfo {
-                short: id.chars().take(7).collect(),
-                subject: commit.summary().unwrap_or("").to_string(),
-                author: author.name().unwrap_or("").to_string(),
-                email: author.email().unwrap_or("").to_string(),
-                time: commit.time().seconds(),
-                branch: branch
-                    .as_ref()
-                    .filter(|(_, head)| *head == commit.id())
-                    .map(|(b, _)| b.clone()),
-                id,
-            });
+            let on = branch
+                .as_ref()
+                .filter(|(_, head)| *head == commit.id())
+                .map(|(b, _)| b.clone());
+            commits.push(CommitInfo::of(&commit, on));
         }
         Ok(commits)
     }
@@ -185,18 +193,7 @@ impl Project {
         }
         let mut commits = Vec::new();
         for oid in walk.take(limit) {
-            let commit = repo.find_commit(oid?)?;
-            let id = commit.id().to_string();
-            let author = commit.author();
-            commits.push(CommitInfo {
-                short: id.chars().take(7).collect(),
-                subject: commit.summary().unwrap_or("").to_string(),
-                author: author.name().unwrap_or("").to_string(),
-                email: author.email().unwrap_or("").to_string(),
-                time: commit.time().seconds(),
-                branch: None,
-                id,
-            });
+            commits.push(CommitInfo::of(&repo.find_commit(oid?)?, None));
         }
         Ok(commits)
     }

@@ -6,9 +6,8 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph, Widget};
 
-use super::{block, fit, wrap};
+use super::{fit, popup, wrap};
 use crate::deploy::ReleaseRef;
 use crate::ui::envs::PromoteModal;
 use crate::ui::theme::Theme;
@@ -62,19 +61,7 @@ pub fn render(modal: &PromoteModal, production: bool, theme: &Theme, area: Rect,
     }
     lines.push(Line::raw(""));
     lines.extend(tail);
-    let height = (lines.len() as u16 + 2).min(area.height);
-    let popup = Rect {
-        x: area.x + area.width.saturating_sub(width) / 2,
-        y: area.y + area.height.saturating_sub(height) / 2,
-        width,
-        height,
-    };
-    Clear.render(popup, buf);
-    let title = format!("Promote to {}", modal.env);
-    let outer = block(&title, true, theme);
-    let inner = outer.inner(popup);
-    outer.render(popup, buf);
-    Paragraph::new(lines).render(inner, buf);
+    popup(buf, area, width, &format!("Promote to {}", modal.env), lines, theme);
 }
 
 /// `now      b2c3d4e  Old subject`, or what is missing.

@@ -41,13 +41,7 @@ pub fn render(keymap: &Keymap, scroll: usize, theme: &Theme, area: Rect, buf: &m
         column_width(&rows) + 2
     };
     let width = needed.max(FOOTNOTE.len() + 2).min(area.width as usize) as u16;
-    let height = ((visible + chrome) as u16).min(area.height);
-    let popup = Rect {
-        x: area.x + area.width.saturating_sub(width) / 2,
-        y: area.y + area.height.saturating_sub(height) / 2,
-        width,
-        height,
-    };
+    let popup = super::centered(area, width, (visible + chrome) as u16);
     Clear.render(popup, buf);
     let title = if visible < per_column {
         let more = match (scroll > 0, scroll + visible < per_column) {

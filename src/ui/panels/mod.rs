@@ -173,6 +173,36 @@ pub fn fit_line(line: ratatui::text::Line<'_>, width: usize) -> ratatui::text::L
     ratatui::text::Line::from(spans).style(line.style)
 }
 
+/// A `width`×`height` rectangle centred in `area` (clipped to it).
+pub(super) fn centered(area: ratatui::layout::Rect, width: u16, height: u16) -> ratatui::layout::Rect {
+    let (width, height) = (width.min(area.width), height.min(area.height));
+    ratatui::layout::Rect {
+        x: area.x + area.width.saturating_sub(width) / 2,
+        y: area.y + area.height.saturating_sub(height) / 2,
+        width,
+        height,
+    }
+}
+
+/// A dialog: `lines` in a focused, titled box `width` wide, as tall as they are, centred in
+/// `area` over whatever was drawn there.
+pub(super) fn popup(
+    buf: &mut ratatui::buffer::Buffer,
+    area: ratatui::layout::Rect,
+    width: u16,
+    title: &str,
+    lines: Vec<ratatui::text::Line<'_>>,
+    theme: &crate::ui::theme::Theme,
+) {
+    use ratatui::widgets::{Clear, Paragraph, Widget};
+    let popup = centered(area, width, lines.len() as u16 + 2);
+    Clear.render(popup, buf);
+    let outer = block(title, true, theme);
+    let inner = outer.inner(popup);
+    outer.render(popup, buf);
+    Paragraph::new(lines).render(inner, buf);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

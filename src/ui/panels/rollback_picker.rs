@@ -7,9 +7,8 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph, Widget};
 
-use super::{block, fit};
+use super::{fit, popup};
 use crate::ui::envs::{local_time, short_operator, RollbackPicker};
 use crate::ui::theme::Theme;
 
@@ -115,17 +114,5 @@ pub fn render(picker: &RollbackPicker, now: DateTime<Utc>, theme: &Theme, area: 
             Span::styled(" close", theme.text),
         ]));
     }
-    let height = (lines.len() as u16 + 2).min(area.height);
-    let popup = Rect {
-        x: area.x + area.width.saturating_sub(width) / 2,
-        y: area.y + area.height.saturating_sub(height) / 2,
-        width,
-        height,
-    };
-    Clear.render(popup, buf);
-    let title = format!("Roll back {}", picker.env);
-    let outer = block(&title, true, theme);
-    let inner = outer.inner(popup);
-    outer.render(popup, buf);
-    Paragraph::new(lines).render(inner, buf);
+    popup(buf, area, width, &format!("Roll back {}", picker.env), lines, theme);
 }
