@@ -15,6 +15,7 @@
 mod error;
 mod format;
 mod interrupted;
+mod operation_reads;
 mod operations;
 mod paths;
 mod query;

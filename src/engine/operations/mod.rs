@@ -4,7 +4,9 @@
 //! ever cancelled by a watch trigger.
 
 mod flows;
+mod promote;
 mod release;
+mod rollback;
 mod status;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,7 +25,9 @@ use crate::deploy::{OpAction, OpOutcome, Operator, Refusal, ReleaseRef, Target};
 pub(super) type Why = (Refusal, String);
 use crate::store::{RunNumber, Store};
 
-pub(super) use flows::{deploy, promote, rollback, smoke};
+pub(super) use flows::{deploy, smoke};
+pub(super) use promote::promote;
+pub(super) use rollback::rollback;
 pub(super) use status::{list_releases, load_environments, unlock};
 
 static NEXT_OP: AtomicU64 = AtomicU64::new(1);
@@ -47,7 +51,7 @@ pub(super) async fn run(engine: Engine, sink: EventSink, command: Command) {
         } => rollback(&engine, &sink, &env, to.as_deref(), force, approval).await,
         Command::LoadEnvironments => load_environments(&engine, &sink).await,
         Command::LoadReleases { env } => list_releases(&engine, &sink, &env).await,
-        Command::PreviewPromotion { env } => flows::preview_promotion(&engine, &sink, &env).await,
+        Command::PreviewPromotion { env } => promote::preview_promotion(&engine, &sink, &env).await,
         Command::Unlock { env, force } => unlock(&engine, &sink, &env, force).await,
         _ => {}
     }

@@ -1,0 +1,194 @@
+//! Promotion: the release running in `promote_from`, only past its smoke gate and with an
+//! approval where one is wanted; and the preview the console's approval dialog shows.
+
+use super::flows::{context, place, running};
+use super::{environment, target, with_store, Op, Why};
+use crate::deploy::{verdict, OpAction, OpOutcome, Refusal, ReleaseRef, Target};
+use crate::engine::event::Event;
+use crate::engine::recorder::EventSink;
+use crate::engine::Engine;
+
+pub async fn promote(engine: &Engine, sink: &EventSink, env: &str, force: bool, approval: Option<String>) {
+    let Some(cx) = context(engine, sink, env, OpAction::Promote).await else {
+        return;
+    };
+    let from = running(&cx.target).await.ok().flatten().map(|d| d.release);
+    let refused = |why: Why| cx.refuse(sink, OpAction::Promote, from.clone(), why);
+    let Some(source_name) = cx.target.env.promote_from.clone() else {
+        let why =
+            format!("{env} has no `promote_from`: nothing to promote from; deploy to it with `shipdeck deploy {env}`");
+        return refused((Refusal::Usage, why)).await;
+    };
+    let Some(source_config) = cx.config.environment(&source_name).cloned() else {
+        let why = format!("{env} promotes from `{source_name}`, which is not defined");
+        return refused((Refusal::Usage, why)).await;
+    };
+    let source = match target(engine, &cx.config.app.name, &source_config).await {
+        Ok(t) => t,
+        Err(why) => return refused((Refusal::Engine, why)).await,
+    };
+    let candidate = match running(&source).await {
+        Ok(Some(d)) => d.release,
+        Ok(None) => {
+            let why = format!(
+                "nothing runs on {source_name} to promote: deploy there first (`shipdeck deploy {source_name}`)"
+            );
+            return refused((Refusal::NoRelease, why)).await;
+        }
+        Err(why) => return refused((Refusal::Engine, why)).await,
+    };
+    let gate = smoke_gate(engine, &source, &candidate).await;
+    let forced = match gate {
+        Ok(()) => false,
+        Err(why) if force => {
+            tracing::warn!("promoting without a passed smoke check (--force): {why}");
+            true
+        }
+        Err(why) => {
+            let why = format!("refusing to promote to {env}: {why}; --force promotes anyway (the audit records it)");
+            return refused((Refusal::SmokeGate, why)).await;
+        }
+    };
+    if cx.target.env.approval && approval.is_none() {
+        let why = format!("{env} needs an approval: in the console, type its name; headless, add --yes");
+        return refused((Refusal::Approval, why)).await;
+    }
+    let mut start = cx.start(sink, OpAction::Promote, from, &candidate);
+    start.approval = approval;
+    start.forced = forced;
+    let op = Op::start(sink, start);
+    if forced {
+        op.log(format!(
+            "FORCED: {} is promoted without a passed smoke check on {source_name}",
+            candidate.describe()
+        ));
+    }
+    if source.docker.address != cx.target.docker.address {
+        match cx.target.docker.image_exists(&candidate.image_id).await {
+            Ok(true) => {}
+            Ok(false) => {
+                op.log(format!(
+                    "copying image {} to {}",
+                    candidate.image_id, cx.target.docker.address
+                ));
+                if let Err(e) = source
+                    .docker
+                    .copy_image_to(&candidate.image_id, &cx.target.docker)
+                    .await
+                {
+                    return op.finish(OpOutcome::Failed, e.to_string(), Vec::new()).await;
+                }
+            }
+            Err(e) => return op.finish(OpOutcome::Failed, e.to_string(), Vec::new()).await,
+        }
+    }
+    place(sink, &cx, op, &candidate).await;
+}
+
+/// The promotion gate: the exact image must have passed the source's smoke checks.
+async fn smoke_gate(engine: &Engine, source_target: &Target, candidate: &ReleaseRef) -> Result<(), String> {
+    let source = source_target.env.name.as_str();
+    let local = {
+        let (app, source, image) = (
+            source_target.app.clone(),
+            source.to_string(),
+            candidate.image_id.clone(),
+        );
+        with_store(engine, move |s| s.smoke_verdict(&app, &source, &image)).await
+    };
+    // Checked from another machine, or before the history was deleted: the engine knows.
+    if let Ok(None) = local {
+        if let Ok(Some(v)) = verdict::read(source_target, &candidate.image_id).await {
+            return match v.passed {
+                true => Ok(()),
+                false => Err(format!(
+                    "{} failed its smoke checks on {source} ({})",
+                    candidate.describe(),
+                    v.summary
+                )),
+            };
+        }
+    }
+    match local {
+        Ok(Some(v)) if v.passed => Ok(()),
+        Ok(Some(v)) => Err(format!(
+            "{} failed its smoke checks on {source} ({})",
+            candidate.describe(),
+            v.failures.join("; ")
+        )),
+        Ok(None) => Err(format!(
+            "{} has not passed {source}'s smoke checks (never run there: `shipdeck smoke {source}`)",
+            candidate.describe()
+        )),
+        Err(e) => Err(format!("the smoke results of {source} cannot be read ({e})")),
+    }
+}
+
+/// What promoting to `env` would change, for the console's approval dialog.
+pub async fn preview_promotion(engine: &Engine, sink: &EventSink, env: &str) {
+    let config = engine.config.clone();
+    let env_config = match environment(config.as_deref(), env) {
+        Ok(e) => e.clone(),
+        Err(why) => return sink.notice(crate::engine::NoticeLevel::Error, why).await,
+    };
+    let Some(config) = config else { return };
+    let Some(source_name) = env_config.promote_from.clone() else {
+        let blocked = format!("{env} has no `promote_from`: nothing to promote from; deploy to it with `d`");
+        let current = match target(engine, &config.app.name, &env_config).await {
+            Ok(t) => running(&t).await.ok().flatten().map(|d| d.release),
+            Err(_) => None,
+        };
+        let event = Event::PromotionPreview {
+            env: env.to_string(),
+            source: String::new(),
+            current,
+            candidate: None,
+            commits: Vec::new(),
+            approval: env_config.approval,
+            blocked: Some(blocked),
+        };
+        return sink.emit(event).await;
+    };
+    let app = config.app.name.clone();
+    let read = |t: Result<Target, String>| async move {
+        match t {
+            Ok(t) => running(&t).await.ok().flatten().map(|d| d.release),
+            Err(_) => None,
+        }
+    };
+    let current = read(target(engine, &app, &env_config).await).await;
+    let source = match config.environment(&source_name) {
+        Some(s) => target(engine, &app, s).await.ok(),
+        None => None,
+    };
+    let candidate = match &source {
+        Some(s) => running(s).await.ok().flatten().map(|d| d.release),
+        None => None,
+    };
+    let blocked = match (&candidate, &source) {
+        (Some(c), Some(s)) => smoke_gate(engine, s, c).await.err(),
+        _ => Some(format!("nothing runs on {source_name} to promote")),
+    };
+    let commits = match &candidate {
+        Some(c) => {
+            let project = engine.project.clone();
+            let (from, to) = (current.as_ref().map(|r| r.commit.clone()), c.commit.clone());
+            tokio::task::spawn_blocking(move || project.commits_between(from.as_deref(), &to, 50))
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or_default()
+        }
+        None => Vec::new(),
+    };
+    sink.emit(Event::PromotionPreview {
+        env: env.to_string(),
+        source: source_name,
+        current,
+        candidate,
+        commits,
+        approval: env_config.approval,
+        blocked,
+    })
+    .await;
+}
