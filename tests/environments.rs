@@ -386,6 +386,17 @@ fn environment_operations_on_unknown_environments_are_usage_errors() {
     let out = envs.shipdeck(&["deploy", "staging"]);
     assert_eq!(out.status.code(), Some(4), "{}", text(&out));
     assert!(text(&out).contains("shipdeck run"), "{}", text(&out));
+    // Scripts tell refusals apart by kind, not by words.
+    let out = envs.shipdeck(&["deploy", "staging", "--json"]);
+    let events = parse_events(&String::from_utf8_lossy(&out.stdout));
+    let finished = of_kind(&events, "operation_finished");
+    assert_eq!(finished.len(), 1, "{events:#?}");
+    assert_eq!(finished[0]["outcome"], "refused");
+    assert_eq!(finished[0]["refusal"], "no_release");
+    let out = envs.shipdeck(&["deploy", "production", "--json"]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    let events = parse_events(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(of_kind(&events, "operation_finished")[0]["refusal"], "gated");
     let _ = envs.production;
 }
 
