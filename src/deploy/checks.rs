@@ -57,7 +57,13 @@ async fn run_command_check(
     progress: &mut (dyn FnMut(String) + Send),
 ) -> SmokeResult {
     let Some(command) = &check.command else {
-        return failed(String::new(), 0, "a smoke check needs `http` or `command`".into(), None);
+        return failed(
+            String::new(),
+            0,
+            0,
+            "a smoke check needs `http` or `command`".into(),
+            None,
+        );
     };
     let label = command.display();
     let argv: Vec<String> = command.argv().iter().map(|a| ctx.fill(a)).collect();
@@ -98,33 +104,22 @@ async fn run_command_check(
             Err(e) => (e.to_string(), None),
         };
         if Instant::now() >= deadline {
-            return failed(label, attempts, reason, excerpt).with_latency(latency_ms);
+            return failed(label, attempts, latency_ms, reason, excerpt);
         }
         progress(format!("{label}: attempt {attempts}: {reason}"));
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 
-fn failed(check: String, attempts: u32, message: String, excerpt: Option<String>) -> SmokeResult {
+fn failed(check: String, attempts: u32, latency_ms: u64, message: String, excerpt: Option<String>) -> SmokeResult {
     SmokeResult {
         check,
         passed: false,
         attempts,
-        latency_ms: 0,
+        latency_ms,
         status: None,
         excerpt,
         message,
-    }
-}
-
-trait WithLatency {
-    fn with_latency(self, ms: u64) -> Self;
-}
-
-impl WithLatency for SmokeResult {
-    fn with_latency(mut self, ms: u64) -> Self {
-        self.latency_ms = ms;
-        self
     }
 }
 

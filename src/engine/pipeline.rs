@@ -288,7 +288,7 @@ pub fn plan(config: &crate::config::Config) -> Vec<PlannedStage> {
 
 /// The secrets' values from the host; a missing variable is a warning, not a failure, so that
 /// a pipeline whose stages do not need that secret still runs on a laptop.
-async fn read_secrets(config: &crate::config::Config, sink: &EventSink) -> Vec<(String, String)> {
+pub(super) async fn read_secrets(config: &crate::config::Config, sink: &EventSink) -> Vec<(String, String)> {
     let mut values = Vec::new();
     for secret in &config.secrets {
         match std::env::var(&secret.env) {

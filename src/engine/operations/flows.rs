@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::release::resolve;
-use super::{environment, secrets, target, Op, OpStart, Why};
+use super::{environment, target, Op, OpStart, Why};
 use crate::config::Config;
 use crate::deploy::checks::run_checks;
 use crate::deploy::rollout::{Rollout, RolloutOutcome};
@@ -82,14 +82,7 @@ impl Context {
         refuse(sink, (&self.config.app.name, env), action, &self.operator, from, why).await
     }
 
-    pub(super) fn start(
-        &self,
-        sink: &EventSink,
-        action: OpAction,
-        from: Option<ReleaseRef>,
-        to: &ReleaseRef,
-    ) -> OpStart<'_> {
-        let _ = sink;
+    pub(super) fn start(&self, action: OpAction, from: Option<ReleaseRef>, to: &ReleaseRef) -> OpStart<'_> {
         OpStart {
             app: &self.config.app.name,
             env: &self.target.env.name,
@@ -144,7 +137,7 @@ pub async fn deploy(
         Ok(found) => found,
         Err(why) => return cx.refuse(sink, OpAction::Deploy, from, why).await,
     };
-    let mut start = cx.start(sink, OpAction::Deploy, from, &release);
+    let mut start = cx.start(OpAction::Deploy, from, &release);
     start.run = run;
     start.approval = approval;
     start.forced = force && cx.target.env.promote_from.is_some();
@@ -170,7 +163,7 @@ pub async fn smoke(engine: &Engine, sink: &EventSink, env: &str) {
         }
         Err(why) => return cx.refuse(sink, OpAction::Smoke, None, (Refusal::Engine, why)).await,
     };
-    let op = Op::start(sink, cx.start(sink, OpAction::Smoke, None, &current.release));
+    let op = Op::start(sink, cx.start(OpAction::Smoke, None, &current.release));
     let (passed, summary) = smoke_checks(&op, &cx.target, &current).await;
     let outcome = if passed {
         OpOutcome::Succeeded
@@ -190,21 +183,32 @@ pub(super) async fn place(sink: &EventSink, cx: &Context, op: Op, release: &Rele
         Err(e @ lock::LockError::Held(_)) => return op.refuse((Refusal::Locked, e.to_string())).await,
         Err(e) => return op.refuse((Refusal::Engine, e.to_string())).await,
     };
-    let (outcome, message, logs) = place_locked(cx, &op, release).await;
+    // Read once, with the pipeline's warnings for unset or unmaskable ones.
+    let secrets: Vec<String> = crate::engine::pipeline::read_secrets(&cx.config, sink)
+        .await
+        .into_iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect();
+    let (outcome, message, logs) = place_locked(cx, &op, release, &secrets).await;
     held.release().await;
     op.finish(outcome, message, logs).await;
     sink.emit(super::status::environment_status(&cx.engine, &cx.target).await)
         .await;
 }
 
-async fn place_locked(cx: &Context, op: &Op, release: &ReleaseRef) -> (OpOutcome, String, Vec<String>) {
+async fn place_locked(
+    cx: &Context,
+    op: &Op,
+    release: &ReleaseRef,
+    secrets: &[String],
+) -> (OpOutcome, String, Vec<String>) {
     let env = cx.target.env.name.clone();
     let rollout = Rollout {
         target: &cx.target,
         release,
         operator: &cx.operator,
         action: op.action,
-        secrets: secrets(&cx.config),
+        secrets: secrets.to_vec(),
     };
     let mut log = op.logger();
     let previous = match rollout.run(&mut log).await {
@@ -262,7 +266,7 @@ async fn place_locked(cx: &Context, op: &Op, release: &ReleaseRef) -> (OpOutcome
         "SMOKE CHECKS FAILED on {env}: rolling back automatically to {}",
         previous.release.describe()
     ));
-    let restored = auto_rollback(op, cx, release, &previous.release).await;
+    let restored = auto_rollback(op, cx, release, &previous.release, secrets).await;
     let message = match restored {
         Ok(()) => format!(
             "SMOKE CHECKS FAILED on {env} ({summary}): ROLLED BACK automatically to {}, which answers again",
@@ -278,7 +282,13 @@ async fn place_locked(cx: &Context, op: &Op, release: &ReleaseRef) -> (OpOutcome
 
 /// Puts `previous` back after `failed` failed its smoke checks: an operation of its own in the
 /// audit, under the lock the failed one holds.
-async fn auto_rollback(outer: &Op, cx: &Context, failed: &ReleaseRef, previous: &ReleaseRef) -> Result<(), String> {
+async fn auto_rollback(
+    outer: &Op,
+    cx: &Context,
+    failed: &ReleaseRef,
+    previous: &ReleaseRef,
+    secrets: &[String],
+) -> Result<(), String> {
     let op = outer.nested(OpStart {
         app: &cx.config.app.name,
         env: &cx.target.env.name,
@@ -295,7 +305,7 @@ async fn auto_rollback(outer: &Op, cx: &Context, failed: &ReleaseRef, previous: 
         release: previous,
         operator: &cx.operator,
         action: OpAction::AutoRollback,
-        secrets: secrets(&cx.config),
+        secrets: secrets.to_vec(),
     };
     let mut log = op.logger();
     let result = match rollout.run(&mut log).await {

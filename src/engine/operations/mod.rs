@@ -257,12 +257,3 @@ pub(super) async fn with_store<T: Send + 'static>(
     .map_err(|e| e.to_string())?
     .map_err(|e| e.to_string())
 }
-
-/// `KEY=value` for each secret whose host variable is set.
-pub(super) fn secrets(config: &Config) -> Vec<String> {
-    config
-        .secrets
-        .iter()
-        .filter_map(|s| std::env::var(&s.env).ok().map(|v| format!("{}={v}", s.name)))
-        .collect()
-}

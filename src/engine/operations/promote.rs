@@ -53,7 +53,7 @@ pub async fn promote(engine: &Engine, sink: &EventSink, env: &str, force: bool, 
         let why = format!("{env} needs an approval: in the console, type its name; headless, add --yes");
         return refused((Refusal::Approval, why)).await;
     }
-    let mut start = cx.start(sink, OpAction::Promote, from, &candidate);
+    let mut start = cx.start(OpAction::Promote, from, &candidate);
     start.approval = approval;
     start.forced = forced;
     let op = Op::start(sink, start);

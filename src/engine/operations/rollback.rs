@@ -45,7 +45,7 @@ pub async fn rollback(
         );
         return cx.refuse(sink, OpAction::Rollback, from, (Refusal::Gated, why)).await;
     }
-    let mut start = cx.start(sink, OpAction::Rollback, from, &release);
+    let mut start = cx.start(OpAction::Rollback, from, &release);
     start.approval = approval;
     start.forced = cx.target.env.promote_from.is_some() && !ran_there;
     let op = Op::start(sink, start);
