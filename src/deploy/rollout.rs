@@ -199,13 +199,7 @@ impl Rollout<'_> {
             None => READY_WITHOUT_HEALTHCHECK,
         };
         let started = Instant::now();
-        let addr = self.target.env.publish_spec().map(|p| {
-            let host = match p.host_ip.as_deref() {
-                Some(ip) if ip != "0.0.0.0" && ip != "[::]" => ip.trim_matches(['[', ']']).to_string(),
-                _ => "127.0.0.1".into(),
-            };
-            (host, p.host_port)
-        });
+        let addr = self.target.published_addr();
         loop {
             let Some(state) = docker.container_state(id).await? else {
                 return Ok(Err("the container disappeared".into()));

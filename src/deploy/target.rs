@@ -98,12 +98,20 @@ impl Target {
     /// The URL of the published port, as shipdeck reaches it: the bound address, or the
     /// engine's host for `tcp://` and `ssh://` engines when bound to every interface.
     pub fn url(&self) -> Option<String> {
+        let (host, port) = self.published_addr()?;
+        let host = if host.contains(':') { format!("[{host}]") } else { host };
+        Some(format!("http://{host}:{port}"))
+    }
+
+    /// The published port's host (an IPv6 address without brackets) and port, as shipdeck
+    /// reaches it: see [`Target::url`].
+    pub fn published_addr(&self) -> Option<(String, u16)> {
         let publish = self.env.publish_spec()?;
         let host = match publish.host_ip.as_deref() {
-            Some(ip) if ip != "0.0.0.0" && ip != "[::]" => ip.to_string(),
+            Some(ip) if ip != "0.0.0.0" && ip != "[::]" => ip.trim_matches(['[', ']']).to_string(),
             _ => remote_host(self.env.docker_host.as_deref()).unwrap_or_else(|| "127.0.0.1".to_string()),
         };
-        Some(format!("http://{host}:{}", publish.host_port))
+        Some((host, publish.host_port))
     }
 
     /// The URL of the app from inside its own container (for command smoke checks).
