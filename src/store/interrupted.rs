@@ -9,6 +9,14 @@ use super::error;
 use super::runs::{close_open_stages, finish_run, write_tx};
 use super::{RunNumber, RunStatus, StageStatus, Store, StoreError};
 
+/// The rows whose owner `is_alive` says is gone, asking once per owner.
+pub(super) fn of_dead_owners<K>(rows: Vec<(K, String)>, is_alive: impl Fn(&str) -> bool) -> Vec<(K, String)> {
+    let mut alive: HashMap<String, bool> = HashMap::new();
+    rows.into_iter()
+        .filter(|(_, owner)| !*alive.entry(owner.clone()).or_insert_with(|| is_alive(owner)))
+        .collect()
+}
+
 impl Store {
     /// Marks Cancelled every Queued or Running run whose owner `is_alive` says is gone, with
     /// its Pending and Running stages; returns how many runs it closed. Runs of live owners
@@ -33,11 +41,7 @@ impl Store {
             rows.collect::<rusqlite::Result<_>>()
                 .map_err(error::sql(&self.db_path, op))?
         };
-        let mut alive: HashMap<String, bool> = HashMap::new();
-        let dead: Vec<(RunNumber, String)> = active
-            .into_iter()
-            .filter(|(_, owner)| !*alive.entry(owner.clone()).or_insert_with(|| is_alive(owner)))
-            .collect();
+        let dead = of_dead_owners(active, is_alive);
         if dead.is_empty() {
             return Ok(0);
         }

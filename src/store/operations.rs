@@ -5,8 +5,6 @@
 //! with its outcome ([`Store::finish_operation`]); one that a dead process left running is
 //! closed as `interrupted` by [`Store::mark_interrupted_operations`].
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 use rusqlite::{params, OptionalExtension};
@@ -263,11 +261,7 @@ impl Store {
             rows.collect::<rusqlite::Result<_>>()
                 .map_err(error::sql(&self.db_path, op))?
         };
-        let mut alive: HashMap<String, bool> = HashMap::new();
-        let dead: Vec<(i64, String)> = running
-            .into_iter()
-            .filter(|(_, owner)| !*alive.entry(owner.clone()).or_insert_with(|| is_alive(owner)))
-            .collect();
+        let dead = super::interrupted::of_dead_owners(running, is_alive);
         if dead.is_empty() {
             return Ok(0);
         }

@@ -6,6 +6,7 @@ use super::super::{NewRun, RunStatus, DB_FILE};
 use super::*;
 use rusqlite::Connection;
 use std::cell::RefCell;
+use std::collections::HashMap;
 use OpAction::{AutoRollback, Deploy, Promote, Rollback, Smoke};
 use OpOutcome::{Failed, Refused, RolledBack, Running, Succeeded, Unchanged};
 
