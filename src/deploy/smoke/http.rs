@@ -23,70 +23,46 @@ pub(super) struct Target {
 }
 
 impl Target {
-    /// Parses `http://127.0.0.1:18080`, `http://localhost`, `http://[::1]:8080`.
+    /// Parses `http://127.0.0.1:18080`, `http://localhost`, `http://[::1]:8080` (with the `url`
+    /// crate: WHATWG parsing, so what a browser would make of the address is what is reached).
     pub fn parse(url: &str) -> Result<Target, String> {
         let url = url.trim();
-        let rest = match url.split_once("://") {
-            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => rest,
-            Some((scheme, _)) if scheme.eq_ignore_ascii_case("https") => {
+        let parsed = url::Url::parse(url).map_err(|e| match e {
+            url::ParseError::RelativeUrlWithoutBase => format!("{url}: expected a URL like http://127.0.0.1:18080"),
+            e => format!("{url}: {e}"),
+        })?;
+        match parsed.scheme() {
+            "http" => {}
+            "https" => {
                 return Err(format!(
                     "{url}: smoke checks speak plain http only; publish the environment's HTTP port"
                 ))
             }
-            Some((scheme, _)) => return Err(format!("{url}: unsupported scheme `{scheme}`, expected http://")),
-            None => return Err(format!("{url}: expected a URL like http://127.0.0.1:18080")),
-        };
-        let (authority, path) = match rest.find(['/', '?', '#']) {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, ""),
-        };
-        if authority.contains('@') {
+            scheme => return Err(format!("{url}: unsupported scheme `{scheme}`, expected http://")),
+        }
+        if !parsed.username().is_empty() || parsed.password().is_some() {
             return Err(format!("{url}: user names in the URL are not supported"));
         }
-        let (host, port) = if let Some(inner) = authority.strip_prefix('[') {
-            let Some((host, after)) = inner.split_once(']') else {
-                return Err(format!("{url}: unclosed `[` in the host"));
-            };
-            match after {
-                "" => (host, None),
-                _ => match after.strip_prefix(':') {
-                    Some(port) => (host, Some(port)),
-                    None => return Err(format!("{url}: expected `:PORT` after `]`")),
-                },
-            }
-        } else {
-            match authority.split_once(':') {
-                Some((host, port)) => (host, Some(port)),
-                None => (authority, None),
-            }
+        let (host, bracketed) = match parsed.host() {
+            Some(url::Host::Ipv6(ip)) => (ip.to_string(), format!("[{ip}]")),
+            Some(url::Host::Ipv4(ip)) => (ip.to_string(), ip.to_string()),
+            Some(url::Host::Domain(name)) if !name.is_empty() => (name.to_string(), name.to_string()),
+            _ => return Err(format!("{url}: no host")),
         };
-        if host.is_empty() {
-            return Err(format!("{url}: no host"));
+        let port = parsed.port().unwrap_or(80);
+        if port == 0 {
+            return Err(format!("{url}: invalid port `0`"));
         }
-        let port = match port {
-            None => 80,
-            Some(p) => p
-                .parse::<u16>()
-                .ok()
-                .filter(|p| *p != 0)
-                .ok_or_else(|| format!("{url}: invalid port `{p}`"))?,
-        };
-        let bracketed = if host.contains(':') {
-            format!("[{host}]")
-        } else {
-            host.to_string()
-        };
         let authority = if port == 80 {
             bracketed
         } else {
             format!("{bracketed}:{port}")
         };
-        let base_path = path.split(['?', '#']).next().unwrap_or("").trim_end_matches('/');
         Ok(Target {
-            host: host.to_string(),
+            host,
             port,
             authority,
-            base_path: base_path.to_string(),
+            base_path: parsed.path().trim_end_matches('/').to_string(),
         })
     }
 }
