@@ -109,8 +109,13 @@ async fn event_loop(
     // A closed terminal or dropped ssh session: cancel what runs and clean up, as for SIGTERM.
     let mut sighup = signal(SignalKind::hangup())?;
     let mut next_frame = Instant::now();
+    // Effects that arrived while the pager owned the terminal, handled on the next turn.
+    let mut deferred: Vec<Effect> = Vec::new();
     loop {
-        let effects = tokio::select! {
+        let effects = if !deferred.is_empty() {
+            std::mem::take(&mut deferred)
+        } else {
+            tokio::select! {
             event = engine.events.recv() => match event {
                 Some(event) => drain(app, engine, event),
                 None => anyhow::bail!("the engine stopped unexpectedly; see .shipdeck/shipdeck.log"),
@@ -137,6 +142,7 @@ async fn event_loop(
             }
             _ = sigterm.recv() => vec![Effect::Interrupt],
             _ = sighup.recv() => vec![Effect::Interrupt],
+            }
         };
         for effect in effects {
             match effect {
@@ -158,7 +164,11 @@ async fn event_loop(
                         .ok()
                         .filter(|p| !p.trim().is_empty())
                         .unwrap_or_else(|| "less -R".into());
-                    let status = terminal::suspended(term, || pager::show(&pager, &path))?;
+                    let command = pager.clone();
+                    let shown = tokio::task::spawn_blocking(move || pager::show(&command, &path));
+                    let (status, later) = terminal::suspended_while(term, fold_while(app, engine, shown)).await?;
+                    deferred.extend(later);
+                    let status = status.unwrap_or_else(|e| Err(std::io::Error::other(e)));
                     if let Err(e) = status {
                         app.notify(
                             crate::engine::NoticeLevel::Error,
@@ -170,6 +180,33 @@ async fn event_loop(
                 Effect::Suspend => {
                     terminal::suspend(term)?;
                     app.dirty = true;
+                }
+            }
+        }
+    }
+}
+
+/// Keeps folding the engine's events until `task` (the pager) ends, so that they never back up
+/// into the engine and, through it, the stages' output pipes. Commands for the engine go out
+/// at once; other effects wait for the console to have its terminal back.
+async fn fold_while<T>(
+    app: &mut App,
+    engine: &mut EngineHandle,
+    task: tokio::task::JoinHandle<T>,
+) -> (Result<T, tokio::task::JoinError>, Vec<Effect>) {
+    tokio::pin!(task);
+    let mut later = Vec::new();
+    loop {
+        tokio::select! {
+            done = &mut task => return (done, later),
+            Some(event) = engine.events.recv() => {
+                for effect in drain(app, engine, event) {
+                    match effect {
+                        Effect::Engine(command) => {
+                            let _ = engine.commands.send(command);
+                        }
+                        other => later.push(other),
+                    }
                 }
             }
         }
@@ -242,5 +279,44 @@ fn handle_input(app: &mut App, chrome: &Chrome, term: &terminal::Term, input: Te
             Vec::new()
         }
         _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::NoticeLevel;
+
+    /// The pager holds the terminal for as long as the user reads; the engine's events keep
+    /// being folded meanwhile, so a producer blocked on a full channel gets through.
+    #[tokio::test]
+    async fn events_are_folded_while_the_pager_is_open() {
+        let (commands, _) = tokio::sync::mpsc::unbounded_channel();
+        let (tx, events) = tokio::sync::mpsc::channel(4);
+        let mut engine = EngineHandle { commands, events };
+        let mut app = App::new(Vec::new(), 100);
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        tokio::spawn(async move {
+            for i in 0..100 {
+                let event = Event::Notice {
+                    level: NoticeLevel::Info,
+                    message: format!("notice {i}"),
+                };
+                if tx.send(event).await.is_err() {
+                    return;
+                }
+            }
+            let _ = done_tx.send(());
+        });
+        // The "pager" returns once every event was sent, or gives up after a while.
+        let pager = tokio::task::spawn_blocking(move || done_rx.recv_timeout(Duration::from_secs(20)).is_ok());
+        let (all_sent, later) = fold_while(&mut app, &mut engine, pager).await;
+        assert!(all_sent.unwrap(), "the producer stayed blocked while the pager was open");
+        assert!(later.is_empty());
+        // What the channel still buffers is the next turn's.
+        while let Ok(event) = engine.events.try_recv() {
+            app.apply(event);
+        }
+        assert_eq!(app.notice.as_ref().map(|(_, m)| m.as_str()), Some("notice 99"));
     }
 }

@@ -52,6 +52,17 @@ pub fn suspended<T>(terminal: &mut Term, f: impl FnOnce() -> T) -> io::Result<T>
     Ok(result)
 }
 
+/// Awaits `work` with the terminal given back to the shell (a pager runs meanwhile), then
+/// takes it again.
+pub async fn suspended_while<T>(terminal: &mut Term, work: impl std::future::Future<Output = T>) -> io::Result<T> {
+    restore();
+    let result = work.await;
+    enable_raw_mode()?;
+    execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture, cursor::Hide)?;
+    terminal.clear()?;
+    Ok(result)
+}
+
 /// Ctrl-Z: give the terminal back, stop the process like the shell would, and take the
 /// terminal again when it is continued (`fg`).
 pub fn suspend(terminal: &mut Term) -> io::Result<()> {
