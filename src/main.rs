@@ -138,7 +138,7 @@ async fn headless(project: &Project, command: engine::Command, json: bool, forev
     let read_only = matches!(command, engine::Command::Smoke { .. });
     let config = load_config(project)?;
     let mut store = Store::open(&project.state_dir()).map_err(Failure::usage)?;
-    init_tracing(&project.state_dir());
+    let _log = init_tracing(&project.state_dir());
     let docker = docker::connect().await.map_err(|e| Failure {
         code: EXIT_ENGINE,
         message: e.to_string(),
@@ -236,7 +236,7 @@ async fn console(project: &Project, theme: Option<&str>, started: std::time::Ins
         Theme::resolve(theme.or(user.theme.as_deref()), user_dir.as_deref(), no_color).map_err(Failure::usage)?;
     let keymap = ui::keymap::Keymap::with_overrides(&user.keys).map_err(Failure::usage)?;
     let mut store = Store::open(&project.state_dir()).map_err(Failure::usage)?;
-    init_tracing(&project.state_dir());
+    let _log = init_tracing(&project.state_dir());
     // Leftovers on the engine are reaped by the engine's monitor once it connects, so the
     // console draws at once, engine or not; the history is tidied here.
     let me = Owner::current().label();
@@ -308,22 +308,28 @@ async fn reap(docker: &Docker, store: &mut Store) {
     }
 }
 
-/// Diagnostics go to `.shipdeck/shipdeck.log`, never to the terminal.
-fn init_tracing(state_dir: &Path) {
-    let Ok(file) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(state_dir.join("shipdeck.log"))
-    else {
-        return;
-    };
+/// Diagnostics go to `.shipdeck/shipdeck.DATE.log` (a file a day, the last week kept), never to
+/// the terminal. The writer is tracing-appender's non-blocking one: a slow disk never stalls
+/// the engine or the console. Keep the guard alive for as long as the command runs; dropping it
+/// flushes what is pending.
+fn init_tracing(state_dir: &Path) -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    let appender = tracing_appender::rolling::Builder::new()
+        .rotation(tracing_appender::rolling::Rotation::DAILY)
+        .filename_prefix("shipdeck")
+        .filename_suffix("log")
+        .max_log_files(7)
+        .build(state_dir)
+        .ok()?;
+    let (writer, guard) = tracing_appender::non_blocking(appender);
     let filter = tracing_subscriber::EnvFilter::try_from_env("SHIPDECK_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(false)
-        .with_writer(std::sync::Mutex::new(file))
-        .try_init();
+        .with_writer(writer)
+        .try_init()
+        .ok()?;
+    Some(guard)
 }
 
 /// SIGINT, SIGTERM and SIGHUP, counted: the first cancels, the second exits at once.
