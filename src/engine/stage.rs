@@ -11,7 +11,10 @@ use chrono::Utc;
 use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
+pub use super::artifacts::Budget;
+use super::artifacts::{unpack_dir, ChunkReader};
 use super::event::{Event, Stream};
+use super::safe_dir::{SafeDir, SafeDirError};
 use super::recorder::EventSink;
 use super::workspace::{Workspace, MOUNT};
 use crate::config::{Config, Network, RunStage, StageConfig, StageKind};
@@ -32,7 +35,10 @@ pub struct RunShared {
     pub masker: SecretMasker,
     pub secrets: Vec<(String, String)>,
     pub logs: HashMap<String, PathBuf>,
+    /// `<app>/.shipdeck/runs/<n>/artifacts`.
     pub artifacts: PathBuf,
+    /// What this run's stages may still copy out (`[app] max_artifacts`).
+    pub artifact_budget: Arc<Budget>,
     pub sink: EventSink,
     pub built: Mutex<Option<(String, String)>>,
 }
@@ -55,6 +61,14 @@ impl RunShared {
                 at: Utc::now(),
             })
             .await;
+    }
+
+    /// The run's artifacts directory, opened without following a symlink in any component
+    /// below the app directory (`.shipdeck`, `runs`, `<n>`, `artifacts`): a repository that
+    /// commits `.shipdeck -> /somewhere` gets an error, not writes in `/somewhere`.
+    pub fn artifacts_root(&self) -> Result<SafeDir, SafeDirError> {
+        let (base, relative) = trusted_split(&self.artifacts);
+        SafeDir::open(&base, &relative, true)
     }
 
     /// The release image of this run, once its package stage built it: (ID, tag).
@@ -177,6 +191,7 @@ async fn run_container(
         }),
         binds: binds(shared, stage, spec).await?,
         labels: shared.workspace.labels("stage", Some(name)),
+        limits: Some(stage.limits),
     };
     let id = docker.create_container(&container).await?;
     let outcome = supervise(shared, stage, spec, &id, cancel, log_file).await;
@@ -390,7 +405,9 @@ pub fn cache_volume_name(app: &str, stage: &str, path: &str) -> String {
     format!("shipdeck-cache-{app}-{stage}-{:08x}", hash as u32)
 }
 
-/// Copies each declared artifact out of the finished container into the run's artifacts dir.
+/// Copies each declared artifact out of the finished container into the run's artifacts dir,
+/// streaming each archive to disk (never whole in memory), never through a symlink, within the
+/// run's `max_artifacts`.
 async fn copy_artifacts(shared: &RunShared, stage: &str, spec: &RunStage, id: &str) -> Result<(), String> {
     if spec.artifacts.is_empty() {
         return Ok(());
@@ -398,21 +415,38 @@ async fn copy_artifacts(shared: &RunShared, stage: &str, spec: &RunStage, id: &s
     let (mut files, mut bytes) = (0usize, 0u64);
     for artifact in &spec.artifacts {
         let relative = artifact.trim_start_matches("./").trim_end_matches('/');
-        let tar = shared
+        // The config check refuses these already; a stage must never get past it at run time.
+        let Some(into) = unpack_dir(relative) else {
+            return Err(format!(
+                "artifact `{artifact}` is not a plain path inside the workspace (absolute, or with `..`): refused"
+            ));
+        };
+        let archive = shared
             .docker
             .download_archive(id, &format!("{MOUNT}/{relative}"))
             .await
             .map_err(|e| e.to_string())?
             .ok_or_else(|| format!("artifact `{artifact}` was not produced (no {MOUNT}/{relative} after the stage)"))?;
-        // The archive's entries are named from the path's last component: unpack beside it.
-        let parent = Path::new(relative).parent().map(Path::to_path_buf).unwrap_or_default();
-        let target = shared.artifacts.join(parent);
-        let counted = tokio::task::spawn_blocking(move || unpack(&tar, &target))
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| format!("copying artifact `{artifact}` out failed: {e}"))?;
-        files += counted.0;
-        bytes += counted.1;
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, String>>(8);
+        let (root, budget, name) = (shared.artifacts_root(), shared.artifact_budget.clone(), artifact.clone());
+        let unpacking = tokio::task::spawn_blocking(move || {
+            let root = root.map_err(|e| format!("artifact `{name}`: the run's artifacts directory: {e}"))?;
+            super::artifacts::unpack(ChunkReader::new(rx), &root, &into, &name, &budget).map_err(|e| e.to_string())
+        });
+        futures_util::pin_mut!(archive);
+        while let Some(chunk) = archive.next().await {
+            let chunk = chunk.map_err(|e| e.to_string());
+            let failed = chunk.is_err();
+            // A closed channel: the unpacking stopped (refused an entry, over budget); its
+            // error says why. Dropping the stream stops the download.
+            if tx.send(chunk).await.is_err() || failed {
+                break;
+            }
+        }
+        drop(tx);
+        let counted = unpacking.await.map_err(|e| e.to_string())??;
+        files += counted.files;
+        bytes += counted.bytes;
     }
     shared
         .sink
@@ -437,20 +471,17 @@ async fn copy_artifacts(shared: &RunShared, stage: &str, spec: &RunStage, id: &s
     Ok(())
 }
 
-fn unpack(tar: &[u8], target: &Path) -> std::io::Result<(usize, u64)> {
-    std::fs::create_dir_all(target)?;
-    let mut archive = tar::Archive::new(tar);
-    let (mut files, mut bytes) = (0, 0);
-    for entry in archive.entries()? {
-        let mut entry = entry?;
-        if entry.header().entry_type().is_file() {
-            files += 1;
-            bytes += entry.header().size()?;
-        }
-        // unpack_in refuses entries that would land outside `target`.
-        entry.unpack_in(target)?;
-    }
-    Ok((files, bytes))
+/// Splits a path under `.shipdeck` into the app directory (trusted: the user runs shipdeck
+/// there) and the rest, which is walked without following symlinks. A path without a
+/// `.shipdeck` component is split at its last component.
+pub fn trusted_split(path: &Path) -> (PathBuf, PathBuf) {
+    let state = path
+        .ancestors()
+        .find(|a| a.file_name().is_some_and(|n| n == ".shipdeck"))
+        .or(Some(path));
+    let base = state.and_then(Path::parent).unwrap_or(Path::new("/")).to_path_buf();
+    let relative = path.strip_prefix(&base).map(Path::to_path_buf).unwrap_or_default();
+    (base, relative)
 }
 
 pub fn humanize(d: Duration) -> String {
