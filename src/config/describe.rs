@@ -3,9 +3,11 @@
 use std::fmt::Write;
 
 use crate::config::duration::format_duration;
-use crate::config::size::format_size;
 use crate::config::limits::describe_limits;
-use crate::config::model::{AppConfig, StageLimits, Config, EnvironmentConfig, OnBusy, SmokeCheck, StageConfig, StageKind, WatchOn};
+use crate::config::model::{
+    AppConfig, Config, EnvironmentConfig, OnBusy, SmokeCheck, StageConfig, StageKind, StageLimits, WatchOn,
+};
+use crate::config::size::format_size;
 
 /// Width of the field names in the indented detail lines.
 const FIELD: usize = 13;
@@ -122,7 +124,12 @@ fn describe_stage(out: &mut String, number: usize, stage: &StageConfig) {
     } else {
         ""
     };
-    field(out, "limits", format!("{}{default}", describe_limits(&stage.limits)));
+    let build = stage.package().is_some();
+    field(
+        out,
+        "limits",
+        format!("{}{default}", describe_limits(&stage.limits, build)),
+    );
     field(
         out,
         "timeout",

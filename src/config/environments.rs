@@ -222,7 +222,7 @@ pub(crate) fn check_published_addresses(sink: &mut Sink<'_>, envs: &[ParsedEnvir
                 && other.host_port == publish.host_port
                 && addresses_overlap(other.host_ip.as_deref(), publish.host_ip.as_deref())
         });
-        if let Some((other, _, _)) = clash {
+        if let Some((other, _, other_publish)) = clash {
             let engine = match &config.docker_host {
                 Some(host) => format!("engine {host}"),
                 None => "local engine".to_string(),
@@ -230,12 +230,24 @@ pub(crate) fn check_published_addresses(sink: &mut Sink<'_>, envs: &[ParsedEnvir
             sink.error(
                 env.publish_at.unwrap_or(0),
                 format!(
-                    "environments `{}` and `{}` both publish host port {} on the {engine}",
-                    other.name, env.name, publish.host_port
+                    "environments `{}` ({}) and `{}` ({}) publish the same host address and port on the {engine}",
+                    other.name,
+                    host_address(other_publish),
+                    env.name,
+                    host_address(publish)
                 ),
                 Some("give each environment its own host port (or its own `docker_host`)".into()),
             );
         }
+    }
+}
+
+/// `127.0.0.1:18080`, `[::1]:18080`, or `*:18080` for every interface.
+fn host_address(publish: &Publish) -> String {
+    match publish.host_ip.as_deref() {
+        None => format!("*:{}", publish.host_port),
+        Some(ip) if ip.contains(':') => format!("[{ip}]:{}", publish.host_port),
+        Some(ip) => format!("{ip}:{}", publish.host_port),
     }
 }
 

@@ -63,13 +63,17 @@ fn read_cpus(sink: &mut Sink<'_>, t: &Table<'_, '_>) -> Option<u64> {
     Some((cpus * 1000.0).round() as u64)
 }
 
-/// `memory 2GiB · 2 CPUs · 1024 processes`, as `check` shows it.
-pub(crate) fn describe_limits(limits: &StageLimits) -> String {
+/// `memory 2GiB · 2 CPUs · 1024 processes`, as `check` shows it; an image build has no
+/// process limit (the engine's build API has none).
+pub(crate) fn describe_limits(limits: &StageLimits, build: bool) -> String {
     let cpus = limits.millicpus as f64 / 1000.0;
-    format!(
-        "memory {} · {cpus} {} · {} processes",
+    let mut text = format!(
+        "memory {} · {cpus} {}",
         crate::config::size::format_size(limits.memory),
         if limits.millicpus == 1000 { "CPU" } else { "CPUs" },
-        limits.pids
-    )
+    );
+    if !build {
+        text.push_str(&format!(" · {} processes", limits.pids));
+    }
+    text
 }

@@ -34,9 +34,9 @@ use toml::de::DeTable;
 
 pub use diagnostic::{ConfigError, Diagnostic};
 pub use duration::{format_duration, parse_duration};
-pub use size::{format_size, parse_size};
 pub use model::*;
 pub use rules::{is_valid_app_name, is_valid_env_name, Publish, PLACEHOLDERS};
+pub use size::{format_size, parse_size};
 
 use diagnostic::Sink;
 use reader::Table;

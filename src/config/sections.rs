@@ -5,7 +5,7 @@ use toml::de::DeValue;
 use crate::config::diagnostic::Sink;
 use crate::config::hint::{closest, one_of};
 use crate::config::limits::read_limits;
-use crate::config::model::{StageLimits, AppConfig, OnBusy, SecretConfig, WatchConfig, WatchOn};
+use crate::config::model::{AppConfig, OnBusy, SecretConfig, StageLimits, WatchConfig, WatchOn};
 use crate::config::reader::{toml_key, Table};
 use crate::config::rules::{is_valid_app_name, is_valid_env_name, suggest_app_name, suggest_env_name};
 
@@ -111,7 +111,9 @@ pub(crate) fn read_app(sink: &mut Sink<'_>, root: &Table<'_, '_>, misspelt: bool
         Some(n) => n as usize,
         None => AppConfig::DEFAULT_KEEP_RELEASES,
     };
-    let max_artifacts = app.size(sink, "max_artifacts").unwrap_or(AppConfig::DEFAULT_MAX_ARTIFACTS);
+    let max_artifacts = app
+        .size(sink, "max_artifacts")
+        .unwrap_or(AppConfig::DEFAULT_MAX_ARTIFACTS);
     let limits = read_limits(sink, &app, StageLimits::DEFAULT);
     Some(AppConfig {
         name: name.into_inner(),

@@ -61,7 +61,12 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 
 /// A size for messages: `"2GiB"` when exact, `"1.3GiB"` otherwise, `"512B"` below 1 KiB.
 pub fn format_size(bytes: u64) -> String {
-    for (unit, factor) in [("TiB", 1u64 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] {
+    for (unit, factor) in [
+        ("TiB", 1u64 << 40),
+        ("GiB", 1 << 30),
+        ("MiB", 1 << 20),
+        ("KiB", 1 << 10),
+    ] {
         if bytes >= factor {
             return if bytes % factor == 0 {
                 format!("{}{unit}", bytes / factor)
@@ -88,7 +93,17 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_a_size() {
-        for bad in ["", "GiB", "12", "1..5GB", "1.GB", "-1GB", "0MB", "5 parsecs", "99999999999999TiB"] {
+        for bad in [
+            "",
+            "GiB",
+            "12",
+            "1..5GB",
+            "1.GB",
+            "-1GB",
+            "0MB",
+            "5 parsecs",
+            "99999999999999TiB",
+        ] {
             assert!(parse_size(bad).is_err(), "{bad:?} parsed");
         }
         assert!(parse_size("2gib").unwrap_err().contains("did you mean GiB?"));

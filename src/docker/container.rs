@@ -49,7 +49,9 @@ impl Docker {
         let (memory, nano_cpus, pids) = match spec.limits {
             Some(limits) => {
                 let memory = i64::try_from(limits.memory).unwrap_or(i64::MAX);
-                let mut nano_cpus = i64::try_from(limits.millicpus).unwrap_or(i64::MAX).saturating_mul(1_000_000);
+                let mut nano_cpus = i64::try_from(limits.millicpus)
+                    .unwrap_or(i64::MAX)
+                    .saturating_mul(1_000_000);
                 // The engine refuses more CPUs than it has: cap the default (2) on a 1-CPU host.
                 if let Some(cpus) = self.engine_cpus().await {
                     nano_cpus = nano_cpus.min(cpus.saturating_mul(1_000_000_000));
@@ -99,7 +101,7 @@ impl Docker {
     }
 
     /// The engine's CPU count (asked once per connection); `None` if it would not say.
-    async fn engine_cpus(&self) -> Option<i64> {
+    pub(crate) async fn engine_cpus(&self) -> Option<i64> {
         *self
             .cpus
             .get_or_init(|| async {

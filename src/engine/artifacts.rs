@@ -58,9 +58,9 @@ impl Budget {
     }
 
     fn give_back(&self, bytes: u64) {
-        let _ = self
-            .used
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |used| Some(used.saturating_sub(bytes)));
+        let _ = self.used.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |used| {
+            Some(used.saturating_sub(bytes))
+        });
     }
 }
 
@@ -267,7 +267,13 @@ mod tests {
         let budget = Budget::new(1 << 20);
         let tar = archive(|b| link(b, "link", host.path().to_str().unwrap()));
         unpack(tar.as_slice(), &root, Path::new(""), "link", &budget).unwrap();
-        assert!(out.path().join("link").symlink_metadata().unwrap().file_type().is_symlink());
+        assert!(out
+            .path()
+            .join("link")
+            .symlink_metadata()
+            .unwrap()
+            .file_type()
+            .is_symlink());
         // The engine names `link/victim.txt`'s entry `victim.txt`, to unpack under `link`.
         let tar = archive(|b| file(b, "victim.txt", b"pwned"));
         let err = unpack(tar.as_slice(), &root, Path::new("link"), "link/victim.txt", &budget).unwrap_err();
@@ -279,7 +285,10 @@ mod tests {
         });
         let err = unpack(tar.as_slice(), &root, Path::new(""), "d", &budget).unwrap_err();
         assert!(err.to_string().contains("`d/l` is a symlink"), "{err}");
-        assert_eq!(std::fs::read_to_string(host.path().join("victim.txt")).unwrap(), "original");
+        assert_eq!(
+            std::fs::read_to_string(host.path().join("victim.txt")).unwrap(),
+            "original"
+        );
         assert_eq!(std::fs::read_dir(host.path()).unwrap().count(), 1);
         // The failed archive left nothing.
         assert!(!out.path().join("d").exists());

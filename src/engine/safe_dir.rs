@@ -78,8 +78,12 @@ impl SafeDir {
     /// directory the user runs shipdeck in), then each component of `relative` without
     /// following symlinks, creating missing directories when `create` is set.
     pub fn open(base: &Path, relative: &Path, create: bool) -> Result<SafeDir, SafeDirError> {
-        let fd = rustix::fs::open(base, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
-            .map_err(|e| SafeDirError::io(base, e))?;
+        let fd = rustix::fs::open(
+            base,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| SafeDirError::io(base, e))?;
         let root = SafeDir {
             fd,
             shown: PathBuf::new(),
@@ -89,11 +93,6 @@ impl SafeDir {
             fd: dir.fd,
             shown: relative.to_path_buf(),
         })
-    }
-
-    /// This directory's path for messages (relative to where the walk started).
-    pub fn shown(&self) -> &Path {
-        &self.shown
     }
 
     fn child_shown(&self, name: &OsStr) -> PathBuf {
@@ -127,7 +126,8 @@ impl SafeDir {
     }
 
     fn reopen(&self) -> Result<SafeDir, SafeDirError> {
-        let fd = rustix::fs::openat(&self.fd, ".", DIR_FLAGS, Mode::empty()).map_err(|e| SafeDirError::io(&self.shown, e))?;
+        let fd = rustix::fs::openat(&self.fd, ".", DIR_FLAGS, Mode::empty())
+            .map_err(|e| SafeDirError::io(&self.shown, e))?;
         Ok(SafeDir {
             fd,
             shown: self.shown.clone(),
@@ -192,7 +192,8 @@ impl SafeDir {
         let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         // No set-uid, set-gid or sticky bits from a stage's archive.
         let mode = Mode::from_raw_mode(mode & 0o777);
-        let fd = rustix::fs::openat(&self.fd, name, flags, mode).map_err(|e| SafeDirError::io(&self.child_shown(name), e))?;
+        let fd = rustix::fs::openat(&self.fd, name, flags, mode)
+            .map_err(|e| SafeDirError::io(&self.child_shown(name), e))?;
         Ok(File::from(fd))
     }
 
@@ -300,14 +301,20 @@ mod tests {
         symlink(host.path(), tmp.path().join("a/link")).unwrap();
 
         let err = SafeDir::open(tmp.path(), Path::new("a/link/deeper"), true).unwrap_err();
-        assert!(matches!(&err, SafeDirError::Symlink { path } if path == Path::new("a/link")), "{err}");
+        assert!(
+            matches!(&err, SafeDirError::Symlink { path } if path == Path::new("a/link")),
+            "{err}"
+        );
         let a = SafeDir::open(tmp.path(), Path::new("a"), false).unwrap();
         let err = a.child_dir(OsStr::new("link"), true).unwrap_err();
         assert!(err.to_string().contains("`a/link` is a symlink"), "{err}");
         // A file named through the link is refused; the link itself is replaced, not followed.
         let mut file = a.create_file(OsStr::new("link"), 0o644).unwrap();
         file.write_all(b"new").unwrap();
-        assert_eq!(std::fs::read_to_string(host.path().join("victim.txt")).unwrap(), "original");
+        assert_eq!(
+            std::fs::read_to_string(host.path().join("victim.txt")).unwrap(),
+            "original"
+        );
         assert!(!host.path().join("deeper").exists());
         assert_eq!(std::fs::read_dir(host.path()).unwrap().count(), 1);
         assert!(tmp.path().join("a/link").symlink_metadata().unwrap().is_file());
@@ -319,7 +326,10 @@ mod tests {
         std::fs::write(tmp.path().join("secret"), "x").unwrap();
         symlink(tmp.path().join("secret"), tmp.path().join("link")).unwrap();
         let dir = SafeDir::open(tmp.path(), Path::new(""), false).unwrap();
-        assert!(matches!(dir.open_file(OsStr::new("link")), Err(SafeDirError::Symlink { .. })));
+        assert!(matches!(
+            dir.open_file(OsStr::new("link")),
+            Err(SafeDirError::Symlink { .. })
+        ));
         let kinds: Vec<EntryKind> = dir.entries().unwrap().into_iter().map(|(_, k)| k).collect();
         assert_eq!(kinds, [EntryKind::Symlink, EntryKind::File]);
     }
@@ -329,7 +339,10 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = SafeDir::open(tmp.path(), Path::new(""), false).unwrap();
         for bad in ["../x", "a/../../x", "/etc"] {
-            assert!(matches!(dir.walk(Path::new(bad), true), Err(SafeDirError::Escapes { .. })), "{bad}");
+            assert!(
+                matches!(dir.walk(Path::new(bad), true), Err(SafeDirError::Escapes { .. })),
+                "{bad}"
+            );
         }
         assert!(plain_components(Path::new("a/../b")).is_none());
         assert_eq!(plain_components(Path::new("./a/b")).unwrap(), ["a", "b"]);

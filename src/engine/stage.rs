@@ -14,8 +14,8 @@ use tokio_util::sync::CancellationToken;
 pub use super::artifacts::Budget;
 use super::artifacts::{unpack_dir, ChunkReader};
 use super::event::{Event, Stream};
-use super::safe_dir::{SafeDir, SafeDirError};
 use super::recorder::EventSink;
+use super::safe_dir::{SafeDir, SafeDirError};
 use super::workspace::{Workspace, MOUNT};
 use crate::config::{Config, Network, RunStage, StageConfig, StageKind};
 use crate::docker::{labels, ContainerSpec, Docker, DockerError, LogChunk};
@@ -428,7 +428,11 @@ async fn copy_artifacts(shared: &RunShared, stage: &str, spec: &RunStage, id: &s
             .map_err(|e| e.to_string())?
             .ok_or_else(|| format!("artifact `{artifact}` was not produced (no {MOUNT}/{relative} after the stage)"))?;
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, String>>(8);
-        let (root, budget, name) = (shared.artifacts_root(), shared.artifact_budget.clone(), artifact.clone());
+        let (root, budget, name) = (
+            shared.artifacts_root(),
+            shared.artifact_budget.clone(),
+            artifact.clone(),
+        );
         let unpacking = tokio::task::spawn_blocking(move || {
             let root = root.map_err(|e| format!("artifact `{name}`: the run's artifacts directory: {e}"))?;
             super::artifacts::unpack(ChunkReader::new(rx), &root, &into, &name, &budget).map_err(|e| e.to_string())
