@@ -68,7 +68,7 @@ pub fn format_size(bytes: u64) -> String {
         ("KiB", 1 << 10),
     ] {
         if bytes >= factor {
-            return if bytes % factor == 0 {
+            return if bytes.is_multiple_of(factor) {
                 format!("{}{unit}", bytes / factor)
             } else {
                 format!("{:.1}{unit}", bytes as f64 / factor as f64)

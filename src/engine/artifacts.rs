@@ -230,7 +230,7 @@ impl Read for ChunkReader {
 pub fn unpack_dir(relative: &str) -> Option<PathBuf> {
     let names = plain_components(Path::new(relative))?;
     let (_, parents) = names.split_last()?;
-    Some(parents.iter().map(|n| AsRef::<OsStr>::as_ref(n)).collect())
+    Some(parents.iter().collect())
 }
 
 #[cfg(test)]
