@@ -27,7 +27,7 @@ max_artifacts = "$((SIZE + 1))MiB"
 [stages.big]
 image = "$IMAGE"
 network = "none"
-run = ["mkdir -p out && head -c ${SIZE}M /dev/urandom > out/blob"]
+run = ["mkdir -p out && head -c ${SIZE}M /dev/zero > out/blob"]
 artifacts = ["out"]
 TOML
 git -C "$work/app" init -q
@@ -42,7 +42,7 @@ t=$(now_ms)
 run_ms=$(( $(now_ms) - t ))
 copied=$(stat -c %s "$work/app/.shipdeck/runs/1/artifacts/out/blob")
 
-cid=$(docker create --network none "$IMAGE" sh -c "mkdir -p /out && head -c ${SIZE}M /dev/urandom > /out/blob")
+cid=$(docker create --network none "$IMAGE" sh -c "mkdir -p /out && head -c ${SIZE}M /dev/zero > /out/blob")
 t=$(now_ms); docker start -a "$cid" >/dev/null; gen_ms=$(( $(now_ms) - t ))
 t=$(now_ms); docker cp "$cid:/out" "$work/cp" ; cp_ms=$(( $(now_ms) - t ))
 

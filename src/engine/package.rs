@@ -273,7 +273,7 @@ impl Context {
                 "the build context is made from the run's workspace only: in the run's artifacts, {e}\n  hint: the stage that made it should leave a directory there, not a link"
             ))
         };
-        let (base, relative) = super::stage::trusted_split(artifacts);
+        let (base, relative) = super::artifacts::trusted_split(artifacts);
         let root = SafeDir::open(&base, &relative, false).map_err(refused)?;
         let context = match root.walk(Path::new(&self.dir), false) {
             Ok(dir) => dir,
@@ -313,6 +313,9 @@ impl Context {
                 EntryKind::File => {
                     let file = dir.open_file(&name).map_err(ContextError::Refused)?;
                     let meta = file.metadata().map_err(ContextError::Io)?;
+                    if !meta.is_file() {
+                        continue;
+                    }
                     let mut header = tar::Header::new_gnu();
                     header.set_metadata_in_mode(&meta, tar::HeaderMode::Deterministic);
                     header.set_entry_type(tar::EntryType::Regular);

@@ -199,9 +199,10 @@ impl SafeDir {
         Ok(File::from(fd))
     }
 
-    /// Opens the regular file `name` for reading, never through a symlink.
+    /// Opens the file `name` for reading, never through a symlink. Non-blocking, so that a
+    /// FIFO put in its place cannot hang the caller; callers check that it is a regular file.
     pub fn open_file(&self, name: &OsStr) -> Result<File, SafeDirError> {
-        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK;
         match rustix::fs::openat(&self.fd, name, flags, Mode::empty()) {
             Ok(fd) => Ok(File::from(fd)),
             Err(e) => Err(match self.kind(name) {

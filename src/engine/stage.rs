@@ -11,11 +11,8 @@ use chrono::Utc;
 use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
-pub use super::artifacts::Budget;
-use super::artifacts::{unpack_dir, ChunkReader};
 use super::event::{Event, Stream};
 use super::recorder::EventSink;
-use super::safe_dir::{SafeDir, SafeDirError};
 use super::workspace::{Workspace, MOUNT};
 use crate::config::{Config, Network, RunStage, StageConfig, StageKind};
 use crate::docker::{labels, ContainerSpec, Docker, DockerError, LogChunk};
@@ -38,7 +35,7 @@ pub struct RunShared {
     /// `<app>/.shipdeck/runs/<n>/artifacts`.
     pub artifacts: PathBuf,
     /// What this run's stages may still copy out (`[app] max_artifacts`).
-    pub artifact_budget: Arc<Budget>,
+    pub artifact_budget: Arc<super::artifacts::Budget>,
     pub sink: EventSink,
     pub built: Mutex<Option<(String, String)>>,
 }
@@ -63,14 +60,6 @@ impl RunShared {
             .await;
     }
 
-    /// The run's artifacts directory, opened without following a symlink in any component
-    /// below the app directory (`.shipdeck`, `runs`, `<n>`, `artifacts`): a repository that
-    /// commits `.shipdeck -> /somewhere` gets an error, not writes in `/somewhere`.
-    pub fn artifacts_root(&self) -> Result<SafeDir, SafeDirError> {
-        let (base, relative) = trusted_split(&self.artifacts);
-        SafeDir::open(&base, &relative, true)
-    }
-
     /// The release image of this run, once its package stage built it: (ID, tag).
     pub fn built_image(&self) -> Option<(String, String)> {
         self.built.lock().ok().and_then(|b| b.clone())
@@ -89,7 +78,7 @@ impl RunShared {
         ]
     }
 
-    async fn log(&self, stage: &str, line: impl Into<String>) {
+    pub(super) async fn log(&self, stage: &str, line: impl Into<String>) {
         self.sink
             .emit(Event::StageLog {
                 run: self.run,
@@ -258,7 +247,9 @@ async fn supervise(
         Some(exit) => {
             let code = exit?.code;
             if code == 0 {
-                match copy_artifacts(shared, &stage.name, spec, id).await {
+                match super::artifacts::copy_out(shared, &stage.name, spec, id, cancel).await {
+                    // Cancelled while copying: the partial artifact was removed.
+                    Err(_) if cancel.is_cancelled() => cancelled(),
                     Ok(()) => StageEnd {
                         status: StageStatus::Success,
                         exit_code: Some(0),
@@ -403,89 +394,6 @@ pub fn cache_volume_name(app: &str, stage: &str, path: &str) -> String {
         (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
     });
     format!("shipdeck-cache-{app}-{stage}-{:08x}", hash as u32)
-}
-
-/// Copies each declared artifact out of the finished container into the run's artifacts dir,
-/// streaming each archive to disk (never whole in memory), never through a symlink, within the
-/// run's `max_artifacts`.
-async fn copy_artifacts(shared: &RunShared, stage: &str, spec: &RunStage, id: &str) -> Result<(), String> {
-    if spec.artifacts.is_empty() {
-        return Ok(());
-    }
-    let (mut files, mut bytes) = (0usize, 0u64);
-    for artifact in &spec.artifacts {
-        let relative = artifact.trim_start_matches("./").trim_end_matches('/');
-        // The config check refuses these already; a stage must never get past it at run time.
-        let Some(into) = unpack_dir(relative) else {
-            return Err(format!(
-                "artifact `{artifact}` is not a plain path inside the workspace (absolute, or with `..`): refused"
-            ));
-        };
-        let archive = shared
-            .docker
-            .download_archive(id, &format!("{MOUNT}/{relative}"))
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("artifact `{artifact}` was not produced (no {MOUNT}/{relative} after the stage)"))?;
-        let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, String>>(8);
-        let (root, budget, name) = (
-            shared.artifacts_root(),
-            shared.artifact_budget.clone(),
-            artifact.clone(),
-        );
-        let unpacking = tokio::task::spawn_blocking(move || {
-            let root = root.map_err(|e| format!("artifact `{name}`: the run's artifacts directory: {e}"))?;
-            super::artifacts::unpack(ChunkReader::new(rx), &root, &into, &name, &budget).map_err(|e| e.to_string())
-        });
-        futures_util::pin_mut!(archive);
-        while let Some(chunk) = archive.next().await {
-            let chunk = chunk.map_err(|e| e.to_string());
-            let failed = chunk.is_err();
-            // A closed channel: the unpacking stopped (refused an entry, over budget); its
-            // error says why. Dropping the stream stops the download.
-            if tx.send(chunk).await.is_err() || failed {
-                break;
-            }
-        }
-        drop(tx);
-        let counted = unpacking.await.map_err(|e| e.to_string())??;
-        files += counted.files;
-        bytes += counted.bytes;
-    }
-    shared
-        .sink
-        .emit(Event::ArtifactsCopied {
-            run: shared.run,
-            stage: stage.to_string(),
-            dir: shared.artifacts.display().to_string(),
-            files,
-            bytes,
-        })
-        .await;
-    shared
-        .log(
-            stage,
-            format!(
-                "artifacts: {files} {} ({bytes} bytes) copied to {}",
-                if files == 1 { "file" } else { "files" },
-                shared.artifacts.display()
-            ),
-        )
-        .await;
-    Ok(())
-}
-
-/// Splits a path under `.shipdeck` into the app directory (trusted: the user runs shipdeck
-/// there) and the rest, which is walked without following symlinks. A path without a
-/// `.shipdeck` component is split at its last component.
-pub fn trusted_split(path: &Path) -> (PathBuf, PathBuf) {
-    let state = path
-        .ancestors()
-        .find(|a| a.file_name().is_some_and(|n| n == ".shipdeck"))
-        .or(Some(path));
-    let base = state.and_then(Path::parent).unwrap_or(Path::new("/")).to_path_buf();
-    let relative = path.strip_prefix(&base).map(Path::to_path_buf).unwrap_or_default();
-    (base, relative)
 }
 
 pub fn humanize(d: Duration) -> String {

@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::{Buf, Bytes};
 
-use super::safe_dir::{plain_components, SafeDir, SafeDirError};
 use crate::config::format_size;
+use crate::engine::safe_dir::{plain_components, SafeDir, SafeDirError};
 
 /// Why copying an artifact out failed.
 #[derive(Debug, thiserror::Error)]
