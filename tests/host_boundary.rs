@@ -450,3 +450,48 @@ run = ["python3 -c \"x = b'x' * (512 * 1024 * 1024); print('allocated', len(x))\
     assert!(!lines.iter().any(|l| l.starts_with("allocated")), "{lines:?}");
     app.assert_no_leftovers();
 }
+
+#[test]
+fn a_cancel_during_a_large_artifact_copy_stops_it_and_removes_the_partial_copy() {
+    require_docker(&[BASE]);
+    let toml = format!(
+        r#"[app]
+name = "{{app}}"
+max_artifacts = "3GiB"
+[stages.big]
+image = "{BASE}"
+network = "none"
+run = ["mkdir -p out && head -c 2048M /dev/zero > out/blob"]
+artifacts = ["out"]
+"#
+    );
+    let app = TestApp::with_config("artifact-cancel", &toml);
+    let child = app
+        .shipdeck()
+        .args(["run", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Copying has begun once part of the file is on the host.
+    let blob = app.path().join(".shipdeck/runs/1/artifacts/out/blob");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while std::fs::metadata(&blob).map_or(true, |m| m.len() == 0) {
+        assert!(Instant::now() < deadline, "the artifact copy never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let kill = run(Command::new("kill").args(["-TERM", &child.id().to_string()]));
+    assert!(kill.status.success());
+    let sent = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    let took = sent.elapsed();
+    let events = parse_events(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(finished(&events, "big")["status"], "cancelled", "{events:#?}");
+    // The 2 GiB copy did not run to its end first; the product's promise is two seconds.
+    assert!(took < Duration::from_secs(2), "the run ended {took:?} after the signal");
+    assert!(
+        !app.path().join(".shipdeck/runs/1/artifacts/out").exists(),
+        "partial copy left"
+    );
+    app.assert_no_leftovers();
+}
