@@ -92,6 +92,16 @@ artifacts = ["dist"]
     assert!(text.contains("symlink"), "{text}");
     assert_host_untouched(host.path());
     app.assert_no_leftovers();
+
+    // A repository that commits `.shipdeck` itself as a link gets no history written there.
+    let app = TestApp::with_config("symlink-state-dir", &toml);
+    std::os::unix::fs::symlink(host.path(), app.path().join(".shipdeck")).unwrap();
+    app.commit_all("state elsewhere");
+    let (code, events, stderr) = app.run_json(&[]);
+    assert_ne!(code, 0, "the run should be refused: {stderr}\n{events:#?}");
+    assert!(stderr.contains("symlink"), "{stderr}");
+    assert_host_untouched(host.path());
+    app.assert_no_leftovers();
 }
 
 #[test]

@@ -61,6 +61,14 @@ impl Store {
     /// Opens the store in `dir` (the `.shipdeck` directory), creating the directory, its
     /// `.gitignore` and the database as needed, and applying pending schema migrations.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        // A repository can commit `.shipdeck` as a symlink: history and run files would then
+        // be written wherever it points.
+        if fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(StoreError::CreateDir {
+                path: dir.to_path_buf(),
+                source: std::io::Error::other("it is a symlink: shipdeck never writes its state through one"),
+            });
+        }
         fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
             path: dir.to_path_buf(),
             source,
@@ -196,6 +204,16 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.contains("history.sqlite"), "{msg}");
         assert!(msg.contains("move it aside"), "{msg}");
+    }
+
+    #[test]
+    fn a_symlinked_state_dir_is_refused_and_nothing_written_where_it_points() {
+        let tmp = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(elsewhere.path(), tmp.path().join(".shipdeck")).unwrap();
+        let err = Store::open(&tmp.path().join(".shipdeck")).unwrap_err();
+        assert!(err.to_string().contains("symlink"), "{err}");
+        assert_eq!(fs::read_dir(elsewhere.path()).unwrap().count(), 0);
     }
 
     #[test]
