@@ -310,9 +310,16 @@ async fn reap(docker: &Docker, store: &mut Store) {
 
 /// Diagnostics go to `.shipdeck/shipdeck.log`, never to the terminal.
 fn init_tracing(state_dir: &Path) {
+    use std::os::unix::fs::OpenOptionsExt;
+    // A repository can commit `.shipdeck` or `.shipdeck/shipdeck.log` as a symlink: never
+    // append diagnostics to wherever it points.
+    if std::fs::symlink_metadata(state_dir).is_ok_and(|m| m.file_type().is_symlink()) {
+        return;
+    }
     let Ok(file) = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(state_dir.join("shipdeck.log"))
     else {
         return;

@@ -105,6 +105,50 @@ artifacts = ["dist"]
 }
 
 #[test]
+fn links_planted_at_shipdecks_own_file_names_are_never_written_through() {
+    require_docker(&[BASE]);
+    let host = host_target();
+    let victim = host.path().join("victim.txt");
+    let toml = format!(
+        r#"[app]
+name = "{{app}}"
+[stages.build]
+image = "{BASE}"
+network = "none"
+run = ["echo hello from the stage"]
+"#
+    );
+    // The repository commits links where shipdeck writes its diagnostics and run 1's log.
+    let app = TestApp::with_config("planted-links", &toml);
+    std::fs::create_dir_all(app.path().join(".shipdeck/runs/1/logs")).unwrap();
+    std::os::unix::fs::symlink(&victim, app.path().join(".shipdeck/shipdeck.log")).unwrap();
+    std::os::unix::fs::symlink(&victim, app.path().join(".shipdeck/runs/1/logs/build.log")).unwrap();
+    app.commit_all("planted links");
+    let (code, events, stderr) = app.run_json(&[]);
+    assert_eq!(code, 0, "{stderr}\n{events:#?}");
+    assert_host_untouched(host.path());
+    // The stage's log is shipdeck's own file now, in place of the link.
+    let log = app.path().join(".shipdeck/runs/1/logs/build.log");
+    assert!(log.symlink_metadata().unwrap().is_file());
+    assert!(std::fs::read_to_string(&log).unwrap().contains("hello from the stage"));
+    app.assert_no_leftovers();
+
+    // A link at the history database's name: refused, nothing created where it points.
+    let app = TestApp::with_config("planted-db", &toml);
+    std::fs::create_dir_all(app.path().join(".shipdeck")).unwrap();
+    std::os::unix::fs::symlink(
+        host.path().join("history.sqlite"),
+        app.path().join(".shipdeck/history.sqlite"),
+    )
+    .unwrap();
+    app.commit_all("planted database link");
+    let (code, _, stderr) = app.run_json(&[]);
+    assert_ne!(code, 0, "{stderr}");
+    assert_host_untouched(host.path());
+    app.assert_no_leftovers();
+}
+
+#[test]
 fn artifact_paths_with_parent_components_are_refused_by_check() {
     let toml = format!(
         r#"[app]

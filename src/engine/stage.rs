@@ -407,6 +407,22 @@ pub fn humanize(d: Duration) -> String {
     }
 }
 
+/// Creates (or truncates) the file at `path`, replacing a symlink planted at its name (a
+/// repository can commit one under `.shipdeck/runs/`) instead of writing where it points.
+/// The directories above were checked when the run's directories were made.
+fn create_no_follow(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        std::fs::remove_file(path)?;
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+}
+
 /// A stage's full log on disk. Writing is best effort: a full disk must not fail the stage,
 /// and the lines still reach the views.
 pub struct LogFile {
@@ -415,7 +431,7 @@ pub struct LogFile {
 
 impl LogFile {
     fn create(path: Option<&Path>) -> LogFile {
-        let file = path.and_then(|p| match std::fs::File::create(p) {
+        let file = path.and_then(|p| match create_no_follow(p) {
             Ok(f) => Some(std::io::BufWriter::with_capacity(64 * 1024, f)),
             Err(e) => {
                 tracing::warn!("cannot write log {}: {e}", p.display());

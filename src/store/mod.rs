@@ -75,7 +75,9 @@ impl Store {
         })?;
         write_gitignore(dir)?;
         let db_path = dir.join(DB_FILE);
-        let mut conn = Connection::open(&db_path).map_err(|source| StoreError::Open {
+        // Never through a symlink planted at the database's name.
+        let flags = rusqlite::OpenFlags::default() | rusqlite::OpenFlags::SQLITE_OPEN_NOFOLLOW;
+        let mut conn = Connection::open_with_flags(&db_path, flags).map_err(|source| StoreError::Open {
             path: db_path.clone(),
             source,
         })?;
