@@ -308,19 +308,28 @@ async fn reap(docker: &Docker, store: &mut Store) {
     }
 }
 
-/// Diagnostics go to `.shipdeck/shipdeck.DATE.log` (a file a day, the last week kept), never to
-/// the terminal. The writer is tracing-appender's non-blocking one: a slow disk never stalls
-/// the engine or the console. Keep the guard alive for as long as the command runs; dropping it
-/// flushes what is pending.
+/// Diagnostics go to `.shipdeck/shipdeck.log`, never to the terminal. The writer is
+/// tracing-appender's non-blocking one, so a slow disk never stalls the engine or the console;
+/// keep the guard alive for as long as the command runs (dropping it flushes what is pending).
+/// The file is rotated at start-up once it passes [`LOG_ROTATE_BYTES`] (`shipdeck.log.1` …
+/// `.3` kept); tracing-appender's own rolling writer is not used because it opens its files
+/// through symlinks, and a repository can commit one at a predictable name.
 fn init_tracing(state_dir: &Path) -> Option<tracing_appender::non_blocking::WorkerGuard> {
-    let appender = tracing_appender::rolling::Builder::new()
-        .rotation(tracing_appender::rolling::Rotation::DAILY)
-        .filename_prefix("shipdeck")
-        .filename_suffix("log")
-        .max_log_files(7)
-        .build(state_dir)
+    use std::os::unix::fs::OpenOptionsExt;
+    // A repository can commit `.shipdeck` or `.shipdeck/shipdeck.log` as a symlink: never
+    // append diagnostics to wherever it points.
+    if std::fs::symlink_metadata(state_dir).is_ok_and(|m| m.file_type().is_symlink()) {
+        return None;
+    }
+    let path = state_dir.join("shipdeck.log");
+    rotate_log(&path);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&path)
         .ok()?;
-    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let (writer, guard) = tracing_appender::non_blocking(file);
     let filter = tracing_subscriber::EnvFilter::try_from_env("SHIPDECK_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt()
@@ -330,6 +339,23 @@ fn init_tracing(state_dir: &Path) -> Option<tracing_appender::non_blocking::Work
         .try_init()
         .ok()?;
     Some(guard)
+}
+
+/// The size past which `shipdeck.log` is set aside when a command starts.
+const LOG_ROTATE_BYTES: u64 = 8 * 1024 * 1024;
+
+/// `shipdeck.log` → `.1` → `.2` → `.3` (dropped) once it is over [`LOG_ROTATE_BYTES`]. Renames
+/// move names only, so a planted link is moved, never followed.
+fn rotate_log(path: &Path) {
+    let big = std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file() && m.len() > LOG_ROTATE_BYTES);
+    if !big {
+        return;
+    }
+    let numbered = |n: u32| path.with_extension(format!("log.{n}"));
+    for n in (1..3).rev() {
+        let _ = std::fs::rename(numbered(n), numbered(n + 1));
+    }
+    let _ = std::fs::rename(path, numbered(1));
 }
 
 /// SIGINT, SIGTERM and SIGHUP, counted: the first cancels, the second exits at once.

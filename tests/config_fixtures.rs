@@ -137,6 +137,18 @@ fn options_config_orders_stages_and_reads_every_form() {
     assert_eq!(build.run_stage().expect("run").run, ["go build -o dist/api ./cmd/api"]);
     assert_eq!(build.env[0], ("CGO_ENABLED".to_string(), "0".to_string()));
     assert_eq!(cfg.watch.ignore, ["*.tmp"]);
+    assert_eq!(cfg.app.max_artifacts, 500_000_000);
+    let limits = config::StageLimits {
+        memory: 3 << 30,
+        millicpus: 1500,
+        pids: 256,
+    };
+    assert_eq!(build.limits, limits);
+    // A stage without its own keys takes [app]'s, then the defaults.
+    let lint = cfg.stage("lint").expect("lint");
+    assert_eq!(lint.limits.memory, 1 << 30);
+    assert_eq!(lint.limits.millicpus, config::StageLimits::DEFAULT.millicpus);
+    assert_eq!(lint.limits.pids, config::StageLimits::DEFAULT.pids);
     assert_eq!(cfg.watch.on, config::WatchOn::Both);
     assert_eq!(cfg.watch.on_busy, config::OnBusy::Queue);
     let staging = cfg.environment("staging").expect("staging");

@@ -3,7 +3,11 @@
 use std::fmt::Write;
 
 use crate::config::duration::format_duration;
-use crate::config::model::{Config, EnvironmentConfig, OnBusy, SmokeCheck, StageConfig, StageKind, WatchOn};
+use crate::config::limits::describe_limits;
+use crate::config::model::{
+    AppConfig, Config, EnvironmentConfig, OnBusy, SmokeCheck, StageConfig, StageKind, StageLimits, WatchOn,
+};
+use crate::config::size::format_size;
 
 /// Width of the field names in the indented detail lines.
 const FIELD: usize = 13;
@@ -34,6 +38,16 @@ impl Config {
     pub fn describe(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "app      {}", self.app.name);
+        let _ = writeln!(
+            out,
+            "         artifacts up to {} per run{}",
+            format_size(self.app.max_artifacts),
+            if self.app.max_artifacts == AppConfig::DEFAULT_MAX_ARTIFACTS {
+                " (default)"
+            } else {
+                ""
+            }
+        );
         let w = &self.watch;
         let on = match w.on {
             WatchOn::Commit => "runs on each commit",
@@ -105,6 +119,17 @@ fn describe_stage(out: &mut String, number: usize, stage: &StageConfig) {
         }
     }
     field_list(out, "env", &env_lines(&stage.env));
+    let default = if stage.limits == StageLimits::DEFAULT {
+        " (default)"
+    } else {
+        ""
+    };
+    let build = stage.package().is_some();
+    field(
+        out,
+        "limits",
+        format!("{}{default}", describe_limits(&stage.limits, build)),
+    );
     field(
         out,
         "timeout",

@@ -34,6 +34,8 @@ pub(crate) struct ParsedEnvironment {
     pub name: String,
     pub config: Option<EnvironmentConfig>,
     pub promote_from: Option<Spanned<String>>,
+    /// Where `publish`'s value starts, when it is valid.
+    pub publish_at: Option<usize>,
 }
 
 /// Reads `[environments]`; the span is that of the table, when there is one.
@@ -56,6 +58,7 @@ pub(crate) fn read_environments(
                 name,
                 config: None,
                 promote_from: None,
+                publish_at: None,
             });
             continue;
         };
@@ -69,6 +72,7 @@ pub(crate) fn read_environments(
 fn read_environment(sink: &mut Sink<'_>, name: String, t: &Table<'_, '_>) -> ParsedEnvironment {
     let before = sink.len();
     t.check_keys(sink, ENV_KEYS);
+    let publish_value = t.get("publish").map(|v| v.span().start);
     let publish = t.str(sink, "publish").and_then(|p| match Publish::parse(p.get_ref()) {
         Ok(_) => Some(p.into_inner()),
         Err(message) => {
@@ -120,6 +124,7 @@ fn read_environment(sink: &mut Sink<'_>, name: String, t: &Table<'_, '_>) -> Par
         name,
         config,
         promote_from,
+        publish_at: publish_value,
     }
 }
 
@@ -198,6 +203,58 @@ fn read_healthcheck(sink: &mut Sink<'_>, t: &Table<'_, '_>) -> Option<Healthchec
         retries: t.uint(sink, "retries", 1000).map(|r| r as u32),
         start_period: t.duration(sink, "start_period"),
     })
+}
+
+/// Two environments on one engine (the same `docker_host`) cannot publish the same host
+/// address and port: the second deployment would fail to bind, or, on every interface, take
+/// the other one's traffic.
+pub(crate) fn check_published_addresses(sink: &mut Sink<'_>, envs: &[ParsedEnvironment]) {
+    let published: Vec<(&ParsedEnvironment, &EnvironmentConfig, Publish)> = envs
+        .iter()
+        .filter_map(|e| {
+            let config = e.config.as_ref()?;
+            Some((e, config, config.publish_spec()?))
+        })
+        .collect();
+    for (i, (env, config, publish)) in published.iter().enumerate() {
+        let clash = published[..i].iter().find(|(_, other_config, other)| {
+            other_config.docker_host == config.docker_host
+                && other.host_port == publish.host_port
+                && addresses_overlap(other.host_ip.as_deref(), publish.host_ip.as_deref())
+        });
+        if let Some((other, _, other_publish)) = clash {
+            let engine = match &config.docker_host {
+                Some(host) => format!("engine {host}"),
+                None => "local engine".to_string(),
+            };
+            sink.error(
+                env.publish_at.unwrap_or(0),
+                format!(
+                    "environments `{}` ({}) and `{}` ({}) publish the same host address and port on the {engine}",
+                    other.name,
+                    host_address(other_publish),
+                    env.name,
+                    host_address(publish)
+                ),
+                Some("give each environment its own host port (or its own `docker_host`)".into()),
+            );
+        }
+    }
+}
+
+/// `127.0.0.1:18080`, `[::1]:18080`, or `*:18080` for every interface.
+fn host_address(publish: &Publish) -> String {
+    match publish.host_ip.as_deref() {
+        None => format!("*:{}", publish.host_port),
+        Some(ip) if ip.contains(':') => format!("[{ip}]:{}", publish.host_port),
+        Some(ip) => format!("{ip}:{}", publish.host_port),
+    }
+}
+
+/// Whether two host addresses (`None`: every interface) can take the same connections.
+fn addresses_overlap(a: Option<&str>, b: Option<&str>) -> bool {
+    let any = |ip: Option<&str>| matches!(ip, None | Some("0.0.0.0") | Some("::"));
+    any(a) || any(b) || a == b
 }
 
 /// Checks `promote_from` (a defined environment, not itself, no cycles).

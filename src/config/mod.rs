@@ -15,12 +15,14 @@ mod duration;
 mod environments;
 mod graph;
 mod hint;
+mod limits;
 pub(crate) use hint::closest as closest_name;
 mod model;
 mod needs;
 mod reader;
 mod rules;
 mod sections;
+mod size;
 mod smoke;
 mod stages;
 #[cfg(test)]
@@ -34,6 +36,7 @@ pub use diagnostic::{ConfigError, Diagnostic};
 pub use duration::{format_duration, parse_duration};
 pub use model::*;
 pub use rules::{is_valid_app_name, is_valid_env_name, Publish, PLACEHOLDERS};
+pub use size::{format_size, parse_size};
 
 use diagnostic::Sink;
 use reader::Table;
@@ -77,13 +80,15 @@ pub fn parse(text: &str, file_name: &str, app_dir: Option<&Path>) -> Result<Conf
     let misspelt = sections::check_top_level(&mut sink, &root);
     let app = sections::read_app(&mut sink, &root, misspelt.contains(&"app"));
     let watch = sections::read_watch(&mut sink, &root);
-    let parsed_stages = stages::read_stages(&mut sink, &root, app_dir, misspelt.contains(&"stages"));
+    let defaults = app.as_ref().map_or(StageLimits::DEFAULT, |a| a.limits);
+    let parsed_stages = stages::read_stages(&mut sink, &root, app_dir, misspelt.contains(&"stages"), defaults);
     let (parsed_envs, envs_span) = environments::read_environments(&mut sink, &root);
     let secrets = sections::read_secrets(&mut sink, &root);
 
     check_package_stages(&mut sink, &parsed_stages, envs_span.filter(|_| !parsed_envs.is_empty()));
     let stages = needs::order_stages(&mut sink, parsed_stages);
     environments::check_promotions(&mut sink, &parsed_envs);
+    environments::check_published_addresses(&mut sink, &parsed_envs);
 
     match app {
         Some(app) if sink.is_empty() => Ok(Config {

@@ -43,10 +43,44 @@ pub struct AppConfig {
     /// How many release images of the app stay on the engine (newest first), beyond those an
     /// environment runs: `keep_releases`, default 10.
     pub keep_releases: usize,
+    /// The most bytes of artifact file content one run copies out: `max_artifacts`,
+    /// default 1 GiB.
+    pub max_artifacts: u64,
+    /// The limits of a stage that sets none itself: `memory`, `cpus`, `pids` in [app], or
+    /// [`StageLimits::DEFAULT`].
+    pub limits: StageLimits,
 }
 
 impl AppConfig {
     pub const DEFAULT_KEEP_RELEASES: usize = 10;
+    pub const DEFAULT_MAX_ARTIFACTS: u64 = 1 << 30;
+}
+
+/// What a stage's container may use of the engine's host, so that a runaway or hostile stage
+/// (a fork bomb, a memory hog) fails instead of hurting the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StageLimits {
+    /// Bytes of memory (swap included: the container gets no swap beyond it).
+    pub memory: u64,
+    /// Thousandths of a CPU: 1500 is `cpus = 1.5`. Capped at the engine's CPU count when the
+    /// container is created.
+    pub millicpus: u64,
+    /// Processes and threads at once.
+    pub pids: u64,
+}
+
+impl StageLimits {
+    pub const DEFAULT: StageLimits = StageLimits {
+        memory: 2 << 30,
+        millicpus: 2000,
+        pids: 1024,
+    };
+}
+
+impl Default for StageLimits {
+    fn default() -> Self {
+        StageLimits::DEFAULT
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,6 +133,8 @@ pub struct StageConfig {
     pub timeout: Option<Duration>,
     /// Also runs in save mode, on the dirty tree.
     pub on_save: bool,
+    /// Memory, CPU and process limits of the stage's container (or of its image build).
+    pub limits: StageLimits,
 }
 
 impl StageConfig {

@@ -11,6 +11,7 @@ use crate::config::diagnostic::Sink;
 use crate::config::duration::parse_duration;
 use crate::config::duration::suggest_duration;
 use crate::config::hint::{closest, one_of};
+use crate::config::size::parse_size;
 
 pub(crate) type Value<'i> = Spanned<DeValue<'i>>;
 pub(crate) type Key<'i> = Spanned<DeString<'i>>;
@@ -259,6 +260,30 @@ impl<'a, 'i> Table<'a, 'i> {
             }
             _ => {
                 self.wrong_type(sink, key, value, "a duration string like \"5m\"");
+                None
+            }
+        }
+    }
+
+    /// A size string like `"2GiB"` or `"500MB"`, in bytes.
+    pub(crate) fn size(&self, sink: &mut Sink<'_>, key: &str) -> Option<u64> {
+        let value = self.get(key)?;
+        match value.get_ref() {
+            DeValue::String(s) => match parse_size(s) {
+                Ok(bytes) => Some(bytes),
+                Err(message) => {
+                    self.invalid(sink, value.span().start, key, &message, None);
+                    None
+                }
+            },
+            DeValue::Integer(i) => {
+                let n = i.as_str();
+                let hint = format!("write the unit in a string, e.g. \"{n}MiB\" or \"{n}GiB\"");
+                self.wrong_type_hint(sink, key, value, "a size string like \"2GiB\"", Some(hint));
+                None
+            }
+            _ => {
+                self.wrong_type(sink, key, value, "a size string like \"2GiB\"");
                 None
             }
         }

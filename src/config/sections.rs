@@ -4,12 +4,13 @@ use toml::de::DeValue;
 
 use crate::config::diagnostic::Sink;
 use crate::config::hint::{closest, one_of};
-use crate::config::model::{AppConfig, OnBusy, SecretConfig, WatchConfig, WatchOn};
+use crate::config::limits::read_limits;
+use crate::config::model::{AppConfig, OnBusy, SecretConfig, StageLimits, WatchConfig, WatchOn};
 use crate::config::reader::{toml_key, Table};
 use crate::config::rules::{is_valid_app_name, is_valid_env_name, suggest_app_name, suggest_env_name};
 
 pub(crate) const TOP_KEYS: &[&str] = &["version", "app", "watch", "stages", "environments", "secrets"];
-const APP_KEYS: &[&str] = &["name", "keep_releases"];
+const APP_KEYS: &[&str] = &["name", "keep_releases", "max_artifacts", "memory", "cpus", "pids"];
 const WATCH_KEYS: &[&str] = &["on", "on_busy", "debounce_ms", "ignore"];
 
 /// Reports unknown top-level keys and tables, and checks the optional `version = 1`.
@@ -110,9 +111,15 @@ pub(crate) fn read_app(sink: &mut Sink<'_>, root: &Table<'_, '_>, misspelt: bool
         Some(n) => n as usize,
         None => AppConfig::DEFAULT_KEEP_RELEASES,
     };
+    let max_artifacts = app
+        .size(sink, "max_artifacts")
+        .unwrap_or(AppConfig::DEFAULT_MAX_ARTIFACTS);
+    let limits = read_limits(sink, &app, StageLimits::DEFAULT);
     Some(AppConfig {
         name: name.into_inner(),
         keep_releases,
+        max_artifacts,
+        limits,
     })
 }
 

@@ -8,9 +8,12 @@ use toml::de::DeValue;
 
 use crate::config::diagnostic::Sink;
 use crate::config::hint::closest;
-use crate::config::model::{Network, PackageStage, RunStage, StageConfig, StageKind};
+use crate::config::limits::read_limits;
+use crate::config::model::{Network, PackageStage, RunStage, StageConfig, StageKind, StageLimits};
 use crate::config::reader::{toml_key, Table};
-use crate::config::rules::{check_relative, is_valid_env_name, is_valid_unit_name, suggest_env_name};
+use crate::config::rules::{
+    check_relative, has_parent_component, is_valid_env_name, is_valid_unit_name, suggest_env_name,
+};
 
 pub(crate) const STAGE_KEYS: &[&str] = &[
     "needs",
@@ -25,6 +28,9 @@ pub(crate) const STAGE_KEYS: &[&str] = &[
     "cache",
     "artifacts",
     "workdir",
+    "memory",
+    "cpus",
+    "pids",
 ];
 const RUN_ONLY_KEYS: &[&str] = &["network", "cache", "artifacts", "workdir"];
 const MINIMAL_STAGE: &str = "[stages.test] with image = \"alpine:3.20\" and run = [\"make test\"]";
@@ -45,6 +51,7 @@ pub(crate) fn read_stages(
     root: &Table<'_, '_>,
     app_dir: Option<&Path>,
     misspelt: bool,
+    defaults: StageLimits,
 ) -> Vec<ParsedStage> {
     let no_stages_hint = Some(format!("add a stage, e.g. {MINIMAL_STAGE}"));
     if let Some(value) = root.get("stages").filter(|v| v.get_ref().is_array()) {
@@ -83,17 +90,24 @@ pub(crate) fn read_stages(
             continue;
         };
         let table = Table::new(format!("[stages.{}]", toml_key(&name)), value.span(), t);
-        out.push(read_stage(sink, name, &table, app_dir));
+        out.push(read_stage(sink, name, &table, app_dir, defaults));
     }
     out
 }
 
-fn read_stage(sink: &mut Sink<'_>, name: String, t: &Table<'_, '_>, app_dir: Option<&Path>) -> ParsedStage {
+fn read_stage(
+    sink: &mut Sink<'_>,
+    name: String,
+    t: &Table<'_, '_>,
+    app_dir: Option<&Path>,
+    defaults: StageLimits,
+) -> ParsedStage {
     let guessed = t.check_keys(sink, STAGE_KEYS);
     let needs = t.str_list(sink, "needs").unwrap_or_default();
     let env = read_env(sink, t, "env", &t.label);
     let timeout = t.duration(sink, "timeout");
     let on_save = t.bool(sink, "on_save").unwrap_or(false);
+    let limits = read_limits(sink, t, defaults);
     let kind = if t.has("dockerfile") {
         read_package(sink, &name, t, app_dir)
     } else {
@@ -106,6 +120,7 @@ fn read_stage(sink: &mut Sink<'_>, name: String, t: &Table<'_, '_>, app_dir: Opt
         env,
         timeout,
         on_save,
+        limits,
     });
     ParsedStage {
         name,
@@ -176,7 +191,17 @@ fn read_run(sink: &mut Sink<'_>, name: &str, t: &Table<'_, '_>, guessed: &[&str]
     }
     let network = read_network(sink, t);
     let cache = read_paths(sink, t, "cache", |p| {
-        if p.starts_with('/') {
+        if p.trim_end_matches(['/', '.']).is_empty() {
+            Err(format!(
+                "\"{p}\" is the container's root: expected a directory to keep, like \"/root/.cache/pip\""
+            ))
+        } else if has_parent_component(p) {
+            Err(format!("\"{p}\" contains `..`: expected a plain absolute path"))
+        } else if p.contains(':') {
+            Err(format!(
+                "\"{p}\" contains `:`, which Docker reads as a mount separator: expected a plain absolute path"
+            ))
+        } else if p.starts_with('/') {
             Ok(())
         } else {
             Err(format!(

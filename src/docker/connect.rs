@@ -12,6 +12,8 @@ pub struct Docker {
     pub server_version: String,
     /// The API version both sides speak, e.g. `1.41`.
     pub api_version: String,
+    /// The engine's CPU count, asked once per connection (stage CPU limits are capped at it).
+    pub(crate) cpus: std::sync::Arc<tokio::sync::OnceCell<Option<i64>>>,
 }
 
 /// The address shipdeck connects to: `DOCKER_HOST`, or the local engine's socket.
@@ -56,6 +58,7 @@ pub async fn connect_to(address: &str) -> Result<Docker, DockerError> {
         address,
         server_version: version.version.unwrap_or_else(|| "unknown".to_string()),
         api_version: format!("{}.{}", agreed.major_version, agreed.minor_version),
+        cpus: Default::default(),
     })
 }
 

@@ -10,6 +10,7 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt, TryStreamExt};
 
 use super::{is_not_found, Docker, DockerError};
+use crate::config::StageLimits;
 
 /// A container to create: a stage's, or a short-lived helper's.
 #[derive(Debug, Clone, Default)]
@@ -25,6 +26,8 @@ pub struct ContainerSpec {
     /// `volume:/path` binds.
     pub binds: Vec<String>,
     pub labels: HashMap<String, String>,
+    /// Memory, CPU and process limits; `None` for shipdeck's own short-lived helpers.
+    pub limits: Option<StageLimits>,
 }
 
 /// One piece of a container's output, as the engine cut it.
@@ -43,6 +46,21 @@ pub struct ExitStatus {
 impl Docker {
     pub async fn create_container(&self, spec: &ContainerSpec) -> Result<String, DockerError> {
         let options = CreateContainerOptionsBuilder::default().name(&spec.name).build();
+        let (memory, nano_cpus, pids) = match spec.limits {
+            Some(limits) => {
+                let memory = i64::try_from(limits.memory).unwrap_or(i64::MAX);
+                let mut nano_cpus = i64::try_from(limits.millicpus)
+                    .unwrap_or(i64::MAX)
+                    .saturating_mul(1_000_000);
+                // The engine refuses more CPUs than it has: cap the default (2) on a 1-CPU host.
+                if let Some(cpus) = self.engine_cpus().await {
+                    nano_cpus = nano_cpus.min(cpus.saturating_mul(1_000_000_000));
+                }
+                let pids = i64::try_from(limits.pids).unwrap_or(i64::MAX);
+                (Some(memory), Some(nano_cpus), Some(pids))
+            }
+            None => (None, None, None),
+        };
         let body = ContainerCreateBody {
             image: Some(spec.image.clone()),
             cmd: Some(spec.cmd.clone()),
@@ -56,6 +74,12 @@ impl Docker {
             host_config: Some(HostConfig {
                 binds: Some(spec.binds.clone()),
                 network_mode: spec.network.clone(),
+                memory,
+                // Swap as large as memory means no swap: a memory hog is stopped at its limit
+                // instead of pushing the host into swapping.
+                memory_swap: memory,
+                nano_cpus,
+                pids_limit: pids,
                 // Reap zombies and forward signals, so a kill stops the whole command tree.
                 init: Some(true),
                 // shipdeck keeps the output itself (see `attach_output`); a second copy in the
@@ -74,6 +98,22 @@ impl Docker {
             .await
             .map_err(|e| DockerError::api(format!("create container {}", spec.name), e))?;
         Ok(created.id)
+    }
+
+    /// The engine's CPU count (asked once per connection); `None` if it would not say.
+    pub(crate) async fn engine_cpus(&self) -> Option<i64> {
+        *self
+            .cpus
+            .get_or_init(|| async {
+                match self.api.info().await {
+                    Ok(info) => info.ncpu.filter(|n| *n > 0),
+                    Err(e) => {
+                        tracing::warn!("cannot read the engine's CPU count: {e}");
+                        None
+                    }
+                }
+            })
+            .await
     }
 
     pub async fn start_container(&self, id: &str) -> Result<(), DockerError> {
@@ -168,18 +208,23 @@ impl Docker {
     }
 
     /// A tar archive of `path` inside the container; its entries are named from `path`'s last
-    /// component. `Ok(None)` when the path does not exist.
-    pub async fn download_archive(&self, id: &str, path: &str) -> Result<Option<Vec<u8>>, DockerError> {
+    /// component, streamed as the engine sends it. `Ok(None)` when the path does not exist.
+    pub async fn download_archive(
+        &self,
+        id: &str,
+        path: &str,
+    ) -> Result<Option<impl Stream<Item = Result<Bytes, DockerError>> + Send + 'static>, DockerError> {
         let options = DownloadFromContainerOptionsBuilder::default().path(path).build();
+        let action = format!("copy {path} out of the stage container");
         let mut stream = self.api.download_from_container(id, Some(options));
-        let mut out = Vec::new();
-        loop {
-            match stream.try_next().await {
-                Ok(Some(chunk)) => out.extend_from_slice(&chunk),
-                Ok(None) => return Ok(Some(out)),
-                Err(e) if is_not_found(&e) => return Ok(None),
-                Err(e) => return Err(DockerError::api(format!("copy {path} out of the stage container"), e)),
-            }
-        }
+        // The engine answers a missing path before the first byte: peek, so that "not
+        // produced" is told apart from a failure half-way.
+        let first = match stream.try_next().await {
+            Ok(first) => first,
+            Err(e) if is_not_found(&e) => return Ok(None),
+            Err(e) => return Err(DockerError::api(action, e)),
+        };
+        let rest = stream.map_err(move |e| DockerError::api(action.clone(), e));
+        Ok(Some(futures_util::stream::iter(first.map(Ok)).chain(rest)))
     }
 }

@@ -5,6 +5,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 
 use super::{error_message, is_not_found, Docker, DockerError};
+use crate::config::StageLimits;
 
 /// A step of an image pull, for progress lines.
 #[derive(Debug, Clone)]
@@ -100,14 +101,30 @@ impl Docker {
         dockerfile: &str,
         tag: &str,
         build_args: HashMap<String, String>,
+        limits: StageLimits,
         mut output: impl FnMut(BuildOutput),
     ) -> Result<String, DockerError> {
+        // The build API takes these as 32-bit numbers: a limit above 2 GiB is capped there.
+        let memory = i32::try_from(limits.memory).unwrap_or(i32::MAX);
+        const PERIOD: i64 = 100_000;
+        let mut quota = i64::try_from(limits.millicpus)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(PERIOD / 1000);
+        if let Some(cpus) = self.engine_cpus().await {
+            quota = quota.min(cpus.saturating_mul(PERIOD));
+        }
+        // The `RUN` steps of a repository's Dockerfile are as untrusted as its stages: the
+        // same memory and CPU limits (the build API has no process limit).
         let options = BuildImageOptionsBuilder::default()
             .dockerfile(dockerfile)
             .t(tag)
             .rm(true)
             .forcerm(true)
             .buildargs(&build_args)
+            .memory(memory)
+            .memswap(memory)
+            .cpuperiod(PERIOD as i32)
+            .cpuquota(i32::try_from(quota).unwrap_or(i32::MAX))
             .build();
         let mut stream = self
             .api

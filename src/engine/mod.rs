@@ -1,6 +1,7 @@
 //! The engine: takes [`Command`]s, runs pipelines on a Docker engine, and emits [`Event`]s.
 //! It has no UI code; the console and the headless view are both folds of its events.
 
+mod artifacts;
 pub mod connection;
 mod control;
 mod dockerignore;
@@ -10,6 +11,7 @@ mod operations;
 mod package;
 mod pipeline;
 pub mod recorder;
+mod safe_dir;
 mod stage;
 mod workspace;
 

@@ -3,13 +3,14 @@
 
 use std::collections::HashMap;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Component, Path};
 
 use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
 use super::dockerignore::DockerIgnore;
 use super::event::{Event, Stream};
+use super::safe_dir::{EntryKind, SafeDir, SafeDirError};
 use super::stage::{LogFile, RunShared, StageEnd};
 use crate::config::{PackageStage, StageConfig};
 use crate::docker::{labels, BuildOutput, DockerError};
@@ -56,12 +57,17 @@ pub async fn build(
     // A rebuild of the same commit moves the tag; the image it leaves untagged is removed below.
     let previous = shared.docker.image_id(&tag).await.ok().flatten();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
-    let building = shared
-        .docker
-        .build_image(prepared.tar, GENERATED_DOCKERFILE, &tag, build_args, move |out| {
+    let building = shared.docker.build_image(
+        prepared.tar,
+        GENERATED_DOCKERFILE,
+        &tag,
+        build_args,
+        stage.limits,
+        move |out| {
             let BuildOutput::Line(line) = out;
             let _ = tx.send(line);
-        });
+        },
+    );
     let forward = async {
         while let Some(line) = rx.recv().await {
             let line = shared.masker.mask(line);
@@ -184,14 +190,16 @@ impl Context {
             }
             if header.entry_type().is_symlink() {
                 let target = String::from_utf8_lossy(&data).into_owned();
+                if let Err(e) = check_link(&self.dir, &path, Path::new(&target)) {
+                    return Ok(Err(e));
+                }
                 out.append_link(&mut header, &path, target)?;
             } else {
                 out.append_data(&mut header, &path, data.as_slice())?;
             }
         }
-        let from = artifacts.join(&self.dir);
-        if from.is_dir() {
-            append_artifacts(&mut out, &from, "", &ignore)?;
+        if let Err(e) = self.append_artifacts(&mut out, artifacts, &ignore) {
+            return Ok(Err(e));
         }
         let generated = self.generated(&dockerfile);
         let mut header = tar::Header::new_gnu();
@@ -250,30 +258,124 @@ fn entries_under(tree: &[u8], dir: &str) -> std::io::Result<Vec<(String, tar::He
     Ok(files)
 }
 
-/// Adds the artifacts below `dir` (a directory of the run's artifacts) that `.dockerignore`
-/// keeps, named from `relative`.
-fn append_artifacts(
-    out: &mut tar::Builder<Vec<u8>>,
-    dir: &Path,
-    relative: &str,
-    ignore: &DockerIgnore,
-) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let path = if relative.is_empty() {
-            name
-        } else {
-            format!("{relative}/{name}")
+impl Context {
+    /// Adds the run's artifacts under the context directory, opened and read without
+    /// following a symlink: a stage that turned the context (or a directory on the way) into
+    /// a link to a host directory gets an error naming it, never the host's files in the image.
+    fn append_artifacts(
+        &self,
+        out: &mut tar::Builder<Vec<u8>>,
+        artifacts: &Path,
+        ignore: &DockerIgnore,
+    ) -> Result<(), DockerError> {
+        let refused = |e: SafeDirError| {
+            DockerError::Build(format!(
+                "the build context is made from the run's workspace only: in the run's artifacts, {e}\n  hint: the stage that made it should leave a directory there, not a link"
+            ))
         };
-        let kind = entry.file_type()?;
-        if kind.is_dir() {
-            append_artifacts(out, &entry.path(), &path, ignore)?;
-        } else if !ignore.is_excluded(&path) {
-            out.append_path_with_name(entry.path(), &path)?;
+        let (base, relative) = super::artifacts::trusted_split(artifacts);
+        let root = SafeDir::open(&base, &relative, false).map_err(refused)?;
+        let context = match root.walk(Path::new(&self.dir), false) {
+            Ok(dir) => dir,
+            // No artifacts under the context: the commit's tree is the whole context.
+            Err(SafeDirError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(SafeDirError::NotADirectory { .. }) => return Ok(()),
+            Err(e) => return Err(refused(e)),
+        };
+        let io = |e: std::io::Error| DockerError::Build(format!("preparing the build context failed: {e}"));
+        self.append_dir(out, &context, "", ignore).map_err(|e| match e {
+            ContextError::Refused(e) => refused(e),
+            ContextError::Link(e) => e,
+            ContextError::Io(e) => io(e),
+        })
+    }
+
+    /// Adds the entries of `dir` (named from `relative`) that `.dockerignore` keeps.
+    fn append_dir(
+        &self,
+        out: &mut tar::Builder<Vec<u8>>,
+        dir: &SafeDir,
+        relative: &str,
+        ignore: &DockerIgnore,
+    ) -> Result<(), ContextError> {
+        for (name, kind) in dir.entries().map_err(ContextError::Refused)? {
+            let path = if relative.is_empty() {
+                name.to_string_lossy().into_owned()
+            } else {
+                format!("{relative}/{}", name.to_string_lossy())
+            };
+            match kind {
+                EntryKind::Dir => {
+                    let child = dir.child_dir(&name, false).map_err(ContextError::Refused)?;
+                    self.append_dir(out, &child, &path, ignore)?;
+                }
+                _ if ignore.is_excluded(&path) => {}
+                EntryKind::File => {
+                    let file = dir.open_file(&name).map_err(ContextError::Refused)?;
+                    let meta = file.metadata().map_err(ContextError::Io)?;
+                    if !meta.is_file() {
+                        continue;
+                    }
+                    let mut header = tar::Header::new_gnu();
+                    header.set_metadata_in_mode(&meta, tar::HeaderMode::Deterministic);
+                    header.set_entry_type(tar::EntryType::Regular);
+                    // The size read now; `take` keeps the entry to it whatever happens after.
+                    out.append_data(&mut header, &path, file.take(meta.len()))
+                        .map_err(ContextError::Io)?;
+                }
+                EntryKind::Symlink => {
+                    let target = dir.read_link(&name).map_err(ContextError::Refused)?;
+                    check_link(&self.dir, &path, &target).map_err(ContextError::Link)?;
+                    let mut header = tar::Header::new_gnu();
+                    header.set_entry_type(tar::EntryType::Symlink);
+                    header.set_mode(0o777);
+                    header.set_size(0);
+                    out.append_link(&mut header, &path, &target).map_err(ContextError::Io)?;
+                }
+                // Devices, FIFOs, sockets: not build input.
+                EntryKind::Other => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+enum ContextError {
+    Refused(SafeDirError),
+    Link(DockerError),
+    Io(std::io::Error),
+}
+
+/// A symlink at `path` (relative to the context) may stay in the build context only when
+/// what it points to is inside the context too.
+fn check_link(context: &str, path: &str, target: &Path) -> Result<(), DockerError> {
+    if link_stays_inside(path, target) {
+        return Ok(());
+    }
+    let shown = Path::new(context).join(path);
+    Err(DockerError::Build(format!(
+        "the build context is made from the run's workspace only, and `{}` is a symlink to `{}`, outside the context\n  hint: copy the files into the context instead of linking to them",
+        shown.display(),
+        target.display()
+    )))
+}
+
+/// Whether `target`, read from the link at `path`, resolves inside the context: relative,
+/// and never climbing above the context's top with `..`.
+fn link_stays_inside(path: &str, target: &Path) -> bool {
+    let mut depth: usize = Path::new(path).parent().map_or(0, |p| p.components().count());
+    for component in target.components() {
+        match component {
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+            Component::ParentDir => match depth.checked_sub(1) {
+                Some(d) => depth = d,
+                None => return false,
+            },
+            Component::RootDir | Component::Prefix(_) => return false,
         }
     }
-    Ok(())
+    true
 }
 
 /// The names of the `ARG`s a Dockerfile declares.
@@ -297,6 +399,22 @@ mod tests {
     fn finds_declared_args() {
         let file = "FROM x\nARG SHIPDECK_COMMIT=unknown\n  arg OTHER\nENV A=1\n";
         assert_eq!(declared_args(file), ["SHIPDECK_COMMIT", "OTHER"]);
+    }
+
+    #[test]
+    fn links_may_point_inside_the_context_only() {
+        assert!(link_stays_inside("a/b", Path::new("c")));
+        assert!(link_stays_inside("a/b", Path::new("../d/e")));
+        assert!(link_stays_inside("a", Path::new("./b")));
+        assert!(!link_stays_inside("a", Path::new("../x")));
+        assert!(!link_stays_inside("a/b", Path::new("../../x")));
+        assert!(!link_stays_inside("a/b", Path::new("c/../../../x")));
+        assert!(!link_stays_inside("a", Path::new("/etc/passwd")));
+        let err = check_link("app", "cfg", Path::new("/home/me")).unwrap_err();
+        assert!(
+            err.to_string().contains("`app/cfg` is a symlink to `/home/me`"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -128,6 +128,7 @@ pub async fn run(start: RunStart) -> Option<RunNumber> {
         secrets,
         logs: files.logs.into_iter().collect(),
         artifacts: files.artifacts,
+        artifact_budget: Arc::new(super::artifacts::Budget::new(config.app.max_artifacts)),
         sink: sink.clone(),
         built: std::sync::Mutex::new(None),
     });

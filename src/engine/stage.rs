@@ -32,7 +32,10 @@ pub struct RunShared {
     pub masker: SecretMasker,
     pub secrets: Vec<(String, String)>,
     pub logs: HashMap<String, PathBuf>,
+    /// `<app>/.shipdeck/runs/<n>/artifacts`.
     pub artifacts: PathBuf,
+    /// What this run's stages may still copy out (`[app] max_artifacts`).
+    pub artifact_budget: Arc<super::artifacts::Budget>,
     pub sink: EventSink,
     pub built: Mutex<Option<(String, String)>>,
 }
@@ -75,7 +78,7 @@ impl RunShared {
         ]
     }
 
-    async fn log(&self, stage: &str, line: impl Into<String>) {
+    pub(super) async fn log(&self, stage: &str, line: impl Into<String>) {
         self.sink
             .emit(Event::StageLog {
                 run: self.run,
@@ -177,6 +180,7 @@ async fn run_container(
         }),
         binds: binds(shared, stage, spec).await?,
         labels: shared.workspace.labels("stage", Some(name)),
+        limits: Some(stage.limits),
     };
     let id = docker.create_container(&container).await?;
     let outcome = supervise(shared, stage, spec, &id, cancel, log_file).await;
@@ -243,7 +247,9 @@ async fn supervise(
         Some(exit) => {
             let code = exit?.code;
             if code == 0 {
-                match copy_artifacts(shared, &stage.name, spec, id).await {
+                match super::artifacts::copy_out(shared, &stage.name, spec, id, cancel).await {
+                    // Cancelled while copying: the partial artifact was removed.
+                    Err(_) if cancel.is_cancelled() => cancelled(),
                     Ok(()) => StageEnd {
                         status: StageStatus::Success,
                         exit_code: Some(0),
@@ -390,69 +396,6 @@ pub fn cache_volume_name(app: &str, stage: &str, path: &str) -> String {
     format!("shipdeck-cache-{app}-{stage}-{:08x}", hash as u32)
 }
 
-/// Copies each declared artifact out of the finished container into the run's artifacts dir.
-async fn copy_artifacts(shared: &RunShared, stage: &str, spec: &RunStage, id: &str) -> Result<(), String> {
-    if spec.artifacts.is_empty() {
-        return Ok(());
-    }
-    let (mut files, mut bytes) = (0usize, 0u64);
-    for artifact in &spec.artifacts {
-        let relative = artifact.trim_start_matches("./").trim_end_matches('/');
-        let tar = shared
-            .docker
-            .download_archive(id, &format!("{MOUNT}/{relative}"))
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("artifact `{artifact}` was not produced (no {MOUNT}/{relative} after the stage)"))?;
-        // The archive's entries are named from the path's last component: unpack beside it.
-        let parent = Path::new(relative).parent().map(Path::to_path_buf).unwrap_or_default();
-        let target = shared.artifacts.join(parent);
-        let counted = tokio::task::spawn_blocking(move || unpack(&tar, &target))
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| format!("copying artifact `{artifact}` out failed: {e}"))?;
-        files += counted.0;
-        bytes += counted.1;
-    }
-    shared
-        .sink
-        .emit(Event::ArtifactsCopied {
-            run: shared.run,
-            stage: stage.to_string(),
-            dir: shared.artifacts.display().to_string(),
-            files,
-            bytes,
-        })
-        .await;
-    shared
-        .log(
-            stage,
-            format!(
-                "artifacts: {files} {} ({bytes} bytes) copied to {}",
-                if files == 1 { "file" } else { "files" },
-                shared.artifacts.display()
-            ),
-        )
-        .await;
-    Ok(())
-}
-
-fn unpack(tar: &[u8], target: &Path) -> std::io::Result<(usize, u64)> {
-    std::fs::create_dir_all(target)?;
-    let mut archive = tar::Archive::new(tar);
-    let (mut files, mut bytes) = (0, 0);
-    for entry in archive.entries()? {
-        let mut entry = entry?;
-        if entry.header().entry_type().is_file() {
-            files += 1;
-            bytes += entry.header().size()?;
-        }
-        // unpack_in refuses entries that would land outside `target`.
-        entry.unpack_in(target)?;
-    }
-    Ok((files, bytes))
-}
-
 pub fn humanize(d: Duration) -> String {
     let secs = d.as_secs();
     match secs {
@@ -464,6 +407,22 @@ pub fn humanize(d: Duration) -> String {
     }
 }
 
+/// Creates (or truncates) the file at `path`, replacing a symlink planted at its name (a
+/// repository can commit one under `.shipdeck/runs/`) instead of writing where it points.
+/// The directories above were checked when the run's directories were made.
+fn create_no_follow(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        std::fs::remove_file(path)?;
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+}
+
 /// A stage's full log on disk. Writing is best effort: a full disk must not fail the stage,
 /// and the lines still reach the views.
 pub struct LogFile {
@@ -472,7 +431,7 @@ pub struct LogFile {
 
 impl LogFile {
     fn create(path: Option<&Path>) -> LogFile {
-        let file = path.and_then(|p| match std::fs::File::create(p) {
+        let file = path.and_then(|p| match create_no_follow(p) {
             Ok(f) => Some(std::io::BufWriter::with_capacity(64 * 1024, f)),
             Err(e) => {
                 tracing::warn!("cannot write log {}: {e}", p.display());

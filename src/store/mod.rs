@@ -61,13 +61,23 @@ impl Store {
     /// Opens the store in `dir` (the `.shipdeck` directory), creating the directory, its
     /// `.gitignore` and the database as needed, and applying pending schema migrations.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
+        // A repository can commit `.shipdeck` as a symlink: history and run files would then
+        // be written wherever it points.
+        if fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(StoreError::CreateDir {
+                path: dir.to_path_buf(),
+                source: std::io::Error::other("it is a symlink: shipdeck never writes its state through one"),
+            });
+        }
         fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
             path: dir.to_path_buf(),
             source,
         })?;
         write_gitignore(dir)?;
         let db_path = dir.join(DB_FILE);
-        let mut conn = Connection::open(&db_path).map_err(|source| StoreError::Open {
+        // Never through a symlink planted at the database's name.
+        let flags = rusqlite::OpenFlags::default() | rusqlite::OpenFlags::SQLITE_OPEN_NOFOLLOW;
+        let mut conn = Connection::open_with_flags(&db_path, flags).map_err(|source| StoreError::Open {
             path: db_path.clone(),
             source,
         })?;
@@ -196,6 +206,16 @@ mod tests {
         let msg = err.to_string();
         assert!(msg.contains("history.sqlite"), "{msg}");
         assert!(msg.contains("move it aside"), "{msg}");
+    }
+
+    #[test]
+    fn a_symlinked_state_dir_is_refused_and_nothing_written_where_it_points() {
+        let tmp = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(elsewhere.path(), tmp.path().join(".shipdeck")).unwrap();
+        let err = Store::open(&tmp.path().join(".shipdeck")).unwrap_err();
+        assert!(err.to_string().contains("symlink"), "{err}");
+        assert_eq!(fs::read_dir(elsewhere.path()).unwrap().count(), 0);
     }
 
     #[test]

@@ -24,10 +24,29 @@ impl Store {
         self.run_dir(run).join("artifacts")
     }
 
-    /// Creates `runs/<n>/logs` and `runs/<n>/artifacts`.
+    /// Creates `runs/<n>/logs` and `runs/<n>/artifacts`, refusing a symlink in any component
+    /// from the store directory down: logs and artifacts are written there, and a repository
+    /// must not redirect those writes to elsewhere on the host.
     pub fn ensure_run_dirs(&self, run: RunNumber) -> Result<(), StoreError> {
-        for dir in [self.run_dir(run).join("logs"), self.artifacts_dir(run)] {
-            fs::create_dir_all(&dir).map_err(|source| StoreError::CreateDir { path: dir, source })?;
+        let run_dir = self.run_dir(run);
+        let steps = [
+            self.root.clone(),
+            self.root.join(RUNS_DIR),
+            run_dir.clone(),
+            run_dir.join("logs"),
+            self.artifacts_dir(run),
+        ];
+        for dir in steps {
+            let linked = fs::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_symlink());
+            if linked {
+                let source = std::io::Error::other("it is a symlink: shipdeck never writes run files through one");
+                return Err(StoreError::CreateDir { path: dir, source });
+            }
+            if let Err(source) = fs::create_dir(&dir) {
+                if source.kind() != std::io::ErrorKind::AlreadyExists {
+                    return Err(StoreError::CreateDir { path: dir, source });
+                }
+            }
         }
         Ok(())
     }
@@ -68,6 +87,17 @@ mod tests {
         store.ensure_run_dirs(3).unwrap();
         assert!(tmp.path().join("runs/3/logs").is_dir());
         assert!(tmp.path().join("runs/3/artifacts").is_dir());
+    }
+
+    #[test]
+    fn run_dirs_are_never_made_through_a_symlink() {
+        let tmp = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        let store = Store::open(tmp.path()).unwrap();
+        std::os::unix::fs::symlink(elsewhere.path(), tmp.path().join("runs")).unwrap();
+        let err = store.ensure_run_dirs(4).unwrap_err();
+        assert!(err.to_string().contains("symlink"), "{err}");
+        assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
     }
 
     #[test]

@@ -118,7 +118,7 @@ async fn event_loop(
             tokio::select! {
             event = engine.events.recv() => match event {
                 Some(event) => drain(app, engine, event),
-                None => anyhow::bail!("the engine stopped unexpectedly; see the newest .shipdeck/shipdeck.*.log"),
+                None => anyhow::bail!("the engine stopped unexpectedly; see .shipdeck/shipdeck.log"),
             },
             input = keys.next() => match input {
                 Some(Ok(input)) => handle_input(app, chrome, term, input),
