@@ -98,6 +98,9 @@ fn display_path(path: &Path) -> PathBuf {
 fn check(project: &Project) -> Result<ExitCode, Failure> {
     let config = load_config(project)?;
     println!("{}", config.describe());
+    for warning in config.secret_warnings(|var| std::env::var(var).ok()) {
+        eprintln!("warning: {warning}");
+    }
     println!("{} is valid.", display_path(&project.config_path()).display());
     Ok(ExitCode::SUCCESS)
 }
@@ -108,7 +111,8 @@ fn history(project: &Project, args: &HistoryArgs) -> Result<ExitCode, Failure> {
     if runs.is_empty() {
         println!("No runs yet. Start one with `shipdeck run`.");
     } else {
-        print!("{}", format_history(&runs));
+        // The history holds what repositories wrote (subjects, authors): sanitized on the way out.
+        print!("{}", shipdeck::term::plain_text(&format_history(&runs)));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -20,6 +20,7 @@ mod model;
 mod needs;
 mod reader;
 mod rules;
+mod secret_check;
 mod sections;
 mod smoke;
 mod stages;

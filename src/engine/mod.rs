@@ -5,6 +5,7 @@ pub mod connection;
 mod control;
 mod dockerignore;
 pub mod event;
+pub mod event_text;
 mod log_tail;
 mod operations;
 mod package;

@@ -124,7 +124,9 @@ pub async fn run(start: RunStart) -> Option<RunNumber> {
         run: number,
         commit,
         workspace,
-        masker: SecretMasker::new(secrets.iter().map(|(_, v)| v.as_str())),
+        // Every secret this process has read, not only this run's: text is never worse masked
+        // than the events (which the recorder masks with the same set).
+        masker: SecretMasker::clone(&sink.masker()),
         secrets,
         logs: files.logs.into_iter().collect(),
         artifacts: files.artifacts,
@@ -311,6 +313,8 @@ pub(super) async fn read_secrets(config: &crate::config::Config, sink: &EventSin
             }
         }
     }
+    // Masked from here on in every event, log line and stored text.
+    sink.add_secrets(values.iter().map(|(_, v)| v.clone()));
     values
 }
 

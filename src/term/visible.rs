@@ -43,6 +43,6 @@ mod tests {
     fn maps_visible_bytes_to_their_place() {
         let v = visible_text("a\x1b[31mbc\x1b]2;title\x07d");
         assert_eq!(v.text, "abcd");
-        assert_eq!(v.raw, vec![0, 6, 7, 17]);
+        assert_eq!(v.raw, vec![0, 6, 7, 18]);
     }
 }

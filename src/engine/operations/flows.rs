@@ -360,7 +360,11 @@ async fn smoke_checks(op: &Op, target: &Target, deployed: &Deployed) -> (bool, S
         .filter(|r| !r.passed)
         .map(|r| format!("{}: {}", r.check, r.message))
         .collect();
-    let summary = failed.join("; ");
+    // The verdict is kept on the engine as a label: masked and plain like every stored text.
+    let summary = op
+        .masker
+        .current()
+        .mask(crate::term::plain_text(&failed.join("; ")).into_owned());
     if let Err(e) = verdict::record(target, &deployed.release.image_id, failed.is_empty(), &summary).await {
         op.log(format!("could not keep the smoke verdict on the engine: {e}"));
     }
