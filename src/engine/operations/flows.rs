@@ -61,6 +61,9 @@ pub(super) async fn context(engine: &Engine, sink: &EventSink, env: &str, action
     };
     // `environment` found it, so there is a config.
     let config = engine.config.clone()?;
+    // Whatever this operation shows (a smoke answer, a release's logs) is masked, also when
+    // it passes no secret itself (smoke).
+    crate::engine::pipeline::mask_secrets_of(&config, sink);
     match target(engine, &config.app.name, &env_config).await {
         Ok(target) => Some(Context {
             engine: engine.clone(),
