@@ -417,3 +417,28 @@ fn the_trace_finder_sees_every_encoding_the_tests_rely_on() {
     }
     assert!(reveals("a *** b tok-S3c", secret).is_none());
 }
+
+#[test]
+fn check_warns_about_short_secrets_without_failing_or_showing_them() {
+    let app = TestApp::with_config(
+        "secret-check",
+        "[app]\nname = \"{app}\"\n[secrets]\nSHORT = { env = \"SHIPDECK_TEST_SHORT\" }\nTINY = { env = \"SHIPDECK_TEST_TINY\" }\nLONG = { env = \"SHIPDECK_TEST_LONG\" }\n[stages.t]\nimage = \"debian:bookworm-slim\"\nrun = \"true\"\n",
+    );
+    let out = run(app
+        .shipdeck()
+        .arg("check")
+        .env("SHIPDECK_TEST_SHORT", "abc1234")
+        .env("SHIPDECK_TEST_TINY", "xyz")
+        .env("SHIPDECK_TEST_LONG", "long-enough-value"));
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "a warning, not an error: {stdout}{stderr}");
+    assert!(
+        stderr.contains("warning: secret SHORT ($SHIPDECK_TEST_SHORT) is 7 characters long: shorter than 8"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("secret TINY ($SHIPDECK_TEST_TINY) is 3 characters long") && stderr.contains("NOT masked"), "{stderr}");
+    assert!(!stderr.contains("LONG"), "{stderr}");
+    for value in ["abc1234", "xyz", "long-enough-value"] {
+        assert!(!stdout.contains(value) && !stderr.contains(value), "a value is shown: {stdout}{stderr}");
+    }
+}
