@@ -23,7 +23,12 @@ const SECRETS: usize = 20;
 
 fn secrets() -> Vec<String> {
     (0..SECRETS)
-        .map(|i| format!("sk-live-{i:02}-{:016x}-Zq", (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)))
+        .map(|i| {
+            format!(
+                "sk-live-{i:02}-{:016x}-Zq",
+                (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            )
+        })
         .collect()
 }
 
@@ -39,7 +44,12 @@ fn lines(secrets: &[String]) -> Vec<String> {
                     base64::engine::general_purpose::STANDARD.encode(format!("user:{s}"))
                 ),
                 n if n % 10 == 3 => format!("\x1b[32m✔\x1b[0m worker-{} job {i} \x1b[1mdone\x1b[0m", i % 7),
-                _ => format!("12:00:{:02}.{:03} INFO worker-{} processed job {i} ok", i % 60, i % 1000, i % 7),
+                _ => format!(
+                    "12:00:{:02}.{:03} INFO worker-{} processed job {i} ok",
+                    i % 60,
+                    i % 1000,
+                    i % 7
+                ),
             }
         })
         .collect()
@@ -139,7 +149,10 @@ fn report(name: &str, patterns: usize, mut times: Vec<Duration>) -> Duration {
 }
 
 fn main() {
-    let rounds: usize = std::env::var("MASKER_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(5);
+    let rounds: usize = std::env::var("MASKER_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(5);
     let secrets = secrets();
     let lines = lines(&secrets);
     let bytes: usize = lines.iter().map(String::len).sum();
@@ -191,4 +204,3 @@ fn main() {
         t_buf.as_nanos() as f64 / LINES as f64
     );
 }
-

@@ -98,5 +98,8 @@ fn no_cell_of_the_console_holds_a_control_character_from_untrusted_text() {
         screen.push('\n');
     }
     assert!(!screen.contains("pwned") && !screen.contains("cHduZWQ"), "{screen}");
-    assert!(screen.contains("fix the build"), "the subject is still shown:\n{screen}");
+    assert!(
+        screen.contains("fix the build"),
+        "the subject is still shown:\n{screen}"
+    );
 }

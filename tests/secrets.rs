@@ -74,7 +74,9 @@ fn percent_decode(text: &str, plus: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        let hex = b.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
         match (b[i], hex) {
             (b'%', Some(v)) => {
                 out.push(v);
@@ -105,7 +107,9 @@ fn json_unescape(text: &str) -> String {
         match chars.next() {
             Some('u') => {
                 let hex: String = chars.by_ref().take(4).collect();
-                let Ok(unit) = u32::from_str_radix(&hex, 16) else { continue };
+                let Ok(unit) = u32::from_str_radix(&hex, 16) else {
+                    continue;
+                };
                 if (0xD800..0xDC00).contains(&unit) {
                     pending_high = Some(unit);
                 } else if let (Some(high), true) = (pending_high.take(), (0xDC00..0xE000).contains(&unit)) {
@@ -130,7 +134,11 @@ fn assert_only_sgr(what: &str, text: &str) {
     for (i, b) in bytes.iter().enumerate() {
         if *b == 0x1b {
             let rest = &bytes[i + 1..];
-            let params = rest.iter().skip(1).take_while(|c| c.is_ascii_digit() || **c == b';' || **c == b':').count();
+            let params = rest
+                .iter()
+                .skip(1)
+                .take_while(|c| c.is_ascii_digit() || **c == b';' || **c == b':')
+                .count();
             assert!(
                 rest.first() == Some(&b'[') && rest.get(1 + params) == Some(&b'm'),
                 "{what}: an escape sequence other than colour at byte {i}: {:?}",
@@ -160,14 +168,21 @@ fn state_files(app: &TestApp) -> Vec<(String, String)> {
     let mut out = Vec::new();
     walk(&app.path().join(".shipdeck"), &mut out);
     assert!(out.iter().any(|(p, _)| p.ends_with(".log")), "no log files: {out:?}");
-    assert!(out.iter().any(|(p, _)| p.ends_with(".sqlite")), "no database: {:?}", out.iter().map(|f| &f.0).collect::<Vec<_>>());
+    assert!(
+        out.iter().any(|(p, _)| p.ends_with(".sqlite")),
+        "no database: {:?}",
+        out.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
     out
 }
 
 fn assert_no_trace(what: &str, text: &str, secret: &str) {
     if let Some(how) = reveals(text, secret) {
         let at = text.find("***").unwrap_or(0);
-        panic!("{what} reveals the secret ({how}); around: {:?}", &text[at.saturating_sub(200).min(text.len())..(at + 400).min(text.len())]);
+        panic!(
+            "{what} reveals the secret ({how}); around: {:?}",
+            &text[at.saturating_sub(200).min(text.len())..(at + 400).min(text.len())]
+        );
     }
 }
 
@@ -232,7 +247,15 @@ fn a_stage_printing_a_secret_in_every_encoding_leaves_no_trace_in_output_logs_or
             let events = parse_events(&stdout);
             let lines = log_lines(&events, "leak");
             // The stage ran in full and its lines were masked, not dropped.
-            for expected in ["plain=***", "hex=***", "HEX=***", "url=***", "url-slash=***", "url-plus=***", "erase=***"] {
+            for expected in [
+                "plain=***",
+                "hex=***",
+                "HEX=***",
+                "url=***",
+                "url-slash=***",
+                "url-plus=***",
+                "erase=***",
+            ] {
                 assert!(lines.iter().any(|l| l == expected), "no {expected:?} in {lines:#?}");
             }
             assert!(lines.iter().any(|l| l.starts_with("chunks=***")), "{lines:#?}");
@@ -261,7 +284,11 @@ fn a_stage_printing_a_secret_in_every_encoding_leaves_no_trace_in_output_logs_or
 
 /// A loopback port nothing listens on yet.
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Runs shipdeck to its end, killed after two minutes rather than hanging the suite.
@@ -335,11 +362,17 @@ fn a_leaky_release_from_a_commit_with_terminal_sequences_is_clean_in_run_deploy_
         .env("GIT_COMMITTER_NAME", "Eve")
         .env("GIT_COMMITTER_EMAIL", "eve@example.com"));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let raw = run(Command::new("git").current_dir(app.path()).args(["log", "-1", "--format=%s%an"]));
+    let raw = run(Command::new("git")
+        .current_dir(app.path())
+        .args(["log", "-1", "--format=%s%an"]));
     assert!(raw.stdout.contains(&0x1b), "the commit itself carries the sequences");
 
     let out = shipdeck(&app, &["run"], secret);
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert_only_sgr("`shipdeck run`", &text);
     assert!(!text.contains("pwned"), "{text}");
@@ -369,7 +402,11 @@ fn a_leaky_release_from_a_commit_with_terminal_sequences_is_clean_in_run_deploy_
         &["history", "staging"],
     ] {
         let out = shipdeck(&app, args, secret);
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         let what = format!("`shipdeck {}`", args.join(" "));
         assert_only_sgr(&what, &text);
         // NDJSON escapes controls; what it carries must be as clean once unescaped.
@@ -430,15 +467,24 @@ fn check_warns_about_short_secrets_without_failing_or_showing_them() {
         .env("SHIPDECK_TEST_SHORT", "abc1234")
         .env("SHIPDECK_TEST_TINY", "xyz")
         .env("SHIPDECK_TEST_LONG", "long-enough-value"));
-    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
     assert_eq!(out.status.code(), Some(0), "a warning, not an error: {stdout}{stderr}");
     assert!(
         stderr.contains("warning: secret SHORT ($SHIPDECK_TEST_SHORT) is 7 characters long: shorter than 8"),
         "{stderr}"
     );
-    assert!(stderr.contains("secret TINY ($SHIPDECK_TEST_TINY) is 3 characters long") && stderr.contains("NOT masked"), "{stderr}");
+    assert!(
+        stderr.contains("secret TINY ($SHIPDECK_TEST_TINY) is 3 characters long") && stderr.contains("NOT masked"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("LONG"), "{stderr}");
     for value in ["abc1234", "xyz", "long-enough-value"] {
-        assert!(!stdout.contains(value) && !stderr.contains(value), "a value is shown: {stdout}{stderr}");
+        assert!(
+            !stdout.contains(value) && !stderr.contains(value),
+            "a value is shown: {stdout}{stderr}"
+        );
     }
 }

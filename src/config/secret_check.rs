@@ -44,7 +44,9 @@ mod tests {
         });
         assert_eq!(warnings.len(), 2, "{warnings:?}");
         assert!(warnings[0].starts_with("secret A ($VA) is 3 characters long") && warnings[0].contains("NOT masked"));
-        assert!(warnings[1].starts_with("secret B ($VB) is 7 characters long") && warnings[1].contains("shorter than 8"));
+        assert!(
+            warnings[1].starts_with("secret B ($VB) is 7 characters long") && warnings[1].contains("shorter than 8")
+        );
         assert!(warnings.iter().all(|w| !w.contains("abc")));
     }
 }

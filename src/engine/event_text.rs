@@ -136,7 +136,9 @@ pub fn visit(event: &mut Event, f: &mut impl FnMut(TextKind, &mut String)) {
                 f(Plain, t);
             }
             opt(f, Plain, branch);
-            head.iter_mut().chain(commits.iter_mut()).for_each(|c| commit_info(f, c));
+            head.iter_mut()
+                .chain(commits.iter_mut())
+                .for_each(|c| commit_info(f, c));
         }
         Event::HistoryLoaded { runs } => runs.iter_mut().for_each(|r| past_run(f, r)),
         Event::WatchStatus { last_trigger, .. } => opt(f, Plain, last_trigger),
@@ -168,9 +170,7 @@ pub fn visit(event: &mut Event, f: &mut impl FnMut(TextKind, &mut String)) {
             release(f, r);
             smoke(f, result);
         }
-        Event::OperationFinished {
-            env, message, logs, ..
-        } => {
+        Event::OperationFinished { env, message, logs, .. } => {
             f(Plain, env);
             f(Plain, message);
             logs.iter_mut().for_each(|l| f(Log, l));
@@ -202,7 +202,10 @@ pub fn visit(event: &mut Event, f: &mut impl FnMut(TextKind, &mut String)) {
         } => {
             f(Plain, env);
             f(Plain, source);
-            current.iter_mut().chain(candidate.iter_mut()).for_each(|r| release(f, r));
+            current
+                .iter_mut()
+                .chain(candidate.iter_mut())
+                .for_each(|r| release(f, r));
             commits.iter_mut().for_each(|c| commit_info(f, c));
             opt(f, Plain, blocked);
         }

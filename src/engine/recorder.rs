@@ -116,7 +116,16 @@ pub fn spawn(store: Store, capacity: usize) -> (EventSink, mpsc::Receiver<Event>
     let masker = SharedMasker::default();
     let shared = masker.clone();
     // SQLite calls block (and may wait for another process's lock): a thread of their own.
-    tokio::task::spawn_blocking(move || run(store, rx, Output { tx: out_tx, masker: shared }));
+    tokio::task::spawn_blocking(move || {
+        run(
+            store,
+            rx,
+            Output {
+                tx: out_tx,
+                masker: shared,
+            },
+        )
+    });
     (EventSink { tx, masker }, out_rx)
 }
 
@@ -128,9 +137,10 @@ struct Output {
 }
 
 impl Output {
-    fn blocking_send(&self, mut event: Event) -> Result<(), mpsc::error::SendError<Event>> {
+    /// Cleans and sends; an event sent after the view has gone has no reader, and is dropped.
+    fn send(&self, mut event: Event) {
         event_text::clean(&mut event, &self.masker.current());
-        self.tx.blocking_send(event)
+        let _ = self.tx.blocking_send(event);
     }
 }
 
@@ -153,7 +163,7 @@ fn run(mut store: Store, mut rx: mpsc::Receiver<RecorderMsg>, out: Output) {
                         message: format!("cannot read the history: {e}"),
                     },
                 };
-                let _ = out.blocking_send(event);
+                out.send(event);
             }
             RecorderMsg::LoadLog { run, stage, lines } => {
                 let path = store.log_path(run, &stage);
@@ -170,7 +180,7 @@ fn run(mut store: Store, mut rx: mpsc::Receiver<RecorderMsg>, out: Output) {
                         message: format!("cannot read the log of run #{run} {stage} ({}): {e}", path.display()),
                     },
                 };
-                let _ = out.blocking_send(event);
+                out.send(event);
             }
             RecorderMsg::Event(mut event) => {
                 // Cleaned before it is recorded: the history holds what views show.
@@ -181,7 +191,7 @@ fn run(mut store: Store, mut rx: mpsc::Receiver<RecorderMsg>, out: Output) {
                         level: NoticeLevel::Error,
                         message: format!("history not recorded: {e}"),
                     };
-                    let _ = out.blocking_send(notice);
+                    out.send(notice);
                 }
                 // When the view has gone, keep recording what is still arriving. (Already clean.)
                 let _ = out.tx.blocking_send(event);

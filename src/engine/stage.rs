@@ -105,7 +105,10 @@ pub async fn run(shared: &RunShared, stage: &StageConfig, cancel: &CancellationT
             log_path: shared.logs.get(&stage.name).map(|p| p.display().to_string()),
         })
         .await;
-    let log_file = LogFile::create(shared.logs.get(&stage.name).map(PathBuf::as_path), shared.masker.clone());
+    let log_file = LogFile::create(
+        shared.logs.get(&stage.name).map(PathBuf::as_path),
+        shared.masker.clone(),
+    );
     let result = match &stage.kind {
         StageKind::Run(spec) => run_container(shared, stage, spec, cancel, &log_file).await,
         StageKind::Package(spec) => super::package::build(shared, stage, spec, cancel, &log_file).await,

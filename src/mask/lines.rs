@@ -133,7 +133,6 @@ fn char_boundary(bytes: &[u8], at: usize) -> usize {
     i
 }
 
-
 /// Which of a stage's streams a chunk came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutStream {
@@ -209,16 +208,12 @@ fn join_across(masker: &SecretMasker, pending: &mut Vec<u8>, chunk: &[u8]) -> Op
         .min(reach);
     let head = std::str::from_utf8(&chunk[..char_boundary(chunk, head_end)]).ok()?;
     let tail_start = char_boundary(pending, pending.len().saturating_sub(reach));
-    let tail_start = (tail_start..pending.len())
-        .find(|&i| std::str::from_utf8(&pending[i..]).is_ok())?;
+    let tail_start = (tail_start..pending.len()).find(|&i| std::str::from_utf8(&pending[i..]).is_ok())?;
     let tail = std::str::from_utf8(&pending[tail_start..]).ok()?;
     let (t, h) = (visible_text(tail), visible_text(head));
     let joined = format!("{}{}", t.text, h.text);
     let cut = t.text.len();
-    let (start, end) = masker
-        .find(&joined)
-        .into_iter()
-        .find(|(s, e)| *s < cut && *e > cut)?;
+    let (start, end) = masker.find(&joined).into_iter().find(|(s, e)| *s < cut && *e > cut)?;
     // The pending side: from the secret's first character on.
     let from = tail_start + t.raw[start];
     pending.truncate(from);

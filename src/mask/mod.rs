@@ -51,7 +51,10 @@ impl SecretMasker {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let mut patterns: Vec<String> = values.into_iter().flat_map(|v| patterns::patterns(v.as_ref())).collect();
+        let mut patterns: Vec<String> = values
+            .into_iter()
+            .flat_map(|v| patterns::patterns(v.as_ref()))
+            .collect();
         patterns.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         patterns.dedup();
         let finder = if patterns.is_empty() {
@@ -216,10 +219,7 @@ impl SecretMasker {
         if !self.grams.contains(&gram(&bytes[bytes.len() - FRAGMENT_MIN..])) {
             return None;
         }
-        let upper = self
-            .longest()
-            .saturating_sub(1)
-            .min(bytes.len().saturating_sub(limit));
+        let upper = self.longest().saturating_sub(1).min(bytes.len().saturating_sub(limit));
         (FRAGMENT_MIN..=upper)
             .rev()
             .filter(|&n| text_boundary(bytes, bytes.len() - n))
@@ -261,7 +261,10 @@ impl SecretMasker {
 
 /// Five bytes as one key: a cheap first test before the fragment sets are searched.
 fn gram(bytes: &[u8]) -> u64 {
-    bytes.iter().take(FRAGMENT_MIN).fold(0u64, |k, b| (k << 8) | u64::from(*b))
+    bytes
+        .iter()
+        .take(FRAGMENT_MIN)
+        .fold(0u64, |k, b| (k << 8) | u64::from(*b))
 }
 
 fn text_boundary(bytes: &[u8], i: usize) -> bool {

@@ -108,7 +108,6 @@ fn base64_reveals(text: &str, secret: &[u8]) -> bool {
             let part = &run[shift..];
             let part = &part[..part.len() / 4 * 4];
             for engine in &engines {
-
                 if let Ok(bytes) = engine.decode(part) {
                     if secret.windows(6).any(|w| bytes.windows(6).any(|b| b == w)) {
                         return true;
@@ -128,11 +127,24 @@ fn base64_is_masked_at_every_alignment_and_both_alphabets() {
             let mut data = b"abc"[..offset].to_vec();
             data.extend_from_slice(SECRET.as_bytes());
             data.extend_from_slice(&b"xyz"[..tail]);
-            for encoded in [STANDARD.encode(&data), URL_SAFE.encode(&data), URL_SAFE_NO_PAD.encode(&data)] {
-                assert!(base64_reveals(&encoded, SECRET.as_bytes()), "the check itself sees {encoded}");
+            for encoded in [
+                STANDARD.encode(&data),
+                URL_SAFE.encode(&data),
+                URL_SAFE_NO_PAD.encode(&data),
+            ] {
+                assert!(
+                    base64_reveals(&encoded, SECRET.as_bytes()),
+                    "the check itself sees {encoded}"
+                );
                 let out = mask_all(&masker, &format!("data: {encoded} end")).join("\n");
-                assert!(!base64_reveals(&out, SECRET.as_bytes()), "offset {offset} tail {tail}: {out}");
-                assert!(out.contains(MASK) && out.starts_with("data: ") && out.ends_with(" end"), "{out}");
+                assert!(
+                    !base64_reveals(&out, SECRET.as_bytes()),
+                    "offset {offset} tail {tail}: {out}"
+                );
+                assert!(
+                    out.contains(MASK) && out.starts_with("data: ") && out.ends_with(" end"),
+                    "{out}"
+                );
             }
         }
     }
@@ -175,7 +187,11 @@ fn url_encodings_are_masked() {
         "p%40ss/word!+%C3%A9%2Bx",
         "p%40ss%2Fword!%20%C3%A9%2Bx",
     ] {
-        assert_eq!(masker.mask(format!("GET /?t={encoded}&a=1")), "GET /?t=***&a=1", "{encoded}");
+        assert_eq!(
+            masker.mask(format!("GET /?t={encoded}&a=1")),
+            "GET /?t=***&a=1",
+            "{encoded}"
+        );
     }
 }
 
@@ -241,7 +257,10 @@ fn a_secret_split_between_stdout_and_stderr_is_masked_on_both_sides() {
     out.push(OutStream::Stderr, b"tok-SEC\x1b[K", |l| e.push(l));
     out.push(OutStream::Stdout, b"\x1b[1mRET-1\n", |l| o.push(l));
     out.finish(OutStream::Stderr, |l| e.push(l));
-    assert!(o.iter().chain(&e).all(|l| !crate::term::strip_sgr(l).contains("SEC")), "{o:?} {e:?}");
+    assert!(
+        o.iter().chain(&e).all(|l| !crate::term::strip_sgr(l).contains("SEC")),
+        "{o:?} {e:?}"
+    );
     // Streams that do not join a secret keep their lines intact.
     let mut out = StageOutput::new(SecretMasker::new(["tok-SECRET-1"]));
     let (mut o, mut e) = (Vec::new(), Vec::new());
@@ -268,7 +287,10 @@ fn a_secret_split_across_chunks_of_one_stream_is_masked_at_every_cut() {
 #[test]
 fn output_lines_are_sanitized_before_they_are_shown_or_stored() {
     let mut b = LineBuffer::new(SecretMasker::default());
-    let out = lines(&mut b, &[b"\x1b]52;c;aGk=\x07\x1b[2J\x1b[?1049h\x1b[32mgreen\x1b[0m\x1b]2;t\x07\n"]);
+    let out = lines(
+        &mut b,
+        &[b"\x1b]52;c;aGk=\x07\x1b[2J\x1b[?1049h\x1b[32mgreen\x1b[0m\x1b]2;t\x07\n"],
+    );
     assert_eq!(out, ["\x1b[32mgreen\x1b[0m"]);
 }
 

@@ -7,7 +7,14 @@ use proptest::prelude::*;
 const SECRET: &str = "pr0p-S3cret/Value";
 
 /// Escape sequences a stage might put inside a secret: colour, erase, title, clipboard.
-const ESCAPES: &[&str] = &["\x1b[31m", "\x1b[K", "\x1b]2;x\x07", "\x1b]52;c;aGk=\x1b\\", "\x1b[0m", ""];
+const ESCAPES: &[&str] = &[
+    "\x1b[31m",
+    "\x1b[K",
+    "\x1b]2;x\x07",
+    "\x1b]52;c;aGk=\x1b\\",
+    "\x1b[0m",
+    "",
+];
 
 fn with_escape(secret: &str, at: usize, escape: &str) -> String {
     let at = at % (secret.len() + 1);
