@@ -26,10 +26,15 @@ pub const MIN_SECRET_LEN: usize = 4;
 /// guess, and likely to mask unrelated text.
 pub const WEAK_SECRET_LEN: usize = 8;
 
-/// A piece of a pattern at least this long, cut by the start or end of a line, is masked: a
-/// wrapped base64 or hex dump, a body excerpt cut at its limit. Shorter pieces reveal too
-/// little to be worth masking unrelated text that happens to look like them.
+/// A piece of an encoded form (base64, hex) at least this long, cut by the start or end of a
+/// line, is masked: a wrapped base64 or hex dump. Shorter pieces reveal too little to be worth
+/// masking unrelated text that happens to look like them.
 pub const FRAGMENT_MIN: usize = 5;
+
+/// The same for the forms that read as text (the value, URL, JSON): a body excerpt cut in the
+/// middle of a secret. Longer, so that a line ending in `https://` or `postgres` is not masked
+/// because a secret starts that way.
+pub const TEXT_FRAGMENT_MIN: usize = 10;
 
 /// Replaces every secret value, and its common encodings, with `***`.
 #[derive(Debug, Clone, Default)]
@@ -51,10 +56,14 @@ impl SecretMasker {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let mut patterns: Vec<String> = values
-            .into_iter()
-            .flat_map(|v| patterns::patterns(v.as_ref()))
-            .collect();
+        let mut patterns = Vec::new();
+        let mut text_forms = HashSet::new();
+        for value in values {
+            let (text, encoded) = patterns::forms(value.as_ref());
+            text_forms.extend(text.iter().cloned());
+            patterns.extend(text);
+            patterns.extend(encoded);
+        }
         patterns.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         patterns.dedup();
         let finder = if patterns.is_empty() {
@@ -70,7 +79,12 @@ impl SecretMasker {
         let (mut heads, mut tails, mut grams) = (HashSet::new(), HashSet::new(), HashSet::new());
         for p in patterns.iter().map(String::as_bytes) {
             grams.extend(p.windows(FRAGMENT_MIN).map(gram));
-            for n in FRAGMENT_MIN..p.len() {
+            let min = if text_forms.contains(std::str::from_utf8(p).unwrap_or_default()) {
+                TEXT_FRAGMENT_MIN
+            } else {
+                FRAGMENT_MIN
+            };
+            for n in min..p.len() {
                 heads.insert(p[..n].into());
                 tails.insert(p[p.len() - n..].into());
             }

@@ -8,10 +8,19 @@ use super::MIN_SECRET_LEN;
 
 /// Every pattern that reveals `value`, unsorted and possibly repeated. Empty for a value too
 /// short to mask.
+#[cfg(test)]
 pub(super) fn patterns(value: &str) -> Vec<String> {
+    let (mut text, encoded) = forms(value);
+    text.extend(encoded);
+    text
+}
+
+/// The patterns that reveal `value`: (forms that read as text — the value, its lines, URL and
+/// JSON forms —, encoded forms — base64, hex). Empty for a value too short to mask.
+pub(super) fn forms(value: &str) -> (Vec<String>, Vec<String>) {
     let mut out = Vec::new();
     if value.chars().count() < MIN_SECRET_LEN {
-        return out;
+        return (out, Vec::new());
     }
     out.push(value.to_string());
     // A multi-line secret (a key file) shows up one line at a time.
@@ -24,14 +33,16 @@ pub(super) fn patterns(value: &str) -> Vec<String> {
                 .map(str::to_string),
         );
     }
-    base64_forms(value.as_bytes(), &mut out);
     url_forms(value, &mut out);
-    let hex: String = value.bytes().map(|b| format!("{b:02x}")).collect();
-    out.push(hex.to_ascii_uppercase());
-    out.push(hex);
     json_forms(value, &mut out);
+    let mut encoded = Vec::new();
+    base64_forms(value.as_bytes(), &mut encoded);
+    let hex: String = value.bytes().map(|b| format!("{b:02x}")).collect();
+    encoded.push(hex.to_ascii_uppercase());
+    encoded.push(hex);
     out.retain(|p| p.chars().count() >= MIN_SECRET_LEN);
-    out
+    encoded.retain(|p| p.chars().count() >= MIN_SECRET_LEN);
+    (out, encoded)
 }
 
 /// The characters of base64 that depend on the secret alone, wherever it starts in the

@@ -298,10 +298,17 @@ fn output_lines_are_sanitized_before_they_are_shown_or_stored() {
 fn a_cut_excerpt_does_not_keep_the_start_of_a_secret() {
     let masker = SecretMasker::new([SECRET]);
     // A body excerpt cut at its limit, in the middle of the secret.
-    let cut = format!("body: {}", &SECRET[..9]);
+    let cut = format!("body: {}", &SECRET[..11]);
     assert_eq!(masker.mask(cut), "body: ***");
     // …but a short, common-looking piece stays (4 characters reveal little).
     assert_eq!(masker.mask("body: tok-".into()), "body: tok-");
+    // A URL secret: a line that merely ends in its scheme is left alone.
+    let masker = SecretMasker::new(["postgres://app:pw-123456@db/app"]);
+    assert_eq!(
+        masker.mask("connecting with postgres".into()),
+        "connecting with postgres"
+    );
+    assert_eq!(masker.mask("url: postgres://app:pw-1".into()), "url: ***");
 }
 
 #[test]
