@@ -207,8 +207,8 @@ fn join_across(masker: &SecretMasker, pending: &mut Vec<u8>, chunk: &[u8]) -> Op
         .unwrap_or(chunk.len())
         .min(reach);
     let head = std::str::from_utf8(&chunk[..char_boundary(chunk, head_end)]).ok()?;
+    // Binary (invalid UTF-8) output is not searched: it shows as replacement characters.
     let tail_start = char_boundary(pending, pending.len().saturating_sub(reach));
-    let tail_start = (tail_start..pending.len()).find(|&i| std::str::from_utf8(&pending[i..]).is_ok())?;
     let tail = std::str::from_utf8(&pending[tail_start..]).ok()?;
     let (t, h) = (visible_text(tail), visible_text(head));
     let joined = format!("{}{}", t.text, h.text);

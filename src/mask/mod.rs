@@ -36,18 +36,19 @@ pub const FRAGMENT_MIN: usize = 5;
 /// because a secret starts that way.
 pub const TEXT_FRAGMENT_MIN: usize = 10;
 
-/// Replaces every secret value, and its common encodings, with `***`.
+/// Replaces every secret value, and its common encodings, with `***`. Cheap to clone (every
+/// stage's streams and log file hold one): the tables are shared.
 #[derive(Debug, Clone, Default)]
 pub struct SecretMasker {
     /// Longest first.
-    patterns: Vec<String>,
+    patterns: Arc<Vec<String>>,
     /// Leftmost-longest search over `patterns`; `None` when there are none.
     finder: Option<AhoCorasick>,
     /// Proper prefixes and suffixes of the patterns, at least [`FRAGMENT_MIN`] long.
-    heads: HashSet<Box<[u8]>>,
-    tails: HashSet<Box<[u8]>>,
+    heads: Arc<HashSet<Box<[u8]>>>,
+    tails: Arc<HashSet<Box<[u8]>>>,
     /// Every [`FRAGMENT_MIN`]-byte window of the patterns, as [`gram`]s.
-    grams: HashSet<u64>,
+    grams: Arc<HashSet<u64>>,
 }
 
 impl SecretMasker {
@@ -90,11 +91,11 @@ impl SecretMasker {
             }
         }
         SecretMasker {
-            patterns,
+            patterns: Arc::new(patterns),
             finder,
-            heads,
-            tails,
-            grams,
+            heads: Arc::new(heads),
+            tails: Arc::new(tails),
+            grams: Arc::new(grams),
         }
     }
 
