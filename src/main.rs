@@ -46,7 +46,9 @@ fn main() -> ExitCode {
     match runtime.block_on(dispatch(cli, started)) {
         Ok(code) => code,
         Err(f) => {
-            eprintln!("{}", f.message);
+            // Messages quote what a repository wrote (release.toml keys, revisions) and what
+            // an engine said: what a terminal would show of it, as plain text.
+            eprintln!("{}", shipdeck::term::plain_text(&f.message));
             ExitCode::from(f.code)
         }
     }
@@ -97,7 +99,8 @@ fn display_path(path: &Path) -> PathBuf {
 
 fn check(project: &Project) -> Result<ExitCode, Failure> {
     let config = load_config(project)?;
-    println!("{}", config.describe());
+    // The description quotes the file (commands, images): plain text only.
+    println!("{}", shipdeck::term::plain_text(&config.describe()));
     for warning in config.secret_warnings(|var| std::env::var(var).ok()) {
         eprintln!("warning: {warning}");
     }

@@ -488,3 +488,38 @@ fn check_warns_about_short_secrets_without_failing_or_showing_them() {
         );
     }
 }
+
+#[test]
+fn check_prints_no_terminal_sequence_a_release_toml_carries() {
+    let app = TestApp::with_config(
+        "evil-toml",
+        "[app]\nname = \"{app}\"\n[stages.t]\nimage = \"debian:bookworm-slim\\u001b]2;pwned\\u0007\"\nrun = [\"echo \\u001b]52;c;aGk=\\u0007\\u001b[2Jhi\"]\n",
+    );
+    let out = run(app.shipdeck().arg("check"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("echo hi"), "{text}");
+    assert_only_sgr("`shipdeck check`", &text);
+    assert!(!text.contains("pwned") && !text.contains("aGk="), "{text}");
+    // An invalid file whose error quotes a key with sequences in it.
+    app.write(
+        "release.toml",
+        &format!(
+            "[app]\nname = \"{}\"\n\"x\\u001b]2;pwned\\u0007\\u001b[?1049h\" = 1\n[stages.t]\nimage = \"i\"\nrun = \"r\"\n",
+            app.name
+        ),
+    );
+    let out = run(app.shipdeck().arg("check"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert_only_sgr("`shipdeck check` of a bad file", &text);
+    assert!(!text.contains("pwned"), "{text}");
+}
