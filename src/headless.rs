@@ -7,7 +7,10 @@ use std::io::{self, Write};
 use chrono::{Local, Timelike};
 
 mod ops;
+mod safe_out;
 mod status;
+
+use safe_out::SafeLines;
 
 pub use status::{format_status, EnvironmentRow};
 
@@ -51,7 +54,8 @@ impl Outcome {
 
 /// Turns events into output; one per headless session.
 pub struct HeadlessView<W: Write> {
-    out: W,
+    /// Every line written is sanitized on its way out (see `safe_out`).
+    out: SafeLines<W>,
     format: Format,
     /// Whether the stages' own colours are kept; NO_COLOR (no-color.org) removes them.
     colour: bool,
@@ -76,7 +80,7 @@ struct StageResult {
 impl<W: Write> HeadlessView<W> {
     pub fn new(out: W, format: Format) -> Self {
         HeadlessView {
-            out,
+            out: SafeLines::new(out),
             format,
             colour: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
             stages: HashMap::new(),
@@ -132,7 +136,7 @@ impl<W: Write> HeadlessView<W> {
     }
 
     pub fn into_inner(self) -> W {
-        self.out
+        self.out.into_inner()
     }
 
     fn text(&mut self, event: &Event) -> io::Result<()> {

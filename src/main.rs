@@ -46,7 +46,9 @@ fn main() -> ExitCode {
     match runtime.block_on(dispatch(cli, started)) {
         Ok(code) => code,
         Err(f) => {
-            eprintln!("{}", f.message);
+            // Messages quote what a repository wrote (release.toml keys, revisions) and what
+            // an engine said: what a terminal would show of it, as plain text.
+            eprintln!("{}", shipdeck::term::plain_text(&f.message));
             ExitCode::from(f.code)
         }
     }
@@ -97,7 +99,11 @@ fn display_path(path: &Path) -> PathBuf {
 
 fn check(project: &Project) -> Result<ExitCode, Failure> {
     let config = load_config(project)?;
-    println!("{}", config.describe());
+    // The description quotes the file (commands, images): plain text only.
+    println!("{}", shipdeck::term::plain_text(&config.describe()));
+    for warning in config.secret_warnings(|var| std::env::var(var).ok()) {
+        eprintln!("warning: {warning}");
+    }
     println!("{} is valid.", display_path(&project.config_path()).display());
     Ok(ExitCode::SUCCESS)
 }
@@ -108,7 +114,8 @@ fn history(project: &Project, args: &HistoryArgs) -> Result<ExitCode, Failure> {
     if runs.is_empty() {
         println!("No runs yet. Start one with `shipdeck run`.");
     } else {
-        print!("{}", format_history(&runs));
+        // The history holds what repositories wrote (subjects, authors): sanitized on the way out.
+        print!("{}", shipdeck::term::plain_text(&format_history(&runs)));
     }
     Ok(ExitCode::SUCCESS)
 }

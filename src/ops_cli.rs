@@ -79,7 +79,7 @@ pub async fn unlock(project: &Project, args: &UnlockArgs) -> Result<ExitCode, Fa
     for event in events {
         if let Event::Notice { message, level } = event {
             refused |= level == engine::NoticeLevel::Error;
-            println!("{message}");
+            println!("{}", shipdeck::term::plain_text(&message));
         }
     }
     Ok(if refused { ExitCode::from(4) } else { ExitCode::SUCCESS })
@@ -115,7 +115,7 @@ pub async fn status(project: &Project, args: &StatusArgs) -> Result<ExitCode, Fa
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rows).map_err(Failure::usage)?);
     } else {
-        print!("{}", format_status(&rows));
+        print!("{}", shipdeck::term::plain_text(&format_status(&rows)));
     }
     // An environment whose engine cannot be asked is not a clean bill of health.
     Ok(if rows.iter().any(|r| r.error.is_some()) {
@@ -136,7 +136,7 @@ pub fn history(project: &Project, args: &HistoryArgs, env: &str) -> Result<ExitC
     if ops.is_empty() {
         println!("Nothing deployed to {env} yet (from this history). Deploy with `shipdeck deploy {env}`.");
     } else {
-        print!("{}", format_operations(&ops));
+        print!("{}", shipdeck::term::plain_text(&format_operations(&ops)));
     }
     Ok(ExitCode::SUCCESS)
 }

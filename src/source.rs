@@ -57,6 +57,12 @@ pub struct CommitInfo {
     pub branch: Option<String>,
 }
 
+/// Commit metadata is written by whoever made the commit: only what a terminal would show of
+/// it, as plain text, goes further (no title, clipboard or screen sequences, no colour).
+fn untrusted(text: &str) -> String {
+    crate::term::plain_text(text).into_owned()
+}
+
 impl CommitInfo {
     /// What the views show of `commit`; `branch` when HEAD is on one and this is its commit.
     fn of(commit: &git2::Commit<'_>, branch: Option<String>) -> CommitInfo {
@@ -64,9 +70,9 @@ impl CommitInfo {
         let author = commit.author();
         CommitInfo {
             short: id.chars().take(7).collect(),
-            subject: commit.summary().unwrap_or("").to_string(),
-            author: author.name().unwrap_or("").to_string(),
-            email: author.email().unwrap_or("").to_string(),
+            subject: untrusted(commit.summary().unwrap_or("")),
+            author: untrusted(author.name().unwrap_or("")),
+            email: untrusted(author.email().unwrap_or("")),
             time: commit.time().seconds(),
             branch,
             id,
@@ -151,9 +157,9 @@ impl Project {
         Ok(CommitInfo {
             short: id.chars().take(7).collect(),
             id,
-            subject: commit.summary().unwrap_or("").to_string(),
-            author: author.name().unwrap_or("").to_string(),
-            email: author.email().unwrap_or("").to_string(),
+            subject: untrusted(commit.summary().unwrap_or("")),
+            author: untrusted(author.name().unwrap_or("")),
+            email: untrusted(author.email().unwrap_or("")),
             time: commit.time().seconds(),
             branch,
         })

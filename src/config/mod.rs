@@ -21,6 +21,7 @@ mod model;
 mod needs;
 mod reader;
 mod rules;
+mod secret_check;
 mod sections;
 mod size;
 mod smoke;

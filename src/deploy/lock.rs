@@ -34,7 +34,8 @@ pub struct LockHolder {
 
 impl LockHolder {
     fn from_labels(env: &str, l: &std::collections::HashMap<String, String>) -> LockHolder {
-        let get = |k: &str| l.get(k).cloned().unwrap_or_default();
+        // Labels are written by whoever can reach the engine: plain text only past this point.
+        let get = |k: &str| crate::term::plain_text(l.get(k).map(String::as_str).unwrap_or_default()).into_owned();
         let process = get(labels::LOCK_PROCESS);
         LockHolder {
             env: env.to_string(),

@@ -47,7 +47,11 @@ impl Deployed {
     }
 
     fn from_container(c: LabelledContainer) -> Option<Deployed> {
-        let label = |key: &str| c.labels.get(key).cloned().unwrap_or_default();
+        // Labels are written by whoever can reach the engine: plain text only past this point.
+        let label = |key: &str| {
+            let value = c.labels.get(key).map(String::as_str).unwrap_or_default();
+            crate::term::plain_text(value).into_owned()
+        };
         let commit = label(labels::COMMIT);
         let image_id = label(labels::IMAGE_ID);
         if commit.is_empty() || image_id.is_empty() {

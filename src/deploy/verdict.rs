@@ -57,6 +57,6 @@ pub async fn read(target: &Target, image_id: &str) -> Result<Option<EngineVerdic
             .get(AT)
             .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
             .map(|t| t.with_timezone(&Utc)),
-        summary: l.get(SUMMARY).cloned().unwrap_or_default(),
+        summary: crate::term::plain_text(l.get(SUMMARY).map(String::as_str).unwrap_or_default()).into_owned(),
     }))
 }

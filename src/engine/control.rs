@@ -281,6 +281,7 @@ impl Control {
             Ok(Ok(config)) => {
                 // `[watch].on` takes effect at once.
                 let saves = !matches!(config.watch.on, crate::config::WatchOn::Commit);
+                super::pipeline::mask_secrets_of(&config, &self.sink);
                 self.engine.config = Some(Arc::new(config));
                 if let Some(watch) = &mut self.watch {
                     if watch.saves != saves {

@@ -6,6 +6,7 @@ pub mod connection;
 mod control;
 mod dockerignore;
 pub mod event;
+pub mod event_text;
 mod log_tail;
 mod operations;
 mod package;
@@ -134,6 +135,9 @@ impl Engine {
     /// Starts the engine's command loop; `store` records every run.
     pub fn start(self, store: Store) -> EngineHandle {
         let (sink, events) = recorder::spawn(store, EVENT_CAPACITY);
+        if let Some(config) = &self.config {
+            pipeline::mask_secrets_of(config, &sink);
+        }
         let (commands, rx) = mpsc::unbounded_channel();
         tokio::spawn(self.command_loop(rx, sink));
         EngineHandle { commands, events }
@@ -143,6 +147,9 @@ impl Engine {
     /// reports the engine's state as events) instead of requiring it up front.
     pub fn start_monitored(project: Project, config: Option<Config>, store: Store) -> EngineHandle {
         let (sink, events) = recorder::spawn(store, EVENT_CAPACITY);
+        if let Some(config) = &config {
+            pipeline::mask_secrets_of(config, &sink);
+        }
         let engine = Engine::new(DockerLink::monitored(sink.clone()), project, config);
         let (commands, rx) = mpsc::unbounded_channel();
         tokio::spawn(engine.command_loop(rx, sink));

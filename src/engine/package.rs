@@ -70,8 +70,8 @@ pub async fn build(
     );
     let forward = async {
         while let Some(line) = rx.recv().await {
-            let line = shared.masker.mask(line);
-            log_file.write_line(&line);
+            let line = shared.clean_line(&line);
+            log_file.write_clean(&line);
             let event = Event::StageLog {
                 run: shared.run,
                 stage: stage.name.clone(),

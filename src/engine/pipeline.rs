@@ -124,7 +124,9 @@ pub async fn run(start: RunStart) -> Option<RunNumber> {
         run: number,
         commit,
         workspace,
-        masker: SecretMasker::new(secrets.iter().map(|(_, v)| v.as_str())),
+        // Every secret this process has read, not only this run's: text is never worse masked
+        // than the events (which the recorder masks with the same set).
+        masker: SecretMasker::clone(&sink.masker()),
         secrets,
         logs: files.logs.into_iter().collect(),
         artifacts: files.artifacts,
@@ -312,7 +314,16 @@ pub(super) async fn read_secrets(config: &crate::config::Config, sink: &EventSin
             }
         }
     }
+    // Masked from here on in every event, log line and stored text.
+    sink.add_secrets(values.iter().map(|(_, v)| v.clone()));
     values
+}
+
+/// Adds the values of `config`'s secrets that the host has to the masker, silently: for
+/// operations that do not pass secrets anywhere but may still be shown them (a smoke check's
+/// answer, a release's logs).
+pub(super) fn mask_secrets_of(config: &crate::config::Config, sink: &EventSink) {
+    sink.add_secrets(config.secrets.iter().filter_map(|s| std::env::var(&s.env).ok()));
 }
 
 /// Runs the stages in dependency order, as many at once as their `needs` allow.

@@ -7,7 +7,8 @@ use chrono::Utc;
 use tokio::sync::{mpsc, oneshot};
 
 use super::event::{Event, NoticeLevel, PastRun};
-use super::log_tail;
+use super::{event_text, log_tail};
+use crate::mask::{SecretMasker, SharedMasker};
 use crate::store::{NewRun, RunNumber, Store, StoreError};
 
 /// A run to number and record, before any event of it is sent.
@@ -47,13 +48,32 @@ pub enum RecorderMsg {
     },
 }
 
-/// Where the engine's tasks send their events.
+/// Where the engine's tasks send their events. Every event's text is masked with the secrets
+/// added here and sanitized by the recorder before it is stored or reaches a view.
 #[derive(Clone)]
 pub struct EventSink {
     tx: mpsc::Sender<RecorderMsg>,
+    masker: SharedMasker,
 }
 
 impl EventSink {
+    /// Secret values read from the host: from now on they are masked in every event (and in
+    /// what the engine's tasks mask themselves with [`EventSink::masker`]).
+    pub fn add_secrets(&self, values: impl IntoIterator<Item = String>) {
+        self.masker.add(values);
+    }
+
+    /// The masker with every secret added so far, for text that is stored outside events
+    /// (log files, labels on an engine).
+    pub fn masker(&self) -> std::sync::Arc<SecretMasker> {
+        self.masker.current()
+    }
+
+    /// The growing set itself, for a task that masks later than it starts.
+    pub fn shared_masker(&self) -> SharedMasker {
+        self.masker.clone()
+    }
+
     pub async fn emit(&self, event: Event) {
         // The recorder only stops when the engine shuts down; an event sent then has no reader.
         let _ = self.tx.send(RecorderMsg::Event(event)).await;
@@ -93,16 +113,46 @@ impl EventSink {
 pub fn spawn(store: Store, capacity: usize) -> (EventSink, mpsc::Receiver<Event>) {
     let (tx, rx) = mpsc::channel(capacity);
     let (out_tx, out_rx) = mpsc::channel(capacity);
+    let masker = SharedMasker::default();
+    let shared = masker.clone();
     // SQLite calls block (and may wait for another process's lock): a thread of their own.
-    tokio::task::spawn_blocking(move || run(store, rx, out_tx));
-    (EventSink { tx }, out_rx)
+    tokio::task::spawn_blocking(move || {
+        run(
+            store,
+            rx,
+            Output {
+                tx: out_tx,
+                masker: shared,
+            },
+        )
+    });
+    (EventSink { tx, masker }, out_rx)
 }
 
-fn run(mut store: Store, mut rx: mpsc::Receiver<RecorderMsg>, out: mpsc::Sender<Event>) {
+/// The recorder's way out to the view: every event is cleaned on the way (history read back
+/// included, which may predate a secret or a fix).
+struct Output {
+    tx: mpsc::Sender<Event>,
+    masker: SharedMasker,
+}
+
+impl Output {
+    /// Cleans and sends; an event sent after the view has gone has no reader, and is dropped.
+    fn send(&self, mut event: Event) {
+        event_text::clean(&mut event, &self.masker.current());
+        let _ = self.tx.blocking_send(event);
+    }
+}
+
+fn run(mut store: Store, mut rx: mpsc::Receiver<RecorderMsg>, out: Output) {
     let mut audit = Audit::default();
     while let Some(msg) = rx.blocking_recv() {
         match msg {
-            RecorderMsg::CreateRun(request, reply) => {
+            RecorderMsg::CreateRun(mut request, reply) => {
+                let masker = out.masker.current();
+                for text in [&mut request.subject, &mut request.author, &mut request.trigger] {
+                    *text = masker.mask(crate::term::plain_text(text).into_owned());
+                }
                 let _ = reply.send(create_run(&mut store, &request));
             }
             RecorderMsg::LoadHistory(limit) => {
@@ -113,7 +163,7 @@ fn run(mut store: Store, mut rx: mpsc::Receiver<RecorderMsg>, out: mpsc::Sender<
                         message: format!("cannot read the history: {e}"),
                     },
                 };
-                let _ = out.blocking_send(event);
+                out.send(event);
             }
             RecorderMsg::LoadLog { run, stage, lines } => {
                 let path = store.log_path(run, &stage);
@@ -130,19 +180,21 @@ fn run(mut store: Store, mut rx: mpsc::Receiver<RecorderMsg>, out: mpsc::Sender<
                         message: format!("cannot read the log of run #{run} {stage} ({}): {e}", path.display()),
                     },
                 };
-                let _ = out.blocking_send(event);
+                out.send(event);
             }
-            RecorderMsg::Event(event) => {
+            RecorderMsg::Event(mut event) => {
+                // Cleaned before it is recorded: the history holds what views show.
+                event_text::clean(&mut event, &out.masker.current());
                 if let Err(e) = record(&mut store, &event).and_then(|()| audit.record(&mut store, &event)) {
                     tracing::error!("recording {event:?} failed: {e}");
                     let notice = Event::Notice {
                         level: NoticeLevel::Error,
                         message: format!("history not recorded: {e}"),
                     };
-                    let _ = out.blocking_send(notice);
+                    out.send(notice);
                 }
-                // When the view has gone, keep recording what is still arriving.
-                let _ = out.blocking_send(event);
+                // When the view has gone, keep recording what is still arriving. (Already clean.)
+                let _ = out.tx.blocking_send(event);
             }
         }
     }

@@ -16,7 +16,7 @@ use super::recorder::EventSink;
 use super::workspace::{Workspace, MOUNT};
 use crate::config::{Config, Network, RunStage, StageConfig, StageKind};
 use crate::docker::{labels, ContainerSpec, Docker, DockerError, LogChunk};
-use crate::mask::{LineBuffer, SecretMasker};
+use crate::mask::{OutStream, SecretMasker, StageOutput};
 use crate::source::CommitInfo;
 use crate::store::{RunNumber, StageStatus};
 
@@ -78,6 +78,12 @@ impl RunShared {
         ]
     }
 
+    /// A line shipdeck writes itself from text it did not choose (an engine's message, build
+    /// output): sanitized and masked like a stage's own output.
+    pub fn clean_line(&self, line: &str) -> String {
+        self.masker.mask(crate::term::sanitize(line))
+    }
+
     pub(super) async fn log(&self, stage: &str, line: impl Into<String>) {
         self.sink
             .emit(Event::StageLog {
@@ -102,7 +108,10 @@ pub async fn run(shared: &RunShared, stage: &StageConfig, cancel: &CancellationT
             log_path: shared.logs.get(&stage.name).map(|p| p.display().to_string()),
         })
         .await;
-    let log_file = LogFile::create(shared.logs.get(&stage.name).map(PathBuf::as_path));
+    let log_file = LogFile::create(
+        shared.logs.get(&stage.name).map(PathBuf::as_path),
+        shared.masker.clone(),
+    );
     let result = match &stage.kind {
         StageKind::Run(spec) => run_container(shared, stage, spec, cancel, &log_file).await,
         StageKind::Package(spec) => super::package::build(shared, stage, spec, cancel, &log_file).await,
@@ -283,19 +292,18 @@ async fn forward_logs(
     stream: impl futures_util::Stream<Item = Result<LogChunk, DockerError>>,
     log_file: &LogFile,
 ) -> Result<(), DockerError> {
-    let mut stdout = LineBuffer::new(shared.masker.clone());
-    let mut stderr = LineBuffer::new(shared.masker.clone());
+    let mut output = StageOutput::new(shared.masker.clone());
     futures_util::pin_mut!(stream);
     let mut result = Ok(());
     loop {
         let mut lines = Vec::new();
         let kind = match stream.next().await {
             Some(Ok(LogChunk::Stdout(bytes))) => {
-                stdout.push(&bytes, |l| lines.push(l));
+                output.push(OutStream::Stdout, &bytes, |l| lines.push(l));
                 Stream::Stdout
             }
             Some(Ok(LogChunk::Stderr(bytes))) => {
-                stderr.push(&bytes, |l| lines.push(l));
+                output.push(OutStream::Stderr, &bytes, |l| lines.push(l));
                 Stream::Stderr
             }
             Some(Err(e)) => {
@@ -306,9 +314,9 @@ async fn forward_logs(
         };
         emit_lines(shared, stage, kind, lines, log_file).await;
     }
-    for (kind, buffer) in [(Stream::Stdout, &mut stdout), (Stream::Stderr, &mut stderr)] {
+    for (kind, stream) in [(Stream::Stdout, OutStream::Stdout), (Stream::Stderr, OutStream::Stderr)] {
         let mut lines = Vec::new();
-        buffer.finish(|l| lines.push(l));
+        output.finish(stream, |l| lines.push(l));
         emit_lines(shared, stage, kind, lines, log_file).await;
     }
     log_file.flush();
@@ -320,7 +328,7 @@ async fn emit_lines(shared: &RunShared, stage: &str, stream: Stream, lines: Vec<
         return;
     }
     for line in &lines {
-        log_file.write_line(line);
+        log_file.write_clean(line);
     }
     shared
         .sink
@@ -423,14 +431,16 @@ fn create_no_follow(path: &Path) -> std::io::Result<std::fs::File> {
         .open(path)
 }
 
-/// A stage's full log on disk. Writing is best effort: a full disk must not fail the stage,
-/// and the lines still reach the views.
+/// A stage's full log on disk, sanitized (colour is all that `cat` replays) and masked.
+/// Writing is best effort: a full disk must not fail the stage, and the lines still reach
+/// the views.
 pub struct LogFile {
     writer: Mutex<Option<std::io::BufWriter<std::fs::File>>>,
+    masker: SecretMasker,
 }
 
 impl LogFile {
-    fn create(path: Option<&Path>) -> LogFile {
+    fn create(path: Option<&Path>, masker: SecretMasker) -> LogFile {
         let file = path.and_then(|p| match create_no_follow(p) {
             Ok(f) => Some(std::io::BufWriter::with_capacity(64 * 1024, f)),
             Err(e) => {
@@ -440,10 +450,17 @@ impl LogFile {
         });
         LogFile {
             writer: Mutex::new(file),
+            masker,
         }
     }
 
+    /// Writes a line of any origin: sanitized and masked first.
     pub fn write_line(&self, line: &str) {
+        self.write_clean(&self.masker.mask(crate::term::sanitize(line)));
+    }
+
+    /// Writes a line that is already sanitized and masked (a stage's output lines).
+    pub fn write_clean(&self, line: &str) {
         if let Ok(mut guard) = self.writer.lock() {
             if let Some(w) = guard.as_mut() {
                 if writeln!(w, "{line}").is_err() {

@@ -11,9 +11,17 @@ mod render;
 mod sanitize;
 mod scan;
 mod sgr;
+mod visible;
 
 pub use render::{strip_sgr, to_line, visible_width};
-pub use sanitize::{sanitize, sanitize_cow};
+pub use sanitize::{plain_text, sanitize, sanitize_cow, sanitize_text};
+pub use visible::{visible_text, VisibleText};
+
+/// Whether `line` holds any control character (C0, DEL, C1): lines without one are their own
+/// sanitized form.
+pub fn has_control(line: &str) -> bool {
+    scan::has_control(line)
+}
 
 #[cfg(test)]
 mod tests_prop;

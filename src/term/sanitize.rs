@@ -69,3 +69,26 @@ fn direct(line: &str) -> String {
     });
     out
 }
+
+/// [`sanitize`] for a text of several lines (an error message, a response body): each line
+/// sanitized, the line ends kept. Borrows when nothing needs a change.
+pub fn sanitize_text(text: &str) -> Cow<'_, str> {
+    if !text.split('\n').any(has_control) {
+        return Cow::Borrowed(text);
+    }
+    let lines: Vec<String> = text.split('\n').map(|l| sanitize_cow(l).into_owned()).collect();
+    Cow::Owned(lines.join("\n"))
+}
+
+/// Text that is never a log line (a commit subject, an author, a label read from an engine):
+/// what a terminal would show of each line, without any escape sequence, colours included.
+pub fn plain_text(text: &str) -> Cow<'_, str> {
+    if !text.split('\n').any(has_control) {
+        return Cow::Borrowed(text);
+    }
+    let lines: Vec<String> = text
+        .split('\n')
+        .map(|l| super::render::strip_sgr(&sanitize_cow(l)))
+        .collect();
+    Cow::Owned(lines.join("\n"))
+}

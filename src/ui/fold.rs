@@ -10,7 +10,9 @@ use crate::term::sanitize;
 
 impl App {
     /// Folds one engine event into the state.
-    pub fn apply(&mut self, event: Event) -> Vec<Effect> {
+    pub fn apply(&mut self, mut event: Event) -> Vec<Effect> {
+        // The engine's recorder already cleaned it; a view never trusts that alone.
+        crate::engine::event_text::sanitize(&mut event);
         if let event @ (Event::OperationStarted { .. }
         | Event::OperationLog { .. }
         | Event::SmokeChecked { .. }

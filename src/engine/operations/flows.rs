@@ -61,6 +61,9 @@ pub(super) async fn context(engine: &Engine, sink: &EventSink, env: &str, action
     };
     // `environment` found it, so there is a config.
     let config = engine.config.clone()?;
+    // Whatever this operation shows (a smoke answer, a release's logs) is masked, also when
+    // it passes no secret itself (smoke).
+    crate::engine::pipeline::mask_secrets_of(&config, sink);
     match target(engine, &config.app.name, &env_config).await {
         Ok(target) => Some(Context {
             engine: engine.clone(),
@@ -360,7 +363,11 @@ async fn smoke_checks(op: &Op, target: &Target, deployed: &Deployed) -> (bool, S
         .filter(|r| !r.passed)
         .map(|r| format!("{}: {}", r.check, r.message))
         .collect();
-    let summary = failed.join("; ");
+    // The verdict is kept on the engine as a label: masked and plain like every stored text.
+    let summary = op
+        .masker
+        .current()
+        .mask(crate::term::plain_text(&failed.join("; ")).into_owned());
     if let Err(e) = verdict::record(target, &deployed.release.image_id, failed.is_empty(), &summary).await {
         op.log(format!("could not keep the smoke verdict on the engine: {e}"));
     }

@@ -82,6 +82,8 @@ pub(super) struct Op {
     /// `None` for an operation nested in another (it shares the outer one's channel, so
     /// their events stay in order).
     forwarder: Option<tokio::task::JoinHandle<()>>,
+    /// The secrets read so far: for what the operation stores outside its events.
+    pub masker: crate::mask::SharedMasker,
 }
 
 /// What an operation starts with.
@@ -114,19 +116,20 @@ impl Op {
                 }
             }
         });
-        Op::begin(id, tx, Some(forwarder), start)
+        Op::begin(id, tx, Some(forwarder), sink.shared_masker(), start)
     }
 
     /// An operation started by this one (an automatic rollback), reported in order with it.
     pub fn nested(&self, start: OpStart<'_>) -> Op {
         let id = NEXT_OP.fetch_add(1, Ordering::Relaxed);
-        Op::begin(id, self.tx.clone(), None, start)
+        Op::begin(id, self.tx.clone(), None, self.masker.clone(), start)
     }
 
     fn begin(
         id: OpId,
         tx: mpsc::UnboundedSender<Event>,
         forwarder: Option<tokio::task::JoinHandle<()>>,
+        masker: crate::mask::SharedMasker,
         start: OpStart<'_>,
     ) -> Op {
         let op = Op {
@@ -136,6 +139,7 @@ impl Op {
             started: Instant::now(),
             tx,
             forwarder,
+            masker,
         };
         op.send(Event::OperationStarted {
             op: op.id,

@@ -1,0 +1,525 @@
+//! Secrets and terminal sequences against the real engine (issue #8 items 6, 7, 9): a stage
+//! printing a secret in every common encoding, with escapes inside and split across its
+//! streams; a release whose smoke answer and logs carry the secret; a commit whose subject and
+//! author carry terminal sequences. What shipdeck prints, the NDJSON, the log files and the
+//! SQLite history must hold no trace of the secret and no escape sequence but colour.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use base64::Engine as _;
+use common::*;
+
+const PYTHON: &str = "python:3.11-slim";
+
+/// Windows of this many bytes of the secret count as a trace of it.
+const TRACE: usize = 8;
+
+/// Whether `text` reveals `TRACE` consecutive bytes of `secret`: as is, percent-decoded,
+/// JSON-unescaped, or decoded from any run of hex or base64 (any alignment, wrapped lines
+/// joined). Independent of the masker's own pattern list.
+fn reveals(text: &str, secret: &str) -> Option<String> {
+    let secret = secret.as_bytes();
+    let windows: Vec<&[u8]> = secret.windows(TRACE).collect();
+    let has = |bytes: &[u8]| windows.iter().any(|w| bytes.windows(TRACE).any(|b| b == *w));
+    if has(text.as_bytes()) {
+        return Some("as is".into());
+    }
+    for plus in [false, true] {
+        if has(&percent_decode(text, plus)) {
+            return Some("percent-encoded".into());
+        }
+    }
+    if has(json_unescape(text).as_bytes()) {
+        return Some("JSON-escaped".into());
+    }
+    let joined = text.replace('\n', "");
+    for run in joined.split(|c: char| !c.is_ascii_hexdigit()) {
+        for shift in 0..2.min(run.len()) {
+            let bytes: Vec<u8> = run.as_bytes()[shift..]
+                .chunks_exact(2)
+                .filter_map(|p| u8::from_str_radix(std::str::from_utf8(p).ok()?, 16).ok())
+                .collect();
+            if has(&bytes) {
+                return Some(format!("hex {run}"));
+            }
+        }
+    }
+    let lenient = base64::engine::GeneralPurposeConfig::new()
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent);
+    let engines = [
+        base64::engine::GeneralPurpose::new(&base64::alphabet::STANDARD, lenient),
+        base64::engine::GeneralPurpose::new(&base64::alphabet::URL_SAFE, lenient),
+    ];
+    for run in joined.split(|c: char| !(c.is_ascii_alphanumeric() || "+/-_".contains(c))) {
+        for shift in 0..4.min(run.len()) {
+            let part = &run[shift..];
+            let part = &part[..part.len() / 4 * 4];
+            for engine in &engines {
+                if engine.decode(part).is_ok_and(|b| has(&b)) {
+                    return Some(format!("base64 {run}"));
+                }
+            }
+        }
+    }
+    None
+}
+
+fn percent_decode(text: &str, plus: bool) -> Vec<u8> {
+    let b = text.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
+        match (b[i], hex) {
+            (b'%', Some(v)) => {
+                out.push(v);
+                i += 3;
+            }
+            (b'+', _) if plus => {
+                out.push(b' ');
+                i += 1;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+fn json_unescape(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars().peekable();
+    let mut pending_high: Option<u32> = None;
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('u') => {
+                let hex: String = chars.by_ref().take(4).collect();
+                let Ok(unit) = u32::from_str_radix(&hex, 16) else {
+                    continue;
+                };
+                if (0xD800..0xDC00).contains(&unit) {
+                    pending_high = Some(unit);
+                } else if let (Some(high), true) = (pending_high.take(), (0xDC00..0xE000).contains(&unit)) {
+                    let code = 0x10000 + ((high - 0xD800) << 10) + (unit - 0xDC00);
+                    out.extend(char::from_u32(code));
+                } else {
+                    out.extend(char::from_u32(unit));
+                }
+            }
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some(other) => out.push(other),
+            None => {}
+        }
+    }
+    out
+}
+
+/// Every ESC in `text` starts an SGR sequence, and no other control (BEL, C1) is there.
+fn assert_only_sgr(what: &str, text: &str) {
+    let bytes = text.as_bytes();
+    for (i, b) in bytes.iter().enumerate() {
+        if *b == 0x1b {
+            let rest = &bytes[i + 1..];
+            let params = rest
+                .iter()
+                .skip(1)
+                .take_while(|c| c.is_ascii_digit() || **c == b';' || **c == b':')
+                .count();
+            assert!(
+                rest.first() == Some(&b'[') && rest.get(1 + params) == Some(&b'm'),
+                "{what}: an escape sequence other than colour at byte {i}: {:?}",
+                String::from_utf8_lossy(&bytes[i.saturating_sub(20)..(i + 20).min(bytes.len())])
+            );
+        }
+        assert!(*b != 0x07, "{what}: a BEL at byte {i}");
+    }
+    assert!(
+        !text.chars().any(|c| ('\u{80}'..='\u{9f}').contains(&c)),
+        "{what}: a C1 control"
+    );
+}
+
+/// Every file under `.shipdeck` (logs, the SQLite database and its WAL) as text.
+fn state_files(app: &TestApp) -> Vec<(String, String)> {
+    fn walk(dir: &Path, out: &mut Vec<(String, String)>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if let Ok(bytes) = std::fs::read(&path) {
+                out.push((path.display().to_string(), String::from_utf8_lossy(&bytes).into_owned()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&app.path().join(".shipdeck"), &mut out);
+    assert!(out.iter().any(|(p, _)| p.ends_with(".log")), "no log files: {out:?}");
+    assert!(
+        out.iter().any(|(p, _)| p.ends_with(".sqlite")),
+        "no database: {:?}",
+        out.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+    out
+}
+
+fn assert_no_trace(what: &str, text: &str, secret: &str) {
+    if let Some(how) = reveals(text, secret) {
+        let at = text.find("***").unwrap_or(0);
+        panic!(
+            "{what} reveals the secret ({how}); around: {:?}",
+            &text[at.saturating_sub(200).min(text.len())..(at + 400).min(text.len())]
+        );
+    }
+}
+
+/// The script a stage runs: the secret in each encoding, with escapes inside, split across
+/// chunks and across stdout and stderr.
+const LEAK_PY: &str = r#"
+import base64, binascii, json, os, sys, time, urllib.parse
+t = os.environ["API_TOKEN"]
+b = t.encode()
+out = sys.stdout
+def say(*parts):
+    print(*parts, flush=True)
+say("plain=" + t)
+for pad in range(3):
+    say("b64-%d=" % pad + base64.b64encode(b"x" * pad + b + b"yz").decode())
+    say("b64url-%d=" % pad + base64.urlsafe_b64encode(b"x" * pad + b).decode())
+wrapped = base64.encodebytes(b"." * 50 + b + b"." * 70).decode()
+say("wrapped:")
+out.write(wrapped); out.flush()
+say("url=" + urllib.parse.quote(t, safe=""))
+say("url-slash=" + urllib.parse.quote(t))
+say("url-plus=" + urllib.parse.quote_plus(t))
+say("hex=" + binascii.hexlify(b).decode())
+say("HEX=" + binascii.hexlify(b).decode().upper())
+say("json=" + json.dumps({"token": t}))
+say("json-raw=" + json.dumps({"token": t}, ensure_ascii=False))
+say("erase=" + t[:6] + "\x1b[K" + t[6:])
+say("title=" + t[:6] + "\x1b]2;owned\x07" + t[6:])
+say("colour=" + t[:6] + "\x1b[31m" + t[6:] + "\x1b[0m")
+out.write("chunks=" + t[:5]); out.flush(); time.sleep(0.3)
+out.write(t[5:11]); out.flush(); time.sleep(0.3)
+out.write(t[11:] + " end\n"); out.flush()
+out.write("streams=" + t[:9]); out.flush(); time.sleep(0.5)
+sys.stderr.write(t[9:] + " done\n"); sys.stderr.flush(); time.sleep(0.3)
+say("")
+say("finished")
+"#;
+
+#[test]
+fn a_stage_printing_a_secret_in_every_encoding_leaves_no_trace_in_output_logs_or_history() {
+    require_docker(&[PYTHON]);
+    let secret = "tok-S3cr3t/Val+ue\"é~42 x";
+    let app = TestApp::with_config(
+        "secret-forms",
+        "[app]\nname = \"{app}\"\n[secrets]\nAPI_TOKEN = { env = \"SHIPDECK_TEST_TOKEN\" }\n[stages.leak]\nimage = \"python:3.11-slim\"\nnetwork = \"none\"\nrun = [\"python leak.py\"]\n",
+    );
+    app.write("leak.py", LEAK_PY);
+    app.commit_all("a stage that prints its secret");
+    for format in [&["--json"][..], &[][..]] {
+        let out = run(app
+            .shipdeck()
+            .arg("run")
+            .args(format)
+            .env("SHIPDECK_TEST_TOKEN", secret));
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+        if format.is_empty() {
+            assert!(stdout.contains("plain=***") && stdout.contains("finished"), "{stdout}");
+            assert_only_sgr("`shipdeck run`", &stdout);
+        } else {
+            let events = parse_events(&stdout);
+            let lines = log_lines(&events, "leak");
+            // The stage ran in full and its lines were masked, not dropped.
+            for expected in [
+                "plain=***",
+                "hex=***",
+                "HEX=***",
+                "url=***",
+                "url-slash=***",
+                "url-plus=***",
+                "erase=***",
+            ] {
+                assert!(lines.iter().any(|l| l == expected), "no {expected:?} in {lines:#?}");
+            }
+            assert!(lines.iter().any(|l| l.starts_with("chunks=***")), "{lines:#?}");
+            assert!(lines.iter().any(|l| l.starts_with("streams=***")), "{lines:#?}");
+            assert!(lines.iter().any(|l| l.starts_with("*** done")), "{lines:#?}");
+            assert!(lines.iter().any(|l| l == "finished"), "{lines:#?}");
+            assert_no_trace("NDJSON", &stdout, secret);
+            // The JSON strings hold the text as shown: decode them and look again.
+            let decoded: String = lines.join("\n");
+            assert_no_trace("NDJSON lines", &decoded, secret);
+            assert_only_sgr("NDJSON lines", &decoded);
+        }
+        assert_no_trace("stdout", &stdout, secret);
+        assert_no_trace("stderr", &stderr, secret);
+    }
+    for (path, text) in state_files(&app) {
+        assert_no_trace(&path, &text, secret);
+        if path.contains("/logs/") {
+            assert_only_sgr(&path, &text);
+        }
+    }
+    let history = run(app.shipdeck().arg("history"));
+    assert_no_trace("history", &String::from_utf8_lossy(&history.stdout), secret);
+    app.assert_no_leftovers();
+}
+
+/// A loopback port nothing listens on yet.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Runs shipdeck to its end, killed after two minutes rather than hanging the suite.
+fn shipdeck(app: &TestApp, args: &[&str], secret: &str) -> Output {
+    let child = app
+        .shipdeck()
+        .args(args)
+        .env("SHIPDECK_TEST_TOKEN", secret)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(Duration::from_secs(180)) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            panic!("`shipdeck {}` did not finish within 3 minutes", args.join(" "));
+        }
+    }
+}
+
+/// Once deployed (SHIPDECK_ENV is set there), the app prints its secret and answers /health
+/// with 503 and the secret in the body, plain and base64.
+const LEAKY_APP: &str = r#"
+
+_good_respond = respond
+
+
+def respond(method, path, environ):
+    token = os.environ.get("API_TOKEN", "")
+    if path.split("?")[0] == "/health" and os.environ.get("SHIPDECK_ENV"):
+        import base64
+        print("serving with token " + token, flush=True)
+        body = "broken: token=%s b64=%s\n" % (token, base64.b64encode(token.encode()).decode())
+        return 503, "text/plain", body.encode()
+    return _good_respond(method, path, environ)
+"#;
+
+const EVIL: &str = "\x1b]52;c;cHduZWQ=\x07\x1b]2;pwned title\x07\x1b[2J\x1b[?1049h";
+
+#[test]
+fn a_leaky_release_from_a_commit_with_terminal_sequences_is_clean_in_run_deploy_status_and_history() {
+    require_docker(&[PYTHON]);
+    let secret = "dep-S3cr3t/Va+lue\"x~9";
+    let app = TestApp::from_fixture("hello-py");
+    let port = free_port();
+    let toml = std::fs::read_to_string(app.path().join("release.toml")).unwrap();
+    let toml = toml
+        .replace("127.0.0.1:18080:8080", &format!("127.0.0.1:{port}:8080"))
+        .replace("127.0.0.1:18081:8080", &format!("127.0.0.1:{}:8080", free_port()))
+        .replace("within = \"30s\"", "within = \"3s\"");
+    let toml = format!(
+        "{toml}\n[secrets]\nAPI_TOKEN = {{ env = \"SHIPDECK_TEST_TOKEN\" }}\n\n[[environments.staging.smoke]]\ncommand = [\"python\", \"-c\", \"import os, urllib.request as u; print(u.urlopen(os.environ['SHIPDECK_URL'] + '/health').read())\"]\nwithin = \"2s\"\n"
+    );
+    app.write("release.toml", &toml);
+    let path = app.path().join("app/hello.py");
+    let source = std::fs::read_to_string(&path).unwrap() + LEAKY_APP;
+    std::fs::write(&path, source).unwrap();
+    git(app.path(), &["add", "-A"]);
+    let subject = format!("fix {EVIL}the \x1b[31mbuild\x1b[0m");
+    let out = run(Command::new("git")
+        .current_dir(app.path())
+        .args(["commit", "-q", "-m", &subject])
+        .env("GIT_AUTHOR_NAME", format!("Eve {EVIL}Mallory"))
+        .env("GIT_AUTHOR_EMAIL", "eve@example.com")
+        .env("GIT_COMMITTER_NAME", "Eve")
+        .env("GIT_COMMITTER_EMAIL", "eve@example.com"));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let raw = run(Command::new("git")
+        .current_dir(app.path())
+        .args(["log", "-1", "--format=%s%an"]));
+    assert!(raw.stdout.contains(&0x1b), "the commit itself carries the sequences");
+
+    let out = shipdeck(&app, &["run"], secret);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_only_sgr("`shipdeck run`", &text);
+    assert!(!text.contains("pwned"), "{text}");
+    assert!(text.contains("\"fix the build\" by Eve Mallory"), "{text}");
+
+    // A release that dies at start, printing its secret: its last log lines are shown, masked.
+    let crashing = toml.replacen(
+        "env = { APP_ENV = \"staging\" }",
+        "env = { APP_ENV = \"staging\" }\ncommand = [\"sh\", \"-c\", \"echo db password $API_TOKEN >&2; printf %s \\\"$API_TOKEN\\\" | base64 >&2; exit 3\"]",
+        1,
+    );
+    app.write("release.toml", &crashing);
+    let out = shipdeck(&app, &["deploy", "staging", "--json"], secret);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("db password ***"), "the crash log is not shown: {text}");
+    assert_no_trace("a crashing release's logs", &text, secret);
+    assert_only_sgr("a crashing release's logs", &json_unescape(&text));
+    app.write("release.toml", &toml);
+
+    for args in [
+        &["deploy", "staging"][..],
+        &["smoke", "staging", "--json"],
+        &["status"],
+        &["status", "--json"],
+        &["history"],
+        &["history", "staging"],
+    ] {
+        let out = shipdeck(&app, args, secret);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let what = format!("`shipdeck {}`", args.join(" "));
+        assert_only_sgr(&what, &text);
+        // NDJSON escapes controls; what it carries must be as clean once unescaped.
+        assert_only_sgr(&what, &json_unescape(&text));
+        assert_no_trace(&what, &text, secret);
+        assert!(!text.contains("pwned"), "{what}: {text}");
+        if matches!(args[0], "deploy" | "smoke") {
+            // The smoke checks failed on the secret-bearing answer: shown, masked.
+            assert_eq!(out.status.code(), Some(1), "{what}: {text}");
+            assert!(text.contains("503") && text.contains("***"), "{what}: {text}");
+        }
+        if args == ["status"] {
+            assert!(text.contains("fix the build"), "{what}: {text}");
+        }
+    }
+    for (path, text) in state_files(&app) {
+        assert_no_trace(&path, &text, secret);
+        assert!(!text.contains("pwned"), "{path} keeps the title sequence");
+        if path.contains("/logs/") {
+            assert_only_sgr(&path, &text);
+        }
+    }
+}
+
+#[test]
+fn the_trace_finder_sees_every_encoding_the_tests_rely_on() {
+    let secret = "tok-S3cr3t/Val+ue\"é~42 x";
+    let b = secret.as_bytes();
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    let wrapped = base64::engine::general_purpose::STANDARD.encode([&[b'.'; 50][..], b].concat());
+    let wrapped = format!("{}\n{}", &wrapped[..76], &wrapped[76..]);
+    for leak in [
+        secret.to_string(),
+        base64::engine::general_purpose::STANDARD.encode([b"x", b].concat()),
+        base64::engine::general_purpose::URL_SAFE.encode([b"xy", b].concat()),
+        wrapped,
+        hex.clone(),
+        hex.to_uppercase(),
+        "tok-S3cr3t%2FVal%2Bue%22%C3%A9~42%20x".into(),
+        "tok-S3cr3t/Val%2Bue%22%C3%A9~42+x".into(),
+        serde_json::to_string(secret).unwrap(),
+        r#""tok-S3cr3t\/Val+ue\"\u00e9~42 x""#.into(),
+    ] {
+        assert!(reveals(&format!("a {leak} b"), secret).is_some(), "not seen: {leak}");
+    }
+    assert!(reveals("a *** b tok-S3c", secret).is_none());
+}
+
+#[test]
+fn check_warns_about_short_secrets_without_failing_or_showing_them() {
+    let app = TestApp::with_config(
+        "secret-check",
+        "[app]\nname = \"{app}\"\n[secrets]\nSHORT = { env = \"SHIPDECK_TEST_SHORT\" }\nTINY = { env = \"SHIPDECK_TEST_TINY\" }\nLONG = { env = \"SHIPDECK_TEST_LONG\" }\n[stages.t]\nimage = \"debian:bookworm-slim\"\nrun = \"true\"\n",
+    );
+    let out = run(app
+        .shipdeck()
+        .arg("check")
+        .env("SHIPDECK_TEST_SHORT", "abc1234")
+        .env("SHIPDECK_TEST_TINY", "xyz")
+        .env("SHIPDECK_TEST_LONG", "long-enough-value"));
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "a warning, not an error: {stdout}{stderr}");
+    assert!(
+        stderr.contains("warning: secret SHORT ($SHIPDECK_TEST_SHORT) is 7 characters long: shorter than 8"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("secret TINY ($SHIPDECK_TEST_TINY) is 3 characters long") && stderr.contains("NOT masked"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("LONG"), "{stderr}");
+    for value in ["abc1234", "xyz", "long-enough-value"] {
+        assert!(
+            !stdout.contains(value) && !stderr.contains(value),
+            "a value is shown: {stdout}{stderr}"
+        );
+    }
+}
+
+#[test]
+fn check_prints_no_terminal_sequence_a_release_toml_carries() {
+    let app = TestApp::with_config(
+        "evil-toml",
+        "[app]\nname = \"{app}\"\n[stages.t]\nimage = \"debian:bookworm-slim\\u001b]2;pwned\\u0007\"\nrun = [\"echo \\u001b]52;c;aGk=\\u0007\\u001b[2Jhi\"]\n",
+    );
+    let out = run(app.shipdeck().arg("check"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("echo hi"), "{text}");
+    assert_only_sgr("`shipdeck check`", &text);
+    assert!(!text.contains("pwned") && !text.contains("aGk="), "{text}");
+    // An invalid file whose error quotes a key with sequences in it.
+    app.write(
+        "release.toml",
+        &format!(
+            "[app]\nname = \"{}\"\n\"x\\u001b]2;pwned\\u0007\\u001b[?1049h\" = 1\n[stages.t]\nimage = \"i\"\nrun = \"r\"\n",
+            app.name
+        ),
+    );
+    let out = run(app.shipdeck().arg("check"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert_only_sgr("`shipdeck check` of a bad file", &text);
+    assert!(!text.contains("pwned"), "{text}");
+}
