@@ -9,6 +9,7 @@ mod log_tail;
 mod operations;
 mod package;
 mod pipeline;
+pub mod reaper;
 pub mod recorder;
 mod stage;
 mod workspace;

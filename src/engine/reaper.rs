@@ -1,0 +1,46 @@
+//! The one start-up reaper, for every view: removes what provably dead shipdeck processes left
+//! on the engine and says what it removed and what it kept (orphans it cannot judge), as
+//! notices the console shows and the headless view prints.
+
+use super::event::NoticeLevel;
+use crate::docker::{Docker, Leftover};
+
+/// Orphans named one by one in a notice; the rest are counted.
+const NAMED: usize = 5;
+
+/// Reaps, and returns what the user should be told.
+pub async fn reap(docker: &Docker) -> Vec<(NoticeLevel, String)> {
+    let sweep = match docker.reap_leftovers().await {
+        Ok(sweep) => sweep,
+        Err(e) => {
+            return vec![(
+                NoticeLevel::Warning,
+                format!("could not check for leftovers of interrupted runs: {e}"),
+            )]
+        }
+    };
+    let mut notices = Vec::new();
+    if !sweep.reaped.is_empty() {
+        notices.push((
+            NoticeLevel::Info,
+            format!("removed leftovers of interrupted runs: {}", sweep.reaped.names()),
+        ));
+    }
+    if !sweep.orphans.is_empty() {
+        notices.push((NoticeLevel::Warning, orphans_notice(&sweep.orphans)));
+    }
+    notices
+}
+
+/// `kept 2 orphaned leftovers …: …; \`shipdeck clean\` removes them`.
+pub fn orphans_notice(orphans: &[Leftover]) -> String {
+    let mut named: Vec<String> = orphans.iter().take(NAMED).map(Leftover::describe).collect();
+    if orphans.len() > NAMED {
+        named.push(format!("and {} more", orphans.len() - NAMED));
+    }
+    format!(
+        "kept {} orphaned leftover(s) whose shipdeck cannot be proven gone from here: {}; `shipdeck clean` in the app's repository removes them once you know that shipdeck is not running",
+        orphans.len(),
+        named.join("; ")
+    )
+}
