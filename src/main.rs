@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+mod clean_cli;
 mod ops_cli;
 
 use shipdeck::cli::{Cli, Command, HistoryArgs, RunArgs, WatchArgs};
@@ -67,6 +68,7 @@ async fn dispatch(cli: Cli, started: std::time::Instant) -> Result<ExitCode, Fai
         Some(Command::Rollback(args)) => ops_cli::rollback(&project, &args).await,
         Some(Command::Status(args)) => ops_cli::status(&project, &args).await,
         Some(Command::Unlock(args)) => ops_cli::unlock(&project, &args).await,
+        Some(Command::Clean(args)) => clean_cli::clean(&project, &args).await,
         Some(Command::Run(args)) => run(&project, &args).await,
         Some(Command::Watch(args)) => watch(&project, &args).await,
         Some(Command::Console(args)) => console(&project, args.theme.or(cli.theme).as_deref(), started).await,

@@ -54,13 +54,15 @@ impl Leftover {
             Liveness::Dead => "its shipdeck is gone",
             Liveness::Unknown(why) => why,
         };
-        format!(
+        let text = format!(
             "{kind} {} (app {}, run {}, owner {}): {why}",
             short(&self.name),
             self.app,
             if self.run.is_empty() { "?" } else { &self.run },
             self.owner
-        )
+        );
+        // Labels are anyone's text: nothing in them reaches a terminal but plain characters.
+        crate::term::strip_sgr(&crate::term::sanitize(&text))
     }
 }
 
@@ -275,5 +277,12 @@ mod tests {
         let text = l.unwrap().describe();
         assert!(text.starts_with("build image 0123456789ab (app a, run 3, owner h/1/1): "), "{text}");
         assert!(text.contains("older shipdeck"), "{text}");
+        let mut hostile = labelled("h/1/1", "stage");
+        hostile.insert(labels::APP.into(), "x\x1b]52;c;aGk=\x07\x1b[2Jy\x1b[31m".into());
+        let text = leftover(LeftoverKind::Volume, "v".into(), "v".into(), &hostile)
+            .unwrap()
+            .describe();
+        assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text:?}");
+        assert!(text.contains("app xy,"), "{text:?}");
     }
 }
