@@ -8,6 +8,7 @@ pub mod app;
 pub mod envs;
 mod fold;
 pub mod keymap;
+pub mod log_budget;
 pub mod log_pane;
 pub mod model;
 pub mod pager;
