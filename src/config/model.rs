@@ -43,10 +43,14 @@ pub struct AppConfig {
     /// How many release images of the app stay on the engine (newest first), beyond those an
     /// environment runs: `keep_releases`, default 10.
     pub keep_releases: usize,
+    /// How many runs keep their files (logs, artifacts) under `.shipdeck/runs`, newest first:
+    /// `keep_runs`, default 50. The history keeps every run.
+    pub keep_runs: usize,
 }
 
 impl AppConfig {
     pub const DEFAULT_KEEP_RELEASES: usize = 10;
+    pub const DEFAULT_KEEP_RUNS: usize = 50;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -22,6 +22,8 @@ pub struct RunRequest {
     pub trigger: String,
     pub stages: Vec<String>,
     pub owner: String,
+    /// Retention: how many runs keep their files (`[app] keep_runs`).
+    pub keep_runs: usize,
 }
 
 /// Where a newly numbered run keeps its files.
@@ -125,6 +127,13 @@ fn run(mut store: Store, mut rx: mpsc::Receiver<RecorderMsg>, out: mpsc::Sender<
                         lines,
                         skipped,
                     },
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Event::Notice {
+                        level: NoticeLevel::Warning,
+                        message: format!(
+                            "the log of run #{run} {stage} is gone ({}): older runs' files are removed as `[app] keep_runs` says",
+                            path.display()
+                        ),
+                    },
                     Err(e) => Event::Notice {
                         level: NoticeLevel::Warning,
                         message: format!("cannot read the log of run #{run} {stage} ({}): {e}", path.display()),
@@ -165,6 +174,12 @@ fn create_run(store: &mut Store, r: &RunRequest) -> Result<RunFiles, StoreError>
         Utc::now(),
     )?;
     store.ensure_run_dirs(number)?;
+    match store.prune_run_files(r.keep_runs) {
+        Ok(gone) if !gone.is_empty() => tracing::info!(runs = ?gone, keep = r.keep_runs, "removed the files of old runs"),
+        Ok(_) => {}
+        // Disk hygiene must not stop a run.
+        Err(e) => tracing::warn!("{e}"),
+    }
     Ok(RunFiles {
         number,
         logs: r
