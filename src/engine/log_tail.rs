@@ -8,7 +8,7 @@ const CHUNK: u64 = 64 * 1024;
 
 /// At most this much of a file's end is read back, whatever `max_lines` says: a view asking
 /// for 100,000 lines of a log of 33 KB lines must not read 3 GB into memory.
-pub const MAX_TAIL_BYTES: u64 = 16 * 1024 * 1024;
+pub const MAX_TAIL_BYTES: u64 = 8 * 1024 * 1024;
 
 /// The last `max_lines` lines of the file (within its last [`MAX_TAIL_BYTES`]), and how many
 /// lines came before them (counted only when the whole file was read; otherwise an estimate is

@@ -53,10 +53,15 @@ pub enum RecorderMsg {
 #[derive(Clone)]
 pub struct EventSink {
     tx: mpsc::Sender<RecorderMsg>,
+    /// For a view that keeps lines in memory (the console): very long log lines travel cut,
+    /// with their marker (`term::cut`), so that events in flight stay small; the log file
+    /// is written before this and keeps them whole.
+    cut_lines: bool,
 }
 
 impl EventSink {
     pub async fn emit(&self, event: Event) {
+        let event = if self.cut_lines { cut_lines(event) } else { event };
         // The recorder only stops when the engine shuts down; an event sent then has no reader.
         let _ = self.tx.send(RecorderMsg::Event(event)).await;
     }
@@ -92,12 +97,30 @@ impl EventSink {
 }
 
 /// Starts the recorder; events come out of the returned receiver after they are recorded.
-pub fn spawn(store: Store, capacity: usize) -> (EventSink, mpsc::Receiver<Event>) {
+/// With `cut_lines`, very long log lines are cut on the way (see [`EventSink`]).
+pub fn spawn(store: Store, capacity: usize, cut_lines: bool) -> (EventSink, mpsc::Receiver<Event>) {
     let (tx, rx) = mpsc::channel(capacity);
     let (out_tx, out_rx) = mpsc::channel(capacity);
     // SQLite calls block (and may wait for another process's lock): a thread of their own.
     tokio::task::spawn_blocking(move || run(store, rx, out_tx));
-    (EventSink { tx }, out_rx)
+    (EventSink { tx, cut_lines }, out_rx)
+}
+
+fn cut_lines(event: Event) -> Event {
+    match event {
+        Event::StageLog {
+            run,
+            stage,
+            stream,
+            lines,
+        } => Event::StageLog {
+            run,
+            stage,
+            stream,
+            lines: lines.into_iter().map(crate::term::cut::cut).collect(),
+        },
+        other => other,
+    }
 }
 
 fn run(mut store: Store, mut rx: mpsc::Receiver<RecorderMsg>, out: mpsc::Sender<Event>) {

@@ -10,7 +10,7 @@ use super::model::LogSource;
 
 /// Heap bytes all stage logs may hold together. With the rest of the console (frames,
 /// history, events in flight) this keeps the whole process well under 256 MB.
-pub const LOG_BUDGET_BYTES: usize = 96 * 1024 * 1024;
+pub const LOG_BUDGET_BYTES: usize = 64 * 1024 * 1024;
 
 /// A buffer is never squeezed below this, however many share the budget.
 const FLOOR_BYTES: usize = 2 * 1024 * 1024;

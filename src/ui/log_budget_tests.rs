@@ -82,7 +82,7 @@ fn flood(app: &mut App, run: i64, lines: usize, bytes: usize) {
 fn four_flooding_runs_stay_within_the_budget() {
     let mut app = App::new(plan(), 100_000);
     for run in 1..=4 {
-        // 6,000 lines of 9 KB: 48 MB a run once cut to 8 KiB; 4 runs are twice the budget.
+        // 6,000 lines of 9 KB: 48 MB a run once cut to 8 KiB; 4 runs are 3 times the budget.
         flood(&mut app, run, 6_000, 9_000);
         assert!(app.log_bytes() <= LOG_BUDGET_BYTES, "after run {run}: {}", app.log_bytes());
     }

@@ -16,11 +16,7 @@ pub const DEFAULT_TAIL_LINES: usize = 100_000;
 /// Longer lines are cut to this many bytes (at a character boundary, never inside an escape)
 /// and a marker saying how much was cut follows, so that the tail stays bounded in bytes too,
 /// even for binary or minified output. The log file keeps the whole line.
-pub const MAX_LINE_BYTES: usize = 8 * 1024;
-
-/// How a cut line ends (dim, after a reset of the line's colours): ` [+N bytes cut: the log
-/// file has the whole line]`.
-pub const CUT_MARKER: &str = "\x1b[0;2m [+";
+pub use crate::term::cut::{CUT_MARKER, MAX_LINE_BYTES};
 
 const CHUNK_LINES: u64 = 1024;
 
@@ -275,17 +271,10 @@ impl LogBuffer {
 
     fn push_one(&mut self, kind: LineKind, line: &str) {
         let mut cut = std::mem::take(&mut self.cut);
-        let line = match truncate(line) {
-            Some(head) => {
-                cut.clear();
-                cut.push_str(head);
-                cut.push_str(&format!(
-                    "{CUT_MARKER}{} bytes cut: the log file has the whole line]\x1b[0m",
-                    line.len() - head.len()
-                ));
-                cut.as_str()
-            }
-            None => line,
+        let line = if term::cut::cut_into(line, &mut cut) {
+            cut.as_str()
+        } else {
+            line
         };
         self.push_text(kind, line);
         self.cut = cut;
@@ -374,24 +363,6 @@ impl LogBuffer {
             }
         }
     }
-}
-
-/// The head of `line` to keep when it is too long, cut at a char
-/// boundary and outside any escape; `None` when it fits.
-fn truncate(line: &str) -> Option<&str> {
-    if line.len() <= MAX_LINE_BYTES {
-        return None;
-    }
-    let mut cut = MAX_LINE_BYTES;
-    while !line.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    let head = &line[..cut];
-    // An escape cut in half would leak its parameters as text: end before it instead.
-    Some(match head.rfind('\x1b') {
-        Some(esc) if !head[esc..].contains(|c: char| ('@'..='~').contains(&c) && c != '[') => &head[..esc],
-        _ => head,
-    })
 }
 
 #[cfg(test)]
