@@ -27,7 +27,9 @@ pub async fn clean(project: &Project, args: &CleanArgs) -> Result<ExitCode, Fail
         message: format!("shipdeck: {e}"),
     })?;
     if found.is_empty() {
-        println!("Nothing to clean: no leftovers of {whose} on the engine (what running shipdeck processes own is kept).");
+        println!(
+            "Nothing to clean: no leftovers of {whose} on the engine (what running shipdeck processes own is kept)."
+        );
         return Ok(ExitCode::SUCCESS);
     }
     if args.dry_run {
@@ -74,7 +76,10 @@ pub async fn status_section(app: &str) -> Option<String> {
     if shown.is_empty() {
         return None;
     }
-    let orphans = shown.iter().filter(|l| matches!(l.liveness, Liveness::Unknown(_))).count();
+    let orphans = shown
+        .iter()
+        .filter(|l| matches!(l.liveness, Liveness::Unknown(_)))
+        .count();
     let mut out = format!(
         "\nLeftovers of runs of {app} on the engine ({orphans} orphaned, {} of dead shipdeck processes):\n",
         shown.len() - orphans

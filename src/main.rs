@@ -304,7 +304,9 @@ fn mark_interrupted(store: &mut Store) -> Vec<String> {
     }
     match store.mark_interrupted_operations(chrono::Utc::now(), alive) {
         Ok(0) => {}
-        Ok(n) => said.push(format!("{n} interrupted environment operation(s) marked in the history")),
+        Ok(n) => said.push(format!(
+            "{n} interrupted environment operation(s) marked in the history"
+        )),
         Err(e) => said.push(format!("warning: {e}")),
     }
     said

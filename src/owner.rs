@@ -77,10 +77,7 @@ impl Owner {
     }
 
     pub fn label(&self) -> String {
-        format!(
-            "{}/{}/{}/{}/{}",
-            self.host, self.pid, self.start, self.boot, self.pidns
-        )
+        format!("{}/{}/{}/{}/{}", self.host, self.pid, self.start, self.boot, self.pidns)
     }
 
     /// Whether this owner's process is alive, gone, or out of our sight.

@@ -341,7 +341,9 @@ fn sigint_during_a_run_restores_the_terminal_and_removes_the_run() {
         s.contains("Runs") && s.contains("docker ●")
     });
     tmux.send(&["Enter"]);
-    tmux.wait_for("the stage's output", Duration::from_secs(60), |s| s.contains("sleeping"));
+    tmux.wait_for("the stage's output", Duration::from_secs(60), |s| {
+        s.contains("sleeping")
+    });
     assert!(!app.containers().is_empty(), "the stage's container is running");
     assert!(!app.volumes().is_empty(), "the run's workspace volume exists");
 

@@ -62,7 +62,10 @@ fn read_until(reader: &mut impl BufRead, until: &str) -> Vec<serde_json::Value> 
     loop {
         assert!(Instant::now() < deadline, "never saw {until:?}: {events:#?}");
         let mut line = String::new();
-        assert!(reader.read_line(&mut line).unwrap() > 0, "shipdeck ended early: {events:#?}");
+        assert!(
+            reader.read_line(&mut line).unwrap() > 0,
+            "shipdeck ended early: {events:#?}"
+        );
         let event: serde_json::Value = serde_json::from_str(&line).unwrap();
         let seen = event["event"] == "stage_log"
             && event["lines"]
@@ -84,7 +87,10 @@ fn shipdeck_pid(app: &TestApp) -> String {
 }
 
 fn kill(sig: &str, pid: &str) {
-    assert!(run(Command::new("kill").args([sig, pid])).status.success(), "kill {sig} {pid}");
+    assert!(
+        run(Command::new("kill").args([sig, pid])).status.success(),
+        "kill {sig} {pid}"
+    );
 }
 
 fn running(container: &str) -> bool {
@@ -115,7 +121,10 @@ fn a_live_run_in_another_pid_namespace_survives_a_start_here() {
     let (_other, stderr) = start_here();
     assert!(running(&containers[0]), "the live run's stage was stopped: {stderr}");
     assert_eq!(app.volumes().len(), 1, "its workspace volume was removed: {stderr}");
-    assert!(stderr.contains("orphaned leftover"), "the start says what it kept: {stderr}");
+    assert!(
+        stderr.contains("orphaned leftover"),
+        "the start says what it kept: {stderr}"
+    );
     assert!(stderr.contains("another PID namespace"), "{stderr}");
 
     // `status` lists them as orphaned, and why.
@@ -132,7 +141,10 @@ fn a_live_run_in_another_pid_namespace_survives_a_start_here() {
     }
     assert_eq!(child.wait().unwrap().code(), Some(130));
     let end = finished(&events, "sleepy");
-    assert_eq!(end["status"], "cancelled", "the stage was not killed from outside: {end}");
+    assert_eq!(
+        end["status"], "cancelled",
+        "the stage was not killed from outside: {end}"
+    );
     app.assert_no_leftovers();
 }
 

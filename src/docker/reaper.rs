@@ -121,7 +121,12 @@ impl Docker {
                 .and_then(|n| n.into_iter().next())
                 .map(|n| n.trim_start_matches('/').to_string())
                 .unwrap_or_else(|| id.clone());
-            out.extend(leftover(LeftoverKind::Container, id, name, &c.labels.unwrap_or_default()));
+            out.extend(leftover(
+                LeftoverKind::Container,
+                id,
+                name,
+                &c.labels.unwrap_or_default(),
+            ));
         }
         let options = ListVolumesOptionsBuilder::default().filters(&filters).build();
         let volumes = self
@@ -266,16 +271,35 @@ mod tests {
         }
         // A deployment inherits its release image's labels: never a run's leftover.
         for role in ["deployment", "release", "cache", "lock", "smoke-verdict", ""] {
-            assert_eq!(leftover(LeftoverKind::Container, "c".into(), "c".into(), &labelled("x/1/1/b/1", role)), None);
+            assert_eq!(
+                leftover(
+                    LeftoverKind::Container,
+                    "c".into(),
+                    "c".into(),
+                    &labelled("x/1/1/b/1", role)
+                ),
+                None
+            );
         }
-        assert_eq!(leftover(LeftoverKind::Container, "c".into(), "c".into(), &labelled("", "stage")), None);
+        assert_eq!(
+            leftover(LeftoverKind::Container, "c".into(), "c".into(), &labelled("", "stage")),
+            None
+        );
     }
 
     #[test]
     fn describes_why_an_orphan_is_kept() {
-        let l = leftover(LeftoverKind::Image, "i".into(), "sha256:0123456789abcdef".into(), &labelled("h/1/1", "build"));
+        let l = leftover(
+            LeftoverKind::Image,
+            "i".into(),
+            "sha256:0123456789abcdef".into(),
+            &labelled("h/1/1", "build"),
+        );
         let text = l.unwrap().describe();
-        assert!(text.starts_with("build image 0123456789ab (app a, run 3, owner h/1/1): "), "{text}");
+        assert!(
+            text.starts_with("build image 0123456789ab (app a, run 3, owner h/1/1): "),
+            "{text}"
+        );
         assert!(text.contains("older shipdeck"), "{text}");
         let mut hostile = labelled("h/1/1", "stage");
         hostile.insert(labels::APP.into(), "x\x1b]52;c;aGk=\x07\x1b[2Jy\x1b[31m".into());

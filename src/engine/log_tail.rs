@@ -81,7 +81,11 @@ mod tests {
         // 100,000 lines asked for, 1 MiB allowed: only whole lines from the end, the newest last.
         let (lines, skipped) = read_within(&path, 100_000, 1024 * 1024).unwrap();
         assert_eq!(skipped, 0, "unknown: the file start was not read");
-        assert!(!lines.is_empty() && lines.len() <= 1024 * 1024 / 33_000, "{}", lines.len());
+        assert!(
+            !lines.is_empty() && lines.len() <= 1024 * 1024 / 33_000,
+            "{}",
+            lines.len()
+        );
         assert!(lines.iter().all(|l| l.ends_with(&line)));
         assert!(lines.last().unwrap().starts_with("199 "));
         let first: usize = lines[0].split(' ').next().unwrap().parse().unwrap();

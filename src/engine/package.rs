@@ -382,9 +382,8 @@ mod tests {
             ],
         };
         let owner = crate::owner::Owner::current().label();
-        let build = format!(
-            "LABEL dev.shipdeck.app=\"a\\\"b\" dev.shipdeck.owner=\"{owner}\" dev.shipdeck.role=\"build\""
-        );
+        let build =
+            format!("LABEL dev.shipdeck.app=\"a\\\"b\" dev.shipdeck.owner=\"{owner}\" dev.shipdeck.role=\"build\"");
         assert_eq!(
             context.generated("FROM x AS base\nRUN make\nfrom \\\n  # a comment\n\n  y\nCOPY --from=base / /\n\n"),
             format!(

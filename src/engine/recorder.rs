@@ -198,7 +198,9 @@ fn create_run(store: &mut Store, r: &RunRequest) -> Result<RunFiles, StoreError>
     )?;
     store.ensure_run_dirs(number)?;
     match store.prune_run_files(r.keep_runs) {
-        Ok(gone) if !gone.is_empty() => tracing::info!(runs = ?gone, keep = r.keep_runs, "removed the files of old runs"),
+        Ok(gone) if !gone.is_empty() => {
+            tracing::info!(runs = ?gone, keep = r.keep_runs, "removed the files of old runs")
+        }
         Ok(_) => {}
         // Disk hygiene must not stop a run.
         Err(e) => tracing::warn!("{e}"),

@@ -113,7 +113,13 @@ mod tests {
         let mut runs = vec![store.create_run(&test_support::new_run("me"), now).unwrap()];
         store.run_started(runs[0], now).unwrap();
         for _ in 0..4 {
-            runs.push(test_support::finished_run(&mut store, "1a2b3c4", RunStatus::Success, None, now));
+            runs.push(test_support::finished_run(
+                &mut store,
+                "1a2b3c4",
+                RunStatus::Success,
+                None,
+                now,
+            ));
         }
         for &run in &runs {
             store.ensure_run_dirs(run).unwrap();

@@ -84,7 +84,11 @@ fn four_flooding_runs_stay_within_the_budget() {
     for run in 1..=4 {
         // 6,000 lines of 9 KB: 48 MB a run once cut to 8 KiB; 4 runs are 3 times the budget.
         flood(&mut app, run, 6_000, 9_000);
-        assert!(app.log_bytes() <= LOG_BUDGET_BYTES, "after run {run}: {}", app.log_bytes());
+        assert!(
+            app.log_bytes() <= LOG_BUDGET_BYTES,
+            "after run {run}: {}",
+            app.log_bytes()
+        );
     }
     // The newest run, on show, keeps its newest lines, cut with the marker.
     let newest = app.runs.iter().find(|r| r.number == 4).unwrap();
