@@ -44,3 +44,38 @@ pub fn orphans_notice(orphans: &[Leftover]) -> String {
         named.join("; ")
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::docker::LeftoverKind;
+    use crate::owner::Liveness;
+
+    fn orphan(n: usize) -> Leftover {
+        Leftover {
+            kind: LeftoverKind::Container,
+            id: format!("id{n}"),
+            name: format!("shipdeck-a-{n}-test"),
+            app: "a".into(),
+            run: n.to_string(),
+            owner: "ci/1/5/boot/9".into(),
+            liveness: Liveness::Unknown("it runs in another PID namespace (another container)"),
+        }
+    }
+
+    #[test]
+    fn the_notice_names_a_few_orphans_counts_the_rest_and_says_what_to_do() {
+        let orphans: Vec<Leftover> = (1..=7).map(orphan).collect();
+        let text = orphans_notice(&orphans);
+        assert!(text.starts_with("kept 7 orphaned leftover(s)"), "{text}");
+        assert!(text.contains(
+            "container shipdeck-a-1-test (app a, run 1, owner ci/1/5/boot/9): it runs in another PID namespace"
+        ));
+        assert!(
+            text.contains("shipdeck-a-5-test") && !text.contains("shipdeck-a-6-test"),
+            "{text}"
+        );
+        assert!(text.contains("and 2 more"), "{text}");
+        assert!(text.contains("`shipdeck clean`"), "{text}");
+    }
+}
