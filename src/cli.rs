@@ -18,7 +18,7 @@ runs the pipeline for HEAD headless instead, as `shipdeck run` does.",
     after_help = "Exit codes: 0 success, 1 pipeline or operation failed, 2 configuration or usage error, \
 3 Docker engine unreachable, 4 refused (approval missing, smoke gate not passed, environment locked, \
 nothing to deploy or roll back to), \
-130 cancelled (Ctrl-C, SIGTERM or SIGHUP)."
+130 cancelled (Ctrl-C, SIGINT, SIGTERM or SIGHUP)."
 )]
 pub struct Cli {
     /// The app directory (holding release.toml) or any directory inside it; default: the current one.
