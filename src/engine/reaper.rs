@@ -32,14 +32,14 @@ pub async fn reap(docker: &Docker) -> Vec<(NoticeLevel, String)> {
     notices
 }
 
-/// `kept 2 orphaned leftovers …: …; \`shipdeck clean\` removes them`.
+/// `kept 2 orphaned leftover(s) … (`shipdeck status` lists them, `shipdeck clean` removes them …): …`.
 pub fn orphans_notice(orphans: &[Leftover]) -> String {
     let mut named: Vec<String> = orphans.iter().take(NAMED).map(Leftover::describe).collect();
     if orphans.len() > NAMED {
         named.push(format!("and {} more", orphans.len() - NAMED));
     }
     format!(
-        "kept {} orphaned leftover(s) whose shipdeck cannot be proven gone from here: {}; `shipdeck clean` in the app's repository removes them once you know that shipdeck is not running",
+        "kept {} orphaned leftover(s) whose shipdeck cannot be proven gone from here (`shipdeck status` lists them, `shipdeck clean` removes them once you know it is not running): {}",
         orphans.len(),
         named.join("; ")
     )
