@@ -252,3 +252,63 @@ fn an_interrupted_package_build_is_labelled_and_reaped_by_the_next_start() {
     assert_eq!(images(), Vec::<String>::new(), "{stderr}");
     app.assert_no_leftovers();
 }
+
+/// A container labelled as a leftover of `owner` (created, never started).
+fn fake_leftover(app: &TestApp, owner: &str) -> String {
+    let out = run(Command::new("docker").args([
+        "create",
+        "--label",
+        &format!("dev.shipdeck.app={}", app.name),
+        "--label",
+        "dev.shipdeck.role=stage",
+        "--label",
+        &format!("dev.shipdeck.owner={owner}"),
+        "debian:bookworm-slim",
+        "true",
+    ]));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim()[..12].to_string()
+}
+
+/// The owner label of a process of this namespace that has exited.
+fn dead_owner_here() -> String {
+    let mut child = Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+    let ns = std::fs::read_link("/proc/self/ns/pid").unwrap();
+    let ns = ns.to_string_lossy();
+    let ns = ns.trim_start_matches("pid:[").trim_end_matches(']');
+    format!("somehost/{pid}/1/{}/{ns}", boot.trim())
+}
+
+#[test]
+fn a_shipdeck_that_cannot_read_its_own_namespace_reaps_nothing_and_one_that_can_does() {
+    let _serial = one_at_a_time();
+    require_docker(&["debian:bookworm-slim"]);
+    require_unshare();
+    let victim = TestApp::with_config("dead-here", QUICK);
+    let leftover = fake_leftover(&victim, &dead_owner_here());
+    let name = run(Command::new("docker").args(["inspect", "-f", "{{.Name}}", &leftover]));
+    let name = String::from_utf8_lossy(&name.stdout)
+        .trim()
+        .trim_start_matches('/')
+        .to_string();
+    // A new PID namespace without its own /proc: the pids it would read are another
+    // namespace's, so it proves nothing and removes nothing.
+    let other = TestApp::with_config("blind", QUICK);
+    let out = run(Command::new("unshare")
+        .args(["--pid", "--fork", BIN, "-C"])
+        .arg(other.path())
+        .arg("run")
+        .stdin(Stdio::null()));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(victim.containers(), vec![leftover.clone()], "{stderr}");
+    assert!(stderr.contains("cannot read its own PID namespace"), "{stderr}");
+    // Here, where the owner's pid is provably gone, the next start removes it.
+    let (_here, stderr) = start_here();
+    assert!(stderr.contains("removed leftovers of interrupted runs: "), "{stderr}");
+    assert!(stderr.contains(&name), "the container {name} is named: {stderr}");
+    assert_eq!(victim.containers(), Vec::<String>::new(), "{stderr}");
+}
