@@ -18,7 +18,7 @@ runs the pipeline for HEAD headless instead, as `shipdeck run` does.",
     after_help = "Exit codes: 0 success, 1 pipeline or operation failed, 2 configuration or usage error, \
 3 Docker engine unreachable, 4 refused (approval missing, smoke gate not passed, environment locked, \
 nothing to deploy or roll back to), \
-130 cancelled (Ctrl-C, SIGTERM or SIGHUP)."
+130 cancelled (Ctrl-C, SIGINT, SIGTERM or SIGHUP)."
 )]
 pub struct Cli {
     /// The app directory (holding release.toml) or any directory inside it; default: the current one.
@@ -70,6 +70,25 @@ pub enum Command {
     Status(StatusArgs),
     /// Break an environment's lock (left by an operator whose shipdeck died).
     Unlock(UnlockArgs),
+    /// Remove what runs of this app left on the local engine and no running shipdeck here
+    /// owns: leftovers of dead shipdeck processes and orphans (owned by a shipdeck in another
+    /// PID namespace, container or machine, or by an older version, which cannot be proven
+    /// gone from here). Prints what it removed.
+    #[command(
+        long_about = None,
+        after_help = "Every shipdeck start removes, by itself, only what provably dead shipdeck processes of this machine and PID namespace left. Leftovers whose owner cannot be judged from here (another container sharing the engine, another machine, an older shipdeck) are kept and listed by `shipdeck status` and the console: run `shipdeck clean` once you know that shipdeck is no longer running, as it removes their containers (stopping them), volumes and interrupted build images. Leftovers of a shipdeck process that runs here are never removed. Deployments, releases, caches and locks are not leftovers."
+    )]
+    Clean(CleanArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CleanArgs {
+    /// Only list what would be removed.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Every app's leftovers on the engine, not only this app's.
+    #[arg(long)]
+    pub all_apps: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+mod clean_cli;
 mod ops_cli;
 
 use shipdeck::cli::{Cli, Command, HistoryArgs, RunArgs, WatchArgs};
@@ -69,6 +70,7 @@ async fn dispatch(cli: Cli, started: std::time::Instant) -> Result<ExitCode, Fai
         Some(Command::Rollback(args)) => ops_cli::rollback(&project, &args).await,
         Some(Command::Status(args)) => ops_cli::status(&project, &args).await,
         Some(Command::Unlock(args)) => ops_cli::unlock(&project, &args).await,
+        Some(Command::Clean(args)) => clean_cli::clean(&project, &args).await,
         Some(Command::Run(args)) => run(&project, &args).await,
         Some(Command::Watch(args)) => watch(&project, &args).await,
         Some(Command::Console(args)) => console(&project, args.theme.or(cli.theme).as_deref(), started).await,
@@ -246,13 +248,8 @@ async fn console(project: &Project, theme: Option<&str>, started: std::time::Ins
     let _log = init_tracing(&project.state_dir());
     // Leftovers on the engine are reaped by the engine's monitor once it connects, so the
     // console draws at once, engine or not; the history is tidied here.
-    let me = Owner::current().label();
-    if let Err(e) = store.mark_interrupted(chrono::Utc::now(), |owner| owner == me || label_is_alive(owner)) {
-        tracing::warn!("{e}");
-    }
-    if let Err(e) = store.mark_interrupted_operations(chrono::Utc::now(), |owner| owner == me || label_is_alive(owner))
-    {
-        tracing::warn!("{e}");
+    for message in mark_interrupted(&mut store) {
+        tracing::info!("{message}");
     }
     let chrome = Chrome {
         theme,
@@ -288,31 +285,38 @@ async fn console(project: &Project, theme: Option<&str>, started: std::time::Ins
     }
 }
 
-/// Removes what crashed shipdeck processes left on the engine, and marks their runs as
-/// interrupted in the history; says what it removed.
+/// Removes what crashed shipdeck processes left on the engine (the engine's one reaper), and
+/// marks their runs as interrupted in the history; says what it removed and what it kept.
 async fn reap(docker: &Docker, store: &mut Store) {
-    match docker.reap_leftovers().await {
-        Ok(reaped) if !reaped.is_empty() => {
-            let mut what = reaped.containers.clone();
-            what.extend(reaped.volumes.iter().map(|v| format!("volume {v}")));
-            eprintln!("shipdeck: removed leftovers of interrupted runs: {}", what.join(", "));
-        }
-        Ok(_) => {}
-        Err(e) => {
-            eprintln!("shipdeck: warning: could not check for leftovers of interrupted runs: {e}")
+    for (level, message) in engine::reaper::reap(docker).await {
+        match level {
+            engine::NoticeLevel::Info => eprintln!("shipdeck: {message}"),
+            _ => eprintln!("shipdeck: warning: {message}"),
         }
     }
+    for message in mark_interrupted(store) {
+        eprintln!("shipdeck: {message}");
+    }
+}
+
+/// Closes, in the history, the runs and environment operations whose process is provably gone.
+fn mark_interrupted(store: &mut Store) -> Vec<String> {
     let me = Owner::current().label();
-    match store.mark_interrupted(chrono::Utc::now(), |owner| owner == me || label_is_alive(owner)) {
+    let alive = |owner: &str| owner == me || label_is_alive(owner);
+    let mut said = Vec::new();
+    match store.mark_interrupted(chrono::Utc::now(), alive) {
         Ok(0) => {}
-        Ok(n) => eprintln!("shipdeck: {n} interrupted run(s) marked cancelled in the history"),
-        Err(e) => eprintln!("shipdeck: warning: {e}"),
+        Ok(n) => said.push(format!("{n} interrupted run(s) marked cancelled in the history")),
+        Err(e) => said.push(format!("warning: {e}")),
     }
-    match store.mark_interrupted_operations(chrono::Utc::now(), |owner| owner == me || label_is_alive(owner)) {
+    match store.mark_interrupted_operations(chrono::Utc::now(), alive) {
         Ok(0) => {}
-        Ok(n) => eprintln!("shipdeck: {n} interrupted environment operation(s) marked in the history"),
-        Err(e) => eprintln!("shipdeck: warning: {e}"),
+        Ok(n) => said.push(format!(
+            "{n} interrupted environment operation(s) marked in the history"
+        )),
+        Err(e) => said.push(format!("warning: {e}")),
     }
+    said
 }
 
 /// Diagnostics go to `.shipdeck/shipdeck.log`, never to the terminal. The writer is

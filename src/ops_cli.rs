@@ -87,8 +87,16 @@ pub async fn unlock(project: &Project, args: &UnlockArgs) -> Result<ExitCode, Fa
 
 pub async fn status(project: &Project, args: &StatusArgs) -> Result<ExitCode, Failure> {
     let config = load_config(project)?;
+    // Orphaned leftovers of runs, on stderr with --json (the array stays as it is).
+    let leftovers = super::clean_cli::status_section(&config.app.name).await;
+    let say_leftovers = || match &leftovers {
+        Some(text) if args.json => eprint!("{text}"),
+        Some(text) => print!("{text}"),
+        None => {}
+    };
     if config.environments.is_empty() {
         println!("release.toml defines no environments (add [environments.staging] with publish = \"…\").");
+        say_leftovers();
         return Ok(ExitCode::SUCCESS);
     }
     let wanted = config.environments.len();
@@ -117,6 +125,7 @@ pub async fn status(project: &Project, args: &StatusArgs) -> Result<ExitCode, Fa
     } else {
         print!("{}", shipdeck::term::plain_text(&format_status(&rows)));
     }
+    say_leftovers();
     // An environment whose engine cannot be asked is not a clean bill of health.
     Ok(if rows.iter().any(|r| r.error.is_some()) {
         ExitCode::from(EXIT_ENGINE)

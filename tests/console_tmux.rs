@@ -309,3 +309,71 @@ fn d_deploys_the_green_run_to_staging_and_the_panel_shows_it() {
     let left = docker_list(&["ps", "-aq", "--filter", &format!("label=dev.shipdeck.app={name}")]);
     assert_eq!(left, Vec::<String>::new(), "containers of {name} left behind");
 }
+
+/// A stage that runs until it is stopped.
+const SLEEPY: &str = "[app]\nname = \"{app}\"\n[stages.sleepy]\nimage = \"debian:bookworm-slim\"\nrun = [\"echo sleeping\", \"sleep 300\"]\n";
+
+/// The pid of the shipdeck process started with `-C dir` (the path is unique to one test).
+fn console_pid(dir: &str) -> String {
+    let out = Command::new("pgrep")
+        .args(["-f", &format!("{BIN} -C {dir}")])
+        .output()
+        .unwrap();
+    let pids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(pids.len(), 1, "expected exactly one shipdeck for {dir}: {pids:?}");
+    pids[0].clone()
+}
+
+#[test]
+fn sigint_during_a_run_restores_the_terminal_and_removes_the_run() {
+    require_docker(&["debian:bookworm-slim"]);
+    let app = TestApp::with_config("sigint", SLEEPY);
+    let tmux = Tmux::start(app.path(), 100, 30);
+    let dir = app.path().display().to_string();
+    tmux.send(&[
+        &format!("{BIN} -C {dir}; echo SHIPDECK_EXIT_$?_END; stty -a | tr ' ;' '\\n\\n' | grep -x -- '-\\?icanon'"),
+        "Enter",
+    ]);
+    tmux.wait_for("the console", Duration::from_secs(20), |s| {
+        s.contains("Runs") && s.contains("docker ●")
+    });
+    tmux.send(&["Enter"]);
+    tmux.wait_for("the stage's output", Duration::from_secs(60), |s| {
+        s.contains("sleeping")
+    });
+    assert!(!app.containers().is_empty(), "the stage's container is running");
+    assert!(!app.volumes().is_empty(), "the run's workspace volume exists");
+
+    let status = Command::new("kill")
+        .args(["-INT", &console_pid(&dir)])
+        .status()
+        .unwrap();
+    assert!(status.success(), "cannot signal shipdeck");
+    let sent = Instant::now();
+    let screen = tmux.wait_for("the shell again", Duration::from_secs(20), exited);
+    assert!(
+        screen.contains("SHIPDECK_EXIT_130_END"),
+        "a run was cancelled: exit code 130:\n{screen}"
+    );
+    assert!(
+        screen.lines().any(|l| l.trim() == "icanon"),
+        "the tty was left in raw mode:\n{screen}"
+    );
+    assert!(
+        screen.contains(&format!("{BIN} -C {dir};")),
+        "the alternate screen was not left:\n{screen}"
+    );
+    let deadline = sent + Duration::from_secs(5);
+    while !(app.containers().is_empty() && app.volumes().is_empty()) {
+        assert!(
+            Instant::now() < deadline,
+            "5 s after SIGINT the run is still on the engine: containers {:?}, volumes {:?}",
+            app.containers(),
+            app.volumes()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

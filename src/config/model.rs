@@ -49,11 +49,15 @@ pub struct AppConfig {
     /// The limits of a stage that sets none itself: `memory`, `cpus`, `pids` in [app], or
     /// [`StageLimits::DEFAULT`].
     pub limits: StageLimits,
+    /// How many runs keep their files (logs, artifacts) under `.shipdeck/runs`, newest first:
+    /// `keep_runs`, default 50. The history keeps every run.
+    pub keep_runs: usize,
 }
 
 impl AppConfig {
     pub const DEFAULT_KEEP_RELEASES: usize = 10;
     pub const DEFAULT_MAX_ARTIFACTS: u64 = 1 << 30;
+    pub const DEFAULT_KEEP_RUNS: usize = 50;
 }
 
 /// What a stage's container may use of the engine's host, so that a runaway or hostile stage

@@ -10,7 +10,7 @@ use crate::config::reader::{toml_key, Table};
 use crate::config::rules::{is_valid_app_name, is_valid_env_name, suggest_app_name, suggest_env_name};
 
 pub(crate) const TOP_KEYS: &[&str] = &["version", "app", "watch", "stages", "environments", "secrets"];
-const APP_KEYS: &[&str] = &["name", "keep_releases", "max_artifacts", "memory", "cpus", "pids"];
+const APP_KEYS: &[&str] = &["name", "keep_releases", "keep_runs", "max_artifacts", "memory", "cpus", "pids"];
 const WATCH_KEYS: &[&str] = &["on", "on_busy", "debounce_ms", "ignore"];
 
 /// Reports unknown top-level keys and tables, and checks the optional `version = 1`.
@@ -111,6 +111,16 @@ pub(crate) fn read_app(sink: &mut Sink<'_>, root: &Table<'_, '_>, misspelt: bool
         Some(n) => n as usize,
         None => AppConfig::DEFAULT_KEEP_RELEASES,
     };
+    let keep_runs = match app.uint(sink, "keep_runs", 100_000) {
+        Some(0) => {
+            let at = app.get("keep_runs").map_or(app.at(), |v| v.span().start);
+            let hint = "the running run needs its files; keep at least 1";
+            app.invalid(sink, at, "keep_runs", "expected 1 or more, found 0", Some(hint.into()));
+            return None;
+        }
+        Some(n) => n as usize,
+        None => AppConfig::DEFAULT_KEEP_RUNS,
+    };
     let max_artifacts = app
         .size(sink, "max_artifacts")
         .unwrap_or(AppConfig::DEFAULT_MAX_ARTIFACTS);
@@ -118,6 +128,7 @@ pub(crate) fn read_app(sink: &mut Sink<'_>, root: &Table<'_, '_>, misspelt: bool
     Some(AppConfig {
         name: name.into_inner(),
         keep_releases,
+        keep_runs,
         max_artifacts,
         limits,
     })

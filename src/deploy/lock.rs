@@ -26,9 +26,9 @@ pub struct LockHolder {
     pub holder: String,
     pub doing: String,
     pub since: Option<DateTime<Utc>>,
-    /// The holding process (`host/pid/start`).
+    /// The holding process (`host/pid/start/boot/pidns`, see `owner`).
     pub process: String,
-    /// Its process is gone (only known for processes on this host).
+    /// Its process is provably gone (only known for processes in this PID namespace).
     pub stale: bool,
 }
 

@@ -24,7 +24,7 @@ pub const DEPLOYED_AT: &str = "dev.shipdeck.deployed-at";
 /// How it got there: `deploy`, `promote`, `rollback`, `auto_rollback`.
 pub const ACTION: &str = "dev.shipdeck.action";
 /// On an environment's lock volume: who holds it, since when, doing what, and the holding
-/// process (`host/pid/start`, see `owner`). Not `OWNER`: the reaper must never break a lock.
+/// process (`host/pid/start/boot/pidns`, see `owner`). Not `OWNER`: the reaper must never break a lock.
 pub const LOCK_HOLDER: &str = "dev.shipdeck.lock-holder";
 pub const LOCK_PROCESS: &str = "dev.shipdeck.lock-process";
 pub const LOCK_SINCE: &str = "dev.shipdeck.lock-since";

@@ -14,7 +14,7 @@ pub use connect::{connect, connect_to, default_address, Docker};
 pub use container::{ContainerSpec, ExitStatus, LogChunk};
 pub use deployment::{ContainerState, DeploymentSpec, ExecOutput, LabelledContainer, ReleaseImage};
 pub use image::{BuildOutput, PullProgress};
-pub use reaper::Reaped;
+pub use reaper::{Leftover, LeftoverKind, Reaped, Sweep};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DockerError {

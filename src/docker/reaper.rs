@@ -1,32 +1,110 @@
-//! Removes what crashed shipdeck processes left behind: containers and volumes labelled with an
-//! owner that is no longer alive.
+//! What runs leave on an engine, and whose it is: containers, volumes and dangling build
+//! images labelled with a `dev.shipdeck.owner`. The start-up reap removes only what belongs to
+//! a provably dead owner (see `owner`); what cannot be proven either way is an *orphan*, listed
+//! by `shipdeck status` and the console and removed only by an explicit `shipdeck clean`.
+//! Never removed here: anything of a live owner, anything without an owner (deployments,
+//! caches, locks, releases), images a container uses.
 
 use std::collections::HashMap;
 
-use bollard::query_parameters::{ListContainersOptionsBuilder, ListVolumesOptionsBuilder};
+use bollard::query_parameters::{
+    ListContainersOptionsBuilder, ListImagesOptionsBuilder, ListVolumesOptionsBuilder, RemoveImageOptionsBuilder,
+};
 
-use super::labels;
-use super::{Docker, DockerError};
-use crate::owner::label_is_alive;
+use super::{is_not_found, labels, Docker, DockerError};
+use crate::owner::{label_liveness, Liveness};
 
-/// What a reap removed, by name.
+/// The roles of what a run creates and owns; the reaper looks at nothing else, so that a
+/// label inherited by a deployment from its image can never make it reapable.
+const RUN_ROLES: &[&str] = &["stage", "workspace", "build"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LeftoverKind {
+    Container,
+    Volume,
+    /// A dangling image of an interrupted package build.
+    Image,
+}
+
+/// One object a run left on the engine, with what can be said about its owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leftover {
+    pub kind: LeftoverKind,
+    /// What the engine removes it by: the container's or image's ID, the volume's name.
+    pub id: String,
+    /// The container's or volume's name, the image's ID.
+    pub name: String,
+    pub app: String,
+    pub run: String,
+    pub owner: String,
+    pub liveness: Liveness,
+}
+
+impl Leftover {
+    /// `container shipdeck-app-3-sleepy (app app, run 3, owner box/12/…): it runs in another …`
+    pub fn describe(&self) -> String {
+        let kind = match self.kind {
+            LeftoverKind::Container => "container",
+            LeftoverKind::Volume => "volume",
+            LeftoverKind::Image => "build image",
+        };
+        let why = match &self.liveness {
+            Liveness::Alive => "its shipdeck runs",
+            Liveness::Dead => "its shipdeck is gone",
+            Liveness::Unknown(why) => why,
+        };
+        let text = format!(
+            "{kind} {} (app {}, run {}, owner {}): {why}",
+            short(&self.name),
+            self.app,
+            if self.run.is_empty() { "?" } else { &self.run },
+            self.owner
+        );
+        // Labels are anyone's text: nothing in them reaches a terminal but plain characters.
+        crate::term::strip_sgr(&crate::term::sanitize(&text))
+    }
+}
+
+/// What a reap or a clean removed, by name.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Reaped {
     pub containers: Vec<String>,
     pub volumes: Vec<String>,
+    pub images: Vec<String>,
 }
 
 impl Reaped {
     pub fn is_empty(&self) -> bool {
-        self.containers.is_empty() && self.volumes.is_empty()
+        self.containers.is_empty() && self.volumes.is_empty() && self.images.is_empty()
+    }
+
+    /// `sd-a-1-test, volume sd-a-1-workspace, build image 0123456789ab`
+    pub fn names(&self) -> String {
+        let mut what = self.containers.clone();
+        what.extend(self.volumes.iter().map(|v| format!("volume {v}")));
+        what.extend(self.images.iter().map(|i| format!("build image {}", short(i))));
+        what.join(", ")
     }
 }
 
+/// The result of the start-up reap: what it removed, and the orphans it left alone.
+#[derive(Debug, Default, Clone)]
+pub struct Sweep {
+    pub reaped: Reaped,
+    pub orphans: Vec<Leftover>,
+}
+
 impl Docker {
-    /// Removes every container and volume whose `dev.shipdeck.owner` process is gone.
-    pub async fn reap_leftovers(&self) -> Result<Reaped, DockerError> {
-        let filters: HashMap<&str, Vec<&str>> = HashMap::from([("label", vec![labels::OWNER])]);
-        let mut reaped = Reaped::default();
+    /// Everything runs left on this engine (of `app`, or of every app), with each owner's
+    /// liveness; objects of live owners included.
+    pub async fn leftovers(&self, app: Option<&str>) -> Result<Vec<Leftover>, DockerError> {
+        let mut wanted = vec![labels::OWNER.to_string()];
+        if let Some(app) = app {
+            wanted.push(format!("{}={app}", labels::APP));
+        }
+        let filters: HashMap<String, Vec<String>> = HashMap::from([("label".to_string(), wanted.clone())]);
+        let mut out = Vec::new();
         let options = ListContainersOptionsBuilder::default()
             .all(true)
             .filters(&filters)
@@ -37,23 +115,18 @@ impl Docker {
             .await
             .map_err(|e| DockerError::api("list containers", e))?;
         for c in containers {
-            let owner = c
-                .labels
-                .as_ref()
-                .and_then(|l| l.get(labels::OWNER))
-                .cloned()
-                .unwrap_or_default();
-            if label_is_alive(&owner) {
-                continue;
-            }
             let Some(id) = c.id else { continue };
-            // Its owner may just have removed it itself on the way out: report only what this
-            // reap removed.
-            if !self.remove_container(&id).await? {
-                continue;
-            }
-            let name = c.names.and_then(|n| n.into_iter().next()).unwrap_or(id);
-            reaped.containers.push(name.trim_start_matches('/').to_string());
+            let name = c
+                .names
+                .and_then(|n| n.into_iter().next())
+                .map(|n| n.trim_start_matches('/').to_string())
+                .unwrap_or_else(|| id.clone());
+            out.extend(leftover(
+                LeftoverKind::Container,
+                id,
+                name,
+                &c.labels.unwrap_or_default(),
+            ));
         }
         let options = ListVolumesOptionsBuilder::default().filters(&filters).build();
         let volumes = self
@@ -62,14 +135,178 @@ impl Docker {
             .await
             .map_err(|e| DockerError::api("list volumes", e))?;
         for v in volumes.volumes.unwrap_or_default() {
-            let owner = v.labels.get(labels::OWNER).cloned().unwrap_or_default();
-            if label_is_alive(&owner) {
-                continue;
+            out.extend(leftover(LeftoverKind::Volume, v.name.clone(), v.name, &v.labels));
+        }
+        // Only dangling images: an interrupted build's last step. A finished build's steps
+        // are the release's parents, and go with it.
+        let mut image_filters = filters;
+        image_filters.insert("dangling".to_string(), vec!["true".to_string()]);
+        let options = ListImagesOptionsBuilder::default().filters(&image_filters).build();
+        let images = self
+            .api
+            .list_images(Some(options))
+            .await
+            .map_err(|e| DockerError::api("list images", e))?;
+        for i in images {
+            out.extend(leftover(LeftoverKind::Image, i.id.clone(), i.id, &i.labels));
+        }
+        Ok(out)
+    }
+
+    /// The start-up reap: removes everything whose owner is provably dead, on every app, and
+    /// returns the orphans (owners that cannot be judged from here) untouched.
+    pub async fn reap_leftovers(&self) -> Result<Sweep, DockerError> {
+        let found = self.leftovers(None).await?;
+        let (dead, rest): (Vec<Leftover>, Vec<Leftover>) =
+            found.into_iter().partition(|l| l.liveness == Liveness::Dead);
+        let orphans = rest
+            .into_iter()
+            .filter(|l| matches!(l.liveness, Liveness::Unknown(_)))
+            .collect();
+        Ok(Sweep {
+            reaped: self.remove_leftovers(&dead).await?,
+            orphans,
+        })
+    }
+
+    /// `shipdeck clean`: what is not provably alive — dead owners' leftovers and orphans — of
+    /// `app` (or of every app). Returns what would be removed with `dry_run`, what was otherwise.
+    pub async fn clean(&self, app: Option<&str>, dry_run: bool) -> Result<(Vec<Leftover>, Reaped), DockerError> {
+        let found: Vec<Leftover> = self
+            .leftovers(app)
+            .await?
+            .into_iter()
+            .filter(|l| l.liveness != Liveness::Alive)
+            .collect();
+        if dry_run {
+            return Ok((found, Reaped::default()));
+        }
+        let removed = self.remove_leftovers(&found).await?;
+        Ok((found, removed))
+    }
+
+    /// Removes containers first (they hold volumes and images), then volumes, then images;
+    /// reports only what this call removed (an owner may have removed its own on the way out).
+    async fn remove_leftovers(&self, these: &[Leftover]) -> Result<Reaped, DockerError> {
+        let mut reaped = Reaped::default();
+        let of = |kind| these.iter().filter(move |l| l.kind == kind);
+        for c in of(LeftoverKind::Container) {
+            if self.remove_container(&c.id).await? {
+                reaped.containers.push(c.name.clone());
             }
-            if self.remove_volume(&v.name).await? {
-                reaped.volumes.push(v.name);
+        }
+        for v in of(LeftoverKind::Volume) {
+            if self.remove_volume(&v.id).await? {
+                reaped.volumes.push(v.name.clone());
+            }
+        }
+        for i in of(LeftoverKind::Image) {
+            if self.remove_dangling_image(&i.id).await? {
+                reaped.images.push(i.name.clone());
             }
         }
         Ok(reaped)
+    }
+
+    /// Removes an untagged image and its untagged parents, never forced: one a container uses
+    /// (a live build's next step) stays.
+    async fn remove_dangling_image(&self, id: &str) -> Result<bool, DockerError> {
+        let options = RemoveImageOptionsBuilder::default().build();
+        match self.api.remove_image(id, Some(options), None).await {
+            Ok(_) => Ok(true),
+            Err(e) if is_not_found(&e) => Ok(false),
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 409, .. }) => Ok(false),
+            Err(e) => Err(DockerError::api(format!("remove image {}", short(id)), e)),
+        }
+    }
+}
+
+/// A run's object, if these labels say it is one: an owner (not empty: release images clear
+/// it so that their containers never inherit one) and one of a run's roles.
+fn leftover(kind: LeftoverKind, id: String, name: String, l: &HashMap<String, String>) -> Option<Leftover> {
+    let owner = l.get(labels::OWNER).filter(|o| !o.is_empty())?.clone();
+    let role = l.get(labels::ROLE).map(String::as_str).unwrap_or_default();
+    if !RUN_ROLES.contains(&role) {
+        return None;
+    }
+    Some(Leftover {
+        kind,
+        id,
+        name,
+        app: l.get(labels::APP).cloned().unwrap_or_default(),
+        run: l.get(labels::RUN).cloned().unwrap_or_default(),
+        liveness: label_liveness(&owner),
+        owner,
+    })
+}
+
+/// An image ID as `docker images` shows it; names pass through.
+fn short(name: &str) -> &str {
+    match name.strip_prefix("sha256:") {
+        Some(hex) => hex.get(..12).unwrap_or(hex),
+        None => name,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::owner::Owner;
+
+    fn labelled(owner: &str, role: &str) -> HashMap<String, String> {
+        labels::set(&[
+            (labels::OWNER, owner),
+            (labels::ROLE, role),
+            (labels::APP, "a"),
+            (labels::RUN, "3"),
+        ])
+    }
+
+    #[test]
+    fn only_owned_objects_of_a_run_are_leftovers() {
+        let me = Owner::current().label();
+        for role in RUN_ROLES {
+            let found = leftover(LeftoverKind::Container, "c".into(), "c".into(), &labelled(&me, role));
+            assert_eq!(found.map(|l| l.liveness), Some(Liveness::Alive), "{role}");
+        }
+        // A deployment inherits its release image's labels: never a run's leftover.
+        for role in ["deployment", "release", "cache", "lock", "smoke-verdict", ""] {
+            assert_eq!(
+                leftover(
+                    LeftoverKind::Container,
+                    "c".into(),
+                    "c".into(),
+                    &labelled("x/1/1/b/1", role)
+                ),
+                None
+            );
+        }
+        assert_eq!(
+            leftover(LeftoverKind::Container, "c".into(), "c".into(), &labelled("", "stage")),
+            None
+        );
+    }
+
+    #[test]
+    fn describes_why_an_orphan_is_kept() {
+        let l = leftover(
+            LeftoverKind::Image,
+            "i".into(),
+            "sha256:0123456789abcdef".into(),
+            &labelled("h/1/1", "build"),
+        );
+        let text = l.unwrap().describe();
+        assert!(
+            text.starts_with("build image 0123456789ab (app a, run 3, owner h/1/1): "),
+            "{text}"
+        );
+        assert!(text.contains("older shipdeck"), "{text}");
+        let mut hostile = labelled("h/1/1", "stage");
+        hostile.insert(labels::APP.into(), "x\x1b]52;c;aGk=\x07\x1b[2Jy\x1b[31m".into());
+        let text = leftover(LeftoverKind::Volume, "v".into(), "v".into(), &hostile)
+            .unwrap()
+            .describe();
+        assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text:?}");
+        assert!(text.contains("app xy,"), "{text:?}");
     }
 }

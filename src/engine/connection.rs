@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::event::{Event, NoticeLevel};
+use super::event::Event;
 use super::recorder::EventSink;
 use crate::docker::{self, Docker};
 
@@ -115,20 +115,7 @@ async fn wait(tx: &watch::Sender<Option<Docker>>, period: Duration) -> bool {
 
 /// Removes what crashed shipdeck processes left on the engine, and says so.
 async fn reap(docker: &Docker, sink: &EventSink) {
-    let notice = match docker.reap_leftovers().await {
-        Ok(reaped) if reaped.is_empty() => return,
-        Ok(reaped) => {
-            let mut what = reaped.containers;
-            what.extend(reaped.volumes.iter().map(|v| format!("volume {v}")));
-            Event::Notice {
-                level: NoticeLevel::Info,
-                message: format!("removed leftovers of interrupted runs: {}", what.join(", ")),
-            }
-        }
-        Err(e) => Event::Notice {
-            level: NoticeLevel::Warning,
-            message: format!("could not check for leftovers of interrupted runs: {e}"),
-        },
-    };
-    sink.emit(notice).await;
+    for (level, message) in super::reaper::reap(docker).await {
+        sink.emit(Event::Notice { level, message }).await;
+    }
 }

@@ -11,6 +11,7 @@ mod log_tail;
 mod operations;
 mod package;
 mod pipeline;
+pub mod reaper;
 pub mod recorder;
 mod safe_dir;
 mod stage;
@@ -122,6 +123,9 @@ pub struct Engine {
 /// Capacity of the event channels: large enough to absorb bursts of log lines, small enough
 /// that a slow view slows the log readers (backpressure) instead of growing memory.
 const EVENT_CAPACITY: usize = 4096;
+/// The console's: with lines cut to 8 KiB on the way, a few MB in flight at most, so that a
+/// flood cannot grow the console's memory while it draws.
+const CONSOLE_EVENT_CAPACITY: usize = 512;
 
 impl Engine {
     pub fn new(docker: DockerLink, project: Project, config: Option<Config>) -> Engine {
@@ -134,7 +138,7 @@ impl Engine {
 
     /// Starts the engine's command loop; `store` records every run.
     pub fn start(self, store: Store) -> EngineHandle {
-        let (sink, events) = recorder::spawn(store, EVENT_CAPACITY);
+        let (sink, events) = recorder::spawn(store, EVENT_CAPACITY, false);
         if let Some(config) = &self.config {
             pipeline::mask_secrets_of(config, &sink);
         }
@@ -146,7 +150,7 @@ impl Engine {
     /// Starts an engine for a long-lived view: it connects to Docker in the background (and
     /// reports the engine's state as events) instead of requiring it up front.
     pub fn start_monitored(project: Project, config: Option<Config>, store: Store) -> EngineHandle {
-        let (sink, events) = recorder::spawn(store, EVENT_CAPACITY);
+        let (sink, events) = recorder::spawn(store, CONSOLE_EVENT_CAPACITY, true);
         if let Some(config) = &config {
             pipeline::mask_secrets_of(config, &sink);
         }

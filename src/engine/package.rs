@@ -135,9 +135,9 @@ fn normalize(context: &str) -> String {
     }
 }
 
-/// The Dockerfile shipdeck builds: the user's, with the release labels appended as one
-/// `LABEL` instruction. (Passing labels to the classic builder's API adds one step, and one
-/// intermediate container, per label.)
+/// The Dockerfile shipdeck builds: the user's, with a build label after each `FROM` and the
+/// release labels appended as one `LABEL` instruction. (Passing labels to the classic builder's
+/// API adds one step, and one intermediate container, per label, and only to the last image.)
 const GENERATED_DOCKERFILE: &str = ".shipdeck.Dockerfile";
 
 struct Context {
@@ -214,14 +214,86 @@ impl Context {
         }))
     }
 
+    /// The user's Dockerfile with a `LABEL` after each `FROM`, so that every step's image and
+    /// container — and what an interrupted build leaves dangling — carries the app, the role
+    /// `build` and this process as owner, for the reaper; then the release labels, which also
+    /// clear the owner so that a release (and every deployment of it) is never a run's leftover.
     fn generated(&self, dockerfile: &str) -> String {
-        let labels: Vec<String> = self
+        let quoted = |pairs: &[(String, String)]| -> String {
+            pairs
+                .iter()
+                .map(|(k, v)| format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let app = self
             .labels
             .iter()
-            .map(|(k, v)| format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")))
-            .collect();
-        format!("{}\nLABEL {}\n", dockerfile.trim_end(), labels.join(" "))
+            .find(|(k, _)| k == labels::APP)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        let build = [
+            (labels::APP.to_string(), app),
+            (labels::OWNER.to_string(), crate::owner::Owner::current().label()),
+            (labels::ROLE.to_string(), "build".to_string()),
+        ];
+        let mut release = self.labels.clone();
+        release.push((labels::OWNER.to_string(), String::new()));
+        release.sort();
+        format!(
+            "{}\nLABEL {}\n",
+            label_after_each_from(dockerfile.trim_end(), &format!("LABEL {}", quoted(&build))),
+            quoted(&release)
+        )
     }
+}
+
+/// `dockerfile` with `line` inserted after every `FROM` instruction (after its last
+/// continuation line; the `# escape=` parser directive is honoured).
+fn label_after_each_from(dockerfile: &str, line: &str) -> String {
+    let escape = escape_char(dockerfile);
+    let mut out = String::with_capacity(dockerfile.len() + line.len() * 2);
+    let mut in_from = false;
+    let mut continued = false;
+    for text in dockerfile.lines() {
+        out.push_str(text);
+        out.push('\n');
+        let trimmed = text.trim();
+        // Comment and empty lines inside a continued instruction are skipped by the parser.
+        if continued && (trimmed.starts_with('#') || trimmed.is_empty()) {
+            continue;
+        }
+        if !continued {
+            let word = trimmed.split_whitespace().next().unwrap_or_default();
+            in_from = word.eq_ignore_ascii_case("FROM");
+        }
+        continued = !trimmed.starts_with('#') && trimmed.ends_with(escape);
+        if in_from && !continued {
+            out.push_str(line);
+            out.push('\n');
+            in_from = false;
+        }
+    }
+    out.trim_end().to_string()
+}
+
+/// The line-continuation character: `\\`, or what a leading `# escape=` directive says.
+fn escape_char(dockerfile: &str) -> char {
+    for text in dockerfile.lines() {
+        let Some(directive) = text.trim().strip_prefix('#') else {
+            break;
+        };
+        // Directives come first; the first plain comment ends them.
+        let Some((key, value)) = directive.trim().split_once('=') else {
+            break;
+        };
+        if key.trim().eq_ignore_ascii_case("escape") {
+            if let Some(c) = value.trim().chars().next() {
+                return c;
+            }
+        }
+    }
+    '\\'
 }
 
 /// The commit tree's entries under `dir`, with paths relative to it; a symlink's data is its
@@ -418,15 +490,36 @@ mod tests {
     }
 
     #[test]
-    fn appends_one_label_instruction() {
+    fn labels_each_from_and_appends_the_release_labels() {
         let context = Context {
             dir: String::new(),
             dockerfile: "Dockerfile".into(),
-            labels: vec![("dev.shipdeck.app".into(), "a\"b".into())],
+            labels: vec![
+                ("dev.shipdeck.app".into(), "a\"b".into()),
+                ("dev.shipdeck.role".into(), "release".into()),
+            ],
         };
+        let owner = crate::owner::Owner::current().label();
+        let build =
+            format!("LABEL dev.shipdeck.app=\"a\\\"b\" dev.shipdeck.owner=\"{owner}\" dev.shipdeck.role=\"build\"");
         assert_eq!(
-            context.generated("FROM x\n\n"),
-            "FROM x\nLABEL dev.shipdeck.app=\"a\\\"b\"\n"
+            context.generated("FROM x AS base\nRUN make\nfrom \\\n  # a comment\n\n  y\nCOPY --from=base / /\n\n"),
+            format!(
+                "FROM x AS base\n{build}\nRUN make\nfrom \\\n  # a comment\n\n  y\n{build}\nCOPY --from=base / /\n\
+                 LABEL dev.shipdeck.app=\"a\\\"b\" dev.shipdeck.owner=\"\" dev.shipdeck.role=\"release\"\n"
+            )
         );
+    }
+
+    #[test]
+    fn honours_the_escape_directive() {
+        let line = "LABEL k=\"v\"";
+        assert_eq!(
+            label_after_each_from("# escape=`\nFROM `\n  x\nRUN a \\", line),
+            "# escape=`\nFROM `\n  x\nLABEL k=\"v\"\nRUN a \\"
+        );
+        // A plain comment ends the directives: a later `escape=` is only a comment.
+        assert_eq!(escape_char("# hello\n# escape=`\nFROM x"), '\\');
+        assert_eq!(label_after_each_from("FROM x", line), "FROM x\nLABEL k=\"v\"");
     }
 }

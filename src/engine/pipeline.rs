@@ -86,6 +86,7 @@ pub async fn run(start: RunStart) -> Option<RunNumber> {
         trigger: trigger.clone(),
         stages: config.stages.iter().map(|s| s.name.clone()).collect(),
         owner: Owner::current().label(),
+        keep_runs: config.app.keep_runs,
     };
     let files = match sink.create_run(request).await {
         Ok(files) => files,

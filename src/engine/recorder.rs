@@ -23,6 +23,8 @@ pub struct RunRequest {
     pub trigger: String,
     pub stages: Vec<String>,
     pub owner: String,
+    /// Retention: how many runs keep their files (`[app] keep_runs`).
+    pub keep_runs: usize,
 }
 
 /// Where a newly numbered run keeps its files.
@@ -54,6 +56,10 @@ pub enum RecorderMsg {
 pub struct EventSink {
     tx: mpsc::Sender<RecorderMsg>,
     masker: SharedMasker,
+    /// For a view that keeps lines in memory (the console): very long log lines travel cut,
+    /// with their marker (`term::cut`), so that events in flight stay small; the log file
+    /// is written before this and keeps them whole.
+    cut_lines: bool,
 }
 
 impl EventSink {
@@ -75,6 +81,7 @@ impl EventSink {
     }
 
     pub async fn emit(&self, event: Event) {
+        let event = if self.cut_lines { cut_lines(event) } else { event };
         // The recorder only stops when the engine shuts down; an event sent then has no reader.
         let _ = self.tx.send(RecorderMsg::Event(event)).await;
     }
@@ -110,7 +117,8 @@ impl EventSink {
 }
 
 /// Starts the recorder; events come out of the returned receiver after they are recorded.
-pub fn spawn(store: Store, capacity: usize) -> (EventSink, mpsc::Receiver<Event>) {
+/// With `cut_lines`, very long log lines are cut on the way (see [`EventSink`]).
+pub fn spawn(store: Store, capacity: usize, cut_lines: bool) -> (EventSink, mpsc::Receiver<Event>) {
     let (tx, rx) = mpsc::channel(capacity);
     let (out_tx, out_rx) = mpsc::channel(capacity);
     let masker = SharedMasker::default();
@@ -126,7 +134,24 @@ pub fn spawn(store: Store, capacity: usize) -> (EventSink, mpsc::Receiver<Event>
             },
         )
     });
-    (EventSink { tx, masker }, out_rx)
+    (EventSink { tx, masker, cut_lines }, out_rx)
+}
+
+fn cut_lines(event: Event) -> Event {
+    match event {
+        Event::StageLog {
+            run,
+            stage,
+            stream,
+            lines,
+        } => Event::StageLog {
+            run,
+            stage,
+            stream,
+            lines: lines.into_iter().map(crate::term::cut::cut).collect(),
+        },
+        other => other,
+    }
 }
 
 /// The recorder's way out to the view: every event is cleaned on the way (history read back
@@ -175,6 +200,13 @@ fn run(mut store: Store, mut rx: mpsc::Receiver<RecorderMsg>, out: Output) {
                         lines,
                         skipped,
                     },
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Event::Notice {
+                        level: NoticeLevel::Warning,
+                        message: format!(
+                            "the log of run #{run} {stage} is gone ({}): older runs' files are removed as `[app] keep_runs` says",
+                            path.display()
+                        ),
+                    },
                     Err(e) => Event::Notice {
                         level: NoticeLevel::Warning,
                         message: format!("cannot read the log of run #{run} {stage} ({}): {e}", path.display()),
@@ -217,6 +249,14 @@ fn create_run(store: &mut Store, r: &RunRequest) -> Result<RunFiles, StoreError>
         Utc::now(),
     )?;
     store.ensure_run_dirs(number)?;
+    match store.prune_run_files(r.keep_runs) {
+        Ok(gone) if !gone.is_empty() => {
+            tracing::info!(runs = ?gone, keep = r.keep_runs, "removed the files of old runs")
+        }
+        Ok(_) => {}
+        // Disk hygiene must not stop a run.
+        Err(e) => tracing::warn!("{e}"),
+    }
     Ok(RunFiles {
         number,
         logs: r

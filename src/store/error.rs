@@ -14,6 +14,8 @@ pub enum StoreError {
 
     #[error("cannot create directory {}: {source}", path.display())]
     CreateDir { path: PathBuf, source: io::Error },
+    #[error("cannot remove the files of an old run, {}: {source}", path.display())]
+    RemoveDir { path: PathBuf, source: io::Error },
 
     #[error("cannot write {}: {source}", path.display())]
     WriteFile { path: PathBuf, source: io::Error },

@@ -52,6 +52,39 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Retention (`[app] keep_runs`): removes `runs/<n>` of every run but the newest `keep`,
+    /// except runs that have not ended. The history keeps the runs themselves. Returns the
+    /// runs whose files went.
+    pub fn prune_run_files(&self, keep: usize) -> Result<Vec<RunNumber>, StoreError> {
+        let dir = self.root.join(RUNS_DIR);
+        let Ok(entries) = fs::read_dir(&dir) else {
+            return Ok(Vec::new());
+        };
+        let mut runs: Vec<RunNumber> = entries
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+            .collect();
+        runs.sort_unstable_by(|a, b| b.cmp(a));
+        let mut removed = Vec::new();
+        for run in runs.into_iter().skip(keep) {
+            if self.run(run)?.is_some_and(|r| r.status.is_active()) {
+                continue;
+            }
+            let path = self.run_dir(run);
+            // A link is removed, never followed.
+            let result = match fs::symlink_metadata(&path) {
+                Ok(meta) if meta.is_dir() => fs::remove_dir_all(&path),
+                Ok(_) => fs::remove_file(&path),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(e),
+            };
+            result.map_err(|source| StoreError::RemoveDir { path, source })?;
+            removed.push(run);
+        }
+        Ok(removed)
+    }
+}
+
 fn file_stem(stage: &str) -> String {
     let stem: String = stage
         .chars()
@@ -72,6 +105,7 @@ fn file_stem(stage: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::{test_support, RunStatus};
     use super::*;
 
     #[test]
@@ -98,6 +132,44 @@ mod tests {
         let err = store.ensure_run_dirs(4).unwrap_err();
         assert!(err.to_string().contains("symlink"), "{err}");
         assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn retention_keeps_the_newest_runs_files_and_every_active_run() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut store = Store::open(tmp.path()).unwrap();
+        let now = chrono::Utc::now();
+        // The oldest is still running (a long run, or a crashed one not yet closed): kept.
+        let mut runs = vec![store.create_run(&test_support::new_run("me"), now).unwrap()];
+        store.run_started(runs[0], now).unwrap();
+        for _ in 0..4 {
+            runs.push(test_support::finished_run(
+                &mut store,
+                "1a2b3c4",
+                RunStatus::Success,
+                None,
+                now,
+            ));
+        }
+        for &run in &runs {
+            store.ensure_run_dirs(run).unwrap();
+            fs::write(store.log_path(run, "test"), "line\n").unwrap();
+        }
+        // A link planted in place of a run's directory is removed, never followed.
+        let outside = tempfile::tempdir().unwrap();
+        fs::write(outside.path().join("keep.txt"), "x").unwrap();
+        fs::remove_dir_all(store.run_dir(runs[1])).unwrap();
+        std::os::unix::fs::symlink(outside.path(), store.run_dir(runs[1])).unwrap();
+
+        let removed = store.prune_run_files(2).unwrap();
+        assert_eq!(removed, vec![runs[2], runs[1]]);
+        assert!(store.run_dir(runs[0]).is_dir(), "an active run keeps its files");
+        assert!(!store.run_dir(runs[1]).exists() && !store.run_dir(runs[2]).exists());
+        assert!(store.run_dir(runs[3]).is_dir() && store.run_dir(runs[4]).is_dir());
+        assert!(outside.path().join("keep.txt").exists());
+        // The history still has every run.
+        assert!(store.run(runs[1]).unwrap().is_some());
+        assert_eq!(store.prune_run_files(2).unwrap(), Vec::<RunNumber>::new());
     }
 
     #[test]

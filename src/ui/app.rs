@@ -98,6 +98,8 @@ pub struct App {
     pub env_log: bool,
     /// Set by anything that changes what is drawn; the loop clears it after drawing.
     pub dirty: bool,
+    /// Log bytes folded since the memory budget was last looked at (see `log_budget`).
+    pub log_bytes_unchecked: usize,
 }
 
 impl App {
@@ -124,6 +126,7 @@ impl App {
             envs: Environments::default(),
             env_log: false,
             dirty: true,
+            log_bytes_unchecked: 0,
         }
     }
 

@@ -2,7 +2,7 @@
 //! effects (engine commands) some of them call for.
 
 use super::app::{first_line, App, Effect};
-use super::log_pane::LineKind;
+use super::log_pane::{LineKind, MAX_LINE_BYTES};
 use super::model::{EngineState, LogSource, RepoView, Row, RunView, StageView, WatchView};
 use crate::engine::{Command, Event, NoticeLevel, Stream};
 use crate::store::{RunStatus, StageStatus};
@@ -24,6 +24,8 @@ impl App {
             return self.apply_environment(event);
         }
         self.dirty = true;
+        // A finished run's logs may go once it is folded, if memory is short.
+        let finished = matches!(event, Event::RunFinished { .. });
         let mut effects = Vec::new();
         let tail = self.tail_lines;
         match event {
@@ -128,6 +130,9 @@ impl App {
                     };
                     s.log.push_lines(kind, lines.iter().map(|l| sanitize(l)));
                     s.view.sync(&s.log);
+                    // Long lines are cut in the buffer: count at most what it keeps.
+                    let bytes = lines.iter().map(|l| l.len().min(MAX_LINE_BYTES) + 5).sum();
+                    self.logged(bytes);
                 }
             }
             Event::StageFinished {
@@ -283,6 +288,7 @@ impl App {
                     s.view.sync(&s.log);
                     s.source = LogSource::Loaded;
                 }
+                self.enforce_log_budget();
             }
             // Folded above, by `apply_environment` (in `envs/fold.rs`).
             Event::OperationStarted { .. }
@@ -292,6 +298,9 @@ impl App {
             | Event::EnvironmentStatus { .. }
             | Event::ReleasesListed { .. }
             | Event::PromotionPreview { .. } => {}
+        }
+        if finished {
+            self.enforce_log_budget();
         }
         effects
     }

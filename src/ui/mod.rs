@@ -8,6 +8,7 @@ pub mod app;
 pub mod envs;
 mod fold;
 pub mod keymap;
+pub mod log_budget;
 pub mod log_pane;
 pub mod model;
 pub mod pager;
@@ -44,7 +45,7 @@ const OPERATION_GRACE: Duration = Duration::from_secs(180);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConsoleExit {
     Quit,
-    /// Ctrl-C or SIGTERM while runs were active: they were cancelled.
+    /// Ctrl-C, SIGINT, SIGTERM or SIGHUP while runs were active: they were cancelled.
     Interrupted,
 }
 
@@ -106,6 +107,9 @@ async fn event_loop(
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     use tokio::signal::unix::{signal, SignalKind};
     let mut sigterm = signal(SignalKind::terminate())?;
+    // `kill -INT` (Ctrl-C itself arrives as a key in raw mode): without a handler the process
+    // would die at once, leaving the run's containers and the alternate screen behind.
+    let mut sigint = signal(SignalKind::interrupt())?;
     // A closed terminal or dropped ssh session: cancel what runs and clean up, as for SIGTERM.
     let mut sighup = signal(SignalKind::hangup())?;
     let mut next_frame = Instant::now();
@@ -141,6 +145,7 @@ async fn event_loop(
                 Vec::new()
             }
             _ = sigterm.recv() => vec![Effect::Interrupt],
+            _ = sigint.recv() => vec![Effect::Interrupt],
             _ = sighup.recv() => vec![Effect::Interrupt],
             }
         };

@@ -35,6 +35,9 @@ pub struct StageView {
 
 impl StageView {
     pub fn new(name: &str, needs: Vec<String>, image: String, tail: usize) -> StageView {
+        let mut log = LogBuffer::with_capacity(tail);
+        // No one log may take more than all logs together (`log_budget`).
+        log.set_max_bytes(super::log_budget::LOG_BUDGET_BYTES);
         StageView {
             name: name.to_string(),
             needs,
@@ -45,7 +48,7 @@ impl StageView {
             exit_code: None,
             message: None,
             log_path: None,
-            log: LogBuffer::with_capacity(tail),
+            log,
             view: LogView::new(),
             source: LogSource::Live,
         }

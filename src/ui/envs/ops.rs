@@ -11,6 +11,8 @@ use crate::ui::log_pane::{LineKind, LogBuffer, LogView};
 
 /// How many lines an operation's log keeps.
 const OP_TAIL: usize = 10_000;
+/// Heap bytes an operation's log keeps at most (its newest lines).
+const OP_LOG_BYTES: usize = 8 * 1024 * 1024;
 
 /// One operation (with the automatic rollback it may run inside it) and its log.
 #[derive(Debug)]
@@ -65,6 +67,8 @@ impl OpView {
             log: LogBuffer::with_capacity(OP_TAIL),
             view: LogView::new(),
         };
+        // A release command's output may be anything: bounded like a stage's log, smaller.
+        view.log.set_max_bytes(OP_LOG_BYTES);
         // Operations say what happened in sentences: wrapped, they can be read whole.
         view.view.toggle_wrap(&view.log);
         view.nest(s);

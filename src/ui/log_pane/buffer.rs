@@ -13,9 +13,10 @@ use crate::term;
 /// How many lines a stage's pane keeps in memory by default (the full log is on disk).
 pub const DEFAULT_TAIL_LINES: usize = 100_000;
 
-/// Longer lines are cut to this many bytes (at a character boundary, never inside an escape),
-/// so that the tail stays bounded in bytes too, even for binary or minified output.
-pub const MAX_LINE_BYTES: usize = 32 * 1024;
+/// Longer lines are cut to this many bytes (at a character boundary, never inside an escape)
+/// and a marker saying how much was cut follows, so that the tail stays bounded in bytes too,
+/// even for binary or minified output. The log file keeps the whole line.
+pub use crate::term::cut::{CUT_MARKER, MAX_LINE_BYTES};
 
 const CHUNK_LINES: u64 = 1024;
 
@@ -133,6 +134,12 @@ pub struct LogBuffer {
     /// A dropped chunk kept for reuse, so a full buffer appends without allocating.
     spare: Option<Chunk>,
     capacity: usize,
+    /// Heap bytes held beyond which the oldest chunks go (the file keeps them).
+    max_bytes: usize,
+    /// Heap bytes of the retained chunks' text, kept up to date on every change.
+    held: usize,
+    /// Scratch for the line being cut, reused.
+    cut: String,
     /// First retained absolute line number.
     start: u64,
     /// One past the last line: the total number of lines ever appended.
@@ -157,6 +164,9 @@ impl LogBuffer {
             chunks: VecDeque::new(),
             spare: None,
             capacity: capacity.max(1),
+            max_bytes: usize::MAX,
+            held: 0,
+            cut: String::new(),
             start: 0,
             end: 0,
         }
@@ -165,6 +175,18 @@ impl LogBuffer {
     /// How many lines are kept at most.
     pub fn capacity(&self) -> usize {
         self.capacity
+    }
+
+    /// Keeps the buffer within about `bytes` of heap (whole chunks of old lines go first; the
+    /// newest chunk always stays), now and from now on.
+    pub fn set_max_bytes(&mut self, bytes: usize) {
+        self.max_bytes = bytes;
+        self.trim();
+    }
+
+    /// The heap byte bound set with [`Self::set_max_bytes`].
+    pub fn max_bytes(&self) -> usize {
+        self.max_bytes
     }
 
     /// Absolute number of the oldest retained line.
@@ -237,13 +259,28 @@ impl LogBuffer {
 
     /// Heap bytes held by the buffer (capacities, not lengths).
     pub fn heap_bytes(&self) -> usize {
-        let chunks: usize = self.chunks.iter().map(Chunk::heap_bytes).sum();
+        // Text is counted as it changes; each chunk's offsets and flags are reserved whole.
+        let per_chunk = CHUNK_LINES as usize * 5;
         let spare = self.spare.as_ref().map_or(0, Chunk::heap_bytes);
-        chunks + spare + self.chunks.capacity() * std::mem::size_of::<Chunk>()
+        self.held
+            + self.chunks.len() * per_chunk
+            + spare
+            + self.chunks.capacity() * std::mem::size_of::<Chunk>()
+            + self.cut.capacity()
     }
 
     fn push_one(&mut self, kind: LineKind, line: &str) {
-        let line = truncate(line);
+        let mut cut = std::mem::take(&mut self.cut);
+        let line = if term::cut::cut_into(line, &mut cut) {
+            cut.as_str()
+        } else {
+            line
+        };
+        self.push_text(kind, line);
+        self.cut = cut;
+    }
+
+    fn push_text(&mut self, kind: LineKind, line: &str) {
         let bytes = line.as_bytes();
         let mut flags = kind.bits();
         if bytes.contains(&0x1b) {
@@ -270,10 +307,13 @@ impl LogBuffer {
             chunk.ends.reserve(CHUNK_LINES as usize);
             chunk.flags.clear();
             chunk.flags.reserve(CHUNK_LINES as usize);
+            self.held += chunk.text.capacity();
             self.chunks.push_back(chunk);
         }
         if let Some(chunk) = self.chunks.back_mut() {
+            let before = chunk.text.capacity();
             chunk.text.push_str(line);
+            self.held = self.held + chunk.text.capacity() - before;
             chunk.ends.push(u32::try_from(chunk.text.len()).unwrap_or(u32::MAX));
             chunk.flags.push(flags);
             self.end += 1;
@@ -284,7 +324,9 @@ impl LogBuffer {
     fn seal_last(&mut self) {
         if let Some(chunk) = self.chunks.back_mut() {
             if chunk.text.capacity() - chunk.text.len() > chunk.text.len() / 8 {
+                let before = chunk.text.capacity();
                 chunk.text.shrink_to_fit();
+                self.held -= before - chunk.text.capacity();
             }
         }
     }
@@ -304,28 +346,22 @@ impl LogBuffer {
                 break;
             }
             if let Some(chunk) = self.chunks.pop_front() {
+                self.held -= chunk.text.capacity();
                 if self.spare.is_none() {
                     self.spare = Some(chunk);
                 }
             }
         }
-    }
-}
-
-/// Cuts `line` to at most [`MAX_LINE_BYTES`], at a char boundary and outside any escape.
-fn truncate(line: &str) -> &str {
-    if line.len() <= MAX_LINE_BYTES {
-        return line;
-    }
-    let mut cut = MAX_LINE_BYTES;
-    while !line.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    let head = &line[..cut];
-    // An escape cut in half would leak its parameters as text: end before it instead.
-    match head.rfind('\x1b') {
-        Some(esc) if !head[esc..].contains(|c: char| ('@'..='~').contains(&c) && c != '[') => &head[..esc],
-        _ => head,
+        // Over the byte bound: old chunks go, and are freed rather than kept for reuse.
+        while self.heap_bytes() > self.max_bytes && self.chunks.len() > 1 {
+            if let Some(chunk) = self.chunks.pop_front() {
+                self.held -= chunk.text.capacity();
+            }
+            self.spare = None;
+            if let Some(front) = self.chunks.front() {
+                self.start = self.start.max(front.first);
+            }
+        }
     }
 }
 

@@ -98,9 +98,12 @@ fn very_long_lines_are_cut_outside_escapes() {
     long.push_str("ab\x1b[38;5;1");
     long.push_str(&"x".repeat(100));
     buf.push_lines(LineKind::Stdout, [long]);
-    let text = buf.line(0).map(|l| l.text).unwrap_or_default();
+    let line = buf.line(0).map(|l| l.text).unwrap_or_default();
+    // The kept head, then the marker saying what was cut.
+    let (text, marker) = line.split_once(CUT_MARKER).expect("a cut line ends with the marker");
     assert!(text.len() <= MAX_LINE_BYTES);
     assert!(text.ends_with("ab"), "{}", &text[text.len() - 4..]);
+    assert_eq!(marker, "108 bytes cut: the log file has the whole line]\x1b[0m");
 }
 
 #[test]
@@ -112,4 +115,35 @@ fn memory_for_a_full_default_tail() {
     }
     // 100,000 lines × (50 + 5) bytes plus at most one chunk and slack.
     assert!(buf.heap_bytes() < 8 * 1024 * 1024, "{}", buf.heap_bytes());
+}
+
+#[test]
+fn a_byte_bound_drops_the_oldest_lines_and_keeps_the_newest() {
+    let mut buf = LogBuffer::new();
+    buf.set_max_bytes(1024 * 1024);
+    let line = "y".repeat(100);
+    for _ in 0..500 {
+        buf.push_lines(LineKind::Stdout, std::iter::repeat_n(line.as_str(), 100));
+    }
+    // 5 MB went in; about 1 MiB stays (whole chunks: at most one more than the bound).
+    assert!(buf.heap_bytes() <= 1024 * 1024, "{}", buf.heap_bytes());
+    assert!(buf.start() > 0 && buf.end() == 50_000);
+    assert_eq!(buf.line(49_999).map(|l| l.text), Some(line.as_str()));
+    assert_eq!(buf.line(0), None);
+    // Numbering holds across the drop: every retained line is where it was.
+    assert!(buf.lines(buf.start(), buf.end()).all(|l| l.text == line));
+}
+
+#[test]
+fn a_flood_of_long_lines_stays_within_the_bound() {
+    let mut buf = LogBuffer::new();
+    buf.set_max_bytes(16 * 1024 * 1024);
+    let long = "z".repeat(33_000);
+    for _ in 0..2_000 {
+        buf.push_lines(LineKind::Stdout, [long.as_str()]);
+    }
+    assert!(buf.heap_bytes() <= 16 * 1024 * 1024, "{}", buf.heap_bytes());
+    let last = buf.line(1_999).expect("the newest line stays");
+    assert!(last.text.len() < MAX_LINE_BYTES + 100);
+    assert!(last.plain().ends_with("bytes cut: the log file has the whole line]"));
 }

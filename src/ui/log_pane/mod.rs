@@ -27,7 +27,7 @@ mod view_tests;
 
 use ratatui::style::{Color, Modifier, Style};
 
-pub use buffer::{LineKind, LogBuffer, LogLine, DEFAULT_TAIL_LINES, MAX_LINE_BYTES};
+pub use buffer::{LineKind, LogBuffer, LogLine, CUT_MARKER, DEFAULT_TAIL_LINES, MAX_LINE_BYTES};
 pub use geometry::Position;
 pub use search::Matcher;
 pub use view::LogView;
