@@ -62,7 +62,7 @@ pub async fn rollback(project: &Project, args: &RollbackArgs) -> Result<ExitCode
         env: args.env.clone(),
         to: args.to.clone(),
         force: args.force,
-        approval: None,
+        approval: args.yes.then(|| "--yes".to_string()),
     };
     headless(project, command, args.json, false).await
 }

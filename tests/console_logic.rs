@@ -453,6 +453,8 @@ pub mod environments {
             by: operator(),
             approval: (action == OpAction::Promote).then(|| "typed production".to_string()),
             forced: false,
+            overridden: None,
+            policy: None,
             at: at(10),
         }
     }
@@ -545,7 +547,7 @@ pub mod environments {
     }
 
     #[test]
-    fn d_on_a_green_run_deploys_its_commit_to_the_first_environment() {
+    fn d_on_a_green_run_deploys_its_release_by_run_to_the_first_environment() {
         let mut app = envs_app();
         finished_run(&mut app, RunStatus::Success, true);
         assert_eq!(
@@ -557,7 +559,7 @@ pub mod environments {
             app.update(Action::Deploy),
             vec![Effect::Engine(Command::Deploy {
                 env: "staging".into(),
-                release: Some("a".repeat(40)),
+                release: Some("#1".to_string()),
                 force: false,
                 approval: None,
             })]
@@ -687,6 +689,7 @@ pub mod environments {
             by: Some("ada@box (Ada <ada@x>)".into()),
             smoke,
             current,
+            run: None,
         }
     }
 
@@ -715,7 +718,7 @@ pub mod environments {
             app.modal_input(ModalInput::Enter),
             vec![Effect::Engine(Command::Rollback {
                 env: "staging".into(),
-                to: Some("d".repeat(40)),
+                to: Some(format!("sha256:{}", "d".repeat(64))),
                 force: false,
                 approval: None,
             })]
@@ -989,6 +992,8 @@ mod environments_review {
             },
             approval: None,
             forced: false,
+            overridden: None,
+            policy: None,
             at: at(10),
         }
     }
@@ -1233,6 +1238,7 @@ mod environments_review {
             by: Some("ada@box".into()),
             smoke: None,
             current,
+            run: None,
         }
     }
 
@@ -1272,7 +1278,7 @@ mod environments_review {
             app.modal_input(ModalInput::Enter),
             vec![Effect::Engine(Command::Rollback {
                 env: "production".into(),
-                to: Some("d".repeat(40)),
+                to: Some(format!("sha256:{}", "d".repeat(64))),
                 force: false,
                 approval: Some("typed production".into()),
             })]

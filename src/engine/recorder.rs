@@ -239,6 +239,8 @@ impl Audit {
                 by,
                 approval,
                 forced,
+                overridden,
+                policy,
                 at,
             } => {
                 let owner = crate::owner::Owner::current().label();
@@ -254,6 +256,8 @@ impl Audit {
                         owner: &owner,
                         approval: approval.as_deref(),
                         forced: *forced,
+                        overridden: overridden.as_deref(),
+                        policy: policy.as_deref(),
                     },
                     *at,
                 )?;

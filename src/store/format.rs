@@ -77,7 +77,8 @@ where
 
 /// A table of operations (as given, e.g. newest first), times in local time. Columns: #,
 /// when (start), environment, action, from and to (short commits, the subject of `to` cut to
-/// 40 characters), outcome, who (OS user and host), duration, notes (forced, approval). The
+/// 40 characters), the image ID of `to` (a release is an image: one commit may have several),
+/// outcome, who (OS user and host), duration, notes (forced past which gate, approval). The
 /// operation's message and its smoke checks follow each row on indented lines.
 pub fn format_operations(ops: &[OperationRecord]) -> String {
     format_operations_in(ops, &Local)
@@ -91,15 +92,19 @@ where
         return "no operations yet\n".to_string();
     }
     let header = [
-        "#", "WHEN", "ENV", "ACTION", "FROM", "TO", "OUTCOME", "BY", "DURATION", "NOTES",
+        "#", "WHEN", "ENV", "ACTION", "FROM", "TO", "IMAGE", "OUTCOME", "BY", "DURATION", "NOTES",
     ];
-    let right_aligned = [true, false, false, false, false, false, false, false, true, false];
-    let rows: Vec<[String; 10]> = ops
+    let right_aligned = [
+        true, false, false, false, false, false, false, false, false, true, false,
+    ];
+    let rows: Vec<[String; 11]> = ops
         .iter()
         .map(|op| {
             let mut notes = Vec::new();
-            if op.forced {
-                notes.push("forced".to_string());
+            match (&op.overridden, op.forced) {
+                (Some(gate), _) => notes.push(format!("forced past {}", clean(gate, MESSAGE_WIDTH))),
+                (None, true) => notes.push("forced".to_string()),
+                (None, false) => {}
             }
             if let Some(approval) = &op.approval {
                 notes.push(format!("approved: {}", clean(approval, MESSAGE_WIDTH)));
@@ -121,6 +126,10 @@ where
                             clean(&r.subject, SUBJECT_WIDTH)
                         )
                     },
+                ),
+                op.to.as_ref().map_or_else(
+                    || "-".to_string(),
+                    |r| clean(&crate::deploy::short_image_id(&r.image_id), usize::MAX),
                 ),
                 op.outcome.as_str().replace('_', " "),
                 clean(&format!("{}@{}", op.operator.os_user, op.operator.host), AUTHOR_WIDTH),
@@ -314,6 +323,8 @@ mod tests {
             operator: operator(),
             approval: None,
             forced: false,
+            overridden: None,
+            policy: None,
             outcome,
             message: None,
             started_at: t(60),

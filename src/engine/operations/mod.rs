@@ -3,11 +3,14 @@
 //! reports `OperationStarted` … `OperationFinished` (recorded in the audit history); none is
 //! ever cancelled by a watch trigger.
 
+mod candidates;
 mod flows;
+mod policy;
 mod promote;
 mod release;
 mod rollback;
 mod status;
+mod verify;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -95,6 +98,10 @@ pub(super) struct OpStart<'a> {
     pub by: &'a Operator,
     pub approval: Option<String>,
     pub forced: bool,
+    /// Which gate was overridden, in words (see [`Event::OperationStarted`]).
+    pub overridden: Option<String>,
+    /// Where the gates came from.
+    pub policy: Option<String>,
 }
 
 impl Op {
@@ -147,7 +154,9 @@ impl Op {
             run: start.run,
             by: start.by.clone(),
             approval: start.approval,
-            forced: start.forced,
+            forced: start.forced || start.overridden.is_some(),
+            overridden: start.overridden,
+            policy: start.policy,
             at: Utc::now(),
         });
         op
