@@ -109,6 +109,9 @@ where
             if let Some(approval) = &op.approval {
                 notes.push(format!("approved: {}", clean(approval, MESSAGE_WIDTH)));
             }
+            if let Some(policy) = &op.policy {
+                notes.push(format!("gates: {}", clean(policy, MESSAGE_WIDTH)));
+            }
             [
                 op.id.to_string(),
                 op.started_at.with_timezone(tz).format("%Y-%m-%d %H:%M").to_string(),

@@ -96,6 +96,11 @@ pub(super) async fn context(
 impl Context {
     pub(super) async fn refuse(&self, sink: &EventSink, action: OpAction, from: Option<ReleaseRef>, why: Why) {
         let env = &self.target.env.name;
+        // What the policy noted (an uncommitted gate change not applied) explains the refusal.
+        let why = match self.notes.is_empty() {
+            true => why,
+            false => (why.0, format!("{}\n  {}", why.1, self.notes.join("\n  "))),
+        };
         refuse(sink, (&self.config.app.name, env), action, &self.operator, from, why).await
     }
 

@@ -1,8 +1,10 @@
 //! Where an environment's gates come from: the release.toml committed at HEAD, never an
 //! uncommitted edit. A working-copy change to `approval`, `promote_from` or `auto_rollback` of
 //! a committed environment is reported and not applied (the stricter of the two is kept);
-//! with `--force` it is applied and the audit records it, before → after. A rollback verifies
-//! a release with the smoke checks committed with that release.
+//! with `--force` it is applied and the audit records it, before → after, except that an
+//! approval is never dropped by an uncommitted edit (`--force` never replaces an approval:
+//! commit the change). A rollback verifies a release with the smoke checks committed with
+//! that release.
 
 use crate::config::{Config, EnvironmentConfig, SmokeCheck};
 use crate::deploy::ReleaseRef;
@@ -63,13 +65,34 @@ pub(super) fn settle(working: &EnvironmentConfig, committed: Option<(&Environmen
     }
     let changed = changes.join(", ");
     if force {
+        let mut env = working.clone();
+        let mut notes = Vec::new();
+        let mut applied = changes.clone();
+        if head.approval && !working.approval {
+            env.approval = true;
+            applied.retain(|c| !c.starts_with("approval "));
+            notes.push(format!(
+                "the uncommitted removal of {}'s approval is not applied, not even with --force: commit it to drop the approval",
+                working.name
+            ));
+        }
+        if applied.is_empty() {
+            return Gated {
+                env,
+                policy,
+                overridden: None,
+                notes,
+            };
+        }
+        let applied = applied.join(", ");
+        notes.push(format!(
+            "FORCED: the working copy's uncommitted gates apply ({applied}); recorded in the audit"
+        ));
         return Gated {
-            env: working.clone(),
-            policy: format!("{policy} with uncommitted gates applied by --force ({changed})"),
-            overridden: Some(format!("uncommitted gates: {changed}")),
-            notes: vec![format!(
-                "FORCED: the working copy's uncommitted gates apply ({changed}); recorded in the audit"
-            )],
+            env,
+            policy: format!("{policy} with uncommitted gates applied by --force ({applied})"),
+            overridden: Some(format!("uncommitted gates: {applied}")),
+            notes,
         };
     }
     // The stricter of the committed and the uncommitted value: an edit may add a gate, never
@@ -222,14 +245,33 @@ mod tests {
     #[test]
     fn force_applies_the_uncommitted_gates_and_says_which() {
         let head = env(true, Some("staging"), true);
-        let working = env(false, Some("staging"), true);
+        let working = env(true, None, false);
         let gated = settle(&working, Some((&head, "a1b2c3d")), true);
-        assert!(!gated.env.approval);
+        assert_eq!(gated.env.promote_from, None);
+        assert!(!gated.env.auto_rollback);
         assert_eq!(
             gated.overridden.as_deref(),
-            Some("uncommitted gates: approval true → false")
+            Some("uncommitted gates: promote_from staging → none, auto_rollback true → false")
         );
         assert!(gated.policy.starts_with("release.toml at a1b2c3d"), "{}", gated.policy);
+    }
+
+    #[test]
+    fn force_never_drops_an_approval() {
+        let head = env(true, Some("staging"), true);
+        let working = env(false, None, true);
+        let gated = settle(&working, Some((&head, "a1b2c3d")), true);
+        assert!(gated.env.approval, "--force never replaces an approval");
+        assert_eq!(gated.env.promote_from, None);
+        assert_eq!(
+            gated.overridden.as_deref(),
+            Some("uncommitted gates: promote_from staging → none")
+        );
+        assert!(gated.notes[0].contains("not even with --force"), "{:?}", gated.notes);
+        let only_approval = env(false, Some("staging"), true);
+        let gated = settle(&only_approval, Some((&head, "a1b2c3d")), true);
+        assert!(gated.env.approval);
+        assert_eq!(gated.overridden, None);
     }
 
     #[test]

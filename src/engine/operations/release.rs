@@ -13,6 +13,8 @@ pub(super) struct Picked {
     pub release: ReleaseRef,
     pub run: Option<RunNumber>,
     pub said: String,
+    /// It was named by its commit (which may have other releases).
+    pub by_commit: bool,
 }
 
 /// What `--release` / `--to` name.
@@ -73,6 +75,7 @@ pub(super) async fn resolve(
                 release,
                 run: Some(run),
                 said,
+                by_commit: false,
             });
         }
         // The history may be gone or from another machine: the engine knows its release images.
@@ -80,7 +83,7 @@ pub(super) async fn resolve(
             Some(image) => {
                 let (release, run) = candidate_of(engine, image).await;
                 let said = format!("picked {} (the newest release image on the engine)", release.describe());
-                Ok(Picked { release, run, said })
+                Ok(Picked { release, run, said, by_commit: false })
             }
             None => Err((
                 Refusal::NoRelease,
@@ -194,7 +197,13 @@ pub(super) async fn resolve(
             others.join(", ")
         ));
     }
-    Ok(Picked { release, run, said })
+    let by_commit = matches!(sel, Selector::Rev(_));
+    Ok(Picked {
+        release,
+        run,
+        said,
+        by_commit,
+    })
 }
 
 /// `run #11 a1b2c3d (0123456789ab)`, or without the run when the engine alone knew it.

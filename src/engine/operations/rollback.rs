@@ -45,6 +45,23 @@ pub async fn rollback(
         Err(why) => return cx.refuse(sink, OpAction::Rollback, from, why).await,
     };
     let release = picked.release.clone();
+    // `--to COMMIT` means the release of it that ran there: when that one is gone from the
+    // engine, another build of the commit is not it.
+    let gone = ran
+        .iter()
+        .find(|r| r.release.commit == release.commit && r.passed != Some(false) && !r.on_engine);
+    if let (true, false, Some(gone), false) = (picked.by_commit, good.contains(&release.image_id), gone, force) {
+        let why = format!(
+            "the release of {} that ran on {env} ({}) is no longer on the engine; {} is another build of that commit, which never ran there: name it (`--to {}`) with --force to roll back to it anyway",
+            release.short_commit,
+            name(&gone.release, gone.run),
+            name(&release, picked.run),
+            release.image_id
+        );
+        return cx
+            .refuse(sink, OpAction::Rollback, from, (Refusal::NoRelease, why))
+            .await;
+    }
     // An environment fed by promotion only goes back to what ran and passed there.
     let passed_there = good.contains(&release.image_id);
     let skipped = if cx.target.env.promote_from.is_some() && !passed_there {
@@ -95,6 +112,7 @@ async fn previous(engine: &Engine, cx: &Context, current: Option<&Deployed>, ran
             release: found.release.clone(),
             run: found.run,
             said,
+            by_commit: false,
         });
     }
     let none = || {
@@ -118,7 +136,12 @@ async fn previous(engine: &Engine, cx: &Context, current: Option<&Deployed>, ran
                 "picked {}: nothing is known to have run on {env} before, so the newest release image built before the current one",
                 name(&release, run)
             );
-            Ok(Picked { release, run, said })
+            Ok(Picked {
+                release,
+                run,
+                said,
+                by_commit: false,
+            })
         }
         None => Err(none()),
     }
