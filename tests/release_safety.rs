@@ -242,3 +242,57 @@ def respond(method, path, environ):
     let row = envs.status_row("staging");
     assert_eq!(row["smoke"], true, "{row}");
 }
+
+#[test]
+fn history_survives_deleting_the_state_directory_during_a_deploy() {
+    let envs = Envs::new();
+    // Staging's release takes a few seconds to answer: the deploy is under way a while.
+    let toml = std::fs::read_to_string(envs.app.path().join("release.toml")).unwrap();
+    envs.app.write(
+        "release.toml",
+        &toml.replacen(
+            "[environments.staging]\n",
+            "[environments.staging]\ncommand = [\"sh\", \"-c\", \"sleep 3; exec python /srv/hello.pyz\"]\n",
+            1,
+        ),
+    );
+    let commit = envs.app.commit_all("a slow start on staging");
+    envs.build();
+    let deploy = envs
+        .app
+        .shipdeck()
+        .args(["deploy", "staging"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lock = format!("shipdeck-lock-{}-staging", envs.app.name);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !envs.app.volumes().contains(&lock) {
+        assert!(std::time::Instant::now() < deadline, "the deploy never took the lock");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::fs::remove_dir_all(envs.app.path().join(".shipdeck")).unwrap();
+    let out = deploy.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    let history = envs.expect(0, &["history", "staging"]);
+    let row = history
+        .lines()
+        .find(|l| l.contains("deploy") && l.contains(&commit[..7]))
+        .unwrap_or_else(|| panic!("the deploy's record is gone:\n{history}"));
+    assert!(row.contains("succeeded"), "{history}");
+    assert!(history.contains("kept on the engine"), "{history}");
+    // The engine's copy does not double a row the local history has.
+    envs.expect(0, &["smoke", "staging"]);
+    envs.app.write("NOTES", "next\n");
+    let next = envs.app.commit_all("next release");
+    envs.build();
+    envs.expect(0, &["deploy", "staging"]);
+    let history = envs.expect(0, &["history", "staging"]);
+    let rows = history
+        .lines()
+        .filter(|l| l.contains("deploy") && l.contains(&next[..7]))
+        .count();
+    assert_eq!(rows, 1, "{history}");
+}

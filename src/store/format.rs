@@ -113,7 +113,8 @@ where
                 notes.push(format!("gates: {}", clean(policy, MESSAGE_WIDTH)));
             }
             [
-                op.id.to_string(),
+                // 0: kept on the engine only (see `shipdeck history ENV`).
+                if op.id > 0 { op.id.to_string() } else { "-".to_string() },
                 op.started_at.with_timezone(tz).format("%Y-%m-%d %H:%M").to_string(),
                 clean(&op.env, ENV_WIDTH),
                 op.action.as_str().replace('_', "-"),

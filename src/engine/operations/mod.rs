@@ -80,6 +80,8 @@ pub(super) struct Op {
     pub id: OpId,
     pub env: String,
     pub action: OpAction,
+    /// What the engine keeps of it (see [`crate::deploy::journal`]).
+    pub record: crate::deploy::journal::EngineOp,
     started: Instant,
     tx: mpsc::UnboundedSender<Event>,
     /// `None` for an operation nested in another (it shares the outer one's channel, so
@@ -136,10 +138,25 @@ impl Op {
         forwarder: Option<tokio::task::JoinHandle<()>>,
         start: OpStart<'_>,
     ) -> Op {
+        let at = Utc::now();
+        let record = crate::deploy::journal::EngineOp {
+            action: start.action,
+            from: start.from.clone(),
+            to: start.to.clone(),
+            by: start.by.display(),
+            approval: start.approval.clone(),
+            overridden: start.overridden.clone(),
+            policy: start.policy.clone(),
+            outcome: OpOutcome::Running,
+            message: None,
+            started_at: at,
+            finished_at: None,
+        };
         let op = Op {
             id,
             env: start.env.to_string(),
             action: start.action,
+            record,
             started: Instant::now(),
             tx,
             forwarder,
@@ -157,7 +174,7 @@ impl Op {
             forced: start.forced || start.overridden.is_some(),
             overridden: start.overridden,
             policy: start.policy,
-            at: Utc::now(),
+            at,
         });
         op
     }

@@ -9,7 +9,7 @@ use super::flows::{running, Context};
 use super::{Op, OpStart};
 use crate::deploy::checks::run_checks;
 use crate::deploy::rollout::{Rollout, RolloutOutcome};
-use crate::deploy::{lock, verdict};
+use crate::deploy::{journal, lock, verdict};
 use crate::deploy::{Deployed, OpAction, OpOutcome, Refusal, ReleaseRef, Target};
 use crate::engine::event::Event;
 use crate::engine::recorder::EventSink;
@@ -30,12 +30,20 @@ pub(super) async fn place(sink: &EventSink, cx: &Context, op: Op, release: &Rele
         Ok(held) => held,
         Err(why) => return op.refuse(why).await,
     };
+    let kept = match keep(cx, &op).await {
+        Ok(kept) => kept,
+        Err(why) => {
+            held.release().await;
+            return op.refuse(why).await;
+        }
+    };
     let secrets = secrets(cx, sink).await;
     let target = match checks {
         Placement::WorkingChecks => cx.target.clone(),
         Placement::OwnChecks => own_checks(cx, &op, release).await,
     };
     let (outcome, message, logs) = place_locked(cx, &target, &op, release, &secrets).await;
+    finish_kept(cx, &op, kept, outcome, &message).await;
     held.release().await;
     op.finish(outcome, message, logs).await;
     sink.emit(super::status::environment_status(&cx.target).await).await;
@@ -50,8 +58,16 @@ pub(super) async fn verify_unverified(sink: &EventSink, cx: &Context, op: Op, cu
         Ok(held) => held,
         Err(why) => return op.refuse(why).await,
     };
+    let kept = match keep(cx, &op).await {
+        Ok(kept) => kept,
+        Err(why) => {
+            held.release().await;
+            return op.refuse(why).await;
+        }
+    };
     let secrets = secrets(cx, sink).await;
     let (outcome, message) = verify(cx, &cx.target, &op, current, None, &secrets).await;
+    finish_kept(cx, &op, kept, outcome, &message).await;
     held.release().await;
     op.finish(outcome, message, Vec::new()).await;
     sink.emit(super::status::environment_status(&cx.target).await).await;
@@ -64,6 +80,28 @@ async fn lock(cx: &Context, op: &Op, release: &ReleaseRef) -> Result<lock::EnvLo
         Ok(l) => Ok(l),
         Err(e @ lock::LockError::Held(_)) => Err((Refusal::Locked, e.to_string())),
         Err(e) => Err((Refusal::Engine, e.to_string())),
+    }
+}
+
+/// Keeps the operation's record on the environment's engine before anything changes there:
+/// an operation whose record cannot be kept does not start (the local history can be deleted
+/// under a running shipdeck; the engine's copy survives that).
+async fn keep(cx: &Context, op: &Op) -> Result<journal::Kept, super::Why> {
+    journal::begin(&cx.target, op.record.clone()).await.map_err(|e| {
+        (
+            Refusal::Engine,
+            format!(
+                "the record of this operation cannot be kept on the engine of {} ({e}); nothing was changed",
+                cx.target.env.name
+            ),
+        )
+    })
+}
+
+/// Rewrites the engine's record with how the operation ended (said in its log when it fails).
+async fn finish_kept(cx: &Context, op: &Op, kept: journal::Kept, outcome: OpOutcome, message: &str) {
+    if let Err(e) = kept.finish(&cx.target, outcome, message).await {
+        op.log(format!("could not keep how this operation ended on the engine: {e}"));
     }
 }
 
@@ -235,6 +273,7 @@ async fn auto_rollback(
         overridden: None,
         policy: cx.policy.clone(),
     });
+    let kept = keep(cx, &op).await;
     let target = own_checks(cx, &op, previous).await;
     let rollout = Rollout {
         target: &target,
@@ -259,17 +298,19 @@ async fn auto_rollback(
         Ok(RolloutOutcome::Failed { reason, .. }) => Err(reason),
         Err(e) => Err(e.to_string()),
     };
-    match result {
-        Ok(summary) => {
-            let message = format!("{} restored; {summary}", previous.describe());
-            op.finish(OpOutcome::Succeeded, message, Vec::new()).await;
-            Ok(())
-        }
-        Err(why) => {
-            op.finish(OpOutcome::Failed, why.clone(), Vec::new()).await;
-            Err(why)
-        }
+    let (outcome, message) = match &result {
+        Ok(summary) => (
+            OpOutcome::Succeeded,
+            format!("{} restored; {summary}", previous.describe()),
+        ),
+        Err(why) => (OpOutcome::Failed, why.clone()),
+    };
+    match kept {
+        Ok(kept) => finish_kept(cx, &op, kept, outcome, &message).await,
+        Err((_, why)) => op.log(why),
     }
+    op.finish(outcome, message, Vec::new()).await;
+    result.map(|_| ())
 }
 
 /// Runs the target's smoke checks against `deployed`, reporting each result and keeping the
