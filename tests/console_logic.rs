@@ -1101,6 +1101,33 @@ mod environments_review {
     }
 
     #[test]
+    fn a_release_the_engine_has_no_verdict_for_shows_as_unverified() {
+        let mut app = connected_app();
+        // The engine has no verdict for the running container: an operation died before its
+        // smoke checks.
+        status(&mut app, "staging", Some(deployed('b', "Up 2 minutes")), None);
+        assert!(app.envs.get("staging").unwrap().unverified());
+        status(&mut app, "staging", Some(deployed('b', "Up 2 minutes")), Some(false));
+        assert!(
+            !app.envs.get("staging").unwrap().unverified(),
+            "failed is not unverified"
+        );
+        status(&mut app, "staging", Some(deployed('a', "Up 1 second")), None);
+        assert!(app.envs.get("staging").unwrap().unverified());
+        // Checks of this session that pass verify it.
+        app.apply(op_started(5, "staging", OpAction::Smoke, 'a'));
+        assert!(
+            !app.envs.get("staging").unwrap().unverified(),
+            "not while it is being checked"
+        );
+        app.apply(smoke_checked(5, "staging", 'a', true));
+        app.apply(op_finished(5, "staging", OpAction::Smoke, OpOutcome::Succeeded, None));
+        assert!(!app.envs.get("staging").unwrap().unverified());
+        status(&mut app, "staging", None, None);
+        assert!(!app.envs.get("staging").unwrap().unverified(), "nothing runs");
+    }
+
+    #[test]
     fn a_release_that_just_failed_smoke_on_staging_is_not_offered_again() {
         let mut app = connected_app();
         super::start_run(&mut app, 1, &"a".repeat(40));
