@@ -250,7 +250,7 @@ fn merge_kept(
         })
         .collect();
     local.extend(missing);
-    local.sort_by(|a, b| b.started_at.cmp(&a.started_at));
+    local.sort_by_key(|o| std::cmp::Reverse(o.started_at));
     local.truncate(limit);
     local
 }

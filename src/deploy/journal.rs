@@ -166,7 +166,7 @@ pub async fn list(target: &Target) -> Result<Vec<EngineOp>, DockerError> {
         .filter(|(n, _)| !done.contains(n))
         .map(|(_, op)| op)
         .collect();
-    ops.sort_by(|a, b| b.started_at.cmp(&a.started_at));
+    ops.sort_by_key(|o| std::cmp::Reverse(o.started_at));
     Ok(ops)
 }
 

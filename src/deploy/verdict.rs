@@ -96,7 +96,7 @@ pub async fn list(target: &Target) -> Result<Vec<EngineVerdict>, DockerError> {
             }
         }
     }
-    out.sort_by(|a, b| b.at.cmp(&a.at));
+    out.sort_by_key(|v| std::cmp::Reverse(v.at));
     Ok(out)
 }
 

@@ -416,4 +416,32 @@ mod tests {
         let local = format_operations(&[operation(1, OpAction::Smoke, OpOutcome::Failed)]);
         assert!(local.contains("smoke") && local.contains("failed"), "{local}");
     }
+
+    #[test]
+    fn operations_name_the_image_the_gate_forced_and_where_the_gates_came_from() {
+        let forced = OperationRecord {
+            forced: true,
+            overridden: Some("promote_from: rolled back to 5d6e7f8, which never ran on staging".into()),
+            policy: Some("release.toml at 1a2b3c4".into()),
+            ..operation(7, OpAction::Rollback, OpOutcome::Succeeded)
+        };
+        let kept = OperationRecord {
+            id: 0,
+            ..operation(0, OpAction::Deploy, OpOutcome::Succeeded)
+        };
+        let out = format_operations_in(&[forced, kept], &Utc);
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines[0].contains("IMAGE"), "{out}");
+        // `release("5d6e7f8a9b0c")` has the image sha256:5d6e7f8a9b0c.
+        assert!(lines[1].contains("5d6e7f8a9b0c"), "{out}");
+        assert!(
+            lines[1].contains("forced past promote_from: rolled back to 5d6e7f8, which never ran on staging"),
+            "{out}"
+        );
+        assert!(lines[1].contains("gates: release.toml at 1a2b3c4"), "{out}");
+        assert!(
+            lines[2].starts_with("-  "),
+            "a record kept on the engine only has no number: {out}"
+        );
+    }
 }

@@ -108,7 +108,7 @@ impl Store {
                     placed.push((record, verdict));
                 }
             }
-            placed.sort_by(|a, b| b.0.id.cmp(&a.0.id));
+            placed.sort_by_key(|p| std::cmp::Reverse(p.0.id));
             placed.truncate(limit);
             Ok(placed)
         })

@@ -97,7 +97,7 @@ pub(super) async fn ran_there(engine: &Engine, target: &Target) -> Result<Vec<Ra
             on_engine: true,
         });
     }
-    out.sort_by(|a, b| b.at.cmp(&a.at));
+    out.sort_by_key(|v| std::cmp::Reverse(v.at));
     Ok(out)
 }
 
