@@ -63,7 +63,8 @@ pub enum Command {
     /// Promote the release running in ENV's `promote_from` to ENV: only if it passed the
     /// source's smoke checks (or --force); needs --yes when ENV wants approval.
     Promote(PromoteArgs),
-    /// Put a previous release back on an environment: the last good one, or --to SHA.
+    /// Put a previous release back on an environment: the last good one, or --to RELEASE;
+    /// needs --yes when ENV wants approval.
     Rollback(RollbackArgs),
     /// What runs on each environment, read from the engines: release, commit, image, since,
     /// health, who deployed it, and who holds its lock.
@@ -95,8 +96,10 @@ pub struct CleanArgs {
 pub struct DeployArgs {
     /// The environment, as named in release.toml.
     pub env: String,
-    /// The release to deploy: a commit (sha or prefix, branch, HEAD~1) whose pipeline built an image.
-    #[arg(long, value_name = "SHA")]
+    /// The release to deploy: a run number (`#12`), an image ID (`sha256:…` or a prefix), or a
+    /// commit (sha or prefix, branch, HEAD~1) whose pipeline built an image (its newest release
+    /// when several runs built one; shipdeck says which it picked).
+    #[arg(long, value_name = "RELEASE")]
     pub release: Option<String>,
     /// Approve the deploy, for environments with `approval = true`.
     #[arg(long)]
@@ -140,11 +143,17 @@ pub struct PromoteArgs {
 pub struct RollbackArgs {
     /// The environment to roll back.
     pub env: String,
-    /// The release to put back (a commit or prefix); default: the last good one deployed there.
-    #[arg(long, value_name = "SHA")]
+    /// The release to put back: a run number (`#12`), an image ID (`sha256:…` or a prefix), or a
+    /// commit (the release of it that ran on ENV); default: the newest release that ran there
+    /// and whose latest smoke checks there passed.
+    #[arg(long, value_name = "RELEASE")]
     pub to: Option<String>,
+    /// Approve the rollback, for environments with `approval = true` (the console asks to
+    /// type the environment's name instead).
+    #[arg(long)]
+    pub yes: bool,
     /// On an environment that takes releases by promotion, roll back to a release that never
-    /// ran there; the audit history records that it was forced.
+    /// passed there; the audit history records which gate was overridden. Never replaces --yes.
     #[arg(long)]
     pub force: bool,
     /// Print the engine's events as NDJSON instead of text.

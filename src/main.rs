@@ -61,7 +61,7 @@ async fn dispatch(cli: Cli, started: std::time::Instant) -> Result<ExitCode, Fai
     match cli.command {
         Some(Command::Check) => check(&project),
         Some(Command::History(args)) => match &args.env {
-            Some(env) => ops_cli::history(&project, &args, env),
+            Some(env) => ops_cli::history(&project, &args, env).await,
             None => history(&project, &args),
         },
         Some(Command::Deploy(args)) => ops_cli::deploy(&project, &args).await,

@@ -5,11 +5,12 @@ use std::process::ExitCode;
 
 use shipdeck::cli::{DeployArgs, EnvArgs, HistoryArgs, PromoteArgs, RollbackArgs, StatusArgs, UnlockArgs};
 use shipdeck::config::Config;
+use shipdeck::deploy::{journal, Target};
 use shipdeck::docker;
 use shipdeck::engine::{self, Engine, Event};
 use shipdeck::headless::{format_status, EnvironmentRow};
 use shipdeck::source::Project;
-use shipdeck::store::{format_operations, Store};
+use shipdeck::store::{format_operations, OperationRecord, Store};
 
 use super::{headless, load_config, Failure, EXIT_ENGINE, EXIT_USAGE};
 
@@ -62,7 +63,7 @@ pub async fn rollback(project: &Project, args: &RollbackArgs) -> Result<ExitCode
         env: args.env.clone(),
         to: args.to.clone(),
         force: args.force,
-        approval: None,
+        approval: args.yes.then(|| "--yes".to_string()),
     };
     headless(project, command, args.json, false).await
 }
@@ -134,14 +135,32 @@ pub async fn status(project: &Project, args: &StatusArgs) -> Result<ExitCode, Fa
     })
 }
 
-/// `shipdeck history ENV`: the operations on one environment, newest first.
-pub fn history(project: &Project, args: &HistoryArgs, env: &str) -> Result<ExitCode, Failure> {
+/// `shipdeck history ENV`: the operations on one environment, newest first: the local history,
+/// with the operations kept on the environment's engine that it lacks (run from another
+/// machine, or recorded while `.shipdeck/` was deleted).
+pub async fn history(project: &Project, args: &HistoryArgs, env: &str) -> Result<ExitCode, Failure> {
     let config = load_config(project)?;
     known_env(&config, env)?;
     let store = Store::open(&project.state_dir()).map_err(Failure::usage)?;
-    let ops = store
+    let local = store
         .operations(&config.app.name, Some(env), args.limit.into())
         .map_err(Failure::usage)?;
+    let kept = match config.environment(env) {
+        Some(env_config) => match Target::connect(&config.app.name, env_config, None).await {
+            Ok(target) => journal::list(&target).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        },
+        None => Ok(Vec::new()),
+    };
+    let ops = match kept {
+        Ok(kept) => merge_kept(local, kept, &config.app.name, env, args.limit.into()),
+        Err(e) => {
+            eprintln!(
+                "shipdeck: the operations kept on the engine of {env} cannot be read ({e}): the local history only"
+            );
+            local
+        }
+    };
     if ops.is_empty() {
         println!("Nothing deployed to {env} yet (from this history). Deploy with `shipdeck deploy {env}`.");
     } else {
@@ -183,4 +202,64 @@ async fn one_shot(
         });
     }
     Ok(out)
+}
+
+/// The local history with the engine's records it lacks (matched by action, release and a start
+/// within five seconds), newest first, at most `limit`.
+fn merge_kept(
+    mut local: Vec<OperationRecord>,
+    kept: Vec<journal::EngineOp>,
+    app: &str,
+    env: &str,
+    limit: usize,
+) -> Vec<OperationRecord> {
+    let image = |r: &Option<shipdeck::deploy::ReleaseRef>| r.as_ref().map(|r| r.image_id.clone());
+    let missing: Vec<OperationRecord> = kept
+        .into_iter()
+        .filter(|k| {
+            !local.iter().any(|l| {
+                l.action == k.action
+                    && image(&l.to) == image(&k.to)
+                    && (l.started_at - k.started_at).num_seconds().abs() <= 5
+            })
+        })
+        .map(|k| {
+            let (who, git) = match k.by.split_once(" (") {
+                Some((who, git)) => (who.to_string(), Some(git.trim_end_matches(')').to_string())),
+                None => (k.by.clone(), None),
+            };
+            let (os_user, host) = who.split_once('@').unwrap_or((who.as_str(), ""));
+            OperationRecord {
+                id: 0,
+                app: app.to_string(),
+                env: env.to_string(),
+                action: k.action,
+                from: k.from,
+                to: k.to,
+                run: None,
+                operator: shipdeck::deploy::Operator {
+                    git_user: git,
+                    os_user: os_user.to_string(),
+                    host: host.to_string(),
+                },
+                approval: k.approval,
+                forced: k.overridden.is_some(),
+                overridden: k.overridden,
+                policy: k.policy,
+                outcome: k.outcome,
+                message: Some(format!(
+                    "(kept on the engine; not in this history) {}",
+                    k.message.unwrap_or_default()
+                )),
+                started_at: k.started_at,
+                finished_at: k.finished_at,
+                duration_ms: k.finished_at.map(|f| (f - k.started_at).num_milliseconds()),
+                smoke: Vec::new(),
+            }
+        })
+        .collect();
+    local.extend(missing);
+    local.sort_by_key(|o| std::cmp::Reverse(o.started_at));
+    local.truncate(limit);
+    local
 }

@@ -453,6 +453,8 @@ pub mod environments {
             by: operator(),
             approval: (action == OpAction::Promote).then(|| "typed production".to_string()),
             forced: false,
+            overridden: None,
+            policy: None,
             at: at(10),
         }
     }
@@ -545,7 +547,7 @@ pub mod environments {
     }
 
     #[test]
-    fn d_on_a_green_run_deploys_its_commit_to_the_first_environment() {
+    fn d_on_a_green_run_deploys_its_release_by_run_to_the_first_environment() {
         let mut app = envs_app();
         finished_run(&mut app, RunStatus::Success, true);
         assert_eq!(
@@ -557,7 +559,7 @@ pub mod environments {
             app.update(Action::Deploy),
             vec![Effect::Engine(Command::Deploy {
                 env: "staging".into(),
-                release: Some("a".repeat(40)),
+                release: Some("#1".to_string()),
                 force: false,
                 approval: None,
             })]
@@ -687,6 +689,7 @@ pub mod environments {
             by: Some("ada@box (Ada <ada@x>)".into()),
             smoke,
             current,
+            run: None,
         }
     }
 
@@ -715,7 +718,7 @@ pub mod environments {
             app.modal_input(ModalInput::Enter),
             vec![Effect::Engine(Command::Rollback {
                 env: "staging".into(),
-                to: Some("d".repeat(40)),
+                to: Some(format!("sha256:{}", "d".repeat(64))),
                 force: false,
                 approval: None,
             })]
@@ -989,6 +992,8 @@ mod environments_review {
             },
             approval: None,
             forced: false,
+            overridden: None,
+            policy: None,
             at: at(10),
         }
     }
@@ -1093,6 +1098,33 @@ mod environments_review {
         assert_eq!(app.envs.get("staging").unwrap().smoke_passed(), Some(false));
         status(&mut app, "staging", Some(deployed('a', "Up 1 second")), None);
         assert_eq!(app.envs.get("staging").unwrap().smoke_passed(), None);
+    }
+
+    #[test]
+    fn a_release_the_engine_has_no_verdict_for_shows_as_unverified() {
+        let mut app = connected_app();
+        // The engine has no verdict for the running container: an operation died before its
+        // smoke checks.
+        status(&mut app, "staging", Some(deployed('b', "Up 2 minutes")), None);
+        assert!(app.envs.get("staging").unwrap().unverified());
+        status(&mut app, "staging", Some(deployed('b', "Up 2 minutes")), Some(false));
+        assert!(
+            !app.envs.get("staging").unwrap().unverified(),
+            "failed is not unverified"
+        );
+        status(&mut app, "staging", Some(deployed('a', "Up 1 second")), None);
+        assert!(app.envs.get("staging").unwrap().unverified());
+        // Checks of this session that pass verify it.
+        app.apply(op_started(5, "staging", OpAction::Smoke, 'a'));
+        assert!(
+            !app.envs.get("staging").unwrap().unverified(),
+            "not while it is being checked"
+        );
+        app.apply(smoke_checked(5, "staging", 'a', true));
+        app.apply(op_finished(5, "staging", OpAction::Smoke, OpOutcome::Succeeded, None));
+        assert!(!app.envs.get("staging").unwrap().unverified());
+        status(&mut app, "staging", None, None);
+        assert!(!app.envs.get("staging").unwrap().unverified(), "nothing runs");
     }
 
     #[test]
@@ -1233,6 +1265,7 @@ mod environments_review {
             by: Some("ada@box".into()),
             smoke: None,
             current,
+            run: None,
         }
     }
 
@@ -1272,7 +1305,7 @@ mod environments_review {
             app.modal_input(ModalInput::Enter),
             vec![Effect::Engine(Command::Rollback {
                 env: "production".into(),
-                to: Some("d".repeat(40)),
+                to: Some(format!("sha256:{}", "d".repeat(64))),
                 force: false,
                 approval: Some("typed production".into()),
             })]

@@ -511,6 +511,8 @@ mod environments {
             },
             approval: None,
             forced: false,
+            overridden: None,
+            policy: None,
             at: at(11),
         });
         app.apply(Event::OperationLog {
@@ -545,6 +547,8 @@ mod environments {
             by,
             approval: Some("typed production".into()),
             forced: false,
+            overridden: None,
+            policy: None,
             at: at(11),
         });
         app.apply(Event::SmokeChecked {
@@ -577,6 +581,8 @@ mod environments {
             },
             approval: None,
             forced: false,
+            overridden: None,
+            policy: None,
             at: at(18),
         });
         app.apply(Event::OperationFinished {
@@ -680,6 +686,7 @@ mod environments {
             by: Some("ada@box (Ada Lovelace <ada@example.com>)".into()),
             smoke,
             current,
+            run: (c != 'd').then_some(c as i64),
         };
         app.apply(Event::ReleasesListed {
             env: "staging".into(),
@@ -826,6 +833,7 @@ mod environments {
                 by: Some("ada@box".into()),
                 smoke: Some(true),
                 current: false,
+                run: None,
             }],
         });
         app.modal_input(shipdeck::ui::app::ModalInput::Enter);

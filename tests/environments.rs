@@ -270,7 +270,8 @@ fn a_bad_release_fails_staging_smoke_promote_refuses_and_production_rolls_back_b
     assert!(!body.contains(&bad));
 
     // A rollback does not bring the bad release back to production either.
-    let back = envs.shipdeck(&["rollback", "production", "--to", &bad[..8]]);
+    // With its approval: the gate of an environment fed by promotion still holds.
+    let back = envs.shipdeck(&["rollback", "production", "--to", &bad[..8], "--yes"]);
     assert_eq!(back.status.code(), Some(4), "{}", text(&back));
     assert!(text(&back).contains("never ran on production"), "{}", text(&back));
 

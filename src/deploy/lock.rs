@@ -61,8 +61,8 @@ impl LockHolder {
         );
         if self.stale {
             out.push_str(&format!(
-                "\n  that process is gone: the lock is stale; break it with `shipdeck unlock {}`",
-                self.env
+                "\n  that process is gone: its operation ({}) was INTERRUPTED and the lock is stale; break it with `shipdeck unlock {}`, then run the operation again: what runs there is verified (smoke-checked) before anything is called fine",
+                self.doing, self.env
             ));
         } else {
             out.push_str(&format!(

@@ -3,6 +3,7 @@
 //! operations (`engine::operations`) drive these; nothing here draws or prints.
 
 pub mod checks;
+pub mod journal;
 pub mod lock;
 pub mod model;
 mod operator;

@@ -191,6 +191,12 @@ pub enum Event {
         by: Operator,
         approval: Option<String>,
         forced: bool,
+        /// Which gate `--force` went past, in words ("promote_from: …", "smoke gate: …",
+        /// "uncommitted gates: approval true → false"); `None` when nothing was overridden.
+        overridden: Option<String>,
+        /// Where the environment's gates came from: "release.toml at a1b2c3d" (HEAD), or the
+        /// working copy's when `--force` applied an uncommitted change.
+        policy: Option<String>,
         at: DateTime<Utc>,
     },
     /// Progress of an operation, in words: container created, stopping the previous release…
@@ -257,6 +263,8 @@ pub struct ReleaseChoice {
     pub smoke: Option<bool>,
     /// It runs there now.
     pub current: bool,
+    /// The run that built it, when known: one commit may have several releases.
+    pub run: Option<RunNumber>,
 }
 
 /// A run from the history, with its stages and where their logs are.

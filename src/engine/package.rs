@@ -54,8 +54,9 @@ pub async fn build(
         .into_iter()
         .filter(|(k, _)| prepared.declared_args.contains(k))
         .collect();
-    // A rebuild of the same commit moves the tag; the image it leaves untagged is removed below.
-    let previous = shared.docker.image_id(&tag).await.ok().flatten();
+    // A rebuild of the same commit moves the tag; the image it leaves untagged stays: it is a
+    // release of its own (an image ID, never a tag), which may have run and passed somewhere.
+    // Retention below keeps the newest `keep_releases`.
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
     let building = shared.docker.build_image(
         prepared.tar,
@@ -89,12 +90,6 @@ pub async fn build(
         }
     };
     let image_id = result?;
-    if let Some(previous) = previous.filter(|p| *p != image_id) {
-        // Only when nothing uses it any more (no container, no other tag): a deployed release stays.
-        if shared.docker.remove_unused_image(&previous).await {
-            log_file.write_line(&format!("shipdeck: removed the previous build of {tag} ({previous})"));
-        }
-    }
     if let Ok(mut built) = shared.built.lock() {
         *built = Some((image_id.clone(), tag.clone()));
     }

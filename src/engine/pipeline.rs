@@ -253,7 +253,7 @@ pub fn describe_paths(paths: &[String]) -> String {
 }
 
 /// The release.toml committed in `commit`, parsed; `Ok(None)` when the commit has none.
-async fn committed_config(
+pub(crate) async fn committed_config(
     engine: &Engine,
     commit: &crate::source::CommitInfo,
 ) -> Result<Option<crate::config::Config>, String> {

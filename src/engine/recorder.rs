@@ -331,6 +331,8 @@ impl Audit {
                 by,
                 approval,
                 forced,
+                overridden,
+                policy,
                 at,
             } => {
                 let owner = crate::owner::Owner::current().label();
@@ -346,6 +348,8 @@ impl Audit {
                         owner: &owner,
                         approval: approval.as_deref(),
                         forced: *forced,
+                        overridden: overridden.as_deref(),
+                        policy: policy.as_deref(),
                     },
                     *at,
                 )?;

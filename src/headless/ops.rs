@@ -19,6 +19,8 @@ pub(super) fn text(out: &mut impl Write, now: &str, event: &Event) -> io::Result
             by,
             approval,
             forced,
+            overridden,
+            policy,
             ..
         } => {
             let what = match (action, to) {
@@ -38,11 +40,17 @@ pub(super) fn text(out: &mut impl Write, now: &str, event: &Event) -> io::Result
             if let Some(approval) = approval {
                 writeln!(out, "{now} {env} · approved: {approval}")?;
             }
-            if *forced {
-                writeln!(
+            match (overridden, forced) {
+                (Some(gate), _) => writeln!(
                     out,
-                    "{now} {env} · FORCED past the smoke gate (--force): recorded in the audit"
-                )?;
+                    "{now} {env} · FORCED past {} (--force): recorded in the audit",
+                    sanitize_cow(gate)
+                )?,
+                (None, true) => writeln!(out, "{now} {env} · FORCED (--force): recorded in the audit")?,
+                (None, false) => {}
+            }
+            if let Some(policy) = policy {
+                writeln!(out, "{now} {env} · gates from {}", sanitize_cow(policy))?;
             }
             Ok(())
         }

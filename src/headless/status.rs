@@ -12,7 +12,8 @@ pub struct EnvironmentRow {
     pub deployed: Option<Deployed>,
     pub lock: Option<LockHolder>,
     pub error: Option<String>,
-    /// The last smoke verdict for the release it runs (local history): passed, failed, unknown.
+    /// The smoke verdict kept on the engine for the container that runs now: passed, failed,
+    /// or none (UNVERIFIED: put there by an operation that died before its checks).
     pub smoke: Option<bool>,
 }
 
@@ -59,13 +60,21 @@ pub fn format_status(rows: &[EnvironmentRow]) -> String {
                 match row.smoke {
                     Some(true) => "passed".into(),
                     Some(false) => "FAILED".into(),
-                    None => "-".into(),
+                    None => "UNVERIFIED".into(),
                 },
                 // `user@host`; the git identity is in the history and the container's labels.
                 d.deployed_by.split(" (").next().unwrap_or_default().to_string(),
             ],
         };
         table.push(cells);
+        if let (Some(d), None, None) = (&row.deployed, &row.error, row.smoke) {
+            notes.push(format!(
+                "{}: {} is UNVERIFIED: its smoke checks have not passed against the container that runs it (an operation died before them?); `shipdeck smoke {}` verifies it (and rolls back with auto_rollback when they fail)",
+                row.env,
+                d.release.describe(),
+                row.env
+            ));
+        }
         if let Some(lock) = &row.lock {
             notes.push(format!("{} (lock)", lock.describe().replace('\n', "\n ")));
         }

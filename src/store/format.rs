@@ -77,7 +77,8 @@ where
 
 /// A table of operations (as given, e.g. newest first), times in local time. Columns: #,
 /// when (start), environment, action, from and to (short commits, the subject of `to` cut to
-/// 40 characters), outcome, who (OS user and host), duration, notes (forced, approval). The
+/// 40 characters), the image ID of `to` (a release is an image: one commit may have several),
+/// outcome, who (OS user and host), duration, notes (forced past which gate, approval). The
 /// operation's message and its smoke checks follow each row on indented lines.
 pub fn format_operations(ops: &[OperationRecord]) -> String {
     format_operations_in(ops, &Local)
@@ -91,21 +92,29 @@ where
         return "no operations yet\n".to_string();
     }
     let header = [
-        "#", "WHEN", "ENV", "ACTION", "FROM", "TO", "OUTCOME", "BY", "DURATION", "NOTES",
+        "#", "WHEN", "ENV", "ACTION", "FROM", "TO", "IMAGE", "OUTCOME", "BY", "DURATION", "NOTES",
     ];
-    let right_aligned = [true, false, false, false, false, false, false, false, true, false];
-    let rows: Vec<[String; 10]> = ops
+    let right_aligned = [
+        true, false, false, false, false, false, false, false, false, true, false,
+    ];
+    let rows: Vec<[String; 11]> = ops
         .iter()
         .map(|op| {
             let mut notes = Vec::new();
-            if op.forced {
-                notes.push("forced".to_string());
+            match (&op.overridden, op.forced) {
+                (Some(gate), _) => notes.push(format!("forced past {}", clean(gate, MESSAGE_WIDTH))),
+                (None, true) => notes.push("forced".to_string()),
+                (None, false) => {}
             }
             if let Some(approval) = &op.approval {
                 notes.push(format!("approved: {}", clean(approval, MESSAGE_WIDTH)));
             }
+            if let Some(policy) = &op.policy {
+                notes.push(format!("gates: {}", clean(policy, MESSAGE_WIDTH)));
+            }
             [
-                op.id.to_string(),
+                // 0: kept on the engine only (see `shipdeck history ENV`).
+                if op.id > 0 { op.id.to_string() } else { "-".to_string() },
                 op.started_at.with_timezone(tz).format("%Y-%m-%d %H:%M").to_string(),
                 clean(&op.env, ENV_WIDTH),
                 op.action.as_str().replace('_', "-"),
@@ -121,6 +130,10 @@ where
                             clean(&r.subject, SUBJECT_WIDTH)
                         )
                     },
+                ),
+                op.to.as_ref().map_or_else(
+                    || "-".to_string(),
+                    |r| clean(&crate::deploy::short_image_id(&r.image_id), usize::MAX),
                 ),
                 op.outcome.as_str().replace('_', " "),
                 clean(&format!("{}@{}", op.operator.os_user, op.operator.host), AUTHOR_WIDTH),
@@ -314,6 +327,8 @@ mod tests {
             operator: operator(),
             approval: None,
             forced: false,
+            overridden: None,
+            policy: None,
             outcome,
             message: None,
             started_at: t(60),
@@ -400,5 +415,33 @@ mod tests {
         assert_eq!(format_operations_in(&[], &Utc), "no operations yet\n");
         let local = format_operations(&[operation(1, OpAction::Smoke, OpOutcome::Failed)]);
         assert!(local.contains("smoke") && local.contains("failed"), "{local}");
+    }
+
+    #[test]
+    fn operations_name_the_image_the_gate_forced_and_where_the_gates_came_from() {
+        let forced = OperationRecord {
+            forced: true,
+            overridden: Some("promote_from: rolled back to 5d6e7f8, which never ran on staging".into()),
+            policy: Some("release.toml at 1a2b3c4".into()),
+            ..operation(7, OpAction::Rollback, OpOutcome::Succeeded)
+        };
+        let kept = OperationRecord {
+            id: 0,
+            ..operation(0, OpAction::Deploy, OpOutcome::Succeeded)
+        };
+        let out = format_operations_in(&[forced, kept], &Utc);
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines[0].contains("IMAGE"), "{out}");
+        // `release("5d6e7f8a9b0c")` has the image sha256:5d6e7f8a9b0c.
+        assert!(lines[1].contains("5d6e7f8a9b0c"), "{out}");
+        assert!(
+            lines[1].contains("forced past promote_from: rolled back to 5d6e7f8, which never ran on staging"),
+            "{out}"
+        );
+        assert!(lines[1].contains("gates: release.toml at 1a2b3c4"), "{out}");
+        assert!(
+            lines[2].starts_with("-  "),
+            "a record kept on the engine only has no number: {out}"
+        );
     }
 }

@@ -19,6 +19,7 @@ mod operation_reads;
 mod operations;
 mod paths;
 mod query;
+mod releases;
 mod runs;
 mod schema;
 mod status;

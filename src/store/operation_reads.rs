@@ -11,7 +11,7 @@ use super::operations::{
 };
 use super::time::{self, SqlTime};
 use super::{RunNumber, RunStatus, Store};
-use crate::deploy::model::{OpOutcome, Operator, ReleaseRef, SmokeResult};
+use crate::deploy::model::{OpAction, OpOutcome, Operator, ReleaseRef, SmokeResult};
 
 impl Store {
     /// The newest `limit` operations of `app` (on `env`, or on every environment), newest
@@ -65,9 +65,67 @@ impl Store {
         env: &str,
         limit: usize,
     ) -> Result<Vec<(OperationRecord, Option<SmokeVerdict>)>, StoreError> {
+        let outcomes = [
+            OpOutcome::Succeeded,
+            OpOutcome::Unchanged,
+            OpOutcome::Succeeded,
+            OpOutcome::Unchanged,
+        ];
+        self.releases_on(app, env, limit, PLACING_ACTIONS, outcomes)
+    }
+
+    /// The releases that ran on `env`: put in place there (also by an operation whose smoke
+    /// checks failed, or that was rolled back), or smoke-checked there; newest first, distinct
+    /// by image id, each with its latest operation and its latest smoke verdict on `env`.
+    pub fn releases_that_ran(
+        &self,
+        app: &str,
+        env: &str,
+        limit: usize,
+    ) -> Result<Vec<(OperationRecord, Option<SmokeVerdict>)>, StoreError> {
+        use OpOutcome::{Failed, RolledBack, Succeeded, Unchanged};
+        self.releases_on(
+            app,
+            env,
+            limit,
+            PLACING_ACTIONS,
+            [Succeeded, Unchanged, Failed, RolledBack],
+        )
+        .and_then(|mut placed| {
+            let checked = self.releases_on(
+                app,
+                env,
+                limit,
+                [OpAction::Smoke; 4],
+                [Succeeded, Failed, Failed, Failed],
+            )?;
+            for (record, verdict) in checked {
+                let image = record.to.as_ref().map(|r| r.image_id.clone());
+                if !placed
+                    .iter()
+                    .any(|(r, _)| r.to.as_ref().map(|t| &t.image_id) == image.as_ref())
+                {
+                    placed.push((record, verdict));
+                }
+            }
+            placed.sort_by_key(|p| std::cmp::Reverse(p.0.id));
+            placed.truncate(limit);
+            Ok(placed)
+        })
+    }
+
+    fn releases_on(
+        &self,
+        app: &str,
+        env: &str,
+        limit: usize,
+        actions: [OpAction; 4],
+        outcomes: [OpOutcome; 4],
+    ) -> Result<Vec<(OperationRecord, Option<SmokeVerdict>)>, StoreError> {
         let op = "read the releases deployed to an environment";
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let [a1, a2, a3, a4] = PLACING_ACTIONS.map(SqlAction);
+        let [a1, a2, a3, a4] = actions.map(SqlAction);
+        let [o1, o2, o3, o4] = outcomes.map(SqlOutcome);
         let tx = self
             .conn
             .unchecked_transaction()
@@ -78,22 +136,12 @@ impl Store {
                 "SELECT {OP_COLUMNS} FROM operations WHERE id IN (
                      SELECT max(id) FROM operations
                      WHERE app = ?1 AND env = ?2 AND to_image IS NOT NULL
-                       AND action IN (?3, ?4, ?5, ?6) AND outcome IN (?7, ?8)
+                       AND action IN (?3, ?4, ?5, ?6) AND outcome IN (?7, ?8, ?9, ?10)
                      GROUP BY to_image
                  )
-                 ORDER BY id DESC LIMIT ?9"
+                 ORDER BY id DESC LIMIT ?11"
             ),
-            params![
-                app,
-                env,
-                a1,
-                a2,
-                a3,
-                a4,
-                SqlOutcome(OpOutcome::Succeeded),
-                SqlOutcome(OpOutcome::Unchanged),
-                limit
-            ],
+            params![app, env, a1, a2, a3, a4, o1, o2, o3, o4, limit],
         )
         .map_err(error::sql(&self.db_path, op))?;
         let mut out = Vec::with_capacity(records.len());
@@ -189,6 +237,8 @@ fn operation_from_row(row: &Row<'_>) -> rusqlite::Result<OperationRecord> {
         started_at: row.get::<_, SqlTime>(22)?.0,
         finished_at: time::opt(row.get(23)?),
         duration_ms: row.get(24)?,
+        overridden: row.get(25)?,
+        policy: row.get(26)?,
         smoke: Vec::new(),
     })
 }
@@ -205,7 +255,7 @@ fn smoke_from_row(row: &Row<'_>) -> rusqlite::Result<SmokeResult> {
     })
 }
 
-fn green_from_row(row: &Row<'_>) -> rusqlite::Result<(RunNumber, ReleaseRef)> {
+pub(super) fn green_from_row(row: &Row<'_>) -> rusqlite::Result<(RunNumber, ReleaseRef)> {
     Ok((
         row.get(0)?,
         ReleaseRef {

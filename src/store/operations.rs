@@ -34,6 +34,10 @@ pub struct NewOperation<'a> {
     /// How it was approved: "typed production", "--yes", …
     pub approval: Option<&'a str>,
     pub forced: bool,
+    /// Which gate `--force` went past, in words.
+    pub overridden: Option<&'a str>,
+    /// Where the environment's gates came from ("release.toml at a1b2c3d").
+    pub policy: Option<&'a str>,
 }
 
 /// One operation as stored, with the smoke results it recorded (in check order).
@@ -49,6 +53,10 @@ pub struct OperationRecord {
     pub operator: Operator,
     pub approval: Option<String>,
     pub forced: bool,
+    /// Which gate `--force` went past, in words.
+    pub overridden: Option<String>,
+    /// Where the environment's gates came from.
+    pub policy: Option<String>,
     pub outcome: OpOutcome,
     pub message: Option<String>,
     #[serde(serialize_with = "time::serialize")]
@@ -85,7 +93,7 @@ pub(super) const OP_COLUMNS: &str = "id, app, env, action, \
      from_commit, from_short, from_subject, from_image, from_tag, \
      to_commit, to_short, to_subject, to_image, to_tag, \
      run, by_git, by_os, by_host, approval, forced, outcome, message, \
-     started_at, finished_at, duration_ms";
+     started_at, finished_at, duration_ms, overridden, policy";
 
 pub(super) const SMOKE_COLUMNS: &str = "check_name, passed, attempts, latency_ms, status, excerpt, message";
 
@@ -101,9 +109,9 @@ impl Store {
                                      from_commit, from_short, from_subject, from_image, from_tag,
                                      to_commit, to_short, to_subject, to_image, to_tag,
                                      run, by_git, by_os, by_host, owner, approval, forced,
-                                     outcome, started_at)
+                                     outcome, started_at, overridden, policy)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                     ?18, ?19, ?20, ?21, ?22)",
+                     ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
             params![
                 op.app,
                 op.env,
@@ -127,6 +135,8 @@ impl Store {
                 op.forced,
                 SqlOutcome(OpOutcome::Running),
                 SqlTime(at),
+                op.overridden,
+                op.policy,
             ],
         )
         .map_err(error::sql(&self.db_path, sql_op))?;

@@ -65,6 +65,8 @@ fn an_operation_with_smoke_results_round_trips() {
         run: Some(7),
         approval: Some("typed production"),
         forced: true,
+        overridden: Some("smoke gate: failed on staging"),
+        policy: Some("release.toml at 1a2b3c4"),
         ..new_op("production", Promote, Some(&to), &who, "1@box")
     };
     let start = t(0) + chrono::Duration::nanoseconds(123_456_789);
@@ -106,6 +108,8 @@ fn an_operation_with_smoke_results_round_trips() {
         operator: who.clone(),
         approval: Some("typed production".into()),
         forced: true,
+        overridden: Some("smoke gate: failed on staging".into()),
+        policy: Some("release.toml at 1a2b3c4".into()),
         outcome: RolledBack,
         message: Some("smoke failed".into()),
         started_at: start,
@@ -423,7 +427,7 @@ fn a_version_1_database_migrates_and_keeps_its_runs() {
         .unwrap();
     }
     let mut store = Store::open(tmp.path()).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(store.schema_version().unwrap(), 3);
     let run = store.run(1).unwrap().unwrap();
     assert_eq!(run.subject, "Old work");
     assert_eq!(run.status, RunStatus::Success);
@@ -443,7 +447,7 @@ fn a_version_1_database_migrates_and_keeps_its_runs() {
     assert_eq!(store.create_run(&new_run("me"), t(20)).unwrap(), 2);
     drop(store);
     let store = Store::open(tmp.path()).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 2);
+    assert_eq!(store.schema_version().unwrap(), 3);
     assert_eq!(store.operations("shop", None, 10).unwrap().len(), 1);
 }
 

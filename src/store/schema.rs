@@ -114,6 +114,13 @@ CREATE INDEX smoke_results_image ON smoke_results (app, env, image_id);
 CREATE INDEX smoke_results_operation ON smoke_results (operation, position);
 "#,
     },
+    Migration {
+        name: "which gate an operation overrode, and where its gates came from",
+        sql: r#"
+ALTER TABLE operations ADD COLUMN overridden TEXT; -- in words: "smoke gate: …"
+ALTER TABLE operations ADD COLUMN policy TEXT;     -- "release.toml at a1b2c3d"
+"#,
+    },
 ];
 
 /// The schema version this build writes.

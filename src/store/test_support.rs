@@ -63,6 +63,8 @@ pub(super) fn new_op<'a>(
         owner,
         approval: None,
         forced: false,
+        overridden: None,
+        policy: None,
     }
 }
 

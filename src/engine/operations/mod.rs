@@ -3,11 +3,14 @@
 //! reports `OperationStarted` … `OperationFinished` (recorded in the audit history); none is
 //! ever cancelled by a watch trigger.
 
+mod candidates;
 mod flows;
+mod policy;
 mod promote;
 mod release;
 mod rollback;
 mod status;
+mod verify;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -77,6 +80,8 @@ pub(super) struct Op {
     pub id: OpId,
     pub env: String,
     pub action: OpAction,
+    /// What the engine keeps of it (see [`crate::deploy::journal`]).
+    pub record: crate::deploy::journal::EngineOp,
     started: Instant,
     tx: mpsc::UnboundedSender<Event>,
     /// `None` for an operation nested in another (it shares the outer one's channel, so
@@ -97,6 +102,10 @@ pub(super) struct OpStart<'a> {
     pub by: &'a Operator,
     pub approval: Option<String>,
     pub forced: bool,
+    /// Which gate was overridden, in words (see [`Event::OperationStarted`]).
+    pub overridden: Option<String>,
+    /// Where the gates came from.
+    pub policy: Option<String>,
 }
 
 impl Op {
@@ -132,10 +141,25 @@ impl Op {
         masker: crate::mask::SharedMasker,
         start: OpStart<'_>,
     ) -> Op {
+        let at = Utc::now();
+        let record = crate::deploy::journal::EngineOp {
+            action: start.action,
+            from: start.from.clone(),
+            to: start.to.clone(),
+            by: start.by.display(),
+            approval: start.approval.clone(),
+            overridden: start.overridden.clone(),
+            policy: start.policy.clone(),
+            outcome: OpOutcome::Running,
+            message: None,
+            started_at: at,
+            finished_at: None,
+        };
         let op = Op {
             id,
             env: start.env.to_string(),
             action: start.action,
+            record,
             started: Instant::now(),
             tx,
             forwarder,
@@ -151,8 +175,10 @@ impl Op {
             run: start.run,
             by: start.by.clone(),
             approval: start.approval,
-            forced: start.forced,
-            at: Utc::now(),
+            forced: start.forced || start.overridden.is_some(),
+            overridden: start.overridden,
+            policy: start.policy,
+            at,
         });
         op
     }

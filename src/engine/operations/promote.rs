@@ -1,15 +1,15 @@
 //! Promotion: the release running in `promote_from`, only past its smoke gate and with an
 //! approval where one is wanted; and the preview the console's approval dialog shows.
 
-use super::flows::{context, place, running};
-use super::{environment, target, with_store, Op, Why};
-use crate::deploy::{verdict, OpAction, OpOutcome, Refusal, ReleaseRef, Target};
+use super::flows::{approved, context, place, running, Placement};
+use super::{environment, target, with_store, Why};
+use crate::deploy::{verdict, Deployed, OpAction, OpOutcome, Refusal, Target};
 use crate::engine::event::Event;
 use crate::engine::recorder::EventSink;
 use crate::engine::Engine;
 
 pub async fn promote(engine: &Engine, sink: &EventSink, env: &str, force: bool, approval: Option<String>) {
-    let Some(cx) = context(engine, sink, env, OpAction::Promote).await else {
+    let Some(cx) = context(engine, sink, env, OpAction::Promote, force).await else {
         return;
     };
     let from = running(&cx.target).await.ok().flatten().map(|d| d.release);
@@ -28,7 +28,7 @@ pub async fn promote(engine: &Engine, sink: &EventSink, env: &str, force: bool, 
         Err(why) => return refused((Refusal::Engine, why)).await,
     };
     let candidate = match running(&source).await {
-        Ok(Some(d)) => d.release,
+        Ok(Some(d)) => d,
         Ok(None) => {
             let why = format!(
                 "nothing runs on {source_name} to promote: deploy there first (`shipdeck deploy {source_name}`)"
@@ -38,26 +38,27 @@ pub async fn promote(engine: &Engine, sink: &EventSink, env: &str, force: bool, 
         Err(why) => return refused((Refusal::Engine, why)).await,
     };
     let gate = smoke_gate(engine, &source, &candidate).await;
-    let forced = match gate {
-        Ok(()) => false,
+    let candidate = candidate.release;
+    let skipped = match gate {
+        Ok(()) => None,
         Err(why) if force => {
             tracing::warn!("promoting without a passed smoke check (--force): {why}");
-            true
+            Some(format!("the smoke gate: {why}"))
         }
         Err(why) => {
             let why = format!("refusing to promote to {env}: {why}; --force promotes anyway (the audit records it)");
             return refused((Refusal::SmokeGate, why)).await;
         }
     };
-    if cx.target.env.approval && approval.is_none() {
-        let why = format!("{env} needs an approval: in the console, type its name; headless, add --yes");
-        return refused((Refusal::Approval, why)).await;
+    if let Err(why) = approved(&cx.target, approval.as_deref()) {
+        return refused(why).await;
     }
     let mut start = cx.start(OpAction::Promote, from, &candidate);
     start.approval = approval;
-    start.forced = forced;
-    let op = Op::start(sink, start);
-    if forced {
+    start.forced = skipped.is_some();
+    start.overridden = cx.overridden(skipped.clone());
+    let op = cx.begin(sink, start);
+    if skipped.is_some() {
         op.log(format!(
             "FORCED: {} is promoted without a passed smoke check on {source_name}",
             candidate.describe()
@@ -82,12 +83,33 @@ pub async fn promote(engine: &Engine, sink: &EventSink, env: &str, force: bool, 
             Err(e) => return op.finish(OpOutcome::Failed, e.to_string(), Vec::new()).await,
         }
     }
-    place(sink, &cx, op, &candidate).await;
+    place(sink, &cx, op, &candidate, Placement::WorkingChecks).await;
 }
 
-/// The promotion gate: the exact image must have passed the source's smoke checks.
-async fn smoke_gate(engine: &Engine, source_target: &Target, candidate: &ReleaseRef) -> Result<(), String> {
+/// The promotion gate: the exact image must be verified on the source: its smoke checks passed
+/// there, against the container that runs it now (the verdict kept on the source's engine).
+async fn smoke_gate(engine: &Engine, source_target: &Target, running: &Deployed) -> Result<(), String> {
     let source = source_target.env.name.as_str();
+    let candidate = &running.release;
+    match verdict::read(source_target, &candidate.image_id).await {
+        Ok(Some(v)) if v.verifies(&running.container_id) => return Ok(()),
+        Ok(Some(v)) if !v.passed => {
+            return Err(format!(
+                "{} failed its smoke checks on {source} ({})",
+                candidate.describe(),
+                v.summary
+            ))
+        }
+        // Checked against another container of that image: this one never was (an operation
+        // on the source died before its checks).
+        Ok(Some(v)) if !v.container.is_empty() => {
+            return Err(format!(
+                "{} is not verified on {source}: it was put in place again and its smoke checks have not run since (`shipdeck smoke {source}`)",
+                candidate.describe()
+            ))
+        }
+        _ => {}
+    }
     let local = {
         let (app, source, image) = (
             source_target.app.clone(),
@@ -96,19 +118,8 @@ async fn smoke_gate(engine: &Engine, source_target: &Target, candidate: &Release
         );
         with_store(engine, move |s| s.smoke_verdict(&app, &source, &image)).await
     };
-    // Checked from another machine, or before the history was deleted: the engine knows.
-    if let Ok(None) = local {
-        if let Ok(Some(v)) = verdict::read(source_target, &candidate.image_id).await {
-            return match v.passed {
-                true => Ok(()),
-                false => Err(format!(
-                    "{} failed its smoke checks on {source} ({})",
-                    candidate.describe(),
-                    v.summary
-                )),
-            };
-        }
-    }
+    // No verdict on the engine (kept by an older shipdeck, or its volume removed): the
+    // history's.
     match local {
         Ok(Some(v)) if v.passed => Ok(()),
         Ok(Some(v)) => Err(format!(
@@ -162,13 +173,14 @@ pub async fn preview_promotion(engine: &Engine, sink: &EventSink, env: &str) {
         None => None,
     };
     let candidate = match &source {
-        Some(s) => running(s).await.ok().flatten().map(|d| d.release),
+        Some(s) => running(s).await.ok().flatten(),
         None => None,
     };
     let blocked = match (&candidate, &source) {
         (Some(c), Some(s)) => smoke_gate(engine, s, c).await.err(),
         _ => Some(format!("nothing runs on {source_name} to promote")),
     };
+    let candidate = candidate.map(|d| d.release);
     let commits = match &candidate {
         Some(c) => {
             let project = engine.project.clone();

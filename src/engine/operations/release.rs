@@ -8,69 +8,246 @@ use crate::docker::{labels, ReleaseImage};
 use crate::engine::Engine;
 use crate::store::RunNumber;
 
-/// The release for `wanted` (a commit or its prefix, a branch, `HEAD~1`…), or the newest green
-/// run's release when `wanted` is `None`; it must be on the target's engine.
+/// A release an operation picked, and in words which one and why (the operator is told).
+pub(super) struct Picked {
+    pub release: ReleaseRef,
+    pub run: Option<RunNumber>,
+    pub said: String,
+    /// It was named by its commit (which may have other releases).
+    pub by_commit: bool,
+}
+
+/// What `--release` / `--to` name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Selector {
+    /// `#12`, `run:12`, or a bare number that is no revision.
+    Run(RunNumber),
+    /// `sha256:…`, or a hex prefix that is no commit but starts a release's image ID.
+    Image(String),
+    /// A commit (or branch, tag, `HEAD~1`).
+    Rev(String),
+}
+
+fn selector(wanted: &str) -> Selector {
+    let run = wanted
+        .strip_prefix('#')
+        .or_else(|| wanted.strip_prefix("run:"))
+        .or_else(|| wanted.strip_prefix("run-"));
+    if let Some(n) = run.and_then(|n| n.parse::<RunNumber>().ok()) {
+        return Selector::Run(n);
+    }
+    if let Some(id) = wanted.strip_prefix("sha256:") {
+        return Selector::Image(id.to_ascii_lowercase());
+    }
+    Selector::Rev(wanted.to_string())
+}
+
+/// A candidate release: from the history (with its run) or from the engine's labels.
+pub(super) type Candidate = (ReleaseRef, Option<RunNumber>);
+
+/// The release `wanted` names (a commit, a run number `#N` or an image ID prefix), or the
+/// newest green run's release when `wanted` is `None`; it must be on the target's engine.
+/// A commit with several releases picks the first whose image is in `prefer` (the releases
+/// that ran on the environment, for a rollback), else the newest; the words say which and
+/// name the others.
 pub(super) async fn resolve(
     engine: &Engine,
     target: &Target,
     wanted: Option<&str>,
-) -> Result<(ReleaseRef, Option<RunNumber>), Why> {
-    let app = target.app.clone();
-    let (commit, known) = match wanted {
-        Some(rev) => {
-            let (commit, known) = commit_of(engine, rev).await.map_err(|e| (Refusal::Usage, e))?;
-            (Some(commit), known)
-        }
-        None => (None, true),
-    };
-    let from_history = {
-        let (app, commit) = (app.clone(), commit.clone());
-        with_store(engine, move |store| match &commit {
-            Some(c) => store.green_release_for(&app, c),
-            None => store.newest_green_release(&app),
-        })
-        .await
-        .unwrap_or_else(|e| {
-            tracing::warn!("history not readable: {e}");
-            None
-        })
-    };
-    if let Some((run, release)) = from_history {
-        if target
-            .docker
-            .image_exists(&release.image_id)
-            .await
-            .map_err(|e| (Refusal::Engine, e.to_string()))?
-        {
-            return Ok((release, Some(run)));
-        }
-    }
-    // The history may be gone or from another machine: the engine knows its release images.
+    prefer: &[String],
+) -> Result<Picked, Why> {
     let images = release_images(target).await.map_err(|e| (Refusal::Engine, e))?;
-    let found = match &commit {
-        Some(c) => images
-            .iter()
-            .find(|i| i.labels.get(labels::COMMIT).is_some_and(|l| l.starts_with(c.as_str()))),
-        None => images.first(),
-    };
-    match found {
-        Some(image) => Ok((release_of(engine, image).await, None)),
-        None => Err(match (wanted, commit) {
-            (Some(rev), Some(_)) if !known => (
-                Refusal::Usage,
-                format!("`{rev}` is not a commit of this repository, and no release image on the engine at {} was built from a commit starting with it", target.docker.address),
-            ),
-            (Some(rev), Some(c)) => (Refusal::NoRelease, format!(
-                "no release image of {rev} ({}) on the engine at {}: run its pipeline first (`shipdeck run --commit {rev}`)",
-                &c[..c.len().min(7)],
-                target.docker.address
-            )),
-            _ => (
+    let on_engine = |id: &str| images.iter().any(|i| i.id == id);
+    let Some(wanted) = wanted else {
+        let app = target.app.clone();
+        let newest = with_store(engine, move |s| s.newest_green_release(&app))
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!("history not readable: {e}");
+                None
+            });
+        if let Some((run, release)) = newest.filter(|(_, r)| on_engine(&r.image_id)) {
+            let said = format!(
+                "picked run #{run}'s release {} (the newest green run)",
+                release.describe()
+            );
+            return Ok(Picked {
+                release,
+                run: Some(run),
+                said,
+                by_commit: false,
+            });
+        }
+        // The history may be gone or from another machine: the engine knows its release images.
+        return match images.first() {
+            Some(image) => {
+                let (release, run) = candidate_of(engine, image).await;
+                let said = format!("picked {} (the newest release image on the engine)", release.describe());
+                Ok(Picked { release, run, said, by_commit: false })
+            }
+            None => Err((
                 Refusal::NoRelease,
                 "no green run with a release image yet: run the pipeline first (`shipdeck run`), or name a release with --release SHA".to_string(),
-            ),
-        }),
+            )),
+        };
+    };
+    let mut sel = selector(wanted);
+    let mut commit = None;
+    let mut known = true;
+    if let Selector::Rev(rev) = &sel {
+        match commit_of(engine, rev).await {
+            Ok((c, true)) => commit = Some(c),
+            // Not a commit this repository knows: an image ID prefix, a run number, or a commit
+            // of another clone (matched against the engine's labels).
+            Ok((c, false)) if images.iter().any(|i| short_hex(&i.id).starts_with(&c)) => sel = Selector::Image(c),
+            Ok((c, false)) => {
+                known = false;
+                commit = Some(c)
+            }
+            Err(_) if rev.chars().all(|c| c.is_ascii_digit()) => {
+                sel = Selector::Run(
+                    rev.parse()
+                        .map_err(|_| (Refusal::Usage, format!("`{rev}` is no run number")))?,
+                )
+            }
+            Err(e) => return Err((Refusal::Usage, e)),
+        }
     }
+    let app = target.app.clone();
+    let mut candidates: Vec<Candidate> = match &sel {
+        Selector::Run(n) => {
+            let n = *n;
+            let found = with_store(engine, move |s| s.green_release_of_run(&app, n))
+                .await
+                .ok()
+                .flatten();
+            let mut out: Vec<Candidate> = found.into_iter().map(|r| (r, Some(n))).collect();
+            if out.is_empty() {
+                let run = n.to_string();
+                for image in images.iter().filter(|i| i.labels.get(labels::RUN) == Some(&run)) {
+                    out.push(candidate_of(engine, image).await);
+                }
+            }
+            out
+        }
+        Selector::Image(prefix) => {
+            let mut out = Vec::new();
+            for image in images.iter().filter(|i| short_hex(&i.id).starts_with(prefix.as_str())) {
+                out.push(candidate_of(engine, image).await);
+            }
+            out
+        }
+        Selector::Rev(_) => {
+            let c = commit.clone().unwrap_or_default();
+            let from_history = {
+                let c = c.clone();
+                with_store(engine, move |s| s.green_releases_of_commit(&app, &c))
+                    .await
+                    .unwrap_or_default()
+            };
+            let mut out: Vec<Candidate> = from_history.into_iter().map(|(n, r)| (r, Some(n))).collect();
+            for image in images
+                .iter()
+                .filter(|i| i.labels.get(labels::COMMIT).is_some_and(|l| l.starts_with(c.as_str())))
+            {
+                if !out.iter().any(|(r, _)| r.image_id == image.id) {
+                    out.push(candidate_of(engine, image).await);
+                }
+            }
+            out
+        }
+    };
+    candidates.retain(|(r, _)| on_engine(&r.image_id));
+    let chosen = candidates
+        .iter()
+        .position(|(r, _)| prefer.contains(&r.image_id))
+        .unwrap_or(0);
+    if candidates.is_empty() {
+        return Err(not_found(wanted, &sel, commit.as_deref(), known, target));
+    }
+    if matches!(sel, Selector::Image(_)) && candidates.len() > 1 {
+        let all: Vec<String> = candidates.iter().map(|(r, n)| name(r, *n)).collect();
+        return Err((
+            Refusal::Usage,
+            format!(
+                "`{wanted}` starts the image IDs of {} releases ({}): give more of it",
+                all.len(),
+                all.join(", ")
+            ),
+        ));
+    }
+    let (release, run) = candidates[chosen].clone();
+    let mut said = format!("picked {} for `{wanted}`", name(&release, run));
+    if candidates.len() > 1 {
+        let why = if prefer.contains(&release.image_id) {
+            "the one that ran here"
+        } else {
+            "the newest"
+        };
+        let others: Vec<String> = candidates
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != chosen)
+            .map(|(_, (r, n))| name(r, *n))
+            .collect();
+        said.push_str(&format!(
+            " ({why} of {} releases of {}; also {}: name one with --release #RUN or an image ID)",
+            candidates.len(),
+            release.short_commit,
+            others.join(", ")
+        ));
+    }
+    let by_commit = matches!(sel, Selector::Rev(_));
+    Ok(Picked {
+        release,
+        run,
+        said,
+        by_commit,
+    })
+}
+
+/// `run #11 a1b2c3d (0123456789ab)`, or without the run when the engine alone knew it.
+pub(super) fn name(release: &ReleaseRef, run: Option<RunNumber>) -> String {
+    match run {
+        Some(n) => format!("run #{n} {}", release.describe()),
+        None => release.describe(),
+    }
+}
+
+fn short_hex(image_id: &str) -> &str {
+    image_id.trim_start_matches("sha256:")
+}
+
+fn not_found(wanted: &str, sel: &Selector, commit: Option<&str>, known: bool, target: &Target) -> Why {
+    let at = &target.docker.address;
+    match (sel, commit) {
+        (Selector::Run(n), _) => (
+            Refusal::NoRelease,
+            format!("run #{n} built no release image that is on the engine at {at} (`shipdeck history` lists the runs)"),
+        ),
+        (Selector::Image(p), _) => (
+            Refusal::NoRelease,
+            format!("no release image whose ID starts with {p} on the engine at {at}"),
+        ),
+        (Selector::Rev(_), Some(_)) if !known => (
+            Refusal::Usage,
+            format!("`{wanted}` is not a commit of this repository, and no release image on the engine at {at} was built from a commit starting with it"),
+        ),
+        (_, Some(c)) => (
+            Refusal::NoRelease,
+            format!(
+                "no release image of {wanted} ({}) on the engine at {at}: run its pipeline first (`shipdeck run --commit {wanted}`)",
+                &c[..c.len().min(7)]
+            ),
+        ),
+        (_, None) => (Refusal::Usage, format!("`{wanted}` names no release")),
+    }
+}
+
+/// A release image as a candidate, with the run its label names.
+pub(super) async fn candidate_of(engine: &Engine, image: &ReleaseImage) -> Candidate {
+    let run = image.labels.get(labels::RUN).and_then(|r| r.parse().ok());
+    (release_of(engine, image).await, run)
 }
 
 /// The app's release images on the target's engine, newest first.

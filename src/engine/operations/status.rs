@@ -1,35 +1,28 @@
 //! Reading environments back from their engines: what runs, who holds the lock, which
 //! releases a rollback could choose; and breaking a lock.
 
-use super::release::{release_images, release_of};
-use super::{environment, target, with_store};
+use super::candidates::ran_there;
+use super::release::{candidate_of, release_images};
+use super::{environment, target};
 use crate::deploy::{lock, Target};
 use crate::engine::event::{Event, NoticeLevel, ReleaseChoice};
 use crate::engine::recorder::EventSink;
 use crate::engine::Engine;
 
 /// What runs on the target and who holds its lock, as an event.
-pub(super) async fn environment_status(engine: &Engine, target: &Target) -> Event {
+pub(super) async fn environment_status(target: &Target) -> Event {
     let env = target.env.name.clone();
     match target.current().await {
         Ok(deployed) => {
+            // The verdict kept on the engine for the container that runs now: a release put
+            // there by an operation that died before its checks has none (unverified).
             let smoke = match &deployed {
-                Some(d) => {
-                    let (app, env, image) = (target.app.clone(), env.clone(), d.release.image_id.clone());
-                    let local = with_store(engine, move |s| s.smoke_verdict(&app, &env, &image))
-                        .await
-                        .ok()
-                        .flatten()
-                        .map(|v| v.passed);
-                    match local {
-                        Some(passed) => Some(passed),
-                        None => crate::deploy::verdict::read(target, &d.release.image_id)
-                            .await
-                            .ok()
-                            .flatten()
-                            .map(|v| v.passed),
-                    }
-                }
+                Some(d) => crate::deploy::verdict::read(target, &d.release.image_id)
+                    .await
+                    .ok()
+                    .flatten()
+                    .filter(|v| v.container == d.container_id)
+                    .map(|v| v.passed),
                 None => None,
             };
             Event::EnvironmentStatus {
@@ -58,7 +51,7 @@ pub async fn load_environments(engine: &Engine, sink: &EventSink) {
         let app = app.clone();
         async move {
             match target(engine, &app, env).await {
-                Ok(t) => environment_status(engine, &t).await,
+                Ok(t) => environment_status(&t).await,
                 Err(why) => Event::EnvironmentStatus {
                     env: env.name.clone(),
                     deployed: None,
@@ -74,8 +67,9 @@ pub async fn load_environments(engine: &Engine, sink: &EventSink) {
     }
 }
 
-/// The releases `env` can be rolled back to: those deployed there before (from the history),
-/// else the app's release images on its engine; only images still on the engine.
+/// The releases `env` can be rolled back to: those that ran there, the ones whose latest smoke
+/// verdict there passed first (newest first), then the others (marked failed or unknown);
+/// without any, the app's release images on its engine. Only images still on the engine.
 pub async fn list_releases(engine: &Engine, sink: &EventSink, env: &str) {
     let env_config = match environment(engine.config.as_deref(), env) {
         Ok(e) => e.clone(),
@@ -87,34 +81,30 @@ pub async fn list_releases(engine: &Engine, sink: &EventSink, env: &str) {
         Err(why) => return sink.notice(NoticeLevel::Error, why).await,
     };
     let current = target.current().await.ok().flatten().map(|d| d.release.image_id);
-    let images = release_images(&target).await.unwrap_or_default();
-    let history = {
-        let (app, env) = (app.clone(), env.to_string());
-        with_store(engine, move |s| s.deployed_releases(&app, &env, 20))
-            .await
-            .unwrap_or_default()
+    let ran = ran_there(engine, &target).await.unwrap_or_else(|e| {
+        tracing::warn!("the releases that ran on {env} cannot be read: {e}");
+        Vec::new()
+    });
+    let choice = |r: &super::candidates::RanThere| ReleaseChoice {
+        current: current.as_deref() == Some(r.release.image_id.as_str()),
+        deployed_at: Some(r.at),
+        by: r.by.clone(),
+        smoke: r.passed,
+        run: r.run,
+        release: r.release.clone(),
     };
-    let mut releases: Vec<ReleaseChoice> = history
-        .into_iter()
-        .filter_map(|(record, verdict)| {
-            let release = record.to?;
-            images.iter().any(|i| i.id == release.image_id).then(|| ReleaseChoice {
-                current: current.as_deref() == Some(release.image_id.as_str()),
-                deployed_at: Some(record.started_at),
-                by: Some(record.operator.display()),
-                smoke: verdict.map(|v| v.passed),
-                release,
-            })
-        })
-        .collect();
+    let (good, other): (Vec<_>, Vec<_>) = ran.iter().filter(|r| r.on_engine).partition(|r| r.good());
+    let mut releases: Vec<ReleaseChoice> = good.into_iter().chain(other).take(20).map(choice).collect();
     if releases.is_empty() {
+        let images = release_images(&target).await.unwrap_or_default();
         for image in images.iter().take(20) {
-            let release = release_of(engine, image).await;
+            let (release, run) = candidate_of(engine, image).await;
             releases.push(ReleaseChoice {
                 current: current.as_deref() == Some(release.image_id.as_str()),
                 deployed_at: None,
                 by: None,
                 smoke: None,
+                run,
                 release,
             });
         }
@@ -170,5 +160,5 @@ pub async fn unlock(engine: &Engine, sink: &EventSink, env: &str, force: bool) {
         },
     };
     sink.notice(message.0, message.1).await;
-    sink.emit(environment_status(engine, &target).await).await;
+    sink.emit(environment_status(&target).await).await;
 }

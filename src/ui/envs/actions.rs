@@ -19,7 +19,7 @@ impl App {
             self.hint("select a green run: d deploys the release it built");
             return Vec::new();
         };
-        let (number, commit, short) = (run.number, run.commit.clone(), run.short.clone());
+        let (number, short) = (run.number, run.short.clone());
         let refusal = match (run.status, &run.image_tag) {
             (RunStatus::Success, Some(_)) => None,
             (RunStatus::Success, None) => Some(format!(
@@ -37,12 +37,13 @@ impl App {
             self.notify(NoticeLevel::Warning, why);
             return Vec::new();
         }
+        // By run, not by commit: two runs of one commit are two releases (two images).
         self.request(
             0,
             format!("deploy {short}"),
             Command::Deploy {
                 env,
-                release: Some(commit),
+                release: Some(format!("#{number}")),
                 force: false,
                 approval: None,
             },
@@ -184,9 +185,10 @@ impl App {
         let Some(chosen) = picker.chosen() else {
             return Vec::new();
         };
-        let (env, commit, short) = (
+        // By image ID: the exact release chosen, whatever other releases its commit has.
+        let (env, image, short) = (
             picker.env.clone(),
-            chosen.release.commit.clone(),
+            chosen.release.image_id.clone(),
             chosen.release.short_commit.clone(),
         );
         // The name was typed to confirm it (environments with `approval`).
@@ -198,7 +200,7 @@ impl App {
             format!("roll back to {short}"),
             Command::Rollback {
                 env,
-                to: Some(commit),
+                to: Some(image),
                 force: false,
                 approval,
             },

@@ -176,6 +176,7 @@ impl App {
                                 by: Some(d.deployed_by.clone()),
                                 smoke: view.smoke_passed(),
                                 current: true,
+                                run: None,
                             });
                             (with_current(releases, running), view.spec.approval)
                         }

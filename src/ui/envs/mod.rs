@@ -125,6 +125,13 @@ impl EnvView {
         self.deployed.as_ref().map(|d| d.release.commit.as_str())
     }
 
+    /// A release runs there whose smoke checks never passed against its container (the
+    /// engine has no verdict for it, nor has an operation of this session), and nothing is
+    /// under way that would check it.
+    pub fn unverified(&self) -> bool {
+        self.loaded && self.error.is_none() && self.deployed.is_some() && self.smoke_passed().is_none() && !self.busy()
+    }
+
     /// The smoke verdict on the release running there: passed, failed, or unknown.
     pub fn smoke_passed(&self) -> Option<bool> {
         let commit = self.commit()?;

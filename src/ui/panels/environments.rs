@@ -118,11 +118,15 @@ fn env_lines<'a>(app: &App, index: usize, theme: &Theme, width: usize) -> Vec<Li
 }
 
 const SMOKE_FAILED: &str = "smoke failed";
+const UNVERIFIED: &str = "unverified";
 
 /// What the panel says of a release's health: its smoke checks failed, or its container's.
 fn health_word(env: &EnvView) -> String {
     match &env.deployed {
         Some(_) if env.smoke_passed() == Some(false) => SMOKE_FAILED.to_string(),
+        // Running, but its smoke checks never passed against it (an operation died before
+        // them): not healthy in any sense that matters until `s` (or a deploy) verifies it.
+        Some(_) if env.unverified() => UNVERIFIED.to_string(),
         Some(d) => d.health(),
         None => String::new(),
     }
@@ -146,6 +150,7 @@ fn state(app: &App, env: &EnvView, theme: &Theme) -> (char, String, Style) {
     let (glyph, style) = match health.as_str() {
         // Running, but its smoke checks failed: not a healthy release.
         SMOKE_FAILED => ('✗', theme.failure.add_modifier(Modifier::BOLD)),
+        UNVERIFIED => ('?', theme.alert),
         "healthy" | "running" => ('●', theme.success),
         "starting" | "restarting" => ('◐', theme.running),
         "unhealthy" | "dead" => ('✗', theme.failure),

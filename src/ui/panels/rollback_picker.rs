@@ -1,6 +1,7 @@
 //! The rollback picker: the releases an environment can go back to, newest first, with commit,
-//! subject, when and by whom each was deployed there and how its smoke checks went. The one
-//! running now is marked and cannot be chosen.
+//! release (run number and image ID: one commit may have several releases), subject, when and
+//! by whom each was deployed there and how its smoke checks went. The one running now is
+//! marked and cannot be chosen.
 
 use chrono::{DateTime, Utc};
 use ratatui::buffer::Buffer;
@@ -14,16 +15,18 @@ use crate::ui::theme::Theme;
 
 const WHEN: usize = 16;
 const BY: usize = 14;
+/// `#123 0123abcd`.
+const RELEASE: usize = 13;
 
 pub fn render(picker: &RollbackPicker, now: DateTime<Utc>, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let width = area.width.saturating_sub(4).min(100);
     let inner_width = width.saturating_sub(2) as usize;
-    // Marker, commit, when, by, smoke, "current" and the gaps between columns.
-    let subject_width = inner_width.saturating_sub(2 + 7 + 2 + 2 + WHEN + 2 + BY + 2 + 5 + 8);
+    // Marker, commit, release, when, by, smoke, "current" and the gaps between columns.
+    let subject_width = inner_width.saturating_sub(2 + 7 + 2 + RELEASE + 2 + 2 + WHEN + 2 + BY + 2 + 5 + 8);
     let mut lines = vec![Line::styled(
         format!(
-            "  {:<7}  {:<subject_width$}  {:<WHEN$}  {:<BY$}  smoke",
-            "commit", "subject", "deployed", "by"
+            "  {:<7}  {:<RELEASE$}  {:<subject_width$}  {:<WHEN$}  {:<BY$}  smoke",
+            "commit", "release", "subject", "deployed", "by"
         ),
         theme.muted,
     )];
@@ -48,6 +51,10 @@ pub fn render(picker: &RollbackPicker, now: DateTime<Utc>, theme: &Theme, area: 
             Span::styled(
                 format!("{:<7}  ", r.short_commit),
                 if choice.current { theme.muted } else { theme.accent },
+            ),
+            Span::styled(
+                format!("{:<RELEASE$}  ", fit(&release_words(choice), RELEASE)),
+                theme.muted,
             ),
             Span::styled(format!("{:<subject_width$}  ", fit(&r.subject, subject_width)), text),
             Span::styled(format!("{:<WHEN$}  ", fit(&when, WHEN)), theme.muted),
@@ -115,4 +122,16 @@ pub fn render(picker: &RollbackPicker, now: DateTime<Utc>, theme: &Theme, area: 
         ]));
     }
     popup(buf, area, width, &format!("Roll back {}", picker.env), lines, theme);
+}
+
+/// `#12 0123abcd`: the run that built it (when known) and the start of its image ID.
+fn release_words(choice: &crate::engine::event::ReleaseChoice) -> String {
+    let image: String = crate::deploy::short_image_id(&choice.release.image_id)
+        .chars()
+        .take(8)
+        .collect();
+    match choice.run {
+        Some(run) => format!("#{run} {image}"),
+        None => image,
+    }
 }

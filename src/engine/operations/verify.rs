@@ -1,0 +1,369 @@
+//! Putting a release in place and verifying it: take the environment's lock (its label names
+//! the operation, so a crash leaves a lock that says what was interrupted), roll the release
+//! out, run the smoke checks and keep their verdict on the engine, and with `auto_rollback`
+//! put the previous good release back when they fail. A release that already runs but was
+//! never verified there (its operation died) is verified now instead of called "unchanged".
+
+use super::candidates::{previous_good, ran_there};
+use super::flows::{running, Context};
+use super::{Op, OpStart};
+use crate::deploy::checks::run_checks;
+use crate::deploy::rollout::{Rollout, RolloutOutcome};
+use crate::deploy::{journal, lock, verdict};
+use crate::deploy::{Deployed, OpAction, OpOutcome, Refusal, ReleaseRef, Target};
+use crate::engine::event::Event;
+use crate::engine::recorder::EventSink;
+
+/// Which smoke checks verify the release placed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(in crate::engine) enum Placement {
+    /// The working copy's (a deploy or promotion of a new release).
+    WorkingChecks,
+    /// Those committed with the release (a rollback to an older one).
+    OwnChecks,
+}
+
+/// Takes the lock, rolls the release out, smoke-checks it, rolls back automatically when
+/// configured; finishes `op` and reports the environment's new state.
+pub(super) async fn place(sink: &EventSink, cx: &Context, op: Op, release: &ReleaseRef, checks: Placement) {
+    let held = match lock(cx, &op, release).await {
+        Ok(held) => held,
+        Err(why) => return op.refuse(why).await,
+    };
+    let kept = match keep(cx, &op).await {
+        Ok(kept) => kept,
+        Err(why) => {
+            held.release().await;
+            return op.refuse(why).await;
+        }
+    };
+    let secrets = secrets(cx, sink).await;
+    let target = match checks {
+        Placement::WorkingChecks => cx.target.clone(),
+        Placement::OwnChecks => own_checks(cx, &op, release).await,
+    };
+    let (outcome, message, logs) = place_locked(cx, &target, &op, release, &secrets).await;
+    finish_kept(cx, &op, kept, outcome, &message).await;
+    held.release().await;
+    op.finish(outcome, message, logs).await;
+    sink.emit(super::status::environment_status(&cx.target).await).await;
+}
+
+/// Verifies `current`, which runs on the environment unverified (an interrupted operation),
+/// under the lock: its smoke checks, and with `auto_rollback` the previous good release back
+/// when they fail. Finishes `op`.
+pub(super) async fn verify_unverified(sink: &EventSink, cx: &Context, op: Op, current: &Deployed) {
+    let release = &current.release;
+    let held = match lock(cx, &op, release).await {
+        Ok(held) => held,
+        Err(why) => return op.refuse(why).await,
+    };
+    let kept = match keep(cx, &op).await {
+        Ok(kept) => kept,
+        Err(why) => {
+            held.release().await;
+            return op.refuse(why).await;
+        }
+    };
+    let secrets = secrets(cx, sink).await;
+    let (outcome, message) = verify(cx, &cx.target, &op, current, None, &secrets).await;
+    finish_kept(cx, &op, kept, outcome, &message).await;
+    held.release().await;
+    op.finish(outcome, message, Vec::new()).await;
+    sink.emit(super::status::environment_status(&cx.target).await).await;
+}
+
+/// The lock, labelled with the operation: `promote a1b2c3d (0123456789ab)`.
+async fn lock(cx: &Context, op: &Op, release: &ReleaseRef) -> Result<lock::EnvLock, super::Why> {
+    let doing = format!("{} {}", op.action.as_str(), release.describe());
+    match lock::acquire(&cx.target, &cx.operator, &doing).await {
+        Ok(l) => Ok(l),
+        Err(e @ lock::LockError::Held(_)) => Err((Refusal::Locked, e.to_string())),
+        Err(e) => Err((Refusal::Engine, e.to_string())),
+    }
+}
+
+/// Keeps the operation's record on the environment's engine before anything changes there:
+/// an operation whose record cannot be kept does not start (the local history can be deleted
+/// under a running shipdeck; the engine's copy survives that).
+async fn keep(cx: &Context, op: &Op) -> Result<journal::Kept, super::Why> {
+    journal::begin(&cx.target, op.record.clone()).await.map_err(|e| {
+        (
+            Refusal::Engine,
+            format!(
+                "the record of this operation cannot be kept on the engine of {} ({e}); nothing was changed",
+                cx.target.env.name
+            ),
+        )
+    })
+}
+
+/// Rewrites the engine's record with how the operation ended (said in its log when it fails).
+async fn finish_kept(cx: &Context, op: &Op, kept: journal::Kept, outcome: OpOutcome, message: &str) {
+    if let Err(e) = kept.finish(&cx.target, outcome, message).await {
+        op.log(format!("could not keep how this operation ended on the engine: {e}"));
+    }
+}
+
+/// Read once, with the pipeline's warnings for unset or unmaskable ones.
+async fn secrets(cx: &Context, sink: &EventSink) -> Vec<String> {
+    crate::engine::pipeline::read_secrets(&cx.config, sink)
+        .await
+        .into_iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect()
+}
+
+/// The target with the smoke checks committed with `release`.
+async fn own_checks(cx: &Context, op: &Op, release: &ReleaseRef) -> Target {
+    let (checks, source) = super::policy::checks_of_release(&cx.engine, release, &cx.target.env).await;
+    op.log(format!("{} is verified with {source}", release.describe()));
+    let mut target = cx.target.clone();
+    target.env.smoke = checks;
+    target
+}
+
+async fn place_locked(
+    cx: &Context,
+    target: &Target,
+    op: &Op,
+    release: &ReleaseRef,
+    secrets: &[String],
+) -> (OpOutcome, String, Vec<String>) {
+    let env = cx.target.env.name.clone();
+    let rollout = Rollout {
+        target,
+        release,
+        operator: &cx.operator,
+        action: op.action,
+        secrets: secrets.to_vec(),
+    };
+    let mut log = op.logger();
+    let previous = match rollout.run(&mut log).await {
+        Err(e) => return (OpOutcome::Failed, e.to_string(), Vec::new()),
+        Ok(RolloutOutcome::Unchanged) => {
+            let current = match running(target).await {
+                Ok(Some(d)) => d,
+                Ok(None) => return (OpOutcome::Failed, format!("{env} stopped a moment ago"), Vec::new()),
+                Err(why) => return (OpOutcome::Failed, why, Vec::new()),
+            };
+            return match verdict::verified(target, &current).await {
+                Ok(true) => {
+                    let why = format!("{env} already runs {}, verified: nothing to do", release.describe());
+                    (OpOutcome::Unchanged, why, Vec::new())
+                }
+                // Put there by an operation that died before its smoke checks: verify it now.
+                _ => {
+                    op.log(format!(
+                        "{env} already runs {} but it was never verified there (an interrupted operation?): running its smoke checks now",
+                        release.describe()
+                    ));
+                    let (outcome, message) = verify(cx, target, op, &current, None, secrets).await;
+                    (outcome, message, Vec::new())
+                }
+            };
+        }
+        Ok(RolloutOutcome::Failed { reason, logs, restored }) => {
+            let after = if restored {
+                "the previous release runs again"
+            } else {
+                "nothing runs there now"
+            };
+            let why = format!("{} did not start on {env}: {reason}; {after}", release.describe());
+            return (OpOutcome::Failed, why, logs);
+        }
+        Ok(RolloutOutcome::Deployed { previous }) => previous,
+    };
+    let deployed = match running(target).await {
+        Ok(Some(d)) => d,
+        Ok(None) => {
+            return (
+                OpOutcome::Failed,
+                format!("{env} stopped right after the deploy"),
+                Vec::new(),
+            )
+        }
+        Err(why) => return (OpOutcome::Failed, why, Vec::new()),
+    };
+    let previous = previous.map(|p| p.release);
+    let (outcome, message) = verify(cx, target, op, &deployed, previous, secrets).await;
+    (outcome, message, Vec::new())
+}
+
+/// Smoke-checks `deployed` (just placed, or found unverified) and, when the checks fail and
+/// `auto_rollback` is on, puts back `previous` or else the newest good release that ran there.
+async fn verify(
+    cx: &Context,
+    target: &Target,
+    op: &Op,
+    deployed: &Deployed,
+    previous: Option<ReleaseRef>,
+    secrets: &[String],
+) -> (OpOutcome, String) {
+    let env = cx.target.env.name.clone();
+    let release = &deployed.release;
+    let (passed, summary) = smoke_checks(op, target, deployed).await;
+    if passed {
+        return (
+            OpOutcome::Succeeded,
+            format!("{env} runs {}; {summary}", release.describe()),
+        );
+    }
+    let previous = match previous.filter(|p| p.image_id != release.image_id) {
+        Some(p) => Some(p),
+        None if cx.target.env.auto_rollback => match ran_there(&cx.engine, &cx.target).await {
+            Ok(ran) => previous_good(&ran, &release.image_id).map(|r| r.release.clone()),
+            Err(e) => {
+                op.log(format!("the releases that ran on {env} cannot be read: {e}"));
+                None
+            }
+        },
+        None => None,
+    };
+    let Some(previous) = previous.filter(|_| cx.target.env.auto_rollback) else {
+        let hint = if cx.target.env.auto_rollback {
+            "there is no previous release to restore".to_string()
+        } else {
+            format!("auto_rollback is off: roll back with `shipdeck rollback {env}` if needed")
+        };
+        return (
+            OpOutcome::Failed,
+            format!(
+                "{env} runs {} but its smoke checks FAILED ({summary}); {hint}",
+                release.describe()
+            ),
+        );
+    };
+    op.log(format!(
+        "SMOKE CHECKS FAILED on {env}: rolling back automatically to {}",
+        previous.describe()
+    ));
+    let message = match auto_rollback(op, cx, release, &previous, secrets).await {
+        Ok(()) => format!(
+            "SMOKE CHECKS FAILED on {env} ({summary}): ROLLED BACK automatically to {}, which answers again",
+            previous.describe()
+        ),
+        Err(why) => format!(
+            "SMOKE CHECKS FAILED on {env} ({summary}) and the automatic rollback to {} failed too: {why}",
+            previous.describe()
+        ),
+    };
+    (OpOutcome::RolledBack, message)
+}
+
+/// Puts `previous` back after `failed` failed its smoke checks: an operation of its own in the
+/// audit, under the lock the failed one holds, verified with the checks committed with it.
+async fn auto_rollback(
+    outer: &Op,
+    cx: &Context,
+    failed: &ReleaseRef,
+    previous: &ReleaseRef,
+    secrets: &[String],
+) -> Result<(), String> {
+    let op = outer.nested(OpStart {
+        app: &cx.config.app.name,
+        env: &cx.target.env.name,
+        action: OpAction::AutoRollback,
+        from: Some(failed.clone()),
+        to: Some(previous.clone()),
+        run: None,
+        by: &cx.operator,
+        approval: None,
+        forced: false,
+        overridden: None,
+        policy: cx.policy.clone(),
+    });
+    let kept = keep(cx, &op).await;
+    let target = own_checks(cx, &op, previous).await;
+    let rollout = Rollout {
+        target: &target,
+        release: previous,
+        operator: &cx.operator,
+        action: OpAction::AutoRollback,
+        secrets: secrets.to_vec(),
+    };
+    let mut log = op.logger();
+    let result = match rollout.run(&mut log).await {
+        Ok(RolloutOutcome::Deployed { .. }) | Ok(RolloutOutcome::Unchanged) => match running(&target).await {
+            Ok(Some(d)) => {
+                let (passed, summary) = smoke_checks(&op, &target, &d).await;
+                if passed {
+                    Ok(summary)
+                } else {
+                    Err(format!("its smoke checks fail too ({summary})"))
+                }
+            }
+            _ => Err("it is not running".to_string()),
+        },
+        Ok(RolloutOutcome::Failed { reason, .. }) => Err(reason),
+        Err(e) => Err(e.to_string()),
+    };
+    let (outcome, message) = match &result {
+        Ok(summary) => (
+            OpOutcome::Succeeded,
+            format!("{} restored; {summary}", previous.describe()),
+        ),
+        Err(why) => (OpOutcome::Failed, why.clone()),
+    };
+    match kept {
+        Ok(kept) => finish_kept(cx, &op, kept, outcome, &message).await,
+        Err((_, why)) => op.log(why),
+    }
+    op.finish(outcome, message, Vec::new()).await;
+    result.map(|_| ())
+}
+
+/// Runs the target's smoke checks against `deployed`, reporting each result and keeping the
+/// verdict on the engine (also "no checks configured": the release is verified all the same);
+/// returns whether all passed and a summary.
+pub(super) async fn smoke_checks(op: &Op, target: &Target, deployed: &Deployed) -> (bool, String) {
+    let keep = |passed: bool, summary: String| async move {
+        let kept = verdict::record(
+            target,
+            &deployed.release.image_id,
+            &deployed.container_id,
+            passed,
+            &summary,
+        )
+        .await;
+        if let Err(e) = kept {
+            op.log(format!("could not keep the smoke verdict on the engine: {e}"));
+        }
+    };
+    if target.env.smoke.is_empty() {
+        op.log("no smoke checks configured");
+        keep(true, "no smoke checks configured".into()).await;
+        return (true, "no smoke checks configured".into());
+    }
+    op.log(format!("running {} smoke check(s)", target.env.smoke.len()));
+    let mut log = op.logger();
+    let results = run_checks(target, deployed, &mut log).await;
+    for (position, result) in results.iter().enumerate() {
+        op.send(Event::SmokeChecked {
+            op: op.id,
+            env: op.env.clone(),
+            release: deployed.release.clone(),
+            position: position as u32,
+            result: result.clone(),
+        });
+    }
+    let failed: Vec<String> = results
+        .iter()
+        .filter(|r| !r.passed)
+        .map(|r| format!("{}: {}", r.check, r.message))
+        .collect();
+    // The verdict is kept on the engine as a label: masked and plain like every stored text.
+    let summary = op
+        .masker
+        .current()
+        .mask(crate::term::plain_text(&failed.join("; ")).into_owned());
+    keep(failed.is_empty(), summary).await;
+    if failed.is_empty() {
+        (true, format!("smoke passed ({} check(s))", results.len()))
+    } else {
+        (
+            false,
+            format!("{} of {} failed: {}", failed.len(), results.len(), failed.join("; ")),
+        )
+    }
+}
