@@ -113,6 +113,14 @@ pub(super) async fn resolve(
             Err(e) => return Err((Refusal::Usage, e)),
         }
     }
+    if let Selector::Image(prefix) = &sel {
+        if prefix.len() < 4 || !prefix.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err((
+                Refusal::Usage,
+                format!("`{wanted}` is no image ID: give at least 4 hex digits after `sha256:`"),
+            ));
+        }
+    }
     let app = target.app.clone();
     let mut candidates: Vec<Candidate> = match &sel {
         Selector::Run(n) => {
@@ -293,5 +301,35 @@ async fn commit_of(engine: &Engine, rev: &str) -> Result<(String, bool), String>
         Some(info) => Ok((info.id, true)),
         None if rev.len() >= 4 && rev.chars().all(|c| c.is_ascii_hexdigit()) => Ok((rev.to_lowercase(), false)),
         None => Err(format!("`{rev}` is not a commit of this repository (nor a commit id)")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selectors_name_runs_images_and_revisions() {
+        assert_eq!(selector("#12"), Selector::Run(12));
+        assert_eq!(selector("run:7"), Selector::Run(7));
+        assert_eq!(selector("run-7"), Selector::Run(7));
+        assert_eq!(selector("sha256:ABCDEF01"), Selector::Image("abcdef01".into()));
+        assert_eq!(selector("sha256:"), Selector::Image(String::new()));
+        assert_eq!(selector("#x"), Selector::Rev("#x".into()));
+        assert_eq!(selector("HEAD~1"), Selector::Rev("HEAD~1".into()));
+        assert_eq!(selector("a1b2c3d"), Selector::Rev("a1b2c3d".into()));
+    }
+
+    #[test]
+    fn a_release_is_named_with_its_run_and_image() {
+        let r = ReleaseRef {
+            commit: "a".repeat(40),
+            short_commit: "aaaaaaa".into(),
+            subject: "s".into(),
+            image_id: format!("sha256:{}", "0123456789ab".repeat(5)),
+            image_tag: None,
+        };
+        assert_eq!(name(&r, Some(11)), "run #11 aaaaaaa (0123456789ab)");
+        assert_eq!(name(&r, None), "aaaaaaa (0123456789ab)");
     }
 }
