@@ -218,6 +218,10 @@ out.write(t[11:] + " end\n"); out.flush()
 out.write("streams=" + t[:9]); out.flush(); time.sleep(0.5)
 sys.stderr.write(t[9:] + " done\n"); sys.stderr.flush(); time.sleep(0.3)
 say("")
+out.write("interleaved=" + t[:4]); out.flush(); time.sleep(0.4)
+sys.stderr.write(t[4:10]); sys.stderr.flush(); time.sleep(0.4)
+out.write(t[10:] + " end\n"); out.flush(); time.sleep(0.3)
+sys.stderr.write("\n"); sys.stderr.flush()
 say("finished")
 "#;
 
@@ -261,6 +265,7 @@ fn a_stage_printing_a_secret_in_every_encoding_leaves_no_trace_in_output_logs_or
             assert!(lines.iter().any(|l| l.starts_with("chunks=***")), "{lines:#?}");
             assert!(lines.iter().any(|l| l.starts_with("streams=***")), "{lines:#?}");
             assert!(lines.iter().any(|l| l.starts_with("*** done")), "{lines:#?}");
+            assert!(lines.iter().any(|l| l.starts_with("interleaved=***")), "{lines:#?}");
             assert!(lines.iter().any(|l| l == "finished"), "{lines:#?}");
             assert_no_trace("NDJSON", &stdout, secret);
             // The JSON strings hold the text as shown: decode them and look again.
