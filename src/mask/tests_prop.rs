@@ -39,11 +39,9 @@ proptest! {
         let mut output = StageOutput::new(SecretMasker::new([SECRET]));
         let mut lines = Vec::new();
         let mut from = 0;
-        let mut index = 0;
-        for cut in cuts.into_iter().chain([bytes.len()]) {
+        for (index, cut) in cuts.into_iter().chain([bytes.len()]).enumerate() {
             // Each chunk on either stream: a secret split across them, interleaved.
             let stream = if streams[index] { OutStream::Stderr } else { OutStream::Stdout };
-            index += 1;
             output.push(stream, &bytes[from..cut], |l| lines.push(l));
             from = cut;
         }
