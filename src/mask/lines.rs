@@ -3,12 +3,10 @@
 //! Output arrives in chunks cut wherever the engine's buffers happened to end. [`LineBuffer`]
 //! reassembles lines first, sanitizes them (only colour sequences stay) and then masks what
 //! is left to see, so a secret that arrives split across two chunks, or with an escape
-//! sequence inside it, is masked like any other. [`StageOutput`] does this for a stage's two
-//! streams and masks a secret whose start ends one stream's pending line and whose rest
-//! begins the other's next chunk (a terminal shows the two as one).
+//! sequence inside it, is masked like any other.
 
-use super::{SecretMasker, MASK};
-use crate::term::{sanitize_cow, visible_text};
+use super::SecretMasker;
+use crate::term::sanitize_cow;
 
 /// Lines longer than this (binary output, a minified file) are cut into pieces of about this
 /// size, so one runaway line cannot hold unbounded memory.
@@ -20,7 +18,7 @@ pub const RECORD_SEPARATOR: u8 = 0x1e;
 /// Turns chunks of bytes into complete, masked lines (without their `\n` or `\r\n`).
 #[derive(Debug, Default)]
 pub struct LineBuffer {
-    partial: Vec<u8>,
+    pub(super) partial: Vec<u8>,
     masker: SecretMasker,
 }
 
@@ -125,104 +123,10 @@ fn decode(line: &[u8]) -> String {
 }
 
 /// The greatest index at or below `at` that does not split a UTF-8 sequence.
-fn char_boundary(bytes: &[u8], at: usize) -> usize {
+pub(super) fn char_boundary(bytes: &[u8], at: usize) -> usize {
     let mut i = at.min(bytes.len());
     while i > 0 && i < bytes.len() && (bytes[i] & 0b1100_0000) == 0b1000_0000 {
         i -= 1;
     }
     i
-}
-
-/// Which of a stage's streams a chunk came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OutStream {
-    Stdout,
-    Stderr,
-}
-
-/// A stage's stdout and stderr, each made into lines by its own [`LineBuffer`] (so that block-
-/// buffered stdout and unbuffered stderr never mangle each other's lines), plus the one case
-/// a terminal would join across them: the pending, unterminated end of one stream followed
-/// by the next chunk of the other.
-#[derive(Debug, Default)]
-pub struct StageOutput {
-    stdout: LineBuffer,
-    stderr: LineBuffer,
-    masker: SecretMasker,
-    last: Option<OutStream>,
-}
-
-impl StageOutput {
-    pub fn new(masker: SecretMasker) -> StageOutput {
-        StageOutput {
-            stdout: LineBuffer::new(masker.clone()),
-            stderr: LineBuffer::new(masker.clone()),
-            masker,
-            last: None,
-        }
-    }
-
-    /// Feeds a chunk of `stream`, in the order chunks arrived; calls `emit` for each line it
-    /// completes (of that stream).
-    pub fn push(&mut self, stream: OutStream, chunk: &[u8], emit: impl FnMut(String)) {
-        let joined = if self.last.is_some_and(|l| l != stream) && !self.masker.is_empty() {
-            let other = match stream {
-                OutStream::Stdout => &mut self.stderr,
-                OutStream::Stderr => &mut self.stdout,
-            };
-            join_across(&self.masker, &mut other.partial, chunk)
-        } else {
-            None
-        };
-        self.last = Some(stream);
-        let buffer = match stream {
-            OutStream::Stdout => &mut self.stdout,
-            OutStream::Stderr => &mut self.stderr,
-        };
-        buffer.push(joined.as_deref().unwrap_or(chunk), emit);
-    }
-
-    /// The last, unterminated line of a stream.
-    pub fn finish(&mut self, stream: OutStream, emit: impl FnMut(String)) {
-        match stream {
-            OutStream::Stdout => self.stdout.finish(emit),
-            OutStream::Stderr => self.stderr.finish(emit),
-        }
-    }
-}
-
-/// When the end of `pending` (one stream's unterminated line) and the start of `chunk` (the
-/// other stream's next output, up to its first line end) read together hold a secret, masks
-/// both parts: `pending` in place, and returns the chunk to use instead.
-fn join_across(masker: &SecretMasker, pending: &mut Vec<u8>, chunk: &[u8]) -> Option<Vec<u8>> {
-    if pending.is_empty() {
-        return None;
-    }
-    // Escape sequences inside a secret make the raw text longer than the secret: look a
-    // few times its length back and ahead.
-    let reach = masker.longest() * 4;
-    let head_end = chunk
-        .iter()
-        .position(|b| *b == b'\n' || *b == RECORD_SEPARATOR)
-        .unwrap_or(chunk.len())
-        .min(reach);
-    let head = std::str::from_utf8(&chunk[..char_boundary(chunk, head_end)]).ok()?;
-    // Binary (invalid UTF-8) output is not searched: it shows as replacement characters.
-    let tail_start = char_boundary(pending, pending.len().saturating_sub(reach));
-    let tail = std::str::from_utf8(&pending[tail_start..]).ok()?;
-    let (t, h) = (visible_text(tail), visible_text(head));
-    let joined = format!("{}{}", t.text, h.text);
-    let cut = t.text.len();
-    let (start, end) = masker.find(&joined).into_iter().find(|(s, e)| *s < cut && *e > cut)?;
-    // The pending side: from the secret's first character on.
-    let from = tail_start + t.raw[start];
-    pending.truncate(from);
-    pending.extend_from_slice(MASK.as_bytes());
-    // The chunk side: what precedes its first character (an escape), the mask, the rest.
-    let last = h.raw[end - cut - 1];
-    let first = h.raw.first().copied().unwrap_or(0);
-    let mut rest = chunk[..first].to_vec();
-    rest.extend_from_slice(MASK.as_bytes());
-    rest.extend_from_slice(&chunk[last + 1..]);
-    Some(rest)
 }

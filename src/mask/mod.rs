@@ -4,17 +4,20 @@
 //! `***` in what a reader would see: escape sequences inside a secret do not hide it, and a
 //! piece of a secret cut at the start or end of a line (wrapped base64, a cut excerpt) is
 //! masked too. [`LineBuffer`] and [`StageOutput`] turn a stage's output chunks into
-//! sanitized, masked lines, also when a secret arrives split across chunks or streams.
+//! sanitized, masked lines, also when a secret arrives split across chunks or across the
+//! stage's stdout and stderr interleaved.
 
 mod lines;
 mod patterns;
+mod streams;
 
 use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 
-pub use lines::{LineBuffer, OutStream, StageOutput, MAX_LINE, RECORD_SEPARATOR};
+pub use lines::{LineBuffer, MAX_LINE, RECORD_SEPARATOR};
+pub use streams::{OutStream, StageOutput};
 
 pub const MASK: &str = "***";
 

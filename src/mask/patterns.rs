@@ -114,30 +114,24 @@ fn json_forms(value: &str, out: &mut Vec<String>) {
             }
         }
     }
-    for form in [ascii.to_ascii_uppercase_hex(), ascii, minimal] {
+    for form in [upper_hex_escapes(&ascii), ascii, minimal] {
         out.push(form.replace('/', "\\/"));
         out.push(form);
     }
 }
 
 /// `\u00e9` → `\u00E9` (some encoders write upper-case hex digits).
-trait UpperHex {
-    fn to_ascii_uppercase_hex(&self) -> String;
-}
-
-impl UpperHex for String {
-    fn to_ascii_uppercase_hex(&self) -> String {
-        let mut out = String::with_capacity(self.len());
-        let mut rest = self.as_str();
-        while let Some(at) = rest.find("\\u") {
-            out.push_str(&rest[..at + 2]);
-            let digits: String = rest[at + 2..].chars().take(4).collect();
-            out.push_str(&digits.to_ascii_uppercase());
-            rest = &rest[at + 2 + digits.len()..];
-        }
-        out.push_str(rest);
-        out
+fn upper_hex_escapes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("\\u") {
+        out.push_str(&rest[..at + 2]);
+        let digits: String = rest[at + 2..].chars().take(4).collect();
+        out.push_str(&digits.to_ascii_uppercase());
+        rest = &rest[at + 2 + digits.len()..];
     }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]

@@ -261,6 +261,20 @@ fn a_secret_split_between_stdout_and_stderr_is_masked_on_both_sides() {
         o.iter().chain(&e).all(|l| !crate::term::strip_sgr(l).contains("SEC")),
         "{o:?} {e:?}"
     );
+    // Three pieces, interleaved: stdout, stderr, stdout again.
+    let mut out = StageOutput::new(SecretMasker::new(["tok-SECRET-1"]));
+    let (mut o, mut e) = (Vec::new(), Vec::new());
+    out.push(OutStream::Stdout, b"x=tok-", |l| o.push(l));
+    out.push(OutStream::Stderr, b"SEC", |l| e.push(l));
+    out.push(OutStream::Stdout, b"RET-1 y\n", |l| o.push(l));
+    out.finish(OutStream::Stdout, |l| o.push(l));
+    out.finish(OutStream::Stderr, |l| e.push(l));
+    assert!(
+        o.iter().chain(&e).all(|l| !l.contains("SEC") && !l.contains("tok-")),
+        "{o:?} {e:?}"
+    );
+    assert_eq!(o, ["x=****** y"]);
+    assert_eq!(e, ["***"]);
     // Streams that do not join a secret keep their lines intact.
     let mut out = StageOutput::new(SecretMasker::new(["tok-SECRET-1"]));
     let (mut o, mut e) = (Vec::new(), Vec::new());

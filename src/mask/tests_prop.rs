@@ -29,7 +29,7 @@ proptest! {
         at in 0usize..40,
         escape in 0usize..ESCAPES.len(),
         cuts in proptest::collection::vec(0usize..80, 0..4),
-        stderr_from in proptest::option::of(0usize..60),
+        streams in proptest::collection::vec(any::<bool>(), 5),
     ) {
         let line = format!("{before}{}{after}\n", with_escape(SECRET, at, ESCAPES[escape]));
         let bytes = line.as_bytes();
@@ -39,12 +39,9 @@ proptest! {
         let mut output = StageOutput::new(SecretMasker::new([SECRET]));
         let mut lines = Vec::new();
         let mut from = 0;
-        for cut in cuts.into_iter().chain([bytes.len()]) {
-            // Optionally, everything from some cut on goes to stderr (a split across streams).
-            let stream = match stderr_from {
-                Some(s) if from >= s => OutStream::Stderr,
-                _ => OutStream::Stdout,
-            };
+        for (index, cut) in cuts.into_iter().chain([bytes.len()]).enumerate() {
+            // Each chunk on either stream: a secret split across them, interleaved.
+            let stream = if streams[index] { OutStream::Stderr } else { OutStream::Stdout };
             output.push(stream, &bytes[from..cut], |l| lines.push(l));
             from = cut;
         }
