@@ -396,13 +396,15 @@ mod environments {
         }
     }
 
+    /// What the engine says of an environment; a release there is verified (its smoke checks
+    /// passed against the running container), as after any operation that ended well.
     fn status(app: &mut App, env: &str, deployed: Option<Deployed>) {
         app.apply(Event::EnvironmentStatus {
             env: env.into(),
+            smoke: deployed.as_ref().map(|_| true),
             deployed,
             lock: None,
             error: None,
-            smoke: None,
         });
     }
 
@@ -447,6 +449,33 @@ mod environments {
         let (x, y) = find(&buf, "deploy aaaaaaa → staging");
         assert_eq!(y, 27);
         assert_eq!(buf[(x, y)].fg, theme.success.fg.unwrap());
+    }
+
+    #[test]
+    fn an_unverified_release_is_shown_in_the_alert_colour_but_an_unhealthy_one_stays_unhealthy() {
+        let mut app = console();
+        // No verdict for the running container: an operation died before its smoke checks.
+        app.apply(Event::EnvironmentStatus {
+            env: "staging".into(),
+            deployed: Some(deployed('b', "Initial commit", "Up 2 minutes (healthy)")),
+            lock: None,
+            error: None,
+            smoke: None,
+        });
+        let buf = draw(&app, 100, 28);
+        let theme = Theme::builtin("default").unwrap();
+        let (x, y) = find(&buf, "? unverified");
+        assert_eq!(buf[(x, y)].fg, theme.alert.fg.unwrap());
+        app.apply(Event::EnvironmentStatus {
+            env: "staging".into(),
+            deployed: Some(deployed('b', "Initial commit", "Up 1 minute (unhealthy)")),
+            lock: None,
+            error: None,
+            smoke: None,
+        });
+        let buf = draw(&app, 100, 28);
+        let (x, y) = find(&buf, "✗ unhealthy");
+        assert_eq!(buf[(x, y)].fg, theme.failure.fg.unwrap());
     }
 
     #[test]

@@ -139,7 +139,9 @@ async fn smoke_gate(engine: &Engine, source_target: &Target, running: &Deployed)
 pub async fn preview_promotion(engine: &Engine, sink: &EventSink, env: &str) {
     let config = engine.config.clone();
     let env_config = match environment(config.as_deref(), env) {
-        Ok(e) => e.clone(),
+        // The gates that will hold (HEAD's; an uncommitted edit does not lower them): the
+        // dialog asks for the name when the promotion will need it.
+        Ok(e) => super::policy::gates(engine, e, false).await.env,
         Err(why) => return sink.notice(crate::engine::NoticeLevel::Error, why).await,
     };
     let Some(config) = config else { return };

@@ -219,15 +219,11 @@ impl App {
             .selected_run()
             .filter(|r| r.status == RunStatus::Success && r.image_tag.is_some())
         {
-            let failed_there = first
-                .smoke
-                .as_ref()
-                .is_some_and(|v| v.commit == run.commit && !v.passed)
-                || first.op.as_ref().is_some_and(|op| {
-                    !op.outcome.is_ok()
-                        && !op.is_running()
-                        && op.release.as_ref().is_some_and(|r| r.commit == run.commit)
-                });
+            let failed_there = first.smoke.as_ref().is_some_and(|v| {
+                first.commit() == Some(run.commit.as_str()) && first.image() == Some(v.image.as_str()) && !v.passed
+            }) || first.op.as_ref().is_some_and(|op| {
+                !op.outcome.is_ok() && !op.is_running() && op.release.as_ref().is_some_and(|r| r.commit == run.commit)
+            });
             if failed_there {
                 let selected = self.envs.selected == 0;
                 return (first.commit() == Some(run.commit.as_str()) && selected).then(|| {

@@ -90,7 +90,7 @@ impl App {
                     self.dirty = true;
                 }
                 if let Some(index) = self.envs.index(&env) {
-                    self.envs.list[index].smoke_checked(op, &release.commit, result.passed);
+                    self.envs.list[index].smoke_checked(op, &release.image_id, result.passed);
                 }
             }
             Event::OperationFinished {

@@ -91,7 +91,8 @@ pub struct EnvView {
 /// How a release's smoke checks went on an environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SmokeVerdict {
-    pub commit: String,
+    /// The release's image ID (one commit may have several releases).
+    pub image: String,
     pub passed: bool,
     /// The operation whose checks gave it (its checks add up), if one of this session did.
     pub op: Option<OpId>,
@@ -132,41 +133,47 @@ impl EnvView {
         self.loaded && self.error.is_none() && self.deployed.is_some() && self.smoke_passed().is_none() && !self.busy()
     }
 
-    /// The smoke verdict on the release running there: passed, failed, or unknown.
-    pub fn smoke_passed(&self) -> Option<bool> {
-        let commit = self.commit()?;
-        self.smoke.as_ref().filter(|v| v.commit == commit).map(|v| v.passed)
+    /// The image ID of the release running there, when known.
+    pub fn image(&self) -> Option<&str> {
+        self.deployed.as_ref().map(|d| d.release.image_id.as_str())
     }
 
-    /// Folds one smoke check of operation `op` on release `commit`: the checks of one
-    /// operation add up (one failure fails them all); another operation starts afresh.
-    pub fn smoke_checked(&mut self, op: OpId, commit: &str, passed: bool) {
+    /// The smoke verdict on the release running there: passed, failed, or unknown.
+    pub fn smoke_passed(&self) -> Option<bool> {
+        let image = self.image()?;
+        self.smoke.as_ref().filter(|v| v.image == image).map(|v| v.passed)
+    }
+
+    /// Folds one smoke check of operation `op` on the release with image `image`: the checks
+    /// of one operation add up (one failure fails them all); another operation starts afresh.
+    pub fn smoke_checked(&mut self, op: OpId, image: &str, passed: bool) {
         let before = self
             .smoke
             .as_ref()
-            .filter(|v| v.op == Some(op) && v.commit == commit)
+            .filter(|v| v.op == Some(op) && v.image == image)
             .is_none_or(|v| v.passed);
         self.smoke = Some(SmokeVerdict {
-            commit: commit.to_string(),
+            image: image.to_string(),
             passed: before && passed,
             op: Some(op),
         });
     }
 
-    /// What the engine's status says of the smoke checks; an unknown verdict keeps one of this
-    /// session on the same release.
+    /// What the engine's status says of the smoke checks against the running container; with
+    /// none (unverified) a verdict of this session's checks on the same release is kept (the
+    /// engine's copy of it may have failed to be written), an earlier one the engine gave is not.
     pub fn status_smoke(&mut self, smoke: Option<bool>) {
-        let Some(commit) = self.commit().map(str::to_string) else {
+        let Some(image) = self.image().map(str::to_string) else {
             self.smoke = None;
             return;
         };
         self.smoke = match smoke {
             Some(passed) => Some(SmokeVerdict {
-                commit,
+                image,
                 passed,
                 op: None,
             }),
-            None => self.smoke.take().filter(|v| v.commit == commit),
+            None => self.smoke.take().filter(|v| v.image == image && v.op.is_some()),
         };
     }
 }

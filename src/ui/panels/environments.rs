@@ -124,10 +124,12 @@ const UNVERIFIED: &str = "unverified";
 fn health_word(env: &EnvView) -> String {
     match &env.deployed {
         Some(_) if env.smoke_passed() == Some(false) => SMOKE_FAILED.to_string(),
-        // Running, but its smoke checks never passed against it (an operation died before
-        // them): not healthy in any sense that matters until `s` (or a deploy) verifies it.
-        Some(_) if env.unverified() => UNVERIFIED.to_string(),
-        Some(d) => d.health(),
+        Some(d) => match d.health() {
+            // Up, but its smoke checks never passed against it (an operation died before
+            // them): not healthy in any sense that matters until `s` (or a deploy) verifies it.
+            h if env.unverified() && (h == "healthy" || h == "running") => UNVERIFIED.to_string(),
+            h => h,
+        },
         None => String::new(),
     }
 }
