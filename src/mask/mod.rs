@@ -128,7 +128,7 @@ impl SecretMasker {
             return masked.join("\n");
         }
         let line = self.mask_plain(line);
-        if crate::term::has_control(&line) {
+        if crate::term::has_control(&line) || crate::term::has_invisible(&line) {
             self.mask_visible(line)
         } else {
             line

@@ -239,6 +239,27 @@ fn an_escape_sequence_inside_the_secret_does_not_hide_it() {
     );
 }
 
+/// What a terminal draws as nothing, or draws over, does not hide a secret either: a
+/// zero-width space, a word joiner or a soft hyphen inside it, a bidi override, or a wrong
+/// character taken back with a backspace.
+#[test]
+fn invisible_characters_and_backspaces_inside_the_secret_do_not_hide_it() {
+    let masker = SecretMasker::new(["tok-SECRET-1"]);
+    for line in [
+        "a tok-S\u{200b}ECRET-1 b",
+        "a tok-S\u{2060}ECRET-1 b",
+        "a tok-S\u{ad}ECRET-1 b",
+        "a tok-\u{202e}SECRET-1 b",
+        "a tok-SX\x08ECRET-1 b",
+        "a tok-SS\x08ECRET-1 b",
+    ] {
+        let out = mask_all(&masker, line);
+        let seen = crate::term::strip_sgr(&out[0]);
+        assert!(!seen.contains("ECRET"), "{line:?} → {out:?}");
+        assert!(seen.starts_with("a ") && seen.ends_with(" b"), "{line:?} → {out:?}");
+    }
+}
+
 #[test]
 fn a_secret_split_between_stdout_and_stderr_is_masked_on_both_sides() {
     let masker = SecretMasker::new(["tok-SECRET-1"]);

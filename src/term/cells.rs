@@ -32,7 +32,8 @@ struct Row {
     x: usize,
 }
 
-/// Renders `line` as the final visible state of a terminal row, with CR moving to column 0.
+/// Renders `line` as the final visible state of a terminal row, with CR moving to column 0
+/// and a backspace one column left.
 pub(crate) fn render(line: &str) -> String {
     let mut row = Row {
         buf: String::with_capacity(line.len() + 1),
@@ -47,6 +48,7 @@ pub(crate) fn render(line: &str) -> String {
         Token::Sgr(params) => row.pen.apply(params),
         Token::Tab => row.tab(),
         Token::Cr => row.x = 0,
+        Token::Backspace => row.x = row.x.saturating_sub(1),
     });
     row.finish()
 }

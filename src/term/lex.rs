@@ -19,6 +19,8 @@ pub(crate) enum Token<'a> {
     Tab,
     /// A bare carriage return.
     Cr,
+    /// A backspace: the cursor moves one column left, so the next character overwrites.
+    Backspace,
 }
 
 const ESC: u8 = 0x1B;
@@ -55,6 +57,10 @@ fn control<'a>(line: &'a str, at: usize, emit: &mut impl FnMut(Token<'a>)) -> us
         }
         b'\r' => {
             emit(Token::Cr);
+            at + 1
+        }
+        0x08 => {
+            emit(Token::Backspace);
             at + 1
         }
         ESC => escape(line, at + 1, emit),

@@ -16,6 +16,7 @@ mod visible;
 
 pub use render::{strip_sgr, to_line, visible_width};
 pub use sanitize::{plain_text, sanitize, sanitize_cow, sanitize_text};
+pub(crate) use visible::has_invisible;
 pub use visible::{visible_text, VisibleText};
 
 /// Whether `line` holds any control character (C0, DEL, C1): lines without one are their own

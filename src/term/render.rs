@@ -28,7 +28,7 @@ fn walk<'a>(line: &'a str, mut f: impl FnMut(Pen, &'a str)) {
             col += n;
             f(pen, &SPACES[..n]);
         }
-        Token::Cr => {}
+        Token::Cr | Token::Backspace => {}
     });
 }
 

@@ -25,7 +25,9 @@ pub fn sanitize_cow(line: &str) -> Cow<'_, str> {
     if !has_control(line) {
         return Cow::Borrowed(line);
     }
-    if line.as_bytes().contains(&b'\r') {
+    // A CR or a backspace moves the cursor back over what was printed: what the terminal
+    // finally shows is what the cell emulation computes.
+    if line.as_bytes().iter().any(|b| *b == b'\r' || *b == 0x08) {
         return Cow::Owned(cells::render(line));
     }
     Cow::Owned(direct(line))
@@ -64,8 +66,8 @@ fn direct(line: &str) -> String {
             out.push_str(&SPACES[..n]);
             col += n;
         }
-        // Not reached: lines with a CR byte take the cell path.
-        Token::Cr => {}
+        // Not reached: lines with a CR or a backspace take the cell path.
+        Token::Cr | Token::Backspace => {}
     });
     out
 }

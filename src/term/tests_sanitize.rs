@@ -99,7 +99,10 @@ fn other_escapes_removed() {
 #[test]
 fn c0_controls_removed() {
     assert_eq!(s("ding\x07dong"), "dingdong");
-    assert_eq!(s("abc\x08\x08\x08xyz"), "abcxyz");
+    // A backspace moves back over what was printed, as in a terminal: what follows overwrites.
+    assert_eq!(s("abc\x08\x08\x08xyz"), "xyz");
+    assert_eq!(s("abc\x08\x08\x08\x08xyz"), "xyz");
+    assert_eq!(s("ab\x08"), "ab");
     assert_eq!(s("nul\0byte"), "nulbyte");
     assert_eq!(s("v\x0bt\x0cf\x0e\x0f\x1a\x18\x7fend"), "vtfend");
     assert_eq!(s("stray\nlf"), "straylf");
