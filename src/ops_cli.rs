@@ -1,7 +1,7 @@
 //! The environment subcommands: deploy, smoke, promote, rollback (one operation each, through
 //! the headless view), status (a table read from the engines), unlock, and history ENV.
 
-use std::process::ExitCode;
+use shipdeck::exit::ExitCode;
 
 use shipdeck::cli::{DeployArgs, EnvArgs, HistoryArgs, PromoteArgs, RollbackArgs, StatusArgs, UnlockArgs};
 use shipdeck::config::Config;
@@ -12,7 +12,7 @@ use shipdeck::headless::{format_status, EnvironmentRow};
 use shipdeck::source::Project;
 use shipdeck::store::{format_operations, OperationRecord, Store};
 
-use super::{headless, load_config, Failure, EXIT_ENGINE, EXIT_USAGE};
+use super::{headless, load_config, Failure};
 
 /// Fails with the valid names when `env` is not an environment of release.toml.
 fn known_env(config: &Config, env: &str) -> Result<(), Failure> {
@@ -83,7 +83,7 @@ pub async fn unlock(project: &Project, args: &UnlockArgs) -> Result<ExitCode, Fa
             println!("{}", shipdeck::term::plain_text(&message));
         }
     }
-    Ok(if refused { ExitCode::from(4) } else { ExitCode::SUCCESS })
+    Ok(if refused { ExitCode::Refused } else { ExitCode::Success })
 }
 
 pub async fn status(project: &Project, args: &StatusArgs) -> Result<ExitCode, Failure> {
@@ -98,7 +98,7 @@ pub async fn status(project: &Project, args: &StatusArgs) -> Result<ExitCode, Fa
     if config.environments.is_empty() {
         println!("release.toml defines no environments (add [environments.staging] with publish = \"…\").");
         say_leftovers();
-        return Ok(ExitCode::SUCCESS);
+        return Ok(ExitCode::Success);
     }
     let wanted = config.environments.len();
     let events = one_shot(project, config, engine::Command::LoadEnvironments, wanted).await?;
@@ -129,9 +129,9 @@ pub async fn status(project: &Project, args: &StatusArgs) -> Result<ExitCode, Fa
     say_leftovers();
     // An environment whose engine cannot be asked is not a clean bill of health.
     Ok(if rows.iter().any(|r| r.error.is_some()) {
-        ExitCode::from(EXIT_ENGINE)
+        ExitCode::Engine
     } else {
-        ExitCode::SUCCESS
+        ExitCode::Success
     })
 }
 
@@ -166,7 +166,7 @@ pub async fn history(project: &Project, args: &HistoryArgs, env: &str) -> Result
     } else {
         print!("{}", shipdeck::term::plain_text(&format_operations(&ops)));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitCode::Success)
 }
 
 /// Sends one command to an engine on the local Docker and collects its answers until `wanted`
@@ -179,7 +179,7 @@ async fn one_shot(
 ) -> Result<Vec<Event>, Failure> {
     let store = Store::open(&project.state_dir()).map_err(Failure::usage)?;
     let docker = docker::connect().await.map_err(|e| Failure {
-        code: EXIT_ENGINE,
+        code: ExitCode::Engine,
         message: e.to_string(),
     })?;
     let mut handle = Engine::new(engine::DockerLink::fixed(docker), project.clone(), Some(config)).start(store);
@@ -197,7 +197,7 @@ async fn one_shot(
     }
     if seen < wanted {
         return Err(Failure {
-            code: EXIT_USAGE,
+            code: ExitCode::Usage,
             message: "shipdeck: the engine stopped before answering".into(),
         });
     }
