@@ -86,7 +86,7 @@ pub async fn run(
         );
         OPERATION_GRACE
     };
-    let EngineHandle { commands, mut events } = engine;
+    let EngineHandle { commands, mut events, .. } = engine;
     drop(commands);
     let _ = tokio::time::timeout(wait, async { while events.recv().await.is_some() {} }).await;
     Ok(exit)

@@ -2,7 +2,7 @@
 //! approval where one is wanted; and the preview the console's approval dialog shows.
 
 use super::flows::{approved, context, place, running, Placement};
-use super::{environment, target, with_store, Why};
+use super::{environment, target, with_store, OperationError};
 use crate::deploy::{verdict, Deployed, OpAction, OpOutcome, Refusal, Target};
 use crate::engine::event::Event;
 use crate::engine::recorder::EventSink;
@@ -13,19 +13,19 @@ pub async fn promote(engine: &Engine, sink: &EventSink, env: &str, force: bool, 
         return;
     };
     let from = running(&cx.target).await.ok().flatten().map(|d| d.release);
-    let refused = |why: Why| cx.refuse(sink, OpAction::Promote, from.clone(), why);
+    let refused = |why: OperationError| cx.refuse(sink, OpAction::Promote, from.clone(), why);
     let Some(source_name) = cx.target.env.promote_from.clone() else {
         let why =
             format!("{env} has no `promote_from`: nothing to promote from; deploy to it with `shipdeck deploy {env}`");
-        return refused((Refusal::Usage, why)).await;
+        return refused(OperationError::refused(Refusal::Usage, why)).await;
     };
     let Some(source_config) = cx.config.environment(&source_name).cloned() else {
         let why = format!("{env} promotes from `{source_name}`, which is not defined");
-        return refused((Refusal::Usage, why)).await;
+        return refused(OperationError::refused(Refusal::Usage, why)).await;
     };
     let source = match target(engine, &cx.config.app.name, &source_config).await {
         Ok(t) => t,
-        Err(why) => return refused((Refusal::Engine, why)).await,
+        Err(why) => return refused(why).await,
     };
     let candidate = match running(&source).await {
         Ok(Some(d)) => d,
@@ -33,9 +33,9 @@ pub async fn promote(engine: &Engine, sink: &EventSink, env: &str, force: bool, 
             let why = format!(
                 "nothing runs on {source_name} to promote: deploy there first (`shipdeck deploy {source_name}`)"
             );
-            return refused((Refusal::NoRelease, why)).await;
+            return refused(OperationError::refused(Refusal::NoRelease, why)).await;
         }
-        Err(why) => return refused((Refusal::Engine, why)).await,
+        Err(why) => return refused(why).await,
     };
     let gate = smoke_gate(engine, &source, &candidate).await;
     let candidate = candidate.release;
@@ -47,7 +47,7 @@ pub async fn promote(engine: &Engine, sink: &EventSink, env: &str, force: bool, 
         }
         Err(why) => {
             let why = format!("refusing to promote to {env}: {why}; --force promotes anyway (the audit records it)");
-            return refused((Refusal::SmokeGate, why)).await;
+            return refused(OperationError::refused(Refusal::SmokeGate, why)).await;
         }
     };
     if let Err(why) = approved(&cx.target, approval.as_deref()) {
@@ -135,14 +135,20 @@ async fn smoke_gate(engine: &Engine, source_target: &Target, running: &Deployed)
     }
 }
 
-/// What promoting to `env` would change, for the console's approval dialog.
-pub async fn preview_promotion(engine: &Engine, sink: &EventSink, env: &str) {
-    let config = engine.config.clone();
-    let env_config = match environment(config.as_deref(), env) {
-        Ok(e) => e.clone(),
-        Err(why) => return sink.notice(crate::engine::NoticeLevel::Error, why).await,
+/// What promoting to `env` would change, for the console's approval dialog: a
+/// [`Event::PromotionPreview`], or an error notice.
+pub async fn preview_promotion(engine: &Engine, env: &str) -> Event {
+    let failed = |why: OperationError| Event::Notice {
+        level: crate::engine::NoticeLevel::Error,
+        message: why.to_string(),
     };
-    let Some(config) = config else { return };
+    let Some(config) = engine.config.clone() else {
+        return failed(OperationError::InvalidConfig);
+    };
+    let env_config = match environment(Some(&config), env) {
+        Ok(e) => e.clone(),
+        Err(why) => return failed(why),
+    };
     let Some(source_name) = env_config.promote_from.clone() else {
         let blocked = format!("{env} has no `promote_from`: nothing to promote from; deploy to it with `d`");
         let current = match target(engine, &config.app.name, &env_config).await {
@@ -158,10 +164,10 @@ pub async fn preview_promotion(engine: &Engine, sink: &EventSink, env: &str) {
             approval: env_config.approval,
             blocked: Some(blocked),
         };
-        return sink.emit(event).await;
+        return event;
     };
     let app = config.app.name.clone();
-    let read = |t: Result<Target, String>| async move {
+    let read = |t: Result<Target, OperationError>| async move {
         match t {
             Ok(t) => running(&t).await.ok().flatten().map(|d| d.release),
             Err(_) => None,
@@ -193,7 +199,7 @@ pub async fn preview_promotion(engine: &Engine, sink: &EventSink, env: &str) {
         }
         None => Vec::new(),
     };
-    sink.emit(Event::PromotionPreview {
+    Event::PromotionPreview {
         env: env.to_string(),
         source: source_name,
         current,
@@ -201,6 +207,5 @@ pub async fn preview_promotion(engine: &Engine, sink: &EventSink, env: &str) {
         commits,
         approval: env_config.approval,
         blocked,
-    })
-    .await;
+    }
 }
