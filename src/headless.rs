@@ -15,8 +15,8 @@ use safe_out::SafeLines;
 pub use status::{format_status, EnvironmentRow};
 
 use crate::engine::event::dag_levels;
-use crate::exit::ExitCode;
 use crate::engine::{Event, NoticeLevel, PlannedStage, Stream};
+use crate::exit::ExitCode;
 use crate::store::{format_duration, RunNumber, RunStatus, StageStatus};
 use crate::term::stage_glyph as glyph;
 use crate::term::{sanitize_cow, strip_sgr};

@@ -1,6 +1,6 @@
+use shipdeck::exit::ExitCode;
 use std::io::{BufWriter, IsTerminal};
 use std::path::{Path, PathBuf};
-use shipdeck::exit::ExitCode;
 
 use clap::Parser;
 

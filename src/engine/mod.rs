@@ -14,6 +14,7 @@ mod pipeline;
 mod query;
 pub mod reaper;
 pub mod recorder;
+mod run_error;
 mod safe_dir;
 mod stage;
 mod workspace;
@@ -28,6 +29,7 @@ pub use operations::OperationError;
 pub use pipeline::plan;
 pub use query::{Ask, AskError, Reply};
 pub use recorder::EventSink;
+pub use run_error::RunError;
 
 use crate::config::Config;
 use crate::source::Project;

@@ -91,3 +91,36 @@ fn cleaned(mut events: Reply, masker: &SecretMasker) -> Reply {
     }
     events
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{recorder, NoticeLevel};
+
+    /// An answer to an asker bypasses the recorder: it is masked and sanitized here, like
+    /// every event the recorder hands on.
+    #[tokio::test]
+    async fn an_answer_to_the_asker_is_masked_and_sanitized() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(dir.path()).unwrap();
+        let (sink, _events) = recorder::spawn(store, 8, false);
+        sink.add_secrets(["s3cr3t-t0ken-value".to_string()]);
+        let (tx, rx) = oneshot::channel();
+        let said = "engine said s3cr3t-t0ken-value \x1b]52;c;ZXZpbA==\x07\x1b[2J done";
+        let answer = vec![Event::Notice {
+            level: NoticeLevel::Error,
+            message: said.to_string(),
+        }];
+        ReplyTo::Asker(tx).send(&sink, answer).await;
+        let reply = rx.await.unwrap();
+        let [Event::Notice { message, .. }] = reply.as_slice() else {
+            panic!("{reply:?}")
+        };
+        assert!(!message.contains("s3cr3t-t0ken-value"), "{message:?}");
+        assert!(!message.contains('\x1b') && !message.contains('\x07'), "{message:?}");
+        assert!(
+            message.starts_with("engine said ") && message.ends_with(" done"),
+            "{message:?}"
+        );
+    }
+}

@@ -42,7 +42,10 @@ pub enum RecorderMsg {
     Event(Event),
     CreateRun(RunRequest, oneshot::Sender<Result<RunFiles, StoreError>>),
     /// Answer [`Event::HistoryLoaded`] with up to `limit` recent runs.
-    LoadHistory { limit: usize, reply: ReplyTo },
+    LoadHistory {
+        limit: usize,
+        reply: ReplyTo,
+    },
     /// Answer [`Event::StageLogLoaded`] with the tail (this many lines) of a stage's log file.
     LoadLog {
         run: RunNumber,

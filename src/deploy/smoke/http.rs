@@ -22,36 +22,62 @@ pub(super) struct Target {
     pub base_path: String,
 }
 
+/// An environment's URL that smoke checks cannot reach; the words quote it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{url}: {why}")]
+pub struct UrlError {
+    pub url: String,
+    pub why: UrlProblem,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlProblem {
+    #[error("expected a URL like http://127.0.0.1:18080")]
+    NotAUrl,
+    #[error(transparent)]
+    Invalid(url::ParseError),
+    #[error("smoke checks speak plain http only; publish the environment's HTTP port")]
+    Https,
+    #[error("unsupported scheme `{0}`, expected http://")]
+    Scheme(String),
+    #[error("user names in the URL are not supported")]
+    UserInfo,
+    #[error("no host")]
+    NoHost,
+    #[error("invalid port `0`")]
+    PortZero,
+}
+
 impl Target {
     /// Parses `http://127.0.0.1:18080`, `http://localhost`, `http://[::1]:8080` (with the `url`
     /// crate: WHATWG parsing, so what a browser would make of the address is what is reached).
-    pub fn parse(url: &str) -> Result<Target, String> {
+    pub fn parse(url: &str) -> Result<Target, UrlError> {
         let url = url.trim();
+        let bad = |why: UrlProblem| UrlError {
+            url: url.to_string(),
+            why,
+        };
         let parsed = url::Url::parse(url).map_err(|e| match e {
-            url::ParseError::RelativeUrlWithoutBase => format!("{url}: expected a URL like http://127.0.0.1:18080"),
-            e => format!("{url}: {e}"),
+            url::ParseError::RelativeUrlWithoutBase => bad(UrlProblem::NotAUrl),
+            e => bad(UrlProblem::Invalid(e)),
         })?;
         match parsed.scheme() {
             "http" => {}
-            "https" => {
-                return Err(format!(
-                    "{url}: smoke checks speak plain http only; publish the environment's HTTP port"
-                ))
-            }
-            scheme => return Err(format!("{url}: unsupported scheme `{scheme}`, expected http://")),
+            "https" => return Err(bad(UrlProblem::Https)),
+            scheme => return Err(bad(UrlProblem::Scheme(scheme.to_string()))),
         }
         if !parsed.username().is_empty() || parsed.password().is_some() {
-            return Err(format!("{url}: user names in the URL are not supported"));
+            return Err(bad(UrlProblem::UserInfo));
         }
         let (host, bracketed) = match parsed.host() {
             Some(url::Host::Ipv6(ip)) => (ip.to_string(), format!("[{ip}]")),
             Some(url::Host::Ipv4(ip)) => (ip.to_string(), ip.to_string()),
             Some(url::Host::Domain(name)) if !name.is_empty() => (name.to_string(), name.to_string()),
-            _ => return Err(format!("{url}: no host")),
+            _ => return Err(bad(UrlProblem::NoHost)),
         };
         let port = parsed.port().unwrap_or(80);
         if port == 0 {
-            return Err(format!("{url}: invalid port `0`"));
+            return Err(bad(UrlProblem::PortZero));
         }
         let authority = if port == 80 {
             bracketed

@@ -110,7 +110,7 @@ pub async fn run_http_check(check: &SmokeCheck, ctx: &SmokeContext, mut progress
     };
     let target = match http::Target::parse(&ctx.url) {
         Ok(t) => t,
-        Err(message) => return refused(message),
+        Err(why) => return refused(why.to_string()),
     };
     let path = ctx.fill(path);
     let deadline = check.within.map(|within| Instant::now() + within);

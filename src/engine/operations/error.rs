@@ -46,9 +46,9 @@ impl OperationError {
     pub fn kind(&self) -> Refusal {
         match self {
             OperationError::Refused { kind, .. } => *kind,
-            OperationError::InvalidConfig | OperationError::UnknownEnvironment(_) | OperationError::UnknownRevision(_) => {
-                Refusal::Usage
-            }
+            OperationError::InvalidConfig
+            | OperationError::UnknownEnvironment(_)
+            | OperationError::UnknownRevision(_) => Refusal::Usage,
             OperationError::Unreachable(_)
             | OperationError::Docker(_)
             | OperationError::Store(_)

@@ -95,7 +95,13 @@ pub(super) async fn context(
 }
 
 impl Context {
-    pub(super) async fn refuse(&self, sink: &EventSink, action: OpAction, from: Option<ReleaseRef>, why: OperationError) {
+    pub(super) async fn refuse(
+        &self,
+        sink: &EventSink,
+        action: OpAction,
+        from: Option<ReleaseRef>,
+        why: OperationError,
+    ) {
         let env = &self.target.env.name;
         // What the policy noted (an uncommitted gate change not applied) explains the refusal.
         let why = why.with_notes(&self.notes);
@@ -209,7 +215,14 @@ pub async fn smoke(engine: &Engine, sink: &EventSink, env: &str) {
         Ok(Some(d)) => d,
         Ok(None) => {
             let why = format!("nothing runs on {env}: deploy a release first (`shipdeck deploy {env}`)");
-            return cx.refuse(sink, OpAction::Smoke, None, OperationError::refused(Refusal::NoRelease, why)).await;
+            return cx
+                .refuse(
+                    sink,
+                    OpAction::Smoke,
+                    None,
+                    OperationError::refused(Refusal::NoRelease, why),
+                )
+                .await;
         }
         Err(why) => return cx.refuse(sink, OpAction::Smoke, None, why).await,
     };

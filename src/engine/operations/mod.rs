@@ -216,7 +216,8 @@ impl Op {
     /// Ends the operation as refused, and why.
     pub async fn refuse(self, why: OperationError) {
         let kind = why.kind();
-        self.end(OpOutcome::Refused, why.to_string(), Vec::new(), Some(kind)).await
+        self.end(OpOutcome::Refused, why.to_string(), Vec::new(), Some(kind))
+            .await
     }
 
     async fn end(

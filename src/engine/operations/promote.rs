@@ -86,28 +86,41 @@ pub async fn promote(engine: &Engine, sink: &EventSink, env: &str, force: bool, 
     place(sink, &cx, op, &candidate, Placement::WorkingChecks).await;
 }
 
+/// Why a release may not be promoted from its source environment (without --force).
+#[derive(Debug, thiserror::Error)]
+pub(super) enum SmokeGateClosed {
+    #[error("{release} failed its smoke checks on {env} ({summary})")]
+    Failed {
+        release: String,
+        env: String,
+        summary: String,
+    },
+    /// Checked against another container of that image: this one never was (an operation on
+    /// the source died before its checks).
+    #[error("{release} is not verified on {env}: it was put in place again and its smoke checks have not run since (`shipdeck smoke {env}`)")]
+    NotReverified { release: String, env: String },
+    #[error("{release} has not passed {env}'s smoke checks (never run there: `shipdeck smoke {env}`)")]
+    NeverRun { release: String, env: String },
+    #[error("the smoke results of {env} cannot be read ({error})")]
+    Unreadable { env: String, error: OperationError },
+}
+
 /// The promotion gate: the exact image must be verified on the source: its smoke checks passed
 /// there, against the container that runs it now (the verdict kept on the source's engine).
-async fn smoke_gate(engine: &Engine, source_target: &Target, running: &Deployed) -> Result<(), String> {
+async fn smoke_gate(engine: &Engine, source_target: &Target, running: &Deployed) -> Result<(), SmokeGateClosed> {
     let source = source_target.env.name.as_str();
     let candidate = &running.release;
+    let (release, env) = (candidate.describe(), source.to_string());
     match verdict::read(source_target, &candidate.image_id).await {
         Ok(Some(v)) if v.verifies(&running.container_id) => return Ok(()),
         Ok(Some(v)) if !v.passed => {
-            return Err(format!(
-                "{} failed its smoke checks on {source} ({})",
-                candidate.describe(),
-                v.summary
-            ))
+            return Err(SmokeGateClosed::Failed {
+                release,
+                env,
+                summary: v.summary,
+            })
         }
-        // Checked against another container of that image: this one never was (an operation
-        // on the source died before its checks).
-        Ok(Some(v)) if !v.container.is_empty() => {
-            return Err(format!(
-                "{} is not verified on {source}: it was put in place again and its smoke checks have not run since (`shipdeck smoke {source}`)",
-                candidate.describe()
-            ))
-        }
+        Ok(Some(v)) if !v.container.is_empty() => return Err(SmokeGateClosed::NotReverified { release, env }),
         _ => {}
     }
     let local = {
@@ -122,16 +135,13 @@ async fn smoke_gate(engine: &Engine, source_target: &Target, running: &Deployed)
     // history's.
     match local {
         Ok(Some(v)) if v.passed => Ok(()),
-        Ok(Some(v)) => Err(format!(
-            "{} failed its smoke checks on {source} ({})",
-            candidate.describe(),
-            v.failures.join("; ")
-        )),
-        Ok(None) => Err(format!(
-            "{} has not passed {source}'s smoke checks (never run there: `shipdeck smoke {source}`)",
-            candidate.describe()
-        )),
-        Err(e) => Err(format!("the smoke results of {source} cannot be read ({e})")),
+        Ok(Some(v)) => Err(SmokeGateClosed::Failed {
+            release,
+            env,
+            summary: v.failures.join("; "),
+        }),
+        Ok(None) => Err(SmokeGateClosed::NeverRun { release, env }),
+        Err(error) => Err(SmokeGateClosed::Unreadable { env, error }),
     }
 }
 
@@ -183,7 +193,7 @@ pub async fn preview_promotion(engine: &Engine, env: &str) -> Event {
         None => None,
     };
     let blocked = match (&candidate, &source) {
-        (Some(c), Some(s)) => smoke_gate(engine, s, c).await.err(),
+        (Some(c), Some(s)) => smoke_gate(engine, s, c).await.err().map(|closed| closed.to_string()),
         _ => Some(format!("nothing runs on {source_name} to promote")),
     };
     let candidate = candidate.map(|d| d.release);

@@ -59,7 +59,12 @@ pub async fn rollback(
             release.image_id
         );
         return cx
-            .refuse(sink, OpAction::Rollback, from, OperationError::refused(Refusal::NoRelease, why))
+            .refuse(
+                sink,
+                OpAction::Rollback,
+                from,
+                OperationError::refused(Refusal::NoRelease, why),
+            )
             .await;
     }
     // An environment fed by promotion only goes back to what ran and passed there.
@@ -75,7 +80,12 @@ pub async fn rollback(
                 release.describe()
             );
             return cx
-                .refuse(sink, OpAction::Rollback, from, OperationError::refused(Refusal::Gated, why))
+                .refuse(
+                    sink,
+                    OpAction::Rollback,
+                    from,
+                    OperationError::refused(Refusal::Gated, why),
+                )
                 .await;
         }
         Some(format!(
@@ -102,7 +112,12 @@ pub async fn rollback(
 /// there passed, other than the current one, image still on the engine; without any such
 /// record (and only where releases are not gated by promotion), the newest release image
 /// built before the current one.
-async fn previous(engine: &Engine, cx: &Context, current: Option<&Deployed>, ran: &[RanThere]) -> Result<Picked, OperationError> {
+async fn previous(
+    engine: &Engine,
+    cx: &Context,
+    current: Option<&Deployed>,
+    ran: &[RanThere],
+) -> Result<Picked, OperationError> {
     let now = current.map(|d| d.release.image_id.clone()).unwrap_or_default();
     let env = cx.target.env.name.clone();
     if let Some(found) = previous_good(ran, &now) {
