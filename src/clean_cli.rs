@@ -1,10 +1,9 @@
 //! `shipdeck clean`, and the leftovers section of `shipdeck status`: what runs left on the
 //! local engine that no running shipdeck here owns.
 
-use shipdeck::exit::ExitCode;
-
 use shipdeck::cli::CleanArgs;
 use shipdeck::docker::{self, Docker, Leftover, LeftoverKind};
+use shipdeck::exit::ExitCode;
 use shipdeck::owner::Liveness;
 use shipdeck::source::Project;
 

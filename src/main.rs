@@ -1,4 +1,3 @@
-use shipdeck::exit::ExitCode;
 use std::io::{BufWriter, IsTerminal};
 use std::path::{Path, PathBuf};
 
@@ -11,6 +10,7 @@ use shipdeck::cli::{Cli, Command, HistoryArgs, RunArgs, WatchArgs};
 use shipdeck::config::{self, Config};
 use shipdeck::docker::{self, Docker};
 use shipdeck::engine::{self, Engine};
+use shipdeck::exit::ExitCode;
 use shipdeck::headless::{Format, HeadlessView};
 use shipdeck::owner::{label_is_alive, Owner};
 use shipdeck::source::Project;

@@ -1,13 +1,12 @@
 //! The environment subcommands: deploy, smoke, promote, rollback (one operation each, through
 //! the headless view), status (a table read from the engines), unlock, and history ENV.
 
-use shipdeck::exit::ExitCode;
-
 use shipdeck::cli::{DeployArgs, EnvArgs, HistoryArgs, PromoteArgs, RollbackArgs, StatusArgs, UnlockArgs};
 use shipdeck::config::Config;
 use shipdeck::deploy::{journal, Target};
 use shipdeck::docker;
 use shipdeck::engine::{self, Engine, Event};
+use shipdeck::exit::ExitCode;
 use shipdeck::headless::{format_status, EnvironmentRow};
 use shipdeck::source::Project;
 use shipdeck::store::{format_operations, OperationRecord, Store};

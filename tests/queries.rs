@@ -10,21 +10,8 @@ use shipdeck::engine::{self, AskError, Command, Engine, EngineHandle, Event, Not
 use shipdeck::source::Project;
 use shipdeck::store::Store;
 
-const CONFIG: &str = r#"
-[app]
-name = "{app}"
-
-[stages.test]
-image = "debian:bookworm-slim"
-run = ["true"]
-
-[environments.staging]
-publish = "127.0.0.1:1:8080"
-
-[environments.production]
-publish = "127.0.0.1:2:8080"
-promote_from = "staging"
-"#;
+/// hello-py: `staging`, and `production` fed by promotion from it.
+const FIXTURE: &str = "hello-py";
 
 async fn engine_for(app: &TestApp) -> EngineHandle {
     require_docker(&[]);
@@ -62,7 +49,7 @@ fn statuses(events: &[Event]) -> Vec<(String, Option<String>)> {
 
 #[tokio::test]
 async fn load_environments_answers_one_status_per_environment_to_the_asker_alone() {
-    let app = TestApp::with_config("query-envs", CONFIG);
+    let app = TestApp::from_fixture(FIXTURE);
     let handle = engine_for(&app).await;
     let reply = handle.ask(Command::LoadEnvironments).await.unwrap();
     assert_eq!(reply.len(), 2, "{reply:?}");
@@ -79,7 +66,7 @@ async fn load_environments_answers_one_status_per_environment_to_the_asker_alone
 
 #[tokio::test]
 async fn a_query_sent_as_a_command_answers_on_the_stream() {
-    let app = TestApp::with_config("query-stream", CONFIG);
+    let app = TestApp::from_fixture(FIXTURE);
     let handle = engine_for(&app).await;
     handle.commands.send(Command::LoadEnvironments).unwrap();
     let mut handle = handle;
@@ -97,7 +84,7 @@ async fn a_query_sent_as_a_command_answers_on_the_stream() {
 
 #[tokio::test]
 async fn unlock_answers_what_it_did_then_the_status() {
-    let app = TestApp::with_config("query-unlock", CONFIG);
+    let app = TestApp::from_fixture(FIXTURE);
     let handle = engine_for(&app).await;
     let reply = handle
         .ask(Command::Unlock {
@@ -137,7 +124,7 @@ async fn unlock_answers_what_it_did_then_the_status() {
 /// engine finishes them in.
 #[tokio::test]
 async fn queries_in_flight_together_each_get_their_own_answer() {
-    let app = TestApp::with_config("query-many", CONFIG);
+    let app = TestApp::from_fixture(FIXTURE);
     let handle = engine_for(&app).await;
     let asks: Vec<_> = (0..8)
         .map(|i| {
@@ -170,7 +157,7 @@ async fn queries_in_flight_together_each_get_their_own_answer() {
 
 #[tokio::test]
 async fn only_queries_can_be_asked_and_a_stopped_engine_says_so() {
-    let app = TestApp::with_config("query-refused", CONFIG);
+    let app = TestApp::from_fixture(FIXTURE);
     let handle = engine_for(&app).await;
     let run = handle.ask(Command::Run {
         rev: "HEAD".into(),
@@ -199,7 +186,7 @@ async fn only_queries_can_be_asked_and_a_stopped_engine_says_so() {
 #[test]
 fn headless_status_and_unlock_print_their_answer_and_unknown_environments_read_alike() {
     require_docker(&[]);
-    let app = TestApp::with_config("query-cli", CONFIG);
+    let app = TestApp::from_fixture(FIXTURE);
     let out = run(app.shipdeck().args(["unlock", "staging"]));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}");

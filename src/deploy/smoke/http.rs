@@ -111,15 +111,28 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// Why one attempt got no answer; the words are a smoke result's message (`connection refused`).
+#[derive(Debug, thiserror::Error)]
+pub(super) enum FetchError {
+    #[error("{}", describe_io(.0))]
+    Connect(std::io::Error),
+    #[error("{}", describe_hyper(.0))]
+    Http(hyper::Error),
+    #[error("invalid request: {0}")]
+    Request(hyper::http::Error),
+    #[error("reading the body of a {status} answer: {}", describe_hyper(.error))]
+    Body { status: u16, error: hyper::Error },
+}
+
 /// Sends one request and reads the answer. No timeout of its own: the caller bounds it.
-pub(super) async fn fetch(target: &Target, method: hyper::Method, path: &str) -> Result<Answer, String> {
+pub(super) async fn fetch(target: &Target, method: hyper::Method, path: &str) -> Result<Answer, FetchError> {
     let stream = TcpStream::connect((target.host.as_str(), target.port))
         .await
-        .map_err(|e| describe_io(&e))?;
+        .map_err(FetchError::Connect)?;
     let _ = stream.set_nodelay(true);
     let (mut sender, connection) = http1::handshake::<_, Empty<Bytes>>(TokioIo::new(stream))
         .await
-        .map_err(|e| describe_hyper(&e))?;
+        .map_err(FetchError::Http)?;
     let _connection = AbortOnDrop(tokio::spawn(async move {
         // Its errors surface through the request's result.
         let _ = connection.await;
@@ -131,14 +144,14 @@ pub(super) async fn fetch(target: &Target, method: hyper::Method, path: &str) ->
         .header(USER_AGENT, "shipdeck-smoke")
         .header(CONNECTION, "close")
         .body(Empty::<Bytes>::new())
-        .map_err(|e| format!("invalid request: {e}"))?;
-    let response = sender.send_request(request).await.map_err(|e| describe_hyper(&e))?;
+        .map_err(FetchError::Request)?;
+    let response = sender.send_request(request).await.map_err(FetchError::Http)?;
     let status = response.status().as_u16();
     let mut body = response.into_body();
     let mut bytes = Vec::new();
     while bytes.len() < BODY_CAP {
         let Some(frame) = body.frame().await else { break };
-        let frame = frame.map_err(|e| format!("reading the body of a {status} answer: {}", describe_hyper(&e)))?;
+        let frame = frame.map_err(|error| FetchError::Body { status, error })?;
         if let Ok(data) = frame.into_data() {
             let room = BODY_CAP - bytes.len();
             bytes.extend_from_slice(&data[..data.len().min(room)]);
