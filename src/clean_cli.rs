@@ -1,18 +1,17 @@
 //! `shipdeck clean`, and the leftovers section of `shipdeck status`: what runs left on the
 //! local engine that no running shipdeck here owns.
 
-use std::process::ExitCode;
-
 use shipdeck::cli::CleanArgs;
 use shipdeck::docker::{self, Docker, Leftover, LeftoverKind};
+use shipdeck::exit::ExitCode;
 use shipdeck::owner::Liveness;
 use shipdeck::source::Project;
 
-use super::{load_config, Failure, EXIT_ENGINE};
+use super::{load_config, Failure};
 
 async fn connect() -> Result<Docker, Failure> {
     docker::connect().await.map_err(|e| Failure {
-        code: EXIT_ENGINE,
+        code: ExitCode::Engine,
         message: e.to_string(),
     })
 }
@@ -23,21 +22,21 @@ pub async fn clean(project: &Project, args: &CleanArgs) -> Result<ExitCode, Fail
     let app = (!args.all_apps).then_some(config.app.name.as_str());
     let whose = app.map(|a| format!("runs of {a}")).unwrap_or_else(|| "runs".into());
     let (found, removed) = docker.clean(app, args.dry_run).await.map_err(|e| Failure {
-        code: EXIT_ENGINE,
+        code: ExitCode::Engine,
         message: format!("shipdeck: {e}"),
     })?;
     if found.is_empty() {
         println!(
             "Nothing to clean: no leftovers of {whose} on the engine (what running shipdeck processes own is kept)."
         );
-        return Ok(ExitCode::SUCCESS);
+        return Ok(ExitCode::Success);
     }
     if args.dry_run {
         println!("Would remove {} leftover(s) of {whose}:", found.len());
         for l in &found {
             println!("  {}", l.describe());
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(ExitCode::Success);
     }
     let gone = |l: &&Leftover| match l.kind {
         LeftoverKind::Container => removed.containers.contains(&l.id),
@@ -61,7 +60,7 @@ pub async fn clean(project: &Project, args: &CleanArgs) -> Result<ExitCode, Fail
             println!("  {}", l.describe());
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitCode::Success)
 }
 
 /// The section `shipdeck status` adds when runs of `app` left something on the local engine

@@ -16,6 +16,7 @@ pub use status::{format_status, EnvironmentRow};
 
 use crate::engine::event::dag_levels;
 use crate::engine::{Event, NoticeLevel, PlannedStage, Stream};
+use crate::exit::ExitCode;
 use crate::store::{format_duration, RunNumber, RunStatus, StageStatus};
 use crate::term::stage_glyph as glyph;
 use crate::term::{sanitize_cow, strip_sgr};
@@ -24,32 +25,6 @@ use crate::term::{sanitize_cow, strip_sgr};
 pub enum Format {
     Text,
     Json,
-}
-
-/// What a finished headless session means for the process's exit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Success,
-    Failed,
-    Cancelled,
-    Rejected,
-    /// An operation on an environment was not attempted: no approval, smoke gate, lock held.
-    Refused,
-    /// An environment's engine cannot be reached.
-    EngineDown,
-}
-
-impl Outcome {
-    pub fn exit_code(self) -> i32 {
-        match self {
-            Outcome::Success => 0,
-            Outcome::Failed => 1,
-            Outcome::Rejected => 2,
-            Outcome::Refused => 4,
-            Outcome::EngineDown => 3,
-            Outcome::Cancelled => 130,
-        }
-    }
 }
 
 /// Turns events into output; one per headless session.
@@ -92,7 +67,8 @@ impl<W: Write> HeadlessView<W> {
     }
 
     /// Writes one event; returns the session's outcome when the event ends it.
-    pub fn handle(&mut self, event: &Event) -> io::Result<Option<Outcome>> {
+    /// Writes the event; returns the session's exit code once its run or operation is over.
+    pub fn handle(&mut self, event: &Event) -> io::Result<Option<ExitCode>> {
         match self.format {
             Format::Json => {
                 serde_json::to_writer(&mut self.out, event)?;
@@ -104,29 +80,20 @@ impl<W: Write> HeadlessView<W> {
             Event::RunFinished {
                 status: RunStatus::Success,
                 ..
-            } => Some(Outcome::Success),
+            } => Some(ExitCode::Success),
             Event::RunFinished {
                 status: RunStatus::Cancelled,
                 ..
-            } => Some(Outcome::Cancelled),
-            Event::RunFinished { .. } => Some(Outcome::Failed),
-            Event::RunRejected { .. } => Some(Outcome::Rejected),
+            } => Some(ExitCode::Cancelled),
+            Event::RunFinished { .. } => Some(ExitCode::Failed),
+            Event::RunRejected { .. } => Some(ExitCode::Usage),
             Event::OperationStarted { op, .. } => {
                 self.top_op.get_or_insert(*op);
                 None
             }
             Event::OperationFinished {
                 op, outcome, refusal, ..
-            } if self.top_op == Some(*op) => {
-                use crate::deploy::{OpOutcome, Refusal};
-                Some(match (outcome, refusal) {
-                    (OpOutcome::Succeeded | OpOutcome::Unchanged, _) => Outcome::Success,
-                    (OpOutcome::Refused, Some(Refusal::Usage)) => Outcome::Rejected,
-                    (OpOutcome::Refused, Some(Refusal::Engine)) => Outcome::EngineDown,
-                    (OpOutcome::Refused, _) => Outcome::Refused,
-                    _ => Outcome::Failed,
-                })
-            }
+            } if self.top_op == Some(*op) => Some(ExitCode::of_operation(*outcome, *refusal)),
             _ => None,
         })
     }

@@ -8,6 +8,7 @@ pub mod config;
 pub mod deploy;
 pub mod docker;
 pub mod engine;
+pub mod exit;
 pub mod headless;
 pub mod mask;
 pub mod owner;

@@ -1,6 +1,5 @@
 use std::io::{BufWriter, IsTerminal};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use clap::Parser;
 
@@ -11,46 +10,44 @@ use shipdeck::cli::{Cli, Command, HistoryArgs, RunArgs, WatchArgs};
 use shipdeck::config::{self, Config};
 use shipdeck::docker::{self, Docker};
 use shipdeck::engine::{self, Engine};
-use shipdeck::headless::{Format, HeadlessView, Outcome};
+use shipdeck::exit::ExitCode;
+use shipdeck::headless::{Format, HeadlessView};
 use shipdeck::owner::{label_is_alive, Owner};
 use shipdeck::source::Project;
 use shipdeck::store::{format_history, Store};
 
-const EXIT_USAGE: u8 = 2;
-const EXIT_ENGINE: u8 = 3;
-
 /// An error on the way to running anything, with the exit code it means.
 struct Failure {
-    code: u8,
+    code: ExitCode,
     message: String,
 }
 
 impl Failure {
     fn usage(e: impl std::fmt::Display) -> Failure {
         Failure {
-            code: EXIT_USAGE,
+            code: ExitCode::Usage,
             message: e.to_string(),
         }
     }
 }
 
-fn main() -> ExitCode {
+fn main() -> std::process::ExitCode {
     let started = std::time::Instant::now();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("shipdeck: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
+            return ExitCode::Failed.into();
         }
     };
     match runtime.block_on(dispatch(cli, started)) {
-        Ok(code) => code,
+        Ok(code) => code.into(),
         Err(f) => {
             // Messages quote what a repository wrote (release.toml keys, revisions) and what
             // an engine said: what a terminal would show of it, as plain text.
             eprintln!("{}", shipdeck::term::plain_text(&f.message));
-            ExitCode::from(f.code)
+            f.code.into()
         }
     }
 }
@@ -107,7 +104,7 @@ fn check(project: &Project) -> Result<ExitCode, Failure> {
         eprintln!("warning: {warning}");
     }
     println!("{} is valid.", display_path(&project.config_path()).display());
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitCode::Success)
 }
 
 fn history(project: &Project, args: &HistoryArgs) -> Result<ExitCode, Failure> {
@@ -119,7 +116,7 @@ fn history(project: &Project, args: &HistoryArgs) -> Result<ExitCode, Failure> {
         // The history holds what repositories wrote (subjects, authors): sanitized on the way out.
         print!("{}", shipdeck::term::plain_text(&format_history(&runs)));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitCode::Success)
 }
 
 async fn run(project: &Project, args: &RunArgs) -> Result<ExitCode, Failure> {
@@ -149,7 +146,7 @@ async fn headless(project: &Project, command: engine::Command, json: bool, forev
     let mut store = Store::open(&project.state_dir()).map_err(Failure::usage)?;
     let _log = init_tracing(&project.state_dir());
     let docker = docker::connect().await.map_err(|e| Failure {
-        code: EXIT_ENGINE,
+        code: ExitCode::Engine,
         message: e.to_string(),
     })?;
     tracing::info!(address = %docker.address, version = %docker.server_version, api = %docker.api_version, "connected");
@@ -192,11 +189,11 @@ async fn headless(project: &Project, command: engine::Command, json: bool, forev
                     } else {
                         eprintln!("shipdeck: {signal} again: exiting now; leftovers are removed at the next start");
                     }
-                    return Ok(ExitCode::from(130));
+                    return Ok(ExitCode::Cancelled);
                 }
                 if read_only {
                     eprintln!("shipdeck: {signal}: smoke check abandoned (it changes nothing)");
-                    return Ok(ExitCode::from(130));
+                    return Ok(ExitCode::Cancelled);
                 }
                 if operation {
                     // Stopping a deploy half-way could leave the environment down.
@@ -205,10 +202,10 @@ async fn headless(project: &Project, command: engine::Command, json: bool, forev
                 }
                 if forever && !active {
                     eprintln!("shipdeck: {signal}: stopped watching");
-                    outcome.get_or_insert(Outcome::Success);
+                    outcome.get_or_insert(ExitCode::Success);
                 } else {
                     eprintln!("shipdeck: {signal}: cancelling the run and removing its containers…");
-                    outcome.get_or_insert(Outcome::Cancelled);
+                    outcome.get_or_insert(ExitCode::Cancelled);
                 }
                 if let Some(c) = &commands {
                     let _ = c.send(engine::Command::CancelAll);
@@ -221,8 +218,7 @@ async fn headless(project: &Project, command: engine::Command, json: bool, forev
     }
     drop(commands);
     let _ = view.flush();
-    let code = outcome.map(Outcome::exit_code).unwrap_or(1);
-    Ok(ExitCode::from(code as u8))
+    Ok(outcome.unwrap_or(ExitCode::Failed))
 }
 
 async fn console(project: &Project, theme: Option<&str>, started: std::time::Instant) -> Result<ExitCode, Failure> {
@@ -276,10 +272,10 @@ async fn console(project: &Project, theme: Option<&str>, started: std::time::Ins
     app.watch_on_start = Some(saves);
     let handle = Engine::start_monitored(project.clone(), config, store);
     match ui::run(app, chrome, handle, started).await {
-        Ok(ui::ConsoleExit::Quit) => Ok(ExitCode::SUCCESS),
-        Ok(ui::ConsoleExit::Interrupted) => Ok(ExitCode::from(130)),
+        Ok(ui::ConsoleExit::Quit) => Ok(ExitCode::Success),
+        Ok(ui::ConsoleExit::Interrupted) => Ok(ExitCode::Cancelled),
         Err(e) => Err(Failure {
-            code: 1,
+            code: ExitCode::Failed,
             message: format!("shipdeck: {e:#}"),
         }),
     }

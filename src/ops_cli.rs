@@ -1,33 +1,24 @@
 //! The environment subcommands: deploy, smoke, promote, rollback (one operation each, through
 //! the headless view), status (a table read from the engines), unlock, and history ENV.
 
-use std::process::ExitCode;
-
 use shipdeck::cli::{DeployArgs, EnvArgs, HistoryArgs, PromoteArgs, RollbackArgs, StatusArgs, UnlockArgs};
 use shipdeck::config::Config;
 use shipdeck::deploy::{journal, Target};
 use shipdeck::docker;
 use shipdeck::engine::{self, Engine, Event};
+use shipdeck::exit::ExitCode;
 use shipdeck::headless::{format_status, EnvironmentRow};
 use shipdeck::source::Project;
 use shipdeck::store::{format_operations, OperationRecord, Store};
 
-use super::{headless, load_config, Failure, EXIT_ENGINE, EXIT_USAGE};
+use super::{headless, load_config, Failure};
 
 /// Fails with the valid names when `env` is not an environment of release.toml.
 fn known_env(config: &Config, env: &str) -> Result<(), Failure> {
-    if config.environment(env).is_some() {
-        return Ok(());
-    }
-    let names: Vec<&str> = config.environments.iter().map(|e| e.name.as_str()).collect();
-    Err(Failure::usage(if names.is_empty() {
-        format!("shipdeck: no environment `{env}`: release.toml defines none (add [environments.{env}])")
-    } else {
-        format!(
-            "shipdeck: no environment `{env}` in release.toml; defined: {}",
-            names.join(", ")
-        )
-    }))
+    config
+        .find_environment(env)
+        .map(|_| ())
+        .map_err(|unknown| Failure::usage(format!("shipdeck: {unknown}")))
 }
 
 pub async fn deploy(project: &Project, args: &DeployArgs) -> Result<ExitCode, Failure> {
@@ -75,7 +66,7 @@ pub async fn unlock(project: &Project, args: &UnlockArgs) -> Result<ExitCode, Fa
         env: args.env.clone(),
         force: args.force,
     };
-    let events = one_shot(project, config, command, 2).await?;
+    let events = ask(project, config, command).await?;
     let mut refused = false;
     for event in events {
         if let Event::Notice { message, level } = event {
@@ -83,7 +74,7 @@ pub async fn unlock(project: &Project, args: &UnlockArgs) -> Result<ExitCode, Fa
             println!("{}", shipdeck::term::plain_text(&message));
         }
     }
-    Ok(if refused { ExitCode::from(4) } else { ExitCode::SUCCESS })
+    Ok(if refused { ExitCode::Refused } else { ExitCode::Success })
 }
 
 pub async fn status(project: &Project, args: &StatusArgs) -> Result<ExitCode, Failure> {
@@ -98,10 +89,9 @@ pub async fn status(project: &Project, args: &StatusArgs) -> Result<ExitCode, Fa
     if config.environments.is_empty() {
         println!("release.toml defines no environments (add [environments.staging] with publish = \"…\").");
         say_leftovers();
-        return Ok(ExitCode::SUCCESS);
+        return Ok(ExitCode::Success);
     }
-    let wanted = config.environments.len();
-    let events = one_shot(project, config, engine::Command::LoadEnvironments, wanted).await?;
+    let events = ask(project, config, engine::Command::LoadEnvironments).await?;
     let rows: Vec<EnvironmentRow> = events
         .into_iter()
         .filter_map(|e| match e {
@@ -129,9 +119,9 @@ pub async fn status(project: &Project, args: &StatusArgs) -> Result<ExitCode, Fa
     say_leftovers();
     // An environment whose engine cannot be asked is not a clean bill of health.
     Ok(if rows.iter().any(|r| r.error.is_some()) {
-        ExitCode::from(EXIT_ENGINE)
+        ExitCode::Engine
     } else {
-        ExitCode::SUCCESS
+        ExitCode::Success
     })
 }
 
@@ -166,42 +156,31 @@ pub async fn history(project: &Project, args: &HistoryArgs, env: &str) -> Result
     } else {
         print!("{}", shipdeck::term::plain_text(&format_operations(&ops)));
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitCode::Success)
 }
 
-/// Sends one command to an engine on the local Docker and collects its answers until `wanted`
-/// environment statuses or notices have arrived.
-async fn one_shot(
-    project: &Project,
-    config: Config,
-    command: engine::Command,
-    wanted: usize,
-) -> Result<Vec<Event>, Failure> {
+/// Asks one query of an engine on the local Docker and returns exactly its answer (the
+/// engine's other events, if any, are not part of it).
+async fn ask(project: &Project, config: Config, query: engine::Command) -> Result<engine::Reply, Failure> {
     let store = Store::open(&project.state_dir()).map_err(Failure::usage)?;
     let docker = docker::connect().await.map_err(|e| Failure {
-        code: EXIT_ENGINE,
+        code: ExitCode::Engine,
         message: e.to_string(),
     })?;
     let mut handle = Engine::new(engine::DockerLink::fixed(docker), project.clone(), Some(config)).start(store);
-    let _ = handle.commands.send(command);
-    let mut out = Vec::new();
-    let mut seen = 0;
-    while let Some(event) = handle.events.recv().await {
-        if matches!(event, Event::EnvironmentStatus { .. } | Event::Notice { .. }) {
-            seen += 1;
+    let answer = handle.ask(query);
+    tokio::pin!(answer);
+    let reply = loop {
+        tokio::select! {
+            reply = &mut answer => break reply,
+            event = handle.events.recv() => {
+                if event.is_none() {
+                    break answer.await;
+                }
+            }
         }
-        out.push(event);
-        if seen >= wanted {
-            break;
-        }
-    }
-    if seen < wanted {
-        return Err(Failure {
-            code: EXIT_USAGE,
-            message: "shipdeck: the engine stopped before answering".into(),
-        });
-    }
-    Ok(out)
+    };
+    reply.map_err(Failure::usage)
 }
 
 /// The local history with the engine's records it lacks (matched by action, release and a start

@@ -16,6 +16,7 @@ mod environments;
 mod graph;
 mod hint;
 mod limits;
+mod lookup;
 pub(crate) use hint::closest as closest_name;
 mod model;
 mod needs;
@@ -35,6 +36,7 @@ use toml::de::DeTable;
 
 pub use diagnostic::{ConfigError, Diagnostic};
 pub use duration::{format_duration, parse_duration};
+pub use lookup::UnknownEnvironment;
 pub use model::*;
 pub use rules::{is_valid_app_name, is_valid_env_name, Publish, PLACEHOLDERS};
 pub use size::{format_size, parse_size};

@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use super::event::{Event, NoticeLevel};
 use super::operations;
 use super::pipeline::{self, describe_paths, RunSource};
+use super::query::{Ask, ReplyTo};
 use super::recorder::{self, EventSink};
 use super::{Command, Engine};
 use crate::config::OnBusy;
@@ -80,13 +81,17 @@ impl Control {
         }
     }
 
-    pub async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Command>) {
+    /// Serves `rx` (commands) and `asks` (queries answered to their asker) until `rx` closes.
+    pub async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Command>, mut asks: mpsc::UnboundedReceiver<Ask>) {
         loop {
             tokio::select! {
                 command = rx.recv() => match command {
                     Some(command) => self.command(command).await,
                     None => break,
                 },
+                Some(Ask { command, reply }) = asks.recv() => {
+                    self.query(command, ReplyTo::Asker(reply)).await;
+                }
                 Some((run, token)) = self.numbered_rx.recv() => {
                     self.tokens.insert(run, token);
                 }
@@ -134,6 +139,9 @@ impl Control {
     }
 
     async fn command(&mut self, command: Command) {
+        if command.is_query() {
+            return self.query(command, ReplyTo::Stream).await;
+        }
         if operations::handles(&command) {
             self.ops
                 .spawn(operations::run(self.engine.clone(), self.sink.clone(), command));
@@ -153,13 +161,6 @@ impl Control {
             Command::CancelAll => {
                 self.queue.clear();
                 self.tokens.values().for_each(CancellationToken::cancel);
-            }
-            Command::Refresh => self.sink.emit(self.engine.repo_state().await).await,
-            Command::LoadHistory { limit } => self.sink.request(recorder::RecorderMsg::LoadHistory(limit)).await,
-            Command::LoadLog { run, stage, lines } => {
-                self.sink
-                    .request(recorder::RecorderMsg::LoadLog { run, stage, lines })
-                    .await
             }
             Command::Watch { saves } => self.start_watch(saves).await,
             Command::Unwatch => {
@@ -181,6 +182,36 @@ impl Control {
                 self.watch_status().await;
             }
             _ => {}
+        }
+    }
+
+    /// Answers a query ([`Command::is_query`]): the history's from the recorder, the
+    /// environments' on a task of their own (an engine may be slow to answer).
+    async fn query(&mut self, command: Command, reply: ReplyTo) {
+        match command {
+            Command::Refresh => reply.send(&self.sink, vec![self.engine.repo_state().await]).await,
+            Command::LoadHistory { limit } => {
+                self.sink
+                    .request(recorder::RecorderMsg::LoadHistory { limit, reply })
+                    .await
+            }
+            Command::LoadLog { run, stage, lines } => {
+                self.sink
+                    .request(recorder::RecorderMsg::LoadLog {
+                        run,
+                        stage,
+                        lines,
+                        reply,
+                    })
+                    .await
+            }
+            command => {
+                let (engine, sink) = (self.engine.clone(), self.sink.clone());
+                self.ops.spawn(async move {
+                    let answer = operations::answer(&engine, command).await;
+                    reply.send(&sink, answer).await;
+                });
+            }
         }
     }
 

@@ -11,20 +11,25 @@ mod log_tail;
 mod operations;
 mod package;
 mod pipeline;
+mod query;
 pub mod reaper;
 pub mod recorder;
+mod run_error;
 mod safe_dir;
 mod stage;
 mod workspace;
 
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 pub use connection::DockerLink;
 pub use event::{CommitInfo, Event, NoticeLevel, OpId, PastRun, PlannedStage, ReleaseChoice, Stream};
+pub use operations::OperationError;
 pub use pipeline::plan;
+pub use query::{Ask, AskError, Reply};
 pub use recorder::EventSink;
+pub use run_error::RunError;
 
 use crate::config::Config;
 use crate::source::Project;
@@ -40,11 +45,13 @@ pub enum Command {
     Cancel { run: RunNumber },
     /// Cancel every active run.
     CancelAll,
-    /// Re-read the repository (branch, HEAD, recent commits): a [`Event::RepoState`].
+    /// Re-read the repository (branch, HEAD, recent commits). A query: a [`Event::RepoState`]
+    /// (or an error notice).
     Refresh,
-    /// Recent runs from the history: a [`Event::HistoryLoaded`].
+    /// Recent runs from the history. A query: a [`Event::HistoryLoaded`] (or an error notice).
     LoadHistory { limit: usize },
-    /// The tail of a stage's log file: a [`Event::StageLogLoaded`].
+    /// The tail of a stage's log file. A query: a [`Event::StageLogLoaded`] (or a warning
+    /// notice).
     LoadLog {
         run: RunNumber,
         stage: String,
@@ -79,8 +86,8 @@ pub enum Command {
         force: bool,
         approval: Option<String>,
     },
-    /// What promoting to `env` would change, for an approval dialog:
-    /// [`Event::PromotionPreview`]. Changes nothing.
+    /// What promoting to `env` would change, for an approval dialog. A query: a
+    /// [`Event::PromotionPreview`] (or an error notice). Changes nothing.
     PreviewPromotion { env: String },
     /// Put a previous release back (`to`: a commit or prefix; default the last good one).
     /// On an environment with `promote_from`, only to a release that ran there before,
@@ -92,22 +99,47 @@ pub enum Command {
         force: bool,
         approval: Option<String>,
     },
-    /// Read what runs on each environment from its engine: [`Event::EnvironmentStatus`]es.
+    /// Read what runs on each environment from its engine. A query: one
+    /// [`Event::EnvironmentStatus`] per environment of release.toml, in its order.
     LoadEnvironments,
-    /// The releases an environment could be rolled back to: [`Event::ReleasesListed`].
+    /// The releases an environment could be rolled back to. A query: a
+    /// [`Event::ReleasesListed`] (or an error notice).
     LoadReleases { env: String },
     /// Break an environment's lock: a stale one (its process is gone), or with `force` any.
+    /// A query: a notice of what it did (level `Error` when it did not break it), then the
+    /// environment's [`Event::EnvironmentStatus`].
     Unlock { env: String, force: bool },
 }
 
 /// How many of the branch's recent commits a [`Event::RepoState`] lists.
 pub const RECENT_COMMITS: usize = 30;
 
-/// The two ends a view holds: commands in, events out. Dropping `commands` cancels whatever
-/// is running and, once it has stopped and been cleaned up, closes `events`.
+/// The ends a view holds: commands in, events out, and queries answered to the asker alone.
+/// Dropping `commands` cancels whatever is running and, once it has stopped and been cleaned
+/// up, closes `events`.
 pub struct EngineHandle {
     pub commands: mpsc::UnboundedSender<Command>,
     pub events: mpsc::Receiver<Event>,
+    /// Queries whose answer comes back on their own channel (see [`EngineHandle::ask`]).
+    pub queries: mpsc::UnboundedSender<Ask>,
+}
+
+impl EngineHandle {
+    /// Asks a query ([`Command::is_query`]); the future gives exactly its answer. It borrows
+    /// nothing, so the caller can keep reading `events` meanwhile (it should: the engine's
+    /// tasks wait for room on a full channel).
+    pub fn ask(&self, command: Command) -> impl std::future::Future<Output = Result<Reply, AskError>> + Send + 'static {
+        let sent = if command.is_query() {
+            let (reply, answer) = oneshot::channel();
+            self.queries
+                .send(Ask { command, reply })
+                .map(|()| answer)
+                .map_err(|_| AskError::EngineGone)
+        } else {
+            Err(AskError::NotAQuery(Box::new(command)))
+        };
+        async move { sent?.await.map_err(|_| AskError::EngineGone) }
+    }
 }
 
 /// Everything a pipeline needs that does not change from run to run.
@@ -143,8 +175,13 @@ impl Engine {
             pipeline::mask_secrets_of(config, &sink);
         }
         let (commands, rx) = mpsc::unbounded_channel();
-        tokio::spawn(self.command_loop(rx, sink));
-        EngineHandle { commands, events }
+        let (queries, asks) = mpsc::unbounded_channel();
+        tokio::spawn(self.command_loop(rx, asks, sink));
+        EngineHandle {
+            commands,
+            events,
+            queries,
+        }
     }
 
     /// Starts an engine for a long-lived view: it connects to Docker in the background (and
@@ -156,8 +193,13 @@ impl Engine {
         }
         let engine = Engine::new(DockerLink::monitored(sink.clone()), project, config);
         let (commands, rx) = mpsc::unbounded_channel();
-        tokio::spawn(engine.command_loop(rx, sink));
-        EngineHandle { commands, events }
+        let (queries, asks) = mpsc::unbounded_channel();
+        tokio::spawn(engine.command_loop(rx, asks, sink));
+        EngineHandle {
+            commands,
+            events,
+            queries,
+        }
     }
 
     /// The app's name: from release.toml, or the app directory's name while it is invalid.
@@ -199,7 +241,12 @@ impl Engine {
         }
     }
 
-    async fn command_loop(self, rx: mpsc::UnboundedReceiver<Command>, sink: EventSink) {
-        control::Control::new(self, sink).run(rx).await
+    async fn command_loop(
+        self,
+        rx: mpsc::UnboundedReceiver<Command>,
+        asks: mpsc::UnboundedReceiver<Ask>,
+        sink: EventSink,
+    ) {
+        control::Control::new(self, sink).run(rx, asks).await
     }
 }

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::event::{Event, NoticeLevel, PlannedStage, StageKindName};
 use super::recorder::{EventSink, RunRequest};
+use super::run_error::RunError;
 use super::stage::{self, StageOutcome};
 use super::workspace::Workspace;
 use super::Engine;
@@ -71,8 +72,8 @@ pub async fn run(start: RunStart) -> Option<RunNumber> {
     };
     let (commit, tree, config) = match prepared {
         Ok(prepared) => prepared,
-        Err(message) => {
-            sink.emit(reject(message)).await;
+        Err(why) => {
+            sink.emit(reject(why.to_string())).await;
             return None;
         }
     };
@@ -165,7 +166,7 @@ type Prepared = (crate::source::CommitInfo, Arc<Vec<u8>>, Arc<crate::config::Con
 
 /// A commit's tree and pipeline: the release.toml committed with it (the working copy's, with
 /// a warning, when it has none).
-async fn prepare_commit(engine: &Engine, rev: &str, sink: &EventSink) -> Result<Prepared, String> {
+async fn prepare_commit(engine: &Engine, rev: &str, sink: &EventSink) -> Result<Prepared, RunError> {
     let project = engine.project.clone();
     let rev = rev.to_string();
     // Read the tree before numbering the run, so that a commit without the app is rejected.
@@ -175,17 +176,13 @@ async fn prepare_commit(engine: &Engine, rev: &str, sink: &EventSink) -> Result<
         Ok::<_, crate::source::SourceError>((commit, tree))
     })
     .await
-    .map_err(|e| format!("reading the commit failed: {e}"))?
-    .map_err(|e| e.to_string())?;
+    .map_err(RunError::CommitTask)??;
     let config = match committed_config(engine, &commit).await? {
         Some(config) => Arc::new(config),
         None => {
             let file = crate::config::CONFIG_FILE;
             let Some(working) = engine.config.clone() else {
-                return Err(format!(
-                    "{} has no committed {file}, and the working copy's {file} is not valid (run `shipdeck check`)",
-                    commit.short
-                ));
+                return Err(RunError::NoPipeline { short: commit.short });
             };
             let message = format!(
                 "{} has no committed {file}: running with the working copy's (commit it to make runs repeatable)",
@@ -199,16 +196,9 @@ async fn prepare_commit(engine: &Engine, rev: &str, sink: &EventSink) -> Result<
 }
 
 /// The working tree as it is now, and the `on_save` stages of the working copy's pipeline.
-async fn prepare_working_tree(engine: &Engine, paths: &[String]) -> Result<Prepared, String> {
-    let Some(config) = engine.config.clone() else {
-        return Err(format!(
-            "the working copy's {} is not valid (run `shipdeck check`)",
-            crate::config::CONFIG_FILE
-        ));
-    };
-    let config = Arc::new(save_pipeline(&config).ok_or_else(|| {
-        "no stage has `on_save = true`, so saves run nothing (mark the quick stages, e.g. tests)".to_string()
-    })?);
+async fn prepare_working_tree(engine: &Engine, paths: &[String]) -> Result<Prepared, RunError> {
+    let config = engine.config.clone().ok_or(RunError::InvalidWorkingCopy)?;
+    let config = Arc::new(save_pipeline(&config).ok_or(RunError::NothingOnSave)?);
     let project = engine.project.clone();
     let (head, tree) = tokio::task::spawn_blocking(move || {
         let head = project.resolve("HEAD")?;
@@ -216,8 +206,7 @@ async fn prepare_working_tree(engine: &Engine, paths: &[String]) -> Result<Prepa
         Ok::<_, crate::source::SourceError>((head, tree))
     })
     .await
-    .map_err(|e| format!("reading the working tree failed: {e}"))?
-    .map_err(|e| e.to_string())?;
+    .map_err(RunError::WorkingTreeTask)??;
     let mut commit = head;
     commit.short = format!("{}+", commit.short);
     commit.subject = format!("working tree: {}", describe_paths(paths));
@@ -256,18 +245,15 @@ pub fn describe_paths(paths: &[String]) -> String {
 pub(crate) async fn committed_config(
     engine: &Engine,
     commit: &crate::source::CommitInfo,
-) -> Result<Option<crate::config::Config>, String> {
+) -> Result<Option<crate::config::Config>, RunError> {
     let project = engine.project.clone();
     let id = commit.id.clone();
     let text = tokio::task::spawn_blocking(move || project.config_at(&id))
         .await
-        .map_err(|e| format!("reading release.toml from the commit failed: {e}"))?
-        .map_err(|e| e.to_string())?;
+        .map_err(RunError::ConfigTask)??;
     let Some(text) = text else { return Ok(None) };
     let name = format!("{} (as committed in {})", crate::config::CONFIG_FILE, commit.short);
-    crate::config::parse(&text, &name, None)
-        .map(Some)
-        .map_err(|e| e.to_string())
+    Ok(Some(crate::config::parse(&text, &name, None)?))
 }
 
 /// The stages of a pipeline as views show them before (and while) it runs.

@@ -7,6 +7,7 @@ use chrono::Utc;
 use tokio::sync::{mpsc, oneshot};
 
 use super::event::{Event, NoticeLevel, PastRun};
+use super::query::ReplyTo;
 use super::{event_text, log_tail};
 use crate::mask::{SecretMasker, SharedMasker};
 use crate::store::{NewRun, RunNumber, Store, StoreError};
@@ -40,13 +41,17 @@ pub struct RunFiles {
 pub enum RecorderMsg {
     Event(Event),
     CreateRun(RunRequest, oneshot::Sender<Result<RunFiles, StoreError>>),
-    /// Emit [`Event::HistoryLoaded`] with up to this many recent runs.
-    LoadHistory(usize),
-    /// Emit [`Event::StageLogLoaded`] with the tail (this many lines) of a stage's log file.
+    /// Answer [`Event::HistoryLoaded`] with up to `limit` recent runs.
+    LoadHistory {
+        limit: usize,
+        reply: ReplyTo,
+    },
+    /// Answer [`Event::StageLogLoaded`] with the tail (this many lines) of a stage's log file.
     LoadLog {
         run: RunNumber,
         stage: String,
         lines: usize,
+        reply: ReplyTo,
     },
 }
 
@@ -101,7 +106,7 @@ impl EventSink {
         let _ = self.tx.try_send(RecorderMsg::Event(event));
     }
 
-    /// Asks the recorder for something it reads from the history; the answer is an event.
+    /// Asks the recorder for something it reads from the history; it answers as `reply` says.
     pub async fn request(&self, msg: RecorderMsg) {
         let _ = self.tx.send(msg).await;
     }
@@ -167,6 +172,11 @@ impl Output {
         event_text::clean(&mut event, &self.masker.current());
         let _ = self.tx.blocking_send(event);
     }
+
+    /// A query's answer: onto the stream, or cleaned the same way, to its asker alone.
+    fn answer(&self, reply: ReplyTo, event: Event) {
+        reply.send_blocking(&self.masker.current(), vec![event], |e| self.send(e));
+    }
 }
 
 fn run(mut store: Store, mut rx: mpsc::Receiver<RecorderMsg>, out: Output) {
@@ -180,7 +190,7 @@ fn run(mut store: Store, mut rx: mpsc::Receiver<RecorderMsg>, out: Output) {
                 }
                 let _ = reply.send(create_run(&mut store, &request));
             }
-            RecorderMsg::LoadHistory(limit) => {
+            RecorderMsg::LoadHistory { limit, reply } => {
                 let event = match load_history(&store, limit) {
                     Ok(runs) => Event::HistoryLoaded { runs },
                     Err(e) => Event::Notice {
@@ -188,9 +198,14 @@ fn run(mut store: Store, mut rx: mpsc::Receiver<RecorderMsg>, out: Output) {
                         message: format!("cannot read the history: {e}"),
                     },
                 };
-                out.send(event);
+                out.answer(reply, event);
             }
-            RecorderMsg::LoadLog { run, stage, lines } => {
+            RecorderMsg::LoadLog {
+                run,
+                stage,
+                lines,
+                reply,
+            } => {
                 let path = store.log_path(run, &stage);
                 let event = match log_tail::read(&path, lines) {
                     Ok((lines, skipped)) => Event::StageLogLoaded {
@@ -212,7 +227,7 @@ fn run(mut store: Store, mut rx: mpsc::Receiver<RecorderMsg>, out: Output) {
                         message: format!("cannot read the log of run #{run} {stage} ({}): {e}", path.display()),
                     },
                 };
-                out.send(event);
+                out.answer(reply, event);
             }
             RecorderMsg::Event(mut event) => {
                 // Cleaned before it is recorded: the history holds what views show.

@@ -47,6 +47,20 @@ pub struct Key {
     pub modifiers: KeyModifiers,
 }
 
+/// A key name that is none of the keys shipdeck knows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown key `{0}`: use a character, or enter, tab, esc, space, backspace, up, down, left, right, pageup, pagedown, home, end, delete, f1–f12, with ctrl-, alt-, shift- prefixes")]
+pub struct UnknownKey(pub String);
+
+/// A `[keys]` table in the user's settings that cannot be applied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeymapError {
+    #[error("unknown action `{name}` in [keys]; actions are: {actions}")]
+    UnknownAction { name: String, actions: String },
+    #[error("[keys] {action}: {source}")]
+    BadKey { action: String, source: UnknownKey },
+}
+
 impl Key {
     /// The key as the map stores it: an upper-case letter is its own key (no SHIFT), so `G`
     /// matches whether or not the terminal reports the shift.
@@ -70,7 +84,7 @@ impl Key {
         Key { code, modifiers }
     }
 
-    pub fn parse(text: &str) -> Result<Key, String> {
+    pub fn parse(text: &str) -> Result<Key, UnknownKey> {
         let mut modifiers = KeyModifiers::NONE;
         let mut rest = text;
         loop {
@@ -110,9 +124,13 @@ impl Key {
                 match (chars.next(), chars.next()) {
                     (Some(c), None) => {
                         modifiers.remove(KeyModifiers::SHIFT);
-                        KeyCode::Char(if modifiers.contains(KeyModifiers::CONTROL) { c.to_ascii_lowercase() } else { c })
+                        KeyCode::Char(if modifiers.contains(KeyModifiers::CONTROL) {
+                            c.to_ascii_lowercase()
+                        } else {
+                            c
+                        })
                     }
-                    _ => return Err(format!("unknown key `{text}`: use a character, or enter, tab, esc, space, backspace, up, down, left, right, pageup, pagedown, home, end, delete, f1–f12, with ctrl-, alt-, shift- prefixes")),
+                    _ => return Err(UnknownKey(text.to_string())),
                 }
             }
         };
@@ -174,16 +192,24 @@ impl Default for Keymap {
 impl Keymap {
     /// The defaults with the user's `[keys]` table on top: each named action gets exactly the
     /// keys given, and a key taken by an override is removed from the action that had it.
-    pub fn with_overrides(overrides: &BTreeMap<String, Vec<String>>) -> Result<Keymap, String> {
+    pub fn with_overrides(overrides: &BTreeMap<String, Vec<String>>) -> Result<Keymap, KeymapError> {
         let mut map = Keymap::default();
         for (name, keys) in overrides {
             let action = Action::from_name(name).ok_or_else(|| {
                 let names: Vec<&str> = Action::ALL.iter().map(|a| a.name()).collect();
-                format!("unknown action `{name}` in [keys]; actions are: {}", names.join(", "))
+                KeymapError::UnknownAction {
+                    name: name.clone(),
+                    actions: names.join(", "),
+                }
             })?;
             let keys = keys
                 .iter()
-                .map(|k| Key::parse(k).map_err(|e| format!("[keys] {name}: {e}")))
+                .map(|k| {
+                    Key::parse(k).map_err(|source| KeymapError::BadKey {
+                        action: name.clone(),
+                        source,
+                    })
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             map.bindings.retain(|(k, a)| *a != action && !keys.contains(k));
             map.bindings.extend(keys.into_iter().map(|k| (k, action)));
@@ -306,10 +332,12 @@ mod tests {
         let bad_action = BTreeMap::from([("qiut".to_string(), vec!["x".to_string()])]);
         assert!(Keymap::with_overrides(&bad_action)
             .unwrap_err()
+            .to_string()
             .contains("actions are: quit"));
         let bad_key = BTreeMap::from([("quit".to_string(), vec!["hyper-x".to_string()])]);
         assert!(Keymap::with_overrides(&bad_key)
             .unwrap_err()
+            .to_string()
             .contains("unknown key `hyper-x`"));
     }
 }

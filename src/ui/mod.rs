@@ -86,7 +86,9 @@ pub async fn run(
         );
         OPERATION_GRACE
     };
-    let EngineHandle { commands, mut events } = engine;
+    let EngineHandle {
+        commands, mut events, ..
+    } = engine;
     drop(commands);
     let _ = tokio::time::timeout(wait, async { while events.recv().await.is_some() {} }).await;
     Ok(exit)
@@ -298,7 +300,12 @@ mod tests {
     async fn events_are_folded_while_the_pager_is_open() {
         let (commands, _) = tokio::sync::mpsc::unbounded_channel();
         let (tx, events) = tokio::sync::mpsc::channel(4);
-        let mut engine = EngineHandle { commands, events };
+        let (queries, _) = tokio::sync::mpsc::unbounded_channel();
+        let mut engine = EngineHandle {
+            commands,
+            events,
+            queries,
+        };
         let mut app = App::new(Vec::new(), 100);
         let (done_tx, done_rx) = std::sync::mpsc::channel();
         tokio::spawn(async move {

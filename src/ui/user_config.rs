@@ -15,6 +15,22 @@ use serde::Deserialize;
 
 use super::log_pane::DEFAULT_TAIL_LINES;
 
+/// The user's settings file cannot be used; every message names it.
+#[derive(Debug, thiserror::Error)]
+pub enum UserConfigError {
+    #[error("{}: cannot read: {source}", path.display())]
+    Unreadable { path: PathBuf, source: std::io::Error },
+    #[error("{}:{line}:{col}: {message}\n  hint: valid keys are theme, log_tail_lines and [keys]", path.display())]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        col: usize,
+        message: String,
+    },
+    #[error("{}: log_tail_lines must be at least 1", path.display())]
+    NoTailLines { path: PathBuf },
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserConfig {
@@ -35,25 +51,30 @@ impl UserConfig {
     }
 
     /// Reads the settings; a missing file is the defaults, a bad one an error naming it.
-    pub fn load(dir: Option<&Path>) -> Result<UserConfig, String> {
+    pub fn load(dir: Option<&Path>) -> Result<UserConfig, UserConfigError> {
         let Some(path) = dir.map(|d| d.join("config.toml")) else {
             return Ok(UserConfig::default());
         };
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(UserConfig::default()),
-            Err(e) => return Err(format!("{}: cannot read: {e}", path.display())),
+            Err(source) => return Err(UserConfigError::Unreadable { path, source }),
         };
-        let config: UserConfig = toml::from_str(&text).map_err(|e| {
-            let (line, col) = e.span().map(|s| line_col(&text, s.start)).unwrap_or((0, 0));
-            format!(
-                "{}:{line}:{col}: {}\n  hint: valid keys are theme, log_tail_lines and [keys]",
-                path.display(),
-                e.message()
-            )
-        })?;
+        let config: UserConfig = match toml::from_str(&text) {
+            Ok(config) => config,
+            Err(e) => {
+                let (line, col) = e.span().map(|s| line_col(&text, s.start)).unwrap_or((0, 0));
+                let message = e.message().to_string();
+                return Err(UserConfigError::Invalid {
+                    path,
+                    line,
+                    col,
+                    message,
+                });
+            }
+        };
         if config.log_tail_lines == Some(0) {
-            return Err(format!("{}: log_tail_lines must be at least 1", path.display()));
+            return Err(UserConfigError::NoTailLines { path });
         }
         Ok(config)
     }
@@ -100,7 +121,7 @@ mod tests {
     fn an_unknown_key_names_the_file_and_position() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("config.toml"), "theme = \"light\"\ncolour = 1\n").unwrap();
-        let err = UserConfig::load(Some(dir.path())).unwrap_err();
+        let err = UserConfig::load(Some(dir.path())).unwrap_err().to_string();
         assert!(err.contains("config.toml:2:1") && err.contains("colour"), "{err}");
     }
 }

@@ -22,36 +22,62 @@ pub(super) struct Target {
     pub base_path: String,
 }
 
+/// An environment's URL that smoke checks cannot reach; the words quote it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{url}: {why}")]
+pub struct UrlError {
+    pub url: String,
+    pub why: UrlProblem,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UrlProblem {
+    #[error("expected a URL like http://127.0.0.1:18080")]
+    NotAUrl,
+    #[error(transparent)]
+    Invalid(url::ParseError),
+    #[error("smoke checks speak plain http only; publish the environment's HTTP port")]
+    Https,
+    #[error("unsupported scheme `{0}`, expected http://")]
+    Scheme(String),
+    #[error("user names in the URL are not supported")]
+    UserInfo,
+    #[error("no host")]
+    NoHost,
+    #[error("invalid port `0`")]
+    PortZero,
+}
+
 impl Target {
     /// Parses `http://127.0.0.1:18080`, `http://localhost`, `http://[::1]:8080` (with the `url`
     /// crate: WHATWG parsing, so what a browser would make of the address is what is reached).
-    pub fn parse(url: &str) -> Result<Target, String> {
+    pub fn parse(url: &str) -> Result<Target, UrlError> {
         let url = url.trim();
+        let bad = |why: UrlProblem| UrlError {
+            url: url.to_string(),
+            why,
+        };
         let parsed = url::Url::parse(url).map_err(|e| match e {
-            url::ParseError::RelativeUrlWithoutBase => format!("{url}: expected a URL like http://127.0.0.1:18080"),
-            e => format!("{url}: {e}"),
+            url::ParseError::RelativeUrlWithoutBase => bad(UrlProblem::NotAUrl),
+            e => bad(UrlProblem::Invalid(e)),
         })?;
         match parsed.scheme() {
             "http" => {}
-            "https" => {
-                return Err(format!(
-                    "{url}: smoke checks speak plain http only; publish the environment's HTTP port"
-                ))
-            }
-            scheme => return Err(format!("{url}: unsupported scheme `{scheme}`, expected http://")),
+            "https" => return Err(bad(UrlProblem::Https)),
+            scheme => return Err(bad(UrlProblem::Scheme(scheme.to_string()))),
         }
         if !parsed.username().is_empty() || parsed.password().is_some() {
-            return Err(format!("{url}: user names in the URL are not supported"));
+            return Err(bad(UrlProblem::UserInfo));
         }
         let (host, bracketed) = match parsed.host() {
             Some(url::Host::Ipv6(ip)) => (ip.to_string(), format!("[{ip}]")),
             Some(url::Host::Ipv4(ip)) => (ip.to_string(), ip.to_string()),
             Some(url::Host::Domain(name)) if !name.is_empty() => (name.to_string(), name.to_string()),
-            _ => return Err(format!("{url}: no host")),
+            _ => return Err(bad(UrlProblem::NoHost)),
         };
         let port = parsed.port().unwrap_or(80);
         if port == 0 {
-            return Err(format!("{url}: invalid port `0`"));
+            return Err(bad(UrlProblem::PortZero));
         }
         let authority = if port == 80 {
             bracketed
@@ -85,15 +111,28 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// Why one attempt got no answer; the words are a smoke result's message (`connection refused`).
+#[derive(Debug, thiserror::Error)]
+pub(super) enum FetchError {
+    #[error("{}", describe_io(.0))]
+    Connect(std::io::Error),
+    #[error("{}", describe_hyper(.0))]
+    Http(hyper::Error),
+    #[error("invalid request: {0}")]
+    Request(hyper::http::Error),
+    #[error("reading the body of a {status} answer: {}", describe_hyper(.error))]
+    Body { status: u16, error: hyper::Error },
+}
+
 /// Sends one request and reads the answer. No timeout of its own: the caller bounds it.
-pub(super) async fn fetch(target: &Target, method: hyper::Method, path: &str) -> Result<Answer, String> {
+pub(super) async fn fetch(target: &Target, method: hyper::Method, path: &str) -> Result<Answer, FetchError> {
     let stream = TcpStream::connect((target.host.as_str(), target.port))
         .await
-        .map_err(|e| describe_io(&e))?;
+        .map_err(FetchError::Connect)?;
     let _ = stream.set_nodelay(true);
     let (mut sender, connection) = http1::handshake::<_, Empty<Bytes>>(TokioIo::new(stream))
         .await
-        .map_err(|e| describe_hyper(&e))?;
+        .map_err(FetchError::Http)?;
     let _connection = AbortOnDrop(tokio::spawn(async move {
         // Its errors surface through the request's result.
         let _ = connection.await;
@@ -105,14 +144,14 @@ pub(super) async fn fetch(target: &Target, method: hyper::Method, path: &str) ->
         .header(USER_AGENT, "shipdeck-smoke")
         .header(CONNECTION, "close")
         .body(Empty::<Bytes>::new())
-        .map_err(|e| format!("invalid request: {e}"))?;
-    let response = sender.send_request(request).await.map_err(|e| describe_hyper(&e))?;
+        .map_err(FetchError::Request)?;
+    let response = sender.send_request(request).await.map_err(FetchError::Http)?;
     let status = response.status().as_u16();
     let mut body = response.into_body();
     let mut bytes = Vec::new();
     while bytes.len() < BODY_CAP {
         let Some(frame) = body.frame().await else { break };
-        let frame = frame.map_err(|e| format!("reading the body of a {status} answer: {}", describe_hyper(&e)))?;
+        let frame = frame.map_err(|error| FetchError::Body { status, error })?;
         if let Ok(data) = frame.into_data() {
             let room = BODY_CAP - bytes.len();
             bytes.extend_from_slice(&data[..data.len().min(room)]);

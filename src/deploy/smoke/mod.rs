@@ -110,7 +110,7 @@ pub async fn run_http_check(check: &SmokeCheck, ctx: &SmokeContext, mut progress
     };
     let target = match http::Target::parse(&ctx.url) {
         Ok(t) => t,
-        Err(message) => return refused(message),
+        Err(why) => return refused(why.to_string()),
     };
     let path = ctx.fill(path);
     let deadline = check.within.map(|within| Instant::now() + within);
@@ -123,7 +123,7 @@ pub async fn run_http_check(check: &SmokeCheck, ctx: &SmokeContext, mut progress
         let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let (status, excerpt, message) = match outcome {
             Err(_) => (None, None, format!("no answer within {}", seconds(timeout))),
-            Ok(Err(message)) => (None, None, message),
+            Ok(Err(why)) => (None, None, why.to_string()),
             Ok(Ok(answer)) => match expect::matches(check, ctx, answer.status, &answer.body) {
                 Ok(matched) => {
                     return SmokeResult {

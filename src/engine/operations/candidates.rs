@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 
 use super::release::{candidate_of, release_images};
-use super::with_store;
+use super::{with_store, OperationError};
 use crate::deploy::{verdict, ReleaseRef, Target};
 use crate::engine::Engine;
 use crate::store::RunNumber;
@@ -36,9 +36,9 @@ impl RanThere {
 }
 
 /// Every release that ran on the target's environment, newest first.
-pub(super) async fn ran_there(engine: &Engine, target: &Target) -> Result<Vec<RanThere>, String> {
+pub(super) async fn ran_there(engine: &Engine, target: &Target) -> Result<Vec<RanThere>, OperationError> {
     let images = release_images(target).await?;
-    let engine_verdicts = verdict::list(target).await.map_err(|e| e.to_string())?;
+    let engine_verdicts = verdict::list(target).await?;
     let history = {
         let (app, env) = (target.app.clone(), target.env.name.clone());
         with_store(engine, move |s| s.releases_that_ran(&app, &env, 50))

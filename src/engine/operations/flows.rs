@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::release::resolve;
 pub(super) use super::verify::{place, Placement};
-use super::{environment, target, Op, OpStart, Why};
+use super::{environment, target, Op, OpStart, OperationError};
 use crate::config::Config;
 use crate::deploy::verdict;
 use crate::deploy::{Deployed, OpAction, OpOutcome, Operator, Refusal, ReleaseRef, Target};
@@ -34,7 +34,7 @@ pub(super) async fn refuse(
     action: OpAction,
     by: &Operator,
     from: Option<ReleaseRef>,
-    why: Why,
+    why: OperationError,
 ) {
     let op = Op::start(
         sink,
@@ -67,7 +67,6 @@ pub(super) async fn context(
     let env_config = match environment(engine.config.as_deref(), env) {
         Ok(e) => e.clone(),
         Err(why) => {
-            let why = (Refusal::Usage, why);
             refuse(sink, (&engine.app_name(), env), action, &operator, None, why).await;
             return None;
         }
@@ -89,7 +88,6 @@ pub(super) async fn context(
             notes: gated.notes,
         }),
         Err(why) => {
-            let why = (Refusal::Engine, why);
             refuse(sink, (&engine.app_name(), env), action, &operator, None, why).await;
             None
         }
@@ -97,13 +95,16 @@ pub(super) async fn context(
 }
 
 impl Context {
-    pub(super) async fn refuse(&self, sink: &EventSink, action: OpAction, from: Option<ReleaseRef>, why: Why) {
+    pub(super) async fn refuse(
+        &self,
+        sink: &EventSink,
+        action: OpAction,
+        from: Option<ReleaseRef>,
+        why: OperationError,
+    ) {
         let env = &self.target.env.name;
         // What the policy noted (an uncommitted gate change not applied) explains the refusal.
-        let why = match self.notes.is_empty() {
-            true => why,
-            false => (why.0, format!("{}\n  {}", why.1, self.notes.join("\n  "))),
-        };
+        let why = why.with_notes(&self.notes);
         refuse(sink, (&self.config.app.name, env), action, &self.operator, from, why).await
     }
 
@@ -140,23 +141,19 @@ impl Context {
 }
 
 /// Every way into an environment that wants an approval needs one: `--force` never replaces it.
-pub(super) fn approved(target: &Target, approval: Option<&str>) -> Result<(), Why> {
+pub(super) fn approved(target: &Target, approval: Option<&str>) -> Result<(), OperationError> {
     if !target.env.approval || approval.is_some() {
         return Ok(());
     }
     let env = &target.env.name;
-    Err((
+    Err(OperationError::refused(
         Refusal::Approval,
         format!("{env} needs an approval: in the console, type its name; headless, add --yes (--force does not replace an approval)"),
     ))
 }
 
-pub(super) async fn running(target: &Target) -> Result<Option<Deployed>, String> {
-    Ok(target
-        .current()
-        .await
-        .map_err(|e| e.to_string())?
-        .filter(Deployed::running))
+pub(super) async fn running(target: &Target) -> Result<Option<Deployed>, OperationError> {
+    Ok(target.current().await?.filter(Deployed::running))
 }
 
 pub async fn deploy(
@@ -172,7 +169,7 @@ pub async fn deploy(
     };
     let from = running(&cx.target).await.ok().flatten().map(|d| d.release);
     let gated = match &cx.target.env.promote_from {
-        Some(source) if !force => Some((
+        Some(source) if !force => Some(OperationError::refused(
             Refusal::Gated,
             format!(
                 "{env} takes releases by promotion from {source}, so that only releases that passed {source}'s smoke checks reach it: `shipdeck promote {env}`; `shipdeck deploy {env} --force` deploys anyway (the audit records it)"
@@ -218,9 +215,16 @@ pub async fn smoke(engine: &Engine, sink: &EventSink, env: &str) {
         Ok(Some(d)) => d,
         Ok(None) => {
             let why = format!("nothing runs on {env}: deploy a release first (`shipdeck deploy {env}`)");
-            return cx.refuse(sink, OpAction::Smoke, None, (Refusal::NoRelease, why)).await;
+            return cx
+                .refuse(
+                    sink,
+                    OpAction::Smoke,
+                    None,
+                    OperationError::refused(Refusal::NoRelease, why),
+                )
+                .await;
         }
-        Err(why) => return cx.refuse(sink, OpAction::Smoke, None, (Refusal::Engine, why)).await,
+        Err(why) => return cx.refuse(sink, OpAction::Smoke, None, why).await,
     };
     let op = cx.begin(sink, cx.start(OpAction::Smoke, None, &current.release));
     // A release an interrupted operation left unverified: this check completes that

@@ -1,9 +1,11 @@
 //! Operations on environments, as engine tasks: deploy, smoke, promote, rollback, and the
-//! status reads behind `shipdeck status` and the console's environments panel. Each operation
+//! queries behind `shipdeck status`, `shipdeck unlock` and the console's environments panel
+//! (answered with [`answer`]). Each operation
 //! reports `OperationStarted` … `OperationFinished` (recorded in the audit history); none is
 //! ever cancelled by a watch trigger.
 
 mod candidates;
+mod error;
 mod flows;
 mod policy;
 mod promote;
@@ -22,11 +24,10 @@ use super::event::{Event, OpId};
 use super::recorder::EventSink;
 use super::{Command, Engine};
 use crate::config::{Config, EnvironmentConfig};
-use crate::deploy::{OpAction, OpOutcome, Operator, Refusal, ReleaseRef, Target};
-
-/// Why an operation does not go ahead: the kind (for exit codes) and the words.
-pub(super) type Why = (Refusal, String);
+use crate::deploy::{OpAction, OpOutcome, Operator, ReleaseRef, Target};
 use crate::store::{RunNumber, Store};
+
+pub use error::OperationError;
 
 pub(super) use flows::{deploy, smoke};
 pub(super) use promote::promote;
@@ -52,11 +53,18 @@ pub(super) async fn run(engine: Engine, sink: EventSink, command: Command) {
             force,
             approval,
         } => rollback(&engine, &sink, &env, to.as_deref(), force, approval).await,
-        Command::LoadEnvironments => load_environments(&engine, &sink).await,
-        Command::LoadReleases { env } => list_releases(&engine, &sink, &env).await,
-        Command::PreviewPromotion { env } => promote::preview_promotion(&engine, &sink, &env).await,
-        Command::Unlock { env, force } => unlock(&engine, &sink, &env, force).await,
         _ => {}
+    }
+}
+
+/// The answer to an environment query (see [`Command::is_query`]); called on a task of its own.
+pub(super) async fn answer(engine: &Engine, command: Command) -> Vec<Event> {
+    match command {
+        Command::LoadEnvironments => load_environments(engine).await,
+        Command::LoadReleases { env } => vec![list_releases(engine, &env).await],
+        Command::PreviewPromotion { env } => vec![promote::preview_promotion(engine, &env).await],
+        Command::Unlock { env, force } => unlock(engine, &env, force).await.to_vec(),
+        _ => Vec::new(),
     }
 }
 
@@ -64,14 +72,7 @@ pub(super) async fn run(engine: Engine, sink: EventSink, command: Command) {
 pub(super) fn handles(command: &Command) -> bool {
     matches!(
         command,
-        Command::Deploy { .. }
-            | Command::Smoke { .. }
-            | Command::Promote { .. }
-            | Command::Rollback { .. }
-            | Command::LoadEnvironments
-            | Command::LoadReleases { .. }
-            | Command::PreviewPromotion { .. }
-            | Command::Unlock { .. }
+        Command::Deploy { .. } | Command::Smoke { .. } | Command::Promote { .. } | Command::Rollback { .. }
     )
 }
 
@@ -213,11 +214,19 @@ impl Op {
     }
 
     /// Ends the operation as refused, and why.
-    pub async fn refuse(self, why: Why) {
-        self.end(OpOutcome::Refused, why.1, Vec::new(), Some(why.0)).await
+    pub async fn refuse(self, why: OperationError) {
+        let kind = why.kind();
+        self.end(OpOutcome::Refused, why.to_string(), Vec::new(), Some(kind))
+            .await
     }
 
-    async fn end(self, outcome: OpOutcome, message: String, logs: Vec<String>, refusal: Option<Refusal>) {
+    async fn end(
+        self,
+        outcome: OpOutcome,
+        message: String,
+        logs: Vec<String>,
+        refusal: Option<crate::deploy::Refusal>,
+    ) {
         self.send(Event::OperationFinished {
             op: self.id,
             env: self.env.clone(),
@@ -238,38 +247,22 @@ impl Op {
 }
 
 /// The environment named `env` in the app's release.toml, or why not.
-pub(super) fn environment<'a>(config: Option<&'a Config>, env: &str) -> Result<&'a EnvironmentConfig, String> {
-    let Some(config) = config else {
-        return Err("release.toml is not valid: fix it first (`shipdeck check`)".into());
-    };
-    if let Some(e) = config.environment(env) {
-        return Ok(e);
-    }
-    let names: Vec<&str> = config.environments.iter().map(|e| e.name.as_str()).collect();
-    Err(if names.is_empty() {
-        format!("no environment `{env}`: release.toml defines none (add [environments.{env}])")
-    } else {
-        let hint = crate::config::closest_name(env, names.iter().copied())
-            .map(|c| format!("did you mean `{c}`? "))
-            .unwrap_or_default();
-        format!(
-            "no environment `{env}` in release.toml: {hint}defined: {}",
-            names.join(", ")
-        )
-    })
+pub(super) fn environment<'a>(config: Option<&'a Config>, env: &str) -> Result<&'a EnvironmentConfig, OperationError> {
+    let config = config.ok_or(OperationError::InvalidConfig)?;
+    Ok(config.find_environment(env)?)
 }
 
 /// Connects to an environment's engine, reusing the engine link when it has no `docker_host`.
-pub(super) async fn target(engine: &Engine, app: &str, env: &EnvironmentConfig) -> Result<Target, String> {
+pub(super) async fn target(engine: &Engine, app: &str, env: &EnvironmentConfig) -> Result<Target, OperationError> {
     Target::connect(app, env, engine.docker.current())
         .await
-        .map_err(|e| match (&env.docker_host, e) {
+        .map_err(|e| OperationError::Unreachable(match (&env.docker_host, e) {
             (Some(host), crate::docker::DockerError::Unreachable { message, .. }) => format!(
                 "cannot reach the engine of {} at {host}: {message}\n  hint: check `docker_host` of [environments.{}] in release.toml, and that `DOCKER_HOST={host} docker version` answers",
                 env.name, env.name
             ),
             (_, e) => format!("cannot reach the engine of {}: {e}", env.name),
-        })
+        }))
 }
 
 /// A store connection of the operation's own (SQLite in WAL mode takes several), opened and
@@ -277,13 +270,11 @@ pub(super) async fn target(engine: &Engine, app: &str, env: &EnvironmentConfig) 
 pub(super) async fn with_store<T: Send + 'static>(
     engine: &Engine,
     read: impl FnOnce(&mut Store) -> Result<T, crate::store::StoreError> + Send + 'static,
-) -> Result<T, String> {
+) -> Result<T, OperationError> {
     let dir = engine.project.state_dir();
-    tokio::task::spawn_blocking(move || {
+    let read = tokio::task::spawn_blocking(move || {
         let mut store = Store::open(&dir)?;
         read(&mut store)
-    })
-    .await
-    .map_err(|e| e.to_string())?
-    .map_err(|e| e.to_string())
+    });
+    Ok(read.await??)
 }

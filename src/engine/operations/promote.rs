@@ -2,7 +2,7 @@
 //! approval where one is wanted; and the preview the console's approval dialog shows.
 
 use super::flows::{approved, context, place, running, Placement};
-use super::{environment, target, with_store, Why};
+use super::{environment, target, with_store, OperationError};
 use crate::deploy::{verdict, Deployed, OpAction, OpOutcome, Refusal, Target};
 use crate::engine::event::Event;
 use crate::engine::recorder::EventSink;
@@ -13,19 +13,19 @@ pub async fn promote(engine: &Engine, sink: &EventSink, env: &str, force: bool, 
         return;
     };
     let from = running(&cx.target).await.ok().flatten().map(|d| d.release);
-    let refused = |why: Why| cx.refuse(sink, OpAction::Promote, from.clone(), why);
+    let refused = |why: OperationError| cx.refuse(sink, OpAction::Promote, from.clone(), why);
     let Some(source_name) = cx.target.env.promote_from.clone() else {
         let why =
             format!("{env} has no `promote_from`: nothing to promote from; deploy to it with `shipdeck deploy {env}`");
-        return refused((Refusal::Usage, why)).await;
+        return refused(OperationError::refused(Refusal::Usage, why)).await;
     };
     let Some(source_config) = cx.config.environment(&source_name).cloned() else {
         let why = format!("{env} promotes from `{source_name}`, which is not defined");
-        return refused((Refusal::Usage, why)).await;
+        return refused(OperationError::refused(Refusal::Usage, why)).await;
     };
     let source = match target(engine, &cx.config.app.name, &source_config).await {
         Ok(t) => t,
-        Err(why) => return refused((Refusal::Engine, why)).await,
+        Err(why) => return refused(why).await,
     };
     let candidate = match running(&source).await {
         Ok(Some(d)) => d,
@@ -33,9 +33,9 @@ pub async fn promote(engine: &Engine, sink: &EventSink, env: &str, force: bool, 
             let why = format!(
                 "nothing runs on {source_name} to promote: deploy there first (`shipdeck deploy {source_name}`)"
             );
-            return refused((Refusal::NoRelease, why)).await;
+            return refused(OperationError::refused(Refusal::NoRelease, why)).await;
         }
-        Err(why) => return refused((Refusal::Engine, why)).await,
+        Err(why) => return refused(why).await,
     };
     let gate = smoke_gate(engine, &source, &candidate).await;
     let candidate = candidate.release;
@@ -47,7 +47,7 @@ pub async fn promote(engine: &Engine, sink: &EventSink, env: &str, force: bool, 
         }
         Err(why) => {
             let why = format!("refusing to promote to {env}: {why}; --force promotes anyway (the audit records it)");
-            return refused((Refusal::SmokeGate, why)).await;
+            return refused(OperationError::refused(Refusal::SmokeGate, why)).await;
         }
     };
     if let Err(why) = approved(&cx.target, approval.as_deref()) {
@@ -86,28 +86,41 @@ pub async fn promote(engine: &Engine, sink: &EventSink, env: &str, force: bool, 
     place(sink, &cx, op, &candidate, Placement::WorkingChecks).await;
 }
 
+/// Why a release may not be promoted from its source environment (without --force).
+#[derive(Debug, thiserror::Error)]
+pub(super) enum SmokeGateClosed {
+    #[error("{release} failed its smoke checks on {env} ({summary})")]
+    Failed {
+        release: String,
+        env: String,
+        summary: String,
+    },
+    /// Checked against another container of that image: this one never was (an operation on
+    /// the source died before its checks).
+    #[error("{release} is not verified on {env}: it was put in place again and its smoke checks have not run since (`shipdeck smoke {env}`)")]
+    NotReverified { release: String, env: String },
+    #[error("{release} has not passed {env}'s smoke checks (never run there: `shipdeck smoke {env}`)")]
+    NeverRun { release: String, env: String },
+    #[error("the smoke results of {env} cannot be read ({error})")]
+    Unreadable { env: String, error: OperationError },
+}
+
 /// The promotion gate: the exact image must be verified on the source: its smoke checks passed
 /// there, against the container that runs it now (the verdict kept on the source's engine).
-async fn smoke_gate(engine: &Engine, source_target: &Target, running: &Deployed) -> Result<(), String> {
+async fn smoke_gate(engine: &Engine, source_target: &Target, running: &Deployed) -> Result<(), SmokeGateClosed> {
     let source = source_target.env.name.as_str();
     let candidate = &running.release;
+    let (release, env) = (candidate.describe(), source.to_string());
     match verdict::read(source_target, &candidate.image_id).await {
         Ok(Some(v)) if v.verifies(&running.container_id) => return Ok(()),
         Ok(Some(v)) if !v.passed => {
-            return Err(format!(
-                "{} failed its smoke checks on {source} ({})",
-                candidate.describe(),
-                v.summary
-            ))
+            return Err(SmokeGateClosed::Failed {
+                release,
+                env,
+                summary: v.summary,
+            })
         }
-        // Checked against another container of that image: this one never was (an operation
-        // on the source died before its checks).
-        Ok(Some(v)) if !v.container.is_empty() => {
-            return Err(format!(
-                "{} is not verified on {source}: it was put in place again and its smoke checks have not run since (`shipdeck smoke {source}`)",
-                candidate.describe()
-            ))
-        }
+        Ok(Some(v)) if !v.container.is_empty() => return Err(SmokeGateClosed::NotReverified { release, env }),
         _ => {}
     }
     let local = {
@@ -122,29 +135,32 @@ async fn smoke_gate(engine: &Engine, source_target: &Target, running: &Deployed)
     // history's.
     match local {
         Ok(Some(v)) if v.passed => Ok(()),
-        Ok(Some(v)) => Err(format!(
-            "{} failed its smoke checks on {source} ({})",
-            candidate.describe(),
-            v.failures.join("; ")
-        )),
-        Ok(None) => Err(format!(
-            "{} has not passed {source}'s smoke checks (never run there: `shipdeck smoke {source}`)",
-            candidate.describe()
-        )),
-        Err(e) => Err(format!("the smoke results of {source} cannot be read ({e})")),
+        Ok(Some(v)) => Err(SmokeGateClosed::Failed {
+            release,
+            env,
+            summary: v.failures.join("; "),
+        }),
+        Ok(None) => Err(SmokeGateClosed::NeverRun { release, env }),
+        Err(error) => Err(SmokeGateClosed::Unreadable { env, error }),
     }
 }
 
-/// What promoting to `env` would change, for the console's approval dialog.
-pub async fn preview_promotion(engine: &Engine, sink: &EventSink, env: &str) {
-    let config = engine.config.clone();
-    let env_config = match environment(config.as_deref(), env) {
+/// What promoting to `env` would change, for the console's approval dialog: a
+/// [`Event::PromotionPreview`], or an error notice.
+pub async fn preview_promotion(engine: &Engine, env: &str) -> Event {
+    let failed = |why: OperationError| Event::Notice {
+        level: crate::engine::NoticeLevel::Error,
+        message: why.to_string(),
+    };
+    let Some(config) = engine.config.clone() else {
+        return failed(OperationError::InvalidConfig);
+    };
+    let env_config = match environment(Some(&config), env) {
         // The gates that will hold (HEAD's; an uncommitted edit does not lower them): the
         // dialog asks for the name when the promotion will need it.
         Ok(e) => super::policy::gates(engine, e, false).await.env,
-        Err(why) => return sink.notice(crate::engine::NoticeLevel::Error, why).await,
+        Err(why) => return failed(why),
     };
-    let Some(config) = config else { return };
     let Some(source_name) = env_config.promote_from.clone() else {
         let blocked = format!("{env} has no `promote_from`: nothing to promote from; deploy to it with `d`");
         let current = match target(engine, &config.app.name, &env_config).await {
@@ -160,10 +176,10 @@ pub async fn preview_promotion(engine: &Engine, sink: &EventSink, env: &str) {
             approval: env_config.approval,
             blocked: Some(blocked),
         };
-        return sink.emit(event).await;
+        return event;
     };
     let app = config.app.name.clone();
-    let read = |t: Result<Target, String>| async move {
+    let read = |t: Result<Target, OperationError>| async move {
         match t {
             Ok(t) => running(&t).await.ok().flatten().map(|d| d.release),
             Err(_) => None,
@@ -179,7 +195,7 @@ pub async fn preview_promotion(engine: &Engine, sink: &EventSink, env: &str) {
         None => None,
     };
     let blocked = match (&candidate, &source) {
-        (Some(c), Some(s)) => smoke_gate(engine, s, c).await.err(),
+        (Some(c), Some(s)) => smoke_gate(engine, s, c).await.err().map(|closed| closed.to_string()),
         _ => Some(format!("nothing runs on {source_name} to promote")),
     };
     let candidate = candidate.map(|d| d.release);
@@ -195,7 +211,7 @@ pub async fn preview_promotion(engine: &Engine, sink: &EventSink, env: &str) {
         }
         None => Vec::new(),
     };
-    sink.emit(Event::PromotionPreview {
+    Event::PromotionPreview {
         env: env.to_string(),
         source: source_name,
         current,
@@ -203,6 +219,5 @@ pub async fn preview_promotion(engine: &Engine, sink: &EventSink, env: &str) {
         commits,
         approval: env_config.approval,
         blocked,
-    })
-    .await;
+    }
 }

@@ -1,7 +1,7 @@
 //! Finding the release an operation puts on an environment: from the history (green runs) or,
 //! when the history does not know it, from the release images on the engine itself.
 
-use super::{with_store, Why};
+use super::{with_store, OperationError};
 use crate::deploy::Refusal;
 use crate::deploy::{ReleaseRef, Target};
 use crate::docker::{labels, ReleaseImage};
@@ -55,8 +55,8 @@ pub(super) async fn resolve(
     target: &Target,
     wanted: Option<&str>,
     prefer: &[String],
-) -> Result<Picked, Why> {
-    let images = release_images(target).await.map_err(|e| (Refusal::Engine, e))?;
+) -> Result<Picked, OperationError> {
+    let images = release_images(target).await?;
     let on_engine = |id: &str| images.iter().any(|i| i.id == id);
     let Some(wanted) = wanted else {
         let app = target.app.clone();
@@ -85,7 +85,7 @@ pub(super) async fn resolve(
                 let said = format!("picked {} (the newest release image on the engine)", release.describe());
                 Ok(Picked { release, run, said, by_commit: false })
             }
-            None => Err((
+            None => Err(OperationError::refused(
                 Refusal::NoRelease,
                 "no green run with a release image yet: run the pipeline first (`shipdeck run`), or name a release with --release SHA".to_string(),
             )),
@@ -107,15 +107,15 @@ pub(super) async fn resolve(
             Err(_) if rev.chars().all(|c| c.is_ascii_digit()) => {
                 sel = Selector::Run(
                     rev.parse()
-                        .map_err(|_| (Refusal::Usage, format!("`{rev}` is no run number")))?,
+                        .map_err(|_| OperationError::refused(Refusal::Usage, format!("`{rev}` is no run number")))?,
                 )
             }
-            Err(e) => return Err((Refusal::Usage, e)),
+            Err(e) => return Err(e),
         }
     }
     if let Selector::Image(prefix) = &sel {
         if prefix.len() < 4 || !prefix.chars().all(|c| c.is_ascii_hexdigit()) {
-            return Err((
+            return Err(OperationError::refused(
                 Refusal::Usage,
                 format!("`{wanted}` is no image ID: give at least 4 hex digits after `sha256:`"),
             ));
@@ -175,7 +175,7 @@ pub(super) async fn resolve(
     }
     if matches!(sel, Selector::Image(_)) && candidates.len() > 1 {
         let all: Vec<String> = candidates.iter().map(|(r, n)| name(r, *n)).collect();
-        return Err((
+        return Err(OperationError::refused(
             Refusal::Usage,
             format!(
                 "`{wanted}` starts the image IDs of {} releases ({}): give more of it",
@@ -226,9 +226,9 @@ fn short_hex(image_id: &str) -> &str {
     image_id.trim_start_matches("sha256:")
 }
 
-fn not_found(wanted: &str, sel: &Selector, commit: Option<&str>, known: bool, target: &Target) -> Why {
+fn not_found(wanted: &str, sel: &Selector, commit: Option<&str>, known: bool, target: &Target) -> OperationError {
     let at = &target.docker.address;
-    match (sel, commit) {
+    let (kind, message) = match (sel, commit) {
         (Selector::Run(n), _) => (
             Refusal::NoRelease,
             format!("run #{n} built no release image that is on the engine at {at} (`shipdeck history` lists the runs)"),
@@ -249,7 +249,8 @@ fn not_found(wanted: &str, sel: &Selector, commit: Option<&str>, known: bool, ta
             ),
         ),
         (_, None) => (Refusal::Usage, format!("`{wanted}` names no release")),
-    }
+    };
+    OperationError::refused(kind, message)
 }
 
 /// A release image as a candidate, with the run its label names.
@@ -259,12 +260,11 @@ pub(super) async fn candidate_of(engine: &Engine, image: &ReleaseImage) -> Candi
 }
 
 /// The app's release images on the target's engine, newest first.
-pub(super) async fn release_images(target: &Target) -> Result<Vec<ReleaseImage>, String> {
-    target
+pub(super) async fn release_images(target: &Target) -> Result<Vec<ReleaseImage>, OperationError> {
+    Ok(target
         .docker
         .images_labelled(&[(labels::APP, &target.app), (labels::ROLE, "release")])
-        .await
-        .map_err(|e| e.to_string())
+        .await?)
 }
 
 /// A release image as a [`ReleaseRef`], with the subject from git when the commit is known.
@@ -296,11 +296,11 @@ async fn commit_info(engine: &Engine, rev: &str) -> Option<crate::source::Commit
 /// The full commit id `rev` names in the repository, and whether the repository knows it; a
 /// hex prefix the repository does not know is kept as is (the release may come from another
 /// clone).
-async fn commit_of(engine: &Engine, rev: &str) -> Result<(String, bool), String> {
+async fn commit_of(engine: &Engine, rev: &str) -> Result<(String, bool), OperationError> {
     match commit_info(engine, rev).await {
         Some(info) => Ok((info.id, true)),
         None if rev.len() >= 4 && rev.chars().all(|c| c.is_ascii_hexdigit()) => Ok((rev.to_lowercase(), false)),
-        None => Err(format!("`{rev}` is not a commit of this repository (nor a commit id)")),
+        None => Err(OperationError::UnknownRevision(rev.to_string())),
     }
 }
 

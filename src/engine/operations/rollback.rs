@@ -6,7 +6,7 @@
 use super::candidates::{previous_good, ran_there, RanThere};
 use super::flows::{approved, context, place, running, Context, Placement};
 use super::release::{name, release_images, resolve, Picked};
-use super::Why;
+use super::OperationError;
 use crate::deploy::{Deployed, OpAction, Refusal};
 use crate::engine::recorder::EventSink;
 use crate::engine::Engine;
@@ -29,7 +29,7 @@ pub async fn rollback(
     }
     let ran = match ran_there(engine, &cx.target).await {
         Ok(r) => r,
-        Err(why) => return cx.refuse(sink, OpAction::Rollback, from, (Refusal::Engine, why)).await,
+        Err(why) => return cx.refuse(sink, OpAction::Rollback, from, why).await,
     };
     let good: Vec<String> = ran
         .iter()
@@ -59,7 +59,12 @@ pub async fn rollback(
             release.image_id
         );
         return cx
-            .refuse(sink, OpAction::Rollback, from, (Refusal::NoRelease, why))
+            .refuse(
+                sink,
+                OpAction::Rollback,
+                from,
+                OperationError::refused(Refusal::NoRelease, why),
+            )
             .await;
     }
     // An environment fed by promotion only goes back to what ran and passed there.
@@ -74,7 +79,14 @@ pub async fn rollback(
                 "{} never ran on {env}{how}, which takes releases by promotion (`shipdeck history {env}`); `--force` rolls back to it anyway (the audit records it)",
                 release.describe()
             );
-            return cx.refuse(sink, OpAction::Rollback, from, (Refusal::Gated, why)).await;
+            return cx
+                .refuse(
+                    sink,
+                    OpAction::Rollback,
+                    from,
+                    OperationError::refused(Refusal::Gated, why),
+                )
+                .await;
         }
         Some(format!(
             "promote_from: rolled back to {}, which never ran on {env}{how}",
@@ -100,7 +112,12 @@ pub async fn rollback(
 /// there passed, other than the current one, image still on the engine; without any such
 /// record (and only where releases are not gated by promotion), the newest release image
 /// built before the current one.
-async fn previous(engine: &Engine, cx: &Context, current: Option<&Deployed>, ran: &[RanThere]) -> Result<Picked, Why> {
+async fn previous(
+    engine: &Engine,
+    cx: &Context,
+    current: Option<&Deployed>,
+    ran: &[RanThere],
+) -> Result<Picked, OperationError> {
     let now = current.map(|d| d.release.image_id.clone()).unwrap_or_default();
     let env = cx.target.env.name.clone();
     if let Some(found) = previous_good(ran, &now) {
@@ -116,7 +133,7 @@ async fn previous(engine: &Engine, cx: &Context, current: Option<&Deployed>, ran
         });
     }
     let none = || {
-        (
+        OperationError::refused(
             Refusal::NoRelease,
             format!("no earlier good release to roll back {env} to: none that ran there passed its smoke checks there (name one with --to SHA, #RUN or an image ID; `shipdeck history {env}` lists them)"),
         )
@@ -124,7 +141,7 @@ async fn previous(engine: &Engine, cx: &Context, current: Option<&Deployed>, ran
     if !ran.is_empty() || cx.target.env.promote_from.is_some() {
         return Err(none());
     }
-    let images = release_images(&cx.target).await.map_err(|e| (Refusal::Engine, e))?;
+    let images = release_images(&cx.target).await?;
     let built_now = images.iter().find(|i| i.id == now).map(|i| i.created);
     let older = images
         .iter()

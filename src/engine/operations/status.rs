@@ -3,10 +3,9 @@
 
 use super::candidates::ran_there;
 use super::release::{candidate_of, release_images};
-use super::{environment, target};
+use super::{environment, target, OperationError};
 use crate::deploy::{lock, Target};
 use crate::engine::event::{Event, NoticeLevel, ReleaseChoice};
-use crate::engine::recorder::EventSink;
 use crate::engine::Engine;
 
 /// What runs on the target and who holds its lock, as an event.
@@ -43,9 +42,12 @@ pub(super) async fn environment_status(target: &Target) -> Event {
     }
 }
 
-/// An [`Event::EnvironmentStatus`] for every environment of release.toml, in its order.
-pub async fn load_environments(engine: &Engine, sink: &EventSink) {
-    let Some(config) = engine.config.clone() else { return };
+/// An [`Event::EnvironmentStatus`] for every environment of release.toml, in its order (none
+/// while release.toml is invalid).
+pub async fn load_environments(engine: &Engine) -> Vec<Event> {
+    let Some(config) = engine.config.clone() else {
+        return Vec::new();
+    };
     let app = config.app.name.clone();
     let reads = config.environments.iter().map(|env| {
         let app = app.clone();
@@ -56,29 +58,32 @@ pub async fn load_environments(engine: &Engine, sink: &EventSink) {
                     env: env.name.clone(),
                     deployed: None,
                     lock: None,
-                    error: Some(why),
+                    error: Some(why.to_string()),
                     smoke: None,
                 },
             }
         }
     });
-    for event in futures_util::future::join_all(reads).await {
-        sink.emit(event).await;
-    }
+    futures_util::future::join_all(reads).await
 }
 
 /// The releases `env` can be rolled back to: those that ran there, the ones whose latest smoke
 /// verdict there passed first (newest first), then the others (marked failed or unknown);
 /// without any, the app's release images on its engine. Only images still on the engine.
-pub async fn list_releases(engine: &Engine, sink: &EventSink, env: &str) {
+/// A [`Event::ReleasesListed`], or an error notice.
+pub async fn list_releases(engine: &Engine, env: &str) -> Event {
+    let failed = |why: OperationError| Event::Notice {
+        level: NoticeLevel::Error,
+        message: why.to_string(),
+    };
     let env_config = match environment(engine.config.as_deref(), env) {
         Ok(e) => e.clone(),
-        Err(why) => return sink.notice(NoticeLevel::Error, why).await,
+        Err(why) => return failed(why),
     };
     let app = engine.config.as_ref().map(|c| c.app.name.clone()).unwrap_or_default();
     let target = match target(engine, &app, &env_config).await {
         Ok(t) => t,
-        Err(why) => return sink.notice(NoticeLevel::Error, why).await,
+        Err(why) => return failed(why),
     };
     let current = target.current().await.ok().flatten().map(|d| d.release.image_id);
     let ran = ran_there(engine, &target).await.unwrap_or_else(|e| {
@@ -109,36 +114,39 @@ pub async fn list_releases(engine: &Engine, sink: &EventSink, env: &str) {
             });
         }
     }
-    sink.emit(Event::ReleasesListed {
+    Event::ReleasesListed {
         env: env.to_string(),
         releases,
-    })
-    .await;
+    }
 }
 
-/// Breaks `env`'s lock and says whose it was.
-/// Says what it did with a notice, then the environment's status (always both: the
-/// headless `unlock` waits for the two).
-pub async fn unlock(engine: &Engine, sink: &EventSink, env: &str, force: bool) {
-    let failed = |why: String| async move {
-        sink.notice(NoticeLevel::Error, why.clone()).await;
-        sink.emit(Event::EnvironmentStatus {
-            env: env.to_string(),
-            deployed: None,
-            lock: None,
-            error: Some(why),
-            smoke: None,
-        })
-        .await;
+/// Breaks `env`'s lock and says whose it was: a notice of what it did (level `Error` when it
+/// did not break it), then the environment's status.
+pub async fn unlock(engine: &Engine, env: &str, force: bool) -> [Event; 2] {
+    let failed = |why: OperationError| {
+        let message = why.to_string();
+        [
+            Event::Notice {
+                level: NoticeLevel::Error,
+                message: message.clone(),
+            },
+            Event::EnvironmentStatus {
+                env: env.to_string(),
+                deployed: None,
+                lock: None,
+                error: Some(message),
+                smoke: None,
+            },
+        ]
     };
     let env_config = match environment(engine.config.as_deref(), env) {
         Ok(e) => e.clone(),
-        Err(why) => return failed(why).await,
+        Err(why) => return failed(why),
     };
     let app = engine.config.as_ref().map(|c| c.app.name.clone()).unwrap_or_default();
     let target = match target(engine, &app, &env_config).await {
         Ok(t) => t,
-        Err(why) => return failed(why).await,
+        Err(why) => return failed(why),
     };
     let held = lock::holder(&target).await;
     let message = match held {
@@ -159,6 +167,6 @@ pub async fn unlock(engine: &Engine, sink: &EventSink, env: &str, force: bool) {
             Err(e) => (NoticeLevel::Error, format!("cannot break the lock of {env}: {e}")),
         },
     };
-    sink.notice(message.0, message.1).await;
-    sink.emit(environment_status(&target).await).await;
+    let (level, message) = message;
+    [Event::Notice { level, message }, environment_status(&target).await]
 }

@@ -6,7 +6,7 @@
 
 use super::candidates::{previous_good, ran_there};
 use super::flows::{running, Context};
-use super::{Op, OpStart};
+use super::{Op, OpStart, OperationError};
 use crate::deploy::checks::run_checks;
 use crate::deploy::rollout::{Rollout, RolloutOutcome};
 use crate::deploy::{journal, lock, verdict};
@@ -74,21 +74,21 @@ pub(super) async fn verify_unverified(sink: &EventSink, cx: &Context, op: Op, cu
 }
 
 /// The lock, labelled with the operation: `promote a1b2c3d (0123456789ab)`.
-async fn lock(cx: &Context, op: &Op, release: &ReleaseRef) -> Result<lock::EnvLock, super::Why> {
+async fn lock(cx: &Context, op: &Op, release: &ReleaseRef) -> Result<lock::EnvLock, OperationError> {
     let doing = format!("{} {}", op.action.as_str(), release.describe());
     match lock::acquire(&cx.target, &cx.operator, &doing).await {
         Ok(l) => Ok(l),
-        Err(e @ lock::LockError::Held(_)) => Err((Refusal::Locked, e.to_string())),
-        Err(e) => Err((Refusal::Engine, e.to_string())),
+        Err(e @ lock::LockError::Held(_)) => Err(OperationError::refused(Refusal::Locked, e.to_string())),
+        Err(e) => Err(OperationError::refused(Refusal::Engine, e.to_string())),
     }
 }
 
 /// Keeps the operation's record on the environment's engine before anything changes there:
 /// an operation whose record cannot be kept does not start (the local history can be deleted
 /// under a running shipdeck; the engine's copy survives that).
-async fn keep(cx: &Context, op: &Op) -> Result<journal::Kept, super::Why> {
+async fn keep(cx: &Context, op: &Op) -> Result<journal::Kept, OperationError> {
     journal::begin(&cx.target, op.record.clone()).await.map_err(|e| {
-        (
+        OperationError::refused(
             Refusal::Engine,
             format!(
                 "the record of this operation cannot be kept on the engine of {} ({e}); nothing was changed",
@@ -145,7 +145,7 @@ async fn place_locked(
             let current = match running(target).await {
                 Ok(Some(d)) => d,
                 Ok(None) => return (OpOutcome::Failed, format!("{env} stopped a moment ago"), Vec::new()),
-                Err(why) => return (OpOutcome::Failed, why, Vec::new()),
+                Err(why) => return (OpOutcome::Failed, why.to_string(), Vec::new()),
             };
             return match verdict::verified(target, &current).await {
                 Ok(true) => {
@@ -183,7 +183,7 @@ async fn place_locked(
                 Vec::new(),
             )
         }
-        Err(why) => return (OpOutcome::Failed, why, Vec::new()),
+        Err(why) => return (OpOutcome::Failed, why.to_string(), Vec::new()),
     };
     let previous = previous.map(|p| p.release);
     let (outcome, message) = verify(cx, target, op, &deployed, previous, secrets).await;
@@ -307,7 +307,7 @@ async fn auto_rollback(
     };
     match kept {
         Ok(kept) => finish_kept(cx, &op, kept, outcome, &message).await,
-        Err((_, why)) => op.log(why),
+        Err(why) => op.log(why.to_string()),
     }
     op.finish(outcome, message, Vec::new()).await;
     result.map(|_| ())

@@ -251,7 +251,7 @@ fn target_urls() {
     let t = Target::parse("http://example.test:81/app/").unwrap();
     assert_eq!(t.base_path, "/app");
 
-    let err = Target::parse("https://127.0.0.1:8443").unwrap_err();
+    let err = Target::parse("https://127.0.0.1:8443").unwrap_err().to_string();
     assert!(err.contains("plain http only"), "{err}");
     for bad in [
         "ftp://host",
