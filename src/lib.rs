@@ -14,5 +14,6 @@ pub mod owner;
 pub mod source;
 pub mod store;
 pub mod term;
+pub mod text;
 pub mod ui;
 pub mod watch;

@@ -16,7 +16,7 @@ mod environments;
 mod graph;
 mod hint;
 mod limits;
-pub(crate) use hint::closest as closest_name;
+pub(crate) use crate::text::closest as closest_name;
 mod model;
 mod needs;
 mod reader;

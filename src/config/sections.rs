@@ -3,7 +3,8 @@
 use toml::de::DeValue;
 
 use crate::config::diagnostic::Sink;
-use crate::config::hint::{closest, one_of};
+use crate::config::hint::one_of;
+use crate::text::closest;
 use crate::config::limits::read_limits;
 use crate::config::model::{AppConfig, OnBusy, SecretConfig, StageLimits, WatchConfig, WatchOn};
 use crate::config::reader::{toml_key, Table};

@@ -7,7 +7,7 @@ use serde_spanned::Spanned;
 use toml::de::DeValue;
 
 use crate::config::diagnostic::Sink;
-use crate::config::hint::closest;
+use crate::text::closest;
 use crate::config::limits::read_limits;
 use crate::config::model::{Network, PackageStage, RunStage, StageConfig, StageKind, StageLimits};
 use crate::config::reader::{toml_key, Table};

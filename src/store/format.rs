@@ -212,15 +212,8 @@ fn table<const N: usize>(header: [&str; N], right_aligned: [bool; N], rows: &[[S
 /// Replaces control characters (terminal escapes in commit data) and cuts to `max` chars
 /// with a trailing `…`.
 fn clean(text: &str, max: usize) -> String {
-    let mut chars = text.chars().map(|c| if c.is_control() { ' ' } else { c });
-    let count = text.chars().count();
-    if count <= max {
-        chars.collect()
-    } else {
-        let mut cut: String = chars.by_ref().take(max.saturating_sub(1)).collect();
-        cut.push('…');
-        cut
-    }
+    let visible: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    crate::text::truncate(&visible, max).into_owned()
 }
 
 #[cfg(test)]

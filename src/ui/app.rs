@@ -373,7 +373,3 @@ pub enum ModalInput {
     Up,
     Down,
 }
-
-pub(super) fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or("")
-}

@@ -1,7 +1,8 @@
 //! Folding the engine's events into the console's state: what each event changes, and the
 //! effects (engine commands) some of them call for.
 
-use super::app::{first_line, App, Effect};
+use super::app::{App, Effect};
+use crate::text::first_line;
 use super::log_pane::{LineKind, MAX_LINE_BYTES};
 use super::model::{EngineState, LogSource, RepoView, Row, RunView, StageView, WatchView};
 use crate::engine::{Command, Event, NoticeLevel, Stream};

@@ -45,7 +45,7 @@ impl UserConfig {
             Err(e) => return Err(format!("{}: cannot read: {e}", path.display())),
         };
         let config: UserConfig = toml::from_str(&text).map_err(|e| {
-            let (line, col) = e.span().map(|s| line_col(&text, s.start)).unwrap_or((0, 0));
+            let (line, col) = e.span().map(|s| crate::text::line_col(&text, s.start)).unwrap_or((0, 0));
             format!(
                 "{}:{line}:{col}: {}\n  hint: valid keys are theme, log_tail_lines and [keys]",
                 path.display(),
@@ -61,13 +61,6 @@ impl UserConfig {
     pub fn tail_lines(&self) -> usize {
         self.log_tail_lines.unwrap_or(DEFAULT_TAIL_LINES)
     }
-}
-
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
-    (line, col)
 }
 
 #[cfg(test)]

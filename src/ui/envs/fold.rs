@@ -10,7 +10,8 @@ use crate::config::Config;
 use crate::deploy::{OpAction, OpOutcome, Refusal};
 use crate::engine::event::ReleaseChoice;
 use crate::engine::{Command, Event, NoticeLevel};
-use crate::ui::app::{first_line, App, Effect, Modal};
+use crate::text::first_line;
+use crate::ui::app::{App, Effect, Modal};
 use crate::ui::model::EngineState;
 
 impl App {

@@ -7,7 +7,8 @@ use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 
-use super::{fit, popup, wrap};
+use super::{popup, wrap};
+use crate::text::fit;
 use crate::deploy::ReleaseRef;
 use crate::ui::envs::PromoteModal;
 use crate::ui::theme::Theme;

@@ -67,11 +67,6 @@ pub fn op_glyph(outcome: OpOutcome, rolled_back: bool, spinner: usize) -> char {
     }
 }
 
-/// The first line of a message, for one-line places.
-pub fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or("")
-}
-
 /// Words of `text` in rows of at most `width` columns (a longer word gets a row of its own).
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut rows = Vec::new();
@@ -114,28 +109,6 @@ pub fn short_duration(ms: i64) -> String {
     } else {
         format!("{}h{:02}m", ms / 3_600_000, (ms / 60_000) % 60)
     }
-}
-
-/// Cuts `text` to `width` display columns, with `…` when cut.
-pub fn fit(text: &str, width: usize) -> String {
-    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
-    if text.width() <= width {
-        return text.to_string();
-    }
-    let mut out = String::new();
-    let mut used = 0;
-    for c in text.chars() {
-        let w = c.width().unwrap_or(0);
-        if used + w + 1 > width {
-            break;
-        }
-        used += w;
-        out.push(c);
-    }
-    if width > 0 {
-        out.push('…');
-    }
-    out
 }
 
 /// Cuts a line to `width` display columns, ending with `…` when cut (spans keep their styles).
@@ -214,13 +187,6 @@ mod tests {
         assert_eq!(fit_line(line.clone(), 9).to_string(), "abc defgh");
         assert_eq!(fit_line(line.clone(), 7).to_string(), "abc de…");
         assert_eq!(fit_line(line, 4).to_string(), "abc…");
-    }
-
-    #[test]
-    fn fit_cuts_with_an_ellipsis_only_when_needed() {
-        assert_eq!(fit("hello", 5), "hello");
-        assert_eq!(fit("hello world", 6), "hello…");
-        assert_eq!(fit("", 3), "");
     }
 
     #[test]

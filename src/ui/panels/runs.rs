@@ -6,7 +6,8 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
-use super::{block, fit, run_glyph, run_style, short_duration};
+use super::{block, run_glyph, run_style, short_duration};
+use crate::text::fit;
 use crate::ui::app::{App, Focus};
 use crate::ui::model::Row;
 use crate::ui::theme::Theme;
