@@ -16,9 +16,10 @@ pub use status::{format_status, EnvironmentRow};
 
 use crate::engine::event::dag_levels;
 use crate::engine::{Event, NoticeLevel, PlannedStage, Stream};
-use crate::store::{format_duration, RunNumber, RunStatus, StageStatus};
+use crate::store::{RunNumber, RunStatus, StageStatus};
 use crate::term::stage_glyph as glyph;
 use crate::term::{sanitize_cow, strip_sgr};
+use crate::text::duration::DurationStyle;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -248,7 +249,7 @@ impl<W: Write> HeadlessView<W> {
                     self.out,
                     "{} {who} {glyph} {status} in {}{message}",
                     self.clock.now(),
-                    format_duration(*duration_ms)
+                    DurationStyle::Table.format_ms(*duration_ms)
                 )
             }
             // The stage's own log already says where its artifacts went.
@@ -279,7 +280,7 @@ impl<W: Write> HeadlessView<W> {
                 writeln!(
                     self.out,
                     "run #{run} {status} in {}{image}",
-                    format_duration(*duration_ms)
+                    DurationStyle::Table.format_ms(*duration_ms)
                 )
             }
             Event::RunRejected { rev, message } => {
@@ -382,7 +383,7 @@ impl<W: Write> HeadlessView<W> {
                 r.name,
                 glyph(r.status),
                 human(r.status),
-                format_duration(r.duration_ms),
+                DurationStyle::Table.format_ms(r.duration_ms),
                 exit,
                 r.message.as_deref().and_then(|m| m.lines().next()).unwrap_or("")
             );

@@ -34,7 +34,7 @@ use std::path::Path;
 use toml::de::DeTable;
 
 pub use diagnostic::{ConfigError, Diagnostic};
-pub use duration::{format_duration, parse_duration};
+pub use duration::parse_duration;
 pub use model::*;
 pub use rules::{is_valid_app_name, is_valid_env_name, Publish, PLACEHOLDERS};
 pub use size::{format_size, parse_size};

@@ -4,14 +4,22 @@ use toml::de::DeValue;
 
 use crate::config::diagnostic::Sink;
 use crate::config::hint::one_of;
-use crate::text::closest;
 use crate::config::limits::read_limits;
 use crate::config::model::{AppConfig, OnBusy, SecretConfig, StageLimits, WatchConfig, WatchOn};
 use crate::config::reader::{toml_key, Table};
 use crate::config::rules::{is_valid_app_name, is_valid_env_name, suggest_app_name, suggest_env_name};
+use crate::text::closest;
 
 pub(crate) const TOP_KEYS: &[&str] = &["version", "app", "watch", "stages", "environments", "secrets"];
-const APP_KEYS: &[&str] = &["name", "keep_releases", "keep_runs", "max_artifacts", "memory", "cpus", "pids"];
+const APP_KEYS: &[&str] = &[
+    "name",
+    "keep_releases",
+    "keep_runs",
+    "max_artifacts",
+    "memory",
+    "cpus",
+    "pids",
+];
 const WATCH_KEYS: &[&str] = &["on", "on_busy", "debounce_ms", "ignore"];
 
 /// Reports unknown top-level keys and tables, and checks the optional `version = 1`.

@@ -53,7 +53,11 @@ pub fn format_status(rows: &[EnvironmentRow]) -> String {
                     .image_tag
                     .clone()
                     .unwrap_or_else(|| d.release.short_commit.clone()),
-                format!("{} {}", d.release.short_commit, crate::text::truncate(&d.release.subject, 32)),
+                format!(
+                    "{} {}",
+                    d.release.short_commit,
+                    crate::text::truncate(&d.release.subject, 32)
+                ),
                 short_image_id(&d.release.image_id),
                 since(&d.deployed_at),
                 d.health(),
@@ -107,4 +111,3 @@ fn since(rfc3339: &str) -> String {
         })
         .unwrap_or_else(|_| "?".into())
 }
-

@@ -36,7 +36,7 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode};
 
 pub use error::StoreError;
-pub use format::{format_duration, format_history, format_operations};
+pub use format::{format_history, format_operations};
 pub use operations::{NewOperation, OperationRecord, SmokeVerdict};
 pub use query::{RunRecord, StageRecord};
 pub use runs::NewRun;

@@ -2,12 +2,12 @@
 //! effects (engine commands) some of them call for.
 
 use super::app::{App, Effect};
-use crate::text::first_line;
 use super::log_pane::{LineKind, MAX_LINE_BYTES};
 use super::model::{EngineState, LogSource, RepoView, Row, RunView, StageView, WatchView};
 use crate::engine::{Command, Event, NoticeLevel, Stream};
 use crate::store::{RunStatus, StageStatus};
 use crate::term::sanitize;
+use crate::text::first_line;
 
 impl App {
     /// Folds one engine event into the state.

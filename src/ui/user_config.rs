@@ -45,7 +45,10 @@ impl UserConfig {
             Err(e) => return Err(format!("{}: cannot read: {e}", path.display())),
         };
         let config: UserConfig = toml::from_str(&text).map_err(|e| {
-            let (line, col) = e.span().map(|s| crate::text::line_col(&text, s.start)).unwrap_or((0, 0));
+            let (line, col) = e
+                .span()
+                .map(|s| crate::text::line_col(&text, s.start))
+                .unwrap_or((0, 0));
             format!(
                 "{}:{line}:{col}: {}\n  hint: valid keys are theme, log_tail_lines and [keys]",
                 path.display(),

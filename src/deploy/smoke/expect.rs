@@ -41,8 +41,13 @@ pub(super) fn matches(check: &SmokeCheck, ctx: &SmokeContext, status: u16, body:
     }
     if let Some(pattern) = &check.expect_body_regex {
         match body_regex(pattern, ctx) {
-            Ok(re) if re.is_match(body) => matched.push(format!("body matches /{}/", truncate(re.as_str(), QUOTE_CHARS))),
-            Ok(re) => failures.push(format!("expected body to match /{}/", truncate(re.as_str(), QUOTE_CHARS))),
+            Ok(re) if re.is_match(body) => {
+                matched.push(format!("body matches /{}/", truncate(re.as_str(), QUOTE_CHARS)))
+            }
+            Ok(re) => failures.push(format!(
+                "expected body to match /{}/",
+                truncate(re.as_str(), QUOTE_CHARS)
+            )),
             Err(reason) => failures.push(reason),
         }
     }

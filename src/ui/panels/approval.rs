@@ -8,8 +8,8 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 
 use super::{popup, wrap};
-use crate::text::fit;
 use crate::deploy::ReleaseRef;
+use crate::text::fit;
 use crate::ui::envs::PromoteModal;
 use crate::ui::theme::Theme;
 

@@ -9,8 +9,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use super::{block, fit_line, op_glyph, wrap, SPINNER};
-use crate::text::fit;
 use crate::deploy::OpOutcome;
+use crate::text::fit;
 use crate::ui::app::{App, Focus};
 use crate::ui::envs::{local_time, parse_time, short_operator, EnvView};
 use crate::ui::model::EngineState;

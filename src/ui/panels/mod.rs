@@ -97,20 +97,6 @@ pub fn run_style(status: RunStatus, theme: &Theme) -> Style {
     })
 }
 
-/// `1.2s`, `12s`, `3m04s`: compact, for panels.
-pub fn short_duration(ms: i64) -> String {
-    let ms = ms.max(0);
-    if ms < 10_000 {
-        format!("{:.1}s", ms as f64 / 1000.0)
-    } else if ms < 60_000 {
-        format!("{}s", ms / 1000)
-    } else if ms < 3_600_000 {
-        format!("{}m{:02}s", ms / 60_000, (ms / 1000) % 60)
-    } else {
-        format!("{}h{:02}m", ms / 3_600_000, (ms / 60_000) % 60)
-    }
-}
-
 /// Cuts a line to `width` display columns, ending with `…` when cut (spans keep their styles).
 pub fn fit_line(line: ratatui::text::Line<'_>, width: usize) -> ratatui::text::Line<'_> {
     if line.width() <= width {
@@ -193,12 +179,5 @@ mod tests {
     fn wrap_breaks_between_words() {
         assert_eq!(wrap("one two three four", 9), vec!["one two", "three", "four"]);
         assert_eq!(wrap("", 9), Vec::<String>::new());
-    }
-
-    #[test]
-    fn durations_are_compact() {
-        assert_eq!(short_duration(1234), "1.2s");
-        assert_eq!(short_duration(12_345), "12s");
-        assert_eq!(short_duration(184_000), "3m04s");
     }
 }

@@ -132,7 +132,10 @@ pub(super) fn parse_file(text: &str, file: &str) -> Result<ThemeFile, ThemeError
                     let style = STYLE_KEYS.contains(&other);
                     style.then(|| format!("move `{other}` under the `[styles]` header"))
                 });
-                let message = format!("unknown key `{other}`: a theme file has {}", quoted_list(TOP_KEYS, "and"));
+                let message = format!(
+                    "unknown key `{other}`: a theme file has {}",
+                    quoted_list(TOP_KEYS, "and")
+                );
                 return Err(at.error(Some(key.span().start), message, hint));
             }
         }

@@ -1,6 +1,8 @@
 //! Small text helpers every part shares: one-line messages, cutting to a width, positions in a
-//! file, "did you mean" guesses and word lists. One place each, so that every view cuts and
-//! points the same way.
+//! file, "did you mean" guesses, word lists and durations ([`duration`]). One place each, so
+//! that every view cuts, points and counts time the same way.
+
+pub mod duration;
 
 use std::borrow::Cow;
 
@@ -16,7 +18,10 @@ pub fn truncate(text: &str, max: usize) -> Cow<'_, str> {
     match text.char_indices().nth(max) {
         None => Cow::Borrowed(text),
         Some(_) => {
-            let keep = text.char_indices().nth(max.saturating_sub(1)).map_or(text.len(), |(at, _)| at);
+            let keep = text
+                .char_indices()
+                .nth(max.saturating_sub(1))
+                .map_or(text.len(), |(at, _)| at);
             Cow::Owned(format!("{}…", &text[..keep]))
         }
     }
