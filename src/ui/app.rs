@@ -173,7 +173,7 @@ impl App {
             }
             (Some(Modal::Help), Action::Down | Action::PageDown) => {
                 let by = if action == Action::Down { 1 } else { 10 };
-                self.help_scroll = (self.help_scroll + by).min(Action::ALL.len());
+                self.help_scroll = (self.help_scroll + by).min(<Action as strum::EnumCount>::COUNT);
                 return Vec::new();
             }
             (Some(Modal::Help), Action::Up | Action::PageUp) => {
