@@ -9,17 +9,32 @@ use chrono::{Local, Timelike};
 mod ops;
 mod safe_out;
 mod status;
+mod tables;
 
 use safe_out::SafeLines;
 
 pub use status::{format_status, EnvironmentRow};
+pub use tables::{format_history, format_operations};
 
 use crate::engine::event::dag_levels;
 use crate::engine::{Event, NoticeLevel, PlannedStage, Stream};
-use crate::store::{RunNumber, RunStatus, StageStatus};
-use crate::term::stage_glyph as glyph;
+use crate::model::{RunStatus, StageStatus};
+use crate::store::RunNumber;
 use crate::term::{sanitize_cow, strip_sgr};
 use crate::text::duration::DurationStyle;
+
+/// The glyph both views show for a stage's status (the console spins a running one).
+pub fn stage_glyph(status: StageStatus) -> char {
+    match status {
+        StageStatus::Success => '✓',
+        StageStatus::Failed => '✗',
+        StageStatus::TimedOut => '⏱',
+        StageStatus::Cancelled => '⊘',
+        StageStatus::Skipped => '↷',
+        StageStatus::Running => '▶',
+        StageStatus::Pending => '·',
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -242,7 +257,7 @@ impl<W: Write> HeadlessView<W> {
                     .filter(|m| *m != status.as_str())
                     .map(|m| format!(": {m}"))
                     .unwrap_or_default();
-                let glyph = glyph(*status);
+                let glyph = stage_glyph(*status);
                 let status = human(*status);
                 let who = self.who(*run, stage);
                 writeln!(
@@ -381,7 +396,7 @@ impl<W: Write> HeadlessView<W> {
             let row = format!(
                 "  {:<w$}  {} {:<9} {:>9}  {:>4}  {}",
                 r.name,
-                glyph(r.status),
+                stage_glyph(r.status),
                 human(r.status),
                 DurationStyle::Table.format_ms(r.duration_ms),
                 exit,

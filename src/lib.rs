@@ -10,6 +10,7 @@ pub mod docker;
 pub mod engine;
 pub mod headless;
 pub mod mask;
+pub mod model;
 pub mod owner;
 pub mod source;
 pub mod store;

@@ -11,10 +11,10 @@ use shipdeck::cli::{Cli, Command, HistoryArgs, RunArgs, WatchArgs};
 use shipdeck::config::{self, Config};
 use shipdeck::docker::{self, Docker};
 use shipdeck::engine::{self, Engine};
-use shipdeck::headless::{Format, HeadlessView, Outcome};
+use shipdeck::headless::{format_history, Format, HeadlessView, Outcome};
 use shipdeck::owner::{label_is_alive, Owner};
 use shipdeck::source::Project;
-use shipdeck::store::{format_history, Store};
+use shipdeck::store::Store;
 
 const EXIT_USAGE: u8 = 2;
 const EXIT_ENGINE: u8 = 3;

@@ -8,9 +8,10 @@ use shipdeck::config::Config;
 use shipdeck::deploy::{journal, Target};
 use shipdeck::docker;
 use shipdeck::engine::{self, Engine, Event};
+use shipdeck::headless::format_operations;
 use shipdeck::headless::{format_status, EnvironmentRow};
 use shipdeck::source::Project;
-use shipdeck::store::{format_operations, OperationRecord, Store};
+use shipdeck::store::{OperationRecord, Store};
 
 use super::{headless, load_config, Failure, EXIT_ENGINE, EXIT_USAGE};
 

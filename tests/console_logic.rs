@@ -4,7 +4,7 @@ use chrono::{TimeZone, Utc};
 
 use shipdeck::engine::event::StageKindName;
 use shipdeck::engine::{Command, CommitInfo, Event, PlannedStage, Stream};
-use shipdeck::store::{RunStatus, StageStatus};
+use shipdeck::model::{RunStatus, StageStatus};
 use shipdeck::ui::action::Action;
 use shipdeck::ui::app::{App, Effect, Focus, Modal, ModalInput};
 use shipdeck::ui::model::Row;

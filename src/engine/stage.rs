@@ -17,8 +17,9 @@ use super::workspace::{Workspace, MOUNT};
 use crate::config::{Config, Network, RunStage, StageConfig, StageKind};
 use crate::docker::{labels, ContainerSpec, Docker, DockerError, LogChunk};
 use crate::mask::{OutStream, SecretMasker, StageOutput};
+use crate::model::StageStatus;
 use crate::source::CommitInfo;
-use crate::store::{RunNumber, StageStatus};
+use crate::store::RunNumber;
 
 /// What every stage of one run shares.
 pub struct RunShared {

@@ -5,7 +5,7 @@ use super::app::{App, Effect};
 use super::log_pane::{LineKind, MAX_LINE_BYTES};
 use super::model::{EngineState, LogSource, RepoView, Row, RunView, StageView, WatchView};
 use crate::engine::{Command, Event, NoticeLevel, Stream};
-use crate::store::{RunStatus, StageStatus};
+use crate::model::{RunStatus, StageStatus};
 use crate::term::sanitize;
 use crate::text::first_line;
 

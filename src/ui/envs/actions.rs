@@ -4,7 +4,7 @@
 
 use crate::deploy::OpAction;
 use crate::engine::{Command, NoticeLevel};
-use crate::store::RunStatus;
+use crate::model::RunStatus;
 use crate::ui::action::Action;
 use crate::ui::app::{App, Effect, Modal, ModalInput};
 use crate::ui::model::EngineState;

@@ -15,7 +15,7 @@ use ratatui::widgets::{Block, BorderType, Borders};
 
 use super::theme::Theme;
 use crate::deploy::OpOutcome;
-use crate::store::{RunStatus, StageStatus};
+use crate::model::{RunStatus, StageStatus};
 
 pub(crate) const SPINNER: &[char] = &['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
@@ -41,7 +41,7 @@ pub fn block<'a>(title: &'a str, focused: bool, theme: &Theme) -> Block<'a> {
 pub fn stage_glyph(status: StageStatus, spinner: usize) -> char {
     match status {
         StageStatus::Running => SPINNER[spinner % SPINNER.len()],
-        other => crate::term::stage_glyph(other),
+        other => crate::headless::stage_glyph(other),
     }
 }
 

@@ -1,10 +1,11 @@
-//! Plain-text rendering for `shipdeck history` and the operations of environments.
+//! The command line's tables: `shipdeck history` and the operations of environments, as plain
+//! text.
 
 use std::fmt::Display;
 
 use chrono::{Local, TimeZone};
 
-use super::{OperationRecord, RunRecord};
+use crate::store::{OperationRecord, RunRecord};
 use crate::text::duration::DurationStyle;
 
 const SUBJECT_WIDTH: usize = 40;
@@ -206,10 +207,10 @@ fn clean(text: &str, max: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::{operator, release, smoke, t};
-    use super::super::RunStatus;
     use super::*;
     use crate::deploy::model::{OpAction, OpOutcome, ReleaseRef};
+    use crate::model::RunStatus;
+    use crate::store::test_support::{operator, release, smoke, t};
     use chrono::Utc;
 
     fn record(number: i64, status: RunStatus, subject: &str) -> RunRecord {
