@@ -14,18 +14,45 @@ impl App {
     pub fn apply(&mut self, mut event: Event) -> Vec<Effect> {
         // The engine's recorder already cleaned it; a view never trusts that alone.
         crate::engine::event_text::sanitize(&mut event);
-        if let event @ (Event::OperationStarted { .. }
-        | Event::OperationLog { .. }
-        | Event::SmokeChecked { .. }
-        | Event::OperationFinished { .. }
-        | Event::EnvironmentStatus { .. }
-        | Event::ReleasesListed { .. }
-        | Event::PromotionPreview { .. }) = event
-        {
-            return self.apply_environment(event);
+        match event {
+            Event::OperationStarted { .. }
+            | Event::OperationLog { .. }
+            | Event::SmokeChecked { .. }
+            | Event::OperationFinished { .. }
+            | Event::EnvironmentStatus { .. }
+            | Event::ReleasesListed { .. }
+            | Event::PromotionPreview { .. } => self.apply_environment(event),
+            Event::RunQueued { .. }
+            | Event::RunStarted { .. }
+            | Event::RunFinished { .. }
+            | Event::RunRejected { .. }
+            | Event::HistoryLoaded { .. } => {
+                self.dirty = true;
+                self.apply_run(event)
+            }
+            Event::ImagePull { .. }
+            | Event::StageStarted { .. }
+            | Event::StageLog { .. }
+            | Event::StageFinished { .. }
+            | Event::ArtifactsCopied { .. }
+            | Event::ImageBuilt { .. }
+            | Event::StageLogLoaded { .. } => {
+                self.dirty = true;
+                self.apply_stage(event)
+            }
+            Event::Notice { .. }
+            | Event::EngineStatus { .. }
+            | Event::RepoState { .. }
+            | Event::WatchStatus { .. }
+            | Event::ConfigReloaded { .. } => {
+                self.dirty = true;
+                self.apply_status(event)
+            }
         }
-        self.dirty = true;
-        // A finished run's logs may go once it is folded, if memory is short.
+    }
+
+    /// A run is queued, starts, ends or is refused; past runs are loaded.
+    fn apply_run(&mut self, event: Event) -> Vec<Effect> {
         let finished = matches!(event, Event::RunFinished { .. });
         let mut effects = Vec::new();
         let tail = self.tail_lines;
@@ -76,6 +103,57 @@ impl App {
                 }
                 self.plan = stages;
             }
+            Event::RunFinished {
+                run,
+                status,
+                duration_ms,
+                image_tag,
+                ..
+            } => {
+                if let Some(r) = self.run_mut(run) {
+                    r.status = status;
+                    r.duration_ms = Some(duration_ms);
+                    r.image_tag = image_tag.or(r.image_tag.take());
+                    effects.push(Effect::Engine(Command::Refresh));
+                    // A failed run opens on the stage that failed.
+                    if status == RunStatus::Failed {
+                        if let Some(i) = r
+                            .stages
+                            .iter()
+                            .position(|s| matches!(s.status, StageStatus::Failed | StageStatus::TimedOut))
+                        {
+                            r.selected_stage = i;
+                        }
+                    }
+                }
+            }
+            Event::RunRejected { rev, message } => {
+                self.notify(
+                    NoticeLevel::Error,
+                    format!("cannot run {rev}: {}", first_line(&message),),
+                );
+            }
+            Event::HistoryLoaded { runs } => {
+                for past in runs {
+                    if !self.runs.iter().any(|r| r.number == past.run.number) {
+                        self.runs.push(RunView::from_past(&past, &self.plan, tail));
+                    }
+                }
+                self.runs.sort_by_key(|r| std::cmp::Reverse(r.number));
+                return self.request_log();
+            }
+            _ => {}
+        }
+        if finished {
+            // A finished run's logs may go once it is folded, if memory is short.
+            self.enforce_log_budget();
+        }
+        effects
+    }
+
+    /// A stage of a run starts, logs, ends; its image is pulled or built; its log is loaded.
+    fn apply_stage(&mut self, event: Event) -> Vec<Effect> {
+        match event {
             Event::ImagePull {
                 run,
                 image,
@@ -163,36 +241,32 @@ impl App {
                     r.image_tag = Some(tag);
                 }
             }
-            Event::RunFinished {
+            Event::StageLogLoaded {
                 run,
-                status,
-                duration_ms,
-                image_tag,
+                stage,
+                lines,
+                skipped,
                 ..
             } => {
-                if let Some(r) = self.run_mut(run) {
-                    r.status = status;
-                    r.duration_ms = Some(duration_ms);
-                    r.image_tag = image_tag.or(r.image_tag.take());
-                    effects.push(Effect::Engine(Command::Refresh));
-                    // A failed run opens on the stage that failed.
-                    if status == RunStatus::Failed {
-                        if let Some(i) = r
-                            .stages
-                            .iter()
-                            .position(|s| matches!(s.status, StageStatus::Failed | StageStatus::TimedOut))
-                        {
-                            r.selected_stage = i;
-                        }
+                if let Some(s) = self.run_mut(run).and_then(|r| r.stage_mut(&stage)) {
+                    if skipped > 0 {
+                        s.push_system(format!("… {skipped} earlier lines: press o to open the full log"));
                     }
+                    s.log.push_lines(LineKind::Stdout, lines.iter().map(|l| sanitize(l)));
+                    s.view.sync(&s.log);
+                    s.source = LogSource::Loaded;
                 }
+                self.enforce_log_budget();
             }
-            Event::RunRejected { rev, message } => {
-                self.notify(
-                    NoticeLevel::Error,
-                    format!("cannot run {rev}: {}", first_line(&message),),
-                );
-            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    /// The engine, the repository, the watcher and the config say where they are; notices.
+    fn apply_status(&mut self, event: Event) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        match event {
             Event::Notice { level, message } => self.notify(level, first_line(&message).to_string()),
             Event::EngineStatus {
                 connected,
@@ -235,15 +309,6 @@ impl App {
                     commits,
                 };
             }
-            Event::HistoryLoaded { runs } => {
-                for past in runs {
-                    if !self.runs.iter().any(|r| r.number == past.run.number) {
-                        self.runs.push(RunView::from_past(&past, &self.plan, tail));
-                    }
-                }
-                self.runs.sort_by_key(|r| std::cmp::Reverse(r.number));
-                return self.request_log();
-            }
             Event::WatchStatus {
                 watching,
                 paused,
@@ -274,34 +339,7 @@ impl App {
                 }
                 self.config_error = error;
             }
-            Event::StageLogLoaded {
-                run,
-                stage,
-                lines,
-                skipped,
-                ..
-            } => {
-                if let Some(s) = self.run_mut(run).and_then(|r| r.stage_mut(&stage)) {
-                    if skipped > 0 {
-                        s.push_system(format!("… {skipped} earlier lines: press o to open the full log"));
-                    }
-                    s.log.push_lines(LineKind::Stdout, lines.iter().map(|l| sanitize(l)));
-                    s.view.sync(&s.log);
-                    s.source = LogSource::Loaded;
-                }
-                self.enforce_log_budget();
-            }
-            // Folded above, by `apply_environment` (in `envs/fold.rs`).
-            Event::OperationStarted { .. }
-            | Event::OperationLog { .. }
-            | Event::SmokeChecked { .. }
-            | Event::OperationFinished { .. }
-            | Event::EnvironmentStatus { .. }
-            | Event::ReleasesListed { .. }
-            | Event::PromotionPreview { .. } => {}
-        }
-        if finished {
-            self.enforce_log_budget();
+            _ => {}
         }
         effects
     }

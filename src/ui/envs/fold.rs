@@ -19,6 +19,22 @@ impl App {
     /// the periodic status reads do not redraw an idle console.
     pub(in crate::ui) fn apply_environment(&mut self, event: Event) -> Vec<Effect> {
         match event {
+            Event::EnvironmentStatus { .. } => self.apply_environment_status(event),
+            Event::OperationStarted { .. }
+            | Event::OperationLog { .. }
+            | Event::SmokeChecked { .. }
+            | Event::OperationFinished { .. } => self.apply_operation(event),
+            Event::PromotionPreview { .. } | Event::ReleasesListed { .. } => self.apply_modal_answer(event),
+            other => {
+                tracing::warn!("not an environment event: {other:?}");
+            }
+        }
+        Vec::new()
+    }
+
+    /// What runs on an environment, its lock and its last smoke checks, as read from its engine.
+    fn apply_environment_status(&mut self, event: Event) {
+        match event {
             Event::EnvironmentStatus {
                 env,
                 deployed,
@@ -28,7 +44,7 @@ impl App {
             } => {
                 // One release.toml no longer names (a read under way when it changed): gone.
                 let Some(index) = self.envs.index(&env) else {
-                    return Vec::new();
+                    return;
                 };
                 let view = &mut self.envs.list[index];
                 let smoke_before = view.smoke_passed();
@@ -42,6 +58,13 @@ impl App {
                 }
                 self.dirty |= changed || smoke_before != view.smoke_passed();
             }
+            _ => {}
+        }
+    }
+
+    /// An operation on an environment starts, logs, smoke-checks or ends.
+    fn apply_operation(&mut self, event: Event) {
+        match event {
             Event::OperationStarted {
                 op,
                 env,
@@ -130,6 +153,13 @@ impl App {
                 }
                 self.dirty = true;
             }
+            _ => {}
+        }
+    }
+
+    /// The answers that open a modal: a promotion's preview, the releases to roll back to.
+    fn apply_modal_answer(&mut self, event: Event) {
+        match event {
             Event::PromotionPreview {
                 env,
                 source,
@@ -140,7 +170,7 @@ impl App {
                 blocked,
             } => {
                 let Some(index) = self.envs.index(&env) else {
-                    return Vec::new();
+                    return;
                 };
                 // The engine knows the chain: the console's guess gives way to it.
                 let view = &mut self.envs.list[index];
@@ -191,11 +221,8 @@ impl App {
                     self.dirty = true;
                 }
             }
-            other => {
-                tracing::warn!("not an environment event: {other:?}");
-            }
+            _ => {}
         }
-        Vec::new()
     }
 
     /// The operation view an event of operation `op` on `env` belongs to.
