@@ -157,6 +157,40 @@ impl<W: Write> HeadlessView<W> {
 
     fn text(&mut self, event: &Event) -> io::Result<()> {
         match event {
+            Event::RunQueued { .. }
+            | Event::RunStarted { .. }
+            | Event::RunFinished { .. }
+            | Event::RunRejected { .. } => self.text_run(event),
+            Event::ImagePull { .. }
+            | Event::StageStarted { .. }
+            | Event::StageLog { .. }
+            | Event::StageFinished { .. }
+            | Event::ArtifactsCopied { .. }
+            | Event::ImageBuilt { .. } => self.text_stage(event),
+            Event::EngineStatus { .. }
+            | Event::WatchStatus { .. }
+            | Event::ConfigReloaded { .. }
+            | Event::Notice { .. } => self.text_status(event),
+            // What a long-lived view needs to draw itself; nothing to print for a script.
+            Event::RepoState { .. }
+            | Event::HistoryLoaded { .. }
+            | Event::StageLogLoaded { .. }
+            | Event::EnvironmentStatus { .. }
+            | Event::ReleasesListed { .. }
+            | Event::PromotionPreview { .. } => Ok(()),
+            Event::OperationStarted { .. }
+            | Event::OperationLog { .. }
+            | Event::SmokeChecked { .. }
+            | Event::OperationFinished { .. } => {
+                let now = self.clock.now();
+                ops::text(&mut self.out, now, event)
+            }
+        }
+    }
+
+    /// A run is queued, starts (its stages in order), ends (with the summary) or is refused.
+    fn text_run(&mut self, event: &Event) -> io::Result<()> {
+        match event {
             Event::RunQueued {
                 run,
                 app,
@@ -193,6 +227,35 @@ impl<W: Write> HeadlessView<W> {
                     .collect();
                 writeln!(self.out, "{} stages: {}", self.clock.now(), order.join(" → "))
             }
+            Event::RunFinished {
+                run,
+                status,
+                duration_ms,
+                image_id,
+                image_tag,
+                ..
+            } => {
+                self.summary(*run)?;
+                let image = match (image_tag, image_id) {
+                    (Some(tag), Some(id)) => format!("; release image {tag} ({})", short_id(id)),
+                    _ => String::new(),
+                };
+                writeln!(
+                    self.out,
+                    "run #{run} {status} in {}{image}",
+                    DurationStyle::Table.format_ms(*duration_ms)
+                )
+            }
+            Event::RunRejected { rev, message } => {
+                writeln!(self.out, "shipdeck: cannot run `{rev}`: {message}")
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// A stage starts, logs, ends; an image is pulled or built.
+    fn text_stage(&mut self, event: &Event) -> io::Result<()> {
+        match event {
             Event::ImagePull {
                 image,
                 status,
@@ -279,28 +342,13 @@ impl<W: Write> HeadlessView<W> {
                     w = self.width
                 )
             }
-            Event::RunFinished {
-                run,
-                status,
-                duration_ms,
-                image_id,
-                image_tag,
-                ..
-            } => {
-                self.summary(*run)?;
-                let image = match (image_tag, image_id) {
-                    (Some(tag), Some(id)) => format!("; release image {tag} ({})", short_id(id)),
-                    _ => String::new(),
-                };
-                writeln!(
-                    self.out,
-                    "run #{run} {status} in {}{image}",
-                    DurationStyle::Table.format_ms(*duration_ms)
-                )
-            }
-            Event::RunRejected { rev, message } => {
-                writeln!(self.out, "shipdeck: cannot run `{rev}`: {message}")
-            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The engine is down, the watcher watches, the config is reloaded; notices. (The other statuses are for a long-lived view: nothing to print.)
+    fn text_status(&mut self, event: &Event) -> io::Result<()> {
+        match event {
             Event::EngineStatus {
                 connected: false,
                 address,
@@ -338,22 +386,6 @@ impl<W: Write> HeadlessView<W> {
                 "{} release.toml changed but is invalid; keeping the last good one:\n{error}",
                 self.clock.now()
             ),
-            // What a long-lived view needs to draw itself; nothing to print for a script.
-            Event::WatchStatus { .. }
-            | Event::EngineStatus { .. }
-            | Event::RepoState { .. }
-            | Event::HistoryLoaded { .. }
-            | Event::StageLogLoaded { .. }
-            | Event::EnvironmentStatus { .. }
-            | Event::ReleasesListed { .. }
-            | Event::PromotionPreview { .. } => Ok(()),
-            Event::OperationStarted { .. }
-            | Event::OperationLog { .. }
-            | Event::SmokeChecked { .. }
-            | Event::OperationFinished { .. } => {
-                let now = self.clock.now();
-                ops::text(&mut self.out, now, event)
-            }
             Event::Notice { level, message } => {
                 let level = match level {
                     NoticeLevel::Info => "note",
@@ -362,6 +394,7 @@ impl<W: Write> HeadlessView<W> {
                 };
                 writeln!(self.out, "{} {level}: {message}", self.clock.now())
             }
+            _ => Ok(()),
         }
     }
 
