@@ -17,7 +17,7 @@ pub use status::{format_status, EnvironmentRow};
 pub use tables::{format_history, format_operations};
 
 use crate::engine::event::dag_levels;
-use crate::engine::{Event, NoticeLevel, PlannedStage, Stream};
+use crate::engine::{Event, EventGroup, NoticeLevel, PlannedStage, Stream};
 use crate::model::{RunStatus, StageStatus};
 use crate::store::RunNumber;
 use crate::term::{sanitize_cow, strip_sgr};
@@ -156,35 +156,16 @@ impl<W: Write> HeadlessView<W> {
     }
 
     fn text(&mut self, event: &Event) -> io::Result<()> {
-        match event {
-            Event::RunQueued { .. }
-            | Event::RunStarted { .. }
-            | Event::RunFinished { .. }
-            | Event::RunRejected { .. } => self.text_run(event),
-            Event::ImagePull { .. }
-            | Event::StageStarted { .. }
-            | Event::StageLog { .. }
-            | Event::StageFinished { .. }
-            | Event::ArtifactsCopied { .. }
-            | Event::ImageBuilt { .. } => self.text_stage(event),
-            Event::EngineStatus { .. }
-            | Event::WatchStatus { .. }
-            | Event::ConfigReloaded { .. }
-            | Event::Notice { .. } => self.text_status(event),
-            // What a long-lived view needs to draw itself; nothing to print for a script.
-            Event::RepoState { .. }
-            | Event::HistoryLoaded { .. }
-            | Event::StageLogLoaded { .. }
-            | Event::EnvironmentStatus { .. }
-            | Event::ReleasesListed { .. }
-            | Event::PromotionPreview { .. } => Ok(()),
-            Event::OperationStarted { .. }
-            | Event::OperationLog { .. }
-            | Event::SmokeChecked { .. }
-            | Event::OperationFinished { .. } => {
+        match event.group() {
+            EventGroup::Run => self.text_run(event),
+            EventGroup::Stage => self.text_stage(event),
+            EventGroup::Status => self.text_status(event),
+            EventGroup::Operation => {
                 let now = self.clock.now();
                 ops::text(&mut self.out, now, event)
             }
+            // What a long-lived view needs to draw itself; nothing to print for a script.
+            EventGroup::Environment => Ok(()),
         }
     }
 
@@ -346,7 +327,8 @@ impl<W: Write> HeadlessView<W> {
         }
     }
 
-    /// The engine is down, the watcher watches, the config is reloaded; notices. (The other statuses are for a long-lived view: nothing to print.)
+    /// The engine is down, the watcher watches, the config is reloaded; notices. (The other
+    /// statuses, past runs and loaded logs are for a long-lived view: nothing to print.)
     fn text_status(&mut self, event: &Event) -> io::Result<()> {
         match event {
             Event::EngineStatus {

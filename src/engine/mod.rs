@@ -6,6 +6,7 @@ pub mod connection;
 mod control;
 mod dockerignore;
 pub mod event;
+mod event_group;
 pub mod event_text;
 mod log_tail;
 mod operations;
@@ -23,6 +24,7 @@ use tokio::sync::mpsc;
 
 pub use connection::DockerLink;
 pub use event::{CommitInfo, Event, NoticeLevel, OpId, PastRun, PlannedStage, ReleaseChoice, Stream};
+pub use event_group::EventGroup;
 pub use pipeline::plan;
 pub use recorder::EventSink;
 

@@ -4,7 +4,7 @@
 use super::app::{App, Effect};
 use super::log_pane::{LineKind, MAX_LINE_BYTES};
 use super::model::{EngineState, LogSource, RepoView, Row, RunView, StageView, WatchView};
-use crate::engine::{Command, Event, NoticeLevel, Stream};
+use crate::engine::{Command, Event, EventGroup, NoticeLevel, Stream};
 use crate::model::{RunStatus, StageStatus};
 use crate::term::sanitize;
 use crate::text::first_line;
@@ -14,37 +14,17 @@ impl App {
     pub fn apply(&mut self, mut event: Event) -> Vec<Effect> {
         // The engine's recorder already cleaned it; a view never trusts that alone.
         crate::engine::event_text::sanitize(&mut event);
-        match event {
-            Event::OperationStarted { .. }
-            | Event::OperationLog { .. }
-            | Event::SmokeChecked { .. }
-            | Event::OperationFinished { .. }
-            | Event::EnvironmentStatus { .. }
-            | Event::ReleasesListed { .. }
-            | Event::PromotionPreview { .. } => self.apply_environment(event),
-            Event::RunQueued { .. }
-            | Event::RunStarted { .. }
-            | Event::RunFinished { .. }
-            | Event::RunRejected { .. }
-            | Event::HistoryLoaded { .. } => {
+        match event.group() {
+            EventGroup::Operation | EventGroup::Environment => self.apply_environment(event),
+            EventGroup::Run => {
                 self.dirty = true;
                 self.apply_run(event)
             }
-            Event::ImagePull { .. }
-            | Event::StageStarted { .. }
-            | Event::StageLog { .. }
-            | Event::StageFinished { .. }
-            | Event::ArtifactsCopied { .. }
-            | Event::ImageBuilt { .. }
-            | Event::StageLogLoaded { .. } => {
+            EventGroup::Stage => {
                 self.dirty = true;
                 self.apply_stage(event)
             }
-            Event::Notice { .. }
-            | Event::EngineStatus { .. }
-            | Event::RepoState { .. }
-            | Event::WatchStatus { .. }
-            | Event::ConfigReloaded { .. } => {
+            EventGroup::Status => {
                 self.dirty = true;
                 self.apply_status(event)
             }

@@ -9,7 +9,7 @@ use super::{parse_time, EnvSpec, OpView, PromoteModal, RollbackPicker};
 use crate::config::Config;
 use crate::deploy::{OpAction, OpOutcome, Refusal};
 use crate::engine::event::ReleaseChoice;
-use crate::engine::{Command, Event, NoticeLevel};
+use crate::engine::{Command, Event, EventGroup, NoticeLevel};
 use crate::text::first_line;
 use crate::ui::app::{App, Effect, Modal};
 use crate::ui::model::EngineState;
@@ -20,14 +20,9 @@ impl App {
     pub(in crate::ui) fn apply_environment(&mut self, event: Event) -> Vec<Effect> {
         match event {
             Event::EnvironmentStatus { .. } => self.apply_environment_status(event),
-            Event::OperationStarted { .. }
-            | Event::OperationLog { .. }
-            | Event::SmokeChecked { .. }
-            | Event::OperationFinished { .. } => self.apply_operation(event),
             Event::PromotionPreview { .. } | Event::ReleasesListed { .. } => self.apply_modal_answer(event),
-            other => {
-                tracing::warn!("not an environment event: {other:?}");
-            }
+            _ if event.group() == EventGroup::Operation => self.apply_operation(event),
+            other => tracing::warn!("not an environment event: {other:?}"),
         }
         Vec::new()
     }
