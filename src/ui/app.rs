@@ -448,3 +448,36 @@ pub enum ModalInput {
     Up,
     Down,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PANELS: [Focus; 4] = [Focus::Runs, Focus::Pipeline, Focus::Log, Focus::Environments];
+
+    #[test]
+    fn every_panel_offers_help_and_quit_last_and_no_action_twice() {
+        for focus in PANELS {
+            let actions: Vec<Action> = focus.commands().iter().map(|c| c.action).collect();
+            assert_eq!(actions[actions.len() - 2..], [Action::Help, Action::Quit], "{focus:?}");
+            for (i, action) in actions.iter().enumerate() {
+                assert!(!actions[i + 1..].contains(action), "{focus:?} offers {action:?} twice");
+            }
+        }
+    }
+
+    #[test]
+    fn a_panel_can_name_a_command_its_own_way() {
+        let down = |focus: Focus| {
+            focus
+                .commands()
+                .iter()
+                .find(|c| c.action == Action::Down)
+                .map(|c| c.label())
+        };
+        assert_eq!(down(Focus::Log), Some("scroll"));
+        assert_eq!(down(Focus::Runs), Some("select"));
+        assert_eq!(down(Focus::Environments), Some("select"));
+        assert_eq!(down(Focus::Pipeline), None);
+    }
+}

@@ -29,32 +29,31 @@ impl App {
 
     /// What runs on an environment, its lock and its last smoke checks, as read from its engine.
     fn apply_environment_status(&mut self, event: Event) {
-        match event {
-            Event::EnvironmentStatus {
-                env,
-                deployed,
-                lock,
-                error,
-                smoke,
-            } => {
-                // One release.toml no longer names (a read under way when it changed): gone.
-                let Some(index) = self.envs.index(&env) else {
-                    return;
-                };
-                let view = &mut self.envs.list[index];
-                let smoke_before = view.smoke_passed();
-                let changed = !view.loaded || view.deployed != deployed || view.lock != lock || view.error != error;
-                view.loaded = true;
-                view.deployed = deployed;
-                view.lock = lock;
-                view.error = error;
-                if view.error.is_none() {
-                    view.status_smoke(smoke);
-                }
-                self.dirty |= changed || smoke_before != view.smoke_passed();
-            }
-            _ => {}
+        let Event::EnvironmentStatus {
+            env,
+            deployed,
+            lock,
+            error,
+            smoke,
+        } = event
+        else {
+            return;
+        };
+        // One release.toml no longer names (a read under way when it changed): gone.
+        let Some(index) = self.envs.index(&env) else {
+            return;
+        };
+        let view = &mut self.envs.list[index];
+        let smoke_before = view.smoke_passed();
+        let changed = !view.loaded || view.deployed != deployed || view.lock != lock || view.error != error;
+        view.loaded = true;
+        view.deployed = deployed;
+        view.lock = lock;
+        view.error = error;
+        if view.error.is_none() {
+            view.status_smoke(smoke);
         }
+        self.dirty |= changed || smoke_before != view.smoke_passed();
     }
 
     /// An operation on an environment starts, logs, smoke-checks or ends.
@@ -191,30 +190,28 @@ impl App {
                     }
                 }
             }
-            Event::ReleasesListed { env, releases } => {
-                if self.envs.awaiting_releases.as_deref() == Some(env.as_str()) {
-                    self.envs.awaiting_releases = None;
-                    let (releases, approval) = match self.envs.get(&env) {
-                        Some(view) => {
-                            let running = view.deployed.as_ref().map(|d| ReleaseChoice {
-                                release: d.release.clone(),
-                                deployed_at: parse_time(&d.deployed_at),
-                                by: Some(d.deployed_by.clone()),
-                                smoke: view.smoke_passed(),
-                                current: true,
-                                run: None,
-                            });
-                            (with_current(releases, running), view.spec.approval)
-                        }
-                        None => (releases, false),
-                    };
-                    match RollbackPicker::new(env.clone(), releases, approval) {
-                        Some(picker) if self.modal.is_none() => self.modal = Some(Modal::Rollback(picker)),
-                        Some(_) => {}
-                        None => self.notify(NoticeLevel::Info, format!("no earlier release of {env} on its engine")),
+            Event::ReleasesListed { env, releases } if self.envs.awaiting_releases.as_deref() == Some(env.as_str()) => {
+                self.envs.awaiting_releases = None;
+                let (releases, approval) = match self.envs.get(&env) {
+                    Some(view) => {
+                        let running = view.deployed.as_ref().map(|d| ReleaseChoice {
+                            release: d.release.clone(),
+                            deployed_at: parse_time(&d.deployed_at),
+                            by: Some(d.deployed_by.clone()),
+                            smoke: view.smoke_passed(),
+                            current: true,
+                            run: None,
+                        });
+                        (with_current(releases, running), view.spec.approval)
                     }
-                    self.dirty = true;
+                    None => (releases, false),
+                };
+                match RollbackPicker::new(env.clone(), releases, approval) {
+                    Some(picker) if self.modal.is_none() => self.modal = Some(Modal::Rollback(picker)),
+                    Some(_) => {}
+                    None => self.notify(NoticeLevel::Info, format!("no earlier release of {env} on its engine")),
                 }
+                self.dirty = true;
             }
             _ => {}
         }

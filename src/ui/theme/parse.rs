@@ -360,8 +360,6 @@ fn found(value: &DeValue<'_>) -> &'static str {
     }
 }
 
-/// "`a`, `b` and `c`".
-
 #[cfg(test)]
 mod tests {
     use super::*;
