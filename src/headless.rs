@@ -9,17 +9,33 @@ use chrono::{Local, Timelike};
 mod ops;
 mod safe_out;
 mod status;
+mod tables;
 
 use safe_out::SafeLines;
 
 pub use status::{format_status, EnvironmentRow};
+pub use tables::{format_history, format_operations};
 
 use crate::engine::event::dag_levels;
-use crate::engine::{Event, NoticeLevel, PlannedStage, Stream};
+use crate::engine::{Event, EventGroup, NoticeLevel, PlannedStage, Stream};
 use crate::exit::ExitCode;
-use crate::store::{format_duration, RunNumber, RunStatus, StageStatus};
-use crate::term::stage_glyph as glyph;
+use crate::model::{RunStatus, StageStatus};
+use crate::store::RunNumber;
 use crate::term::{sanitize_cow, strip_sgr};
+use crate::text::duration::DurationStyle;
+
+/// The glyph both views show for a stage's status (the console spins a running one).
+pub fn stage_glyph(status: StageStatus) -> char {
+    match status {
+        StageStatus::Success => '✓',
+        StageStatus::Failed => '✗',
+        StageStatus::TimedOut => '⏱',
+        StageStatus::Cancelled => '⊘',
+        StageStatus::Skipped => '↷',
+        StageStatus::Running => '▶',
+        StageStatus::Pending => '·',
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -107,6 +123,21 @@ impl<W: Write> HeadlessView<W> {
     }
 
     fn text(&mut self, event: &Event) -> io::Result<()> {
+        match event.group() {
+            EventGroup::Run => self.text_run(event),
+            EventGroup::Stage => self.text_stage(event),
+            EventGroup::Status => self.text_status(event),
+            EventGroup::Operation => {
+                let now = self.clock.now();
+                ops::text(&mut self.out, now, event)
+            }
+            // What a long-lived view needs to draw itself; nothing to print for a script.
+            EventGroup::Environment => Ok(()),
+        }
+    }
+
+    /// A run is queued, starts (its stages in order), ends (with the summary) or is refused.
+    fn text_run(&mut self, event: &Event) -> io::Result<()> {
         match event {
             Event::RunQueued {
                 run,
@@ -144,6 +175,35 @@ impl<W: Write> HeadlessView<W> {
                     .collect();
                 writeln!(self.out, "{} stages: {}", self.clock.now(), order.join(" → "))
             }
+            Event::RunFinished {
+                run,
+                status,
+                duration_ms,
+                image_id,
+                image_tag,
+                ..
+            } => {
+                self.summary(*run)?;
+                let image = match (image_tag, image_id) {
+                    (Some(tag), Some(id)) => format!("; release image {tag} ({})", short_id(id)),
+                    _ => String::new(),
+                };
+                writeln!(
+                    self.out,
+                    "run #{run} {status} in {}{image}",
+                    DurationStyle::Table.format_ms(*duration_ms)
+                )
+            }
+            Event::RunRejected { rev, message } => {
+                writeln!(self.out, "shipdeck: cannot run `{rev}`: {message}")
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// A stage starts, logs, ends; an image is pulled or built.
+    fn text_stage(&mut self, event: &Event) -> io::Result<()> {
+        match event {
             Event::ImagePull {
                 image,
                 status,
@@ -208,14 +268,14 @@ impl<W: Write> HeadlessView<W> {
                     .filter(|m| *m != status.as_str())
                     .map(|m| format!(": {m}"))
                     .unwrap_or_default();
-                let glyph = glyph(*status);
+                let glyph = stage_glyph(*status);
                 let status = human(*status);
                 let who = self.who(*run, stage);
                 writeln!(
                     self.out,
                     "{} {who} {glyph} {status} in {}{message}",
                     self.clock.now(),
-                    format_duration(*duration_ms)
+                    DurationStyle::Table.format_ms(*duration_ms)
                 )
             }
             // The stage's own log already says where its artifacts went.
@@ -230,28 +290,14 @@ impl<W: Write> HeadlessView<W> {
                     w = self.width
                 )
             }
-            Event::RunFinished {
-                run,
-                status,
-                duration_ms,
-                image_id,
-                image_tag,
-                ..
-            } => {
-                self.summary(*run)?;
-                let image = match (image_tag, image_id) {
-                    (Some(tag), Some(id)) => format!("; release image {tag} ({})", short_id(id)),
-                    _ => String::new(),
-                };
-                writeln!(
-                    self.out,
-                    "run #{run} {status} in {}{image}",
-                    format_duration(*duration_ms)
-                )
-            }
-            Event::RunRejected { rev, message } => {
-                writeln!(self.out, "shipdeck: cannot run `{rev}`: {message}")
-            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The engine is down, the watcher watches, the config is reloaded; notices. (The other
+    /// statuses, past runs and loaded logs are for a long-lived view: nothing to print.)
+    fn text_status(&mut self, event: &Event) -> io::Result<()> {
+        match event {
             Event::EngineStatus {
                 connected: false,
                 address,
@@ -289,22 +335,6 @@ impl<W: Write> HeadlessView<W> {
                 "{} release.toml changed but is invalid; keeping the last good one:\n{error}",
                 self.clock.now()
             ),
-            // What a long-lived view needs to draw itself; nothing to print for a script.
-            Event::WatchStatus { .. }
-            | Event::EngineStatus { .. }
-            | Event::RepoState { .. }
-            | Event::HistoryLoaded { .. }
-            | Event::StageLogLoaded { .. }
-            | Event::EnvironmentStatus { .. }
-            | Event::ReleasesListed { .. }
-            | Event::PromotionPreview { .. } => Ok(()),
-            Event::OperationStarted { .. }
-            | Event::OperationLog { .. }
-            | Event::SmokeChecked { .. }
-            | Event::OperationFinished { .. } => {
-                let now = self.clock.now();
-                ops::text(&mut self.out, now, event)
-            }
             Event::Notice { level, message } => {
                 let level = match level {
                     NoticeLevel::Info => "note",
@@ -313,6 +343,7 @@ impl<W: Write> HeadlessView<W> {
                 };
                 writeln!(self.out, "{} {level}: {message}", self.clock.now())
             }
+            _ => Ok(()),
         }
     }
 
@@ -347,9 +378,9 @@ impl<W: Write> HeadlessView<W> {
             let row = format!(
                 "  {:<w$}  {} {:<9} {:>9}  {:>4}  {}",
                 r.name,
-                glyph(r.status),
+                stage_glyph(r.status),
                 human(r.status),
-                format_duration(r.duration_ms),
+                DurationStyle::Table.format_ms(r.duration_ms),
                 exit,
                 r.message.as_deref().and_then(|m| m.lines().next()).unwrap_or("")
             );

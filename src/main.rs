@@ -11,10 +11,10 @@ use shipdeck::config::{self, Config};
 use shipdeck::docker::{self, Docker};
 use shipdeck::engine::{self, Engine};
 use shipdeck::exit::ExitCode;
-use shipdeck::headless::{Format, HeadlessView};
+use shipdeck::headless::{format_history, Format, HeadlessView};
 use shipdeck::owner::{label_is_alive, Owner};
 use shipdeck::source::Project;
-use shipdeck::store::{format_history, Store};
+use shipdeck::store::Store;
 
 /// An error on the way to running anything, with the exit code it means.
 struct Failure {

@@ -7,9 +7,10 @@ use shipdeck::deploy::{journal, Target};
 use shipdeck::docker;
 use shipdeck::engine::{self, Engine, Event};
 use shipdeck::exit::ExitCode;
+use shipdeck::headless::format_operations;
 use shipdeck::headless::{format_status, EnvironmentRow};
 use shipdeck::source::Project;
-use shipdeck::store::{format_operations, OperationRecord, Store};
+use shipdeck::store::{OperationRecord, Store};
 
 use super::{headless, load_config, Failure};
 

@@ -4,7 +4,7 @@ use chrono::{TimeZone, Utc};
 
 use shipdeck::engine::event::StageKindName;
 use shipdeck::engine::{Command, CommitInfo, Event, PlannedStage, Stream};
-use shipdeck::store::{RunStatus, StageStatus};
+use shipdeck::model::{RunStatus, StageStatus};
 use shipdeck::ui::action::Action;
 use shipdeck::ui::app::{App, Effect, Focus, Modal, ModalInput};
 use shipdeck::ui::model::Row;
@@ -330,7 +330,7 @@ fn an_engine_that_is_down_refuses_runs_with_a_notice() {
 #[test]
 fn the_readme_lists_every_action_for_the_keys_table() {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    for action in Action::ALL {
+    for action in Action::all() {
         assert!(
             readme.contains(&format!("`{}`", action.name())),
             "README does not list the action `{}`",

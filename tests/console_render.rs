@@ -7,7 +7,7 @@ use ratatui::layout::Rect;
 
 use shipdeck::engine::event::StageKindName;
 use shipdeck::engine::{CommitInfo, Event, PlannedStage, Stream};
-use shipdeck::store::{RunStatus, StageStatus};
+use shipdeck::model::{RunStatus, StageStatus};
 use shipdeck::ui::action::Action;
 use shipdeck::ui::app::App;
 use shipdeck::ui::envs::EnvSpec;

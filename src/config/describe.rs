@@ -2,12 +2,12 @@
 
 use std::fmt::Write;
 
-use crate::config::duration::format_duration;
 use crate::config::limits::describe_limits;
 use crate::config::model::{
     AppConfig, Config, EnvironmentConfig, OnBusy, SmokeCheck, StageConfig, StageKind, StageLimits, WatchOn,
 };
 use crate::config::size::format_size;
+use crate::text::duration::DurationStyle;
 
 /// Width of the field names in the indented detail lines.
 const FIELD: usize = 13;
@@ -134,8 +134,13 @@ fn describe_stage(out: &mut String, number: usize, stage: &StageConfig) {
         out,
         "timeout",
         stage.timeout.map_or_else(
-            || format!("{} (default)", format_duration(super::DEFAULT_STAGE_TIMEOUT)),
-            format_duration,
+            || {
+                format!(
+                    "{} (default)",
+                    DurationStyle::Config.format(super::DEFAULT_STAGE_TIMEOUT)
+                )
+            },
+            |d| DurationStyle::Config.format(d),
         ),
     );
 }
@@ -179,7 +184,7 @@ fn describe_environment(out: &mut String, env: &EnvironmentConfig) {
     if let Some(h) = &env.healthcheck {
         let mut text = h.cmd.display();
         if let Some(i) = h.interval {
-            let _ = write!(text, ", every {}", format_duration(i));
+            let _ = write!(text, ", every {}", DurationStyle::Config.format(i));
         }
         if let Some(r) = h.retries {
             let _ = write!(text, ", {}", plural(r as usize, "retry", "retries"));
@@ -213,7 +218,7 @@ fn describe_smoke(check: &SmokeCheck) -> String {
         let _ = write!(text, " → {}", expects.join(", "));
     }
     if let Some(within) = check.within {
-        let _ = write!(text, " (within {})", format_duration(within));
+        let _ = write!(text, " (within {})", DurationStyle::Config.format(within));
     }
     text
 }

@@ -61,43 +61,11 @@ impl ConfigError {
     }
 }
 
-/// Turns byte offsets into 1-based line and column numbers (columns count characters).
-#[derive(Debug, Clone)]
-pub(crate) struct LineIndex<'s> {
-    text: &'s str,
-    line_starts: Vec<usize>,
-}
-
-impl<'s> LineIndex<'s> {
-    pub(crate) fn new(text: &'s str) -> Self {
-        let mut line_starts = vec![0];
-        line_starts.extend(
-            text.bytes()
-                .enumerate()
-                .filter(|(_, b)| *b == b'\n')
-                .map(|(i, _)| i + 1),
-        );
-        LineIndex { text, line_starts }
-    }
-
-    /// 1-based (line, column) of a byte offset; offsets past the end clamp to the end.
-    pub(crate) fn line_col(&self, offset: usize) -> (usize, usize) {
-        let mut offset = offset.min(self.text.len());
-        while !self.text.is_char_boundary(offset) {
-            offset -= 1;
-        }
-        let line = self.line_starts.partition_point(|&start| start <= offset);
-        let start = self.line_starts[line - 1];
-        let col = self.text[start..offset].chars().count() + 1;
-        (line, col)
-    }
-}
-
 /// Collects diagnostics while a file is checked.
 #[derive(Debug)]
 pub(crate) struct Sink<'s> {
     file: String,
-    index: LineIndex<'s>,
+    text: &'s str,
     items: Vec<(usize, Diagnostic)>,
 }
 
@@ -105,14 +73,14 @@ impl<'s> Sink<'s> {
     pub(crate) fn new(text: &'s str, file: &str) -> Self {
         Sink {
             file: file.to_string(),
-            index: LineIndex::new(text),
+            text,
             items: Vec::new(),
         }
     }
 
     /// Records a problem at byte offset `at`.
     pub(crate) fn error(&mut self, at: usize, message: impl Into<String>, hint: Option<String>) {
-        let (line, col) = self.index.line_col(at);
+        let (line, col) = crate::text::line_col(self.text, at);
         let diagnostic = Diagnostic {
             file: self.file.clone(),
             line,
@@ -136,7 +104,7 @@ impl<'s> Sink<'s> {
 
     /// The text being checked.
     pub(crate) fn source(&self) -> &'s str {
-        self.index.text
+        self.text
     }
 
     /// All diagnostics so far, sorted by position (stable for equal positions).
@@ -152,26 +120,6 @@ impl<'s> Sink<'s> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn line_col_is_one_based_and_counts_chars() {
-        let index = LineIndex::new("ab\ncé d\n\nx");
-        assert_eq!(index.line_col(0), (1, 1));
-        assert_eq!(index.line_col(1), (1, 2));
-        assert_eq!(index.line_col(2), (1, 3));
-        assert_eq!(index.line_col(3), (2, 1));
-        // "é" is two bytes: the space after it is the third character.
-        assert_eq!(index.line_col(6), (2, 3));
-        assert_eq!(index.line_col(9), (3, 1));
-        assert_eq!(index.line_col(10), (4, 1));
-        assert_eq!(index.line_col(999), (4, 2));
-    }
-
-    #[test]
-    fn offsets_inside_a_char_snap_back() {
-        let index = LineIndex::new("é");
-        assert_eq!(index.line_col(1), (1, 1));
-    }
 
     #[test]
     fn display_with_and_without_hint() {

@@ -77,22 +77,6 @@ pub(crate) fn suggest_duration(text: &str) -> Option<String> {
     (parse_duration(&suggestion).is_ok() && suggestion != text).then_some(suggestion)
 }
 
-/// Renders a duration the way it would be written in `release.toml`: `"1h30m"`, `"500ms"`.
-pub fn format_duration(duration: Duration) -> String {
-    let mut ms = duration.as_millis();
-    if ms == 0 {
-        return "0s".to_string();
-    }
-    let mut out = String::new();
-    for (unit, size) in [("h", 3_600_000u128), ("m", 60_000), ("s", 1_000), ("ms", 1)] {
-        if ms >= size {
-            out.push_str(&format!("{}{unit}", ms / size));
-            ms %= size;
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,17 +119,5 @@ mod tests {
         assert_eq!(suggest_duration("100 millis").as_deref(), Some("100ms"));
         assert_eq!(suggest_duration("soon"), None);
         assert_eq!(suggest_duration("0"), None);
-    }
-
-    #[test]
-    fn formats_back() {
-        assert_eq!(format_duration(Duration::from_secs(5400)), "1h30m");
-        assert_eq!(format_duration(Duration::from_millis(500)), "500ms");
-        assert_eq!(format_duration(Duration::from_secs(90)), "1m30s");
-        assert_eq!(format_duration(Duration::ZERO), "0s");
-        for text in ["90s", "5m", "1h30m", "500ms", "2h5s"] {
-            let parsed = parse_duration(text).unwrap();
-            assert_eq!(parse_duration(&format_duration(parsed)).unwrap(), parsed);
-        }
     }
 }

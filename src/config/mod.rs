@@ -17,7 +17,7 @@ mod graph;
 mod hint;
 mod limits;
 mod lookup;
-pub(crate) use hint::closest as closest_name;
+pub(crate) use crate::text::closest as closest_name;
 mod model;
 mod needs;
 mod reader;
@@ -35,7 +35,7 @@ use std::path::Path;
 use toml::de::DeTable;
 
 pub use diagnostic::{ConfigError, Diagnostic};
-pub use duration::{format_duration, parse_duration};
+pub use duration::parse_duration;
 pub use lookup::UnknownEnvironment;
 pub use model::*;
 pub use rules::{is_valid_app_name, is_valid_env_name, Publish, PLACEHOLDERS};

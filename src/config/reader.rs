@@ -10,8 +10,9 @@ use toml::de::{DeString, DeTable, DeValue};
 use crate::config::diagnostic::Sink;
 use crate::config::duration::parse_duration;
 use crate::config::duration::suggest_duration;
-use crate::config::hint::{closest, one_of};
+use crate::config::hint::one_of;
 use crate::config::size::parse_size;
+use crate::text::closest;
 
 pub(crate) type Value<'i> = Spanned<DeValue<'i>>;
 pub(crate) type Key<'i> = Spanned<DeString<'i>>;

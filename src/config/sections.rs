@@ -3,11 +3,12 @@
 use toml::de::DeValue;
 
 use crate::config::diagnostic::Sink;
-use crate::config::hint::{closest, one_of};
+use crate::config::hint::one_of;
 use crate::config::limits::read_limits;
 use crate::config::model::{AppConfig, OnBusy, SecretConfig, StageLimits, WatchConfig, WatchOn};
 use crate::config::reader::{toml_key, Table};
 use crate::config::rules::{is_valid_app_name, is_valid_env_name, suggest_app_name, suggest_env_name};
+use crate::text::closest;
 
 pub(crate) const TOP_KEYS: &[&str] = &["version", "app", "watch", "stages", "environments", "secrets"];
 const APP_KEYS: &[&str] = &[

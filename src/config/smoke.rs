@@ -4,10 +4,10 @@ use toml::de::DeValue;
 
 use crate::config::diagnostic::Sink;
 use crate::config::environments::command_spec;
-use crate::config::hint::closest;
 use crate::config::model::{JsonExpectation, JsonScalar, SmokeCheck};
 use crate::config::reader::{toml_key, Table};
 use crate::config::rules::{parse_http, unknown_placeholders, PLACEHOLDERS};
+use crate::text::closest;
 
 const SMOKE_KEYS: &[&str] = &[
     "http",

@@ -7,13 +7,13 @@ use serde_spanned::Spanned;
 use toml::de::DeValue;
 
 use crate::config::diagnostic::Sink;
-use crate::config::hint::closest;
 use crate::config::limits::read_limits;
 use crate::config::model::{Network, PackageStage, RunStage, StageConfig, StageKind, StageLimits};
 use crate::config::reader::{toml_key, Table};
 use crate::config::rules::{
     check_relative, has_parent_component, is_valid_env_name, is_valid_unit_name, suggest_env_name,
 };
+use crate::text::closest;
 
 pub(crate) const STAGE_KEYS: &[&str] = &[
     "needs",

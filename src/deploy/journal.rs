@@ -78,7 +78,7 @@ fn release_of(label: Option<&String>) -> Option<ReleaseRef> {
 }
 
 fn cut(text: &str, n: usize) -> String {
-    text.chars().take(n).collect()
+    crate::text::head_chars(text, n).to_string()
 }
 
 fn labels_of(target: &Target, op: &EngineOp, process: &str) -> HashMap<String, String> {

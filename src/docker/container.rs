@@ -45,7 +45,6 @@ pub struct ExitStatus {
 
 impl Docker {
     pub async fn create_container(&self, spec: &ContainerSpec) -> Result<String, DockerError> {
-        let options = CreateContainerOptionsBuilder::default().name(&spec.name).build();
         let (memory, nano_cpus, pids) = match spec.limits {
             Some(limits) => {
                 let memory = i64::try_from(limits.memory).unwrap_or(i64::MAX);
@@ -92,11 +91,18 @@ impl Docker {
             }),
             ..Default::default()
         };
+        self.create_named(&spec.name, body).await
+    }
+
+    /// Creates the container `name` from `body`; its ID. Stage and release containers both
+    /// come through here, so a failure always names the container.
+    pub(crate) async fn create_named(&self, name: &str, body: ContainerCreateBody) -> Result<String, DockerError> {
+        let options = CreateContainerOptionsBuilder::default().name(name).build();
         let created = self
             .api
             .create_container(Some(options), body)
             .await
-            .map_err(|e| DockerError::api(format!("create container {}", spec.name), e))?;
+            .map_err(|e| DockerError::api(format!("create container {name}"), e))?;
         Ok(created.id)
     }
 

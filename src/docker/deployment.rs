@@ -12,8 +12,7 @@ use bollard::models::{
     RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, ListImagesOptionsBuilder, LogsOptionsBuilder,
-    StopContainerOptionsBuilder,
+    ListContainersOptionsBuilder, ListImagesOptionsBuilder, LogsOptionsBuilder, StopContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 
@@ -100,7 +99,6 @@ impl Docker {
     /// Creates (does not start) a release container: restarted by the engine unless stopped,
     /// logs kept by the engine's log driver (`docker logs` works for operators).
     pub async fn create_deployment(&self, spec: &DeploymentSpec) -> Result<String, DockerError> {
-        let options = CreateContainerOptionsBuilder::default().name(&spec.name).build();
         let mut exposed = None;
         let mut bindings = None;
         if let Some(p) = &spec.publish {
@@ -140,12 +138,7 @@ impl Docker {
             }),
             ..Default::default()
         };
-        let created = self
-            .api
-            .create_container(Some(options), body)
-            .await
-            .map_err(|e| DockerError::api(format!("create container {}", spec.name), e))?;
-        Ok(created.id)
+        self.create_named(&spec.name, body).await
     }
 
     /// Starts a container (a new release, or a previous one being restored).

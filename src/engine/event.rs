@@ -10,7 +10,8 @@ pub use crate::source::CommitInfo;
 
 /// An operation on an environment (deploy, promote, rollback, smoke), numbered per process.
 pub type OpId = u64;
-pub use crate::store::{RunNumber, RunRecord, RunStatus, StageRecord, StageStatus};
+pub use crate::model::{RunStatus, StageStatus};
+pub use crate::store::{RunNumber, RunRecord, StageRecord};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -6,6 +6,7 @@ pub mod connection;
 mod control;
 mod dockerignore;
 pub mod event;
+mod event_group;
 pub mod event_text;
 mod log_tail;
 mod operations;
@@ -25,6 +26,7 @@ use tokio::sync::{mpsc, oneshot};
 
 pub use connection::DockerLink;
 pub use event::{CommitInfo, Event, NoticeLevel, OpId, PastRun, PlannedStage, ReleaseChoice, Stream};
+pub use event_group::EventGroup;
 pub use operations::OperationError;
 pub use pipeline::plan;
 pub use query::{Ask, AskError, Reply};

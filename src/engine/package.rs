@@ -14,7 +14,7 @@ use super::safe_dir::{EntryKind, SafeDir, SafeDirError};
 use super::stage::{LogFile, RunShared, StageEnd};
 use crate::config::{PackageStage, StageConfig};
 use crate::docker::{labels, BuildOutput, DockerError};
-use crate::store::StageStatus;
+use crate::model::StageStatus;
 
 pub async fn build(
     shared: &RunShared,

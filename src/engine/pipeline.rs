@@ -18,8 +18,9 @@ use super::workspace::Workspace;
 use super::Engine;
 use crate::config::StageKind;
 use crate::mask::{SecretMasker, MIN_SECRET_LEN};
+use crate::model::{RunStatus, StageStatus};
 use crate::owner::Owner;
-use crate::store::{RunNumber, RunStatus, StageStatus};
+use crate::store::RunNumber;
 
 /// What a run runs on.
 #[derive(Debug, Clone, PartialEq, Eq)]

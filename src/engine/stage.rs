@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::Utc;
 use futures_util::StreamExt;
@@ -17,8 +17,9 @@ use super::workspace::{Workspace, MOUNT};
 use crate::config::{Config, Network, RunStage, StageConfig, StageKind};
 use crate::docker::{labels, ContainerSpec, Docker, DockerError, LogChunk};
 use crate::mask::{OutStream, SecretMasker, StageOutput};
+use crate::model::StageStatus;
 use crate::source::CommitInfo;
-use crate::store::{RunNumber, StageStatus};
+use crate::store::RunNumber;
 
 /// What every stage of one run shares.
 pub struct RunShared {
@@ -251,7 +252,10 @@ async fn supervise(
         None => StageEnd {
             status: StageStatus::TimedOut,
             exit_code: None,
-            message: Some(format!("timed out after {}", humanize(timeout))),
+            message: Some(format!(
+                "timed out after {}",
+                crate::text::duration::DurationStyle::Config.format(timeout)
+            )),
         },
         Some(exit) => {
             let code = exit?.code;
@@ -402,17 +406,6 @@ pub fn cache_volume_name(app: &str, stage: &str, path: &str) -> String {
         (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
     });
     format!("shipdeck-cache-{app}-{stage}-{:08x}", hash as u32)
-}
-
-pub fn humanize(d: Duration) -> String {
-    let secs = d.as_secs();
-    match secs {
-        0 => format!("{}ms", d.as_millis()),
-        s if s < 60 => format!("{s}s"),
-        s if s % 60 == 0 && s < 3600 => format!("{}m", s / 60),
-        s if s < 3600 => format!("{}m{}s", s / 60, s % 60),
-        s => format!("{}h{}m", s / 3600, (s % 3600) / 60),
-    }
 }
 
 /// Creates (or truncates) the file at `path`, replacing a symlink planted at its name (a

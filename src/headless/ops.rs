@@ -5,8 +5,8 @@ use std::io::{self, Write};
 
 use crate::deploy::{OpAction, OpOutcome};
 use crate::engine::Event;
-use crate::store::format_duration;
 use crate::term::sanitize_cow;
+use crate::text::duration::DurationStyle;
 
 /// Writes an operation event; `now` is the time prefix. Other events are left alone.
 pub(super) fn text(out: &mut impl Write, now: &str, event: &Event) -> io::Result<()> {
@@ -102,7 +102,7 @@ pub(super) fn text(out: &mut impl Write, now: &str, event: &Event) -> io::Result
                 out,
                 "{now} {env} {mark} {} {word} in {}: {}",
                 action.as_str().replace('_', "-"),
-                format_duration(*duration_ms),
+                DurationStyle::Table.format_ms(*duration_ms),
                 sanitize_cow(lines.next().unwrap_or_default())
             )?;
             for line in lines {

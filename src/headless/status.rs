@@ -53,7 +53,11 @@ pub fn format_status(rows: &[EnvironmentRow]) -> String {
                     .image_tag
                     .clone()
                     .unwrap_or_else(|| d.release.short_commit.clone()),
-                format!("{} {}", d.release.short_commit, truncate(&d.release.subject, 32)),
+                format!(
+                    "{} {}",
+                    d.release.short_commit,
+                    crate::text::truncate(&d.release.subject, 32)
+                ),
                 short_image_id(&d.release.image_id),
                 since(&d.deployed_at),
                 d.health(),
@@ -106,13 +110,4 @@ fn since(rfc3339: &str) -> String {
             t.with_timezone(&Local).format("%Y-%m-%d %H:%M").to_string()
         })
         .unwrap_or_else(|_| "?".into())
-}
-
-fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let mut out: String = text.chars().take(max - 1).collect();
-    out.push('…');
-    out
 }

@@ -13,7 +13,6 @@
 //! All calls block: async callers should run them on a blocking thread.
 
 mod error;
-mod format;
 mod interrupted;
 mod operation_reads;
 mod operations;
@@ -22,11 +21,11 @@ mod query;
 mod releases;
 mod runs;
 mod schema;
-mod status;
+mod status_sql;
 mod time;
 
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 
 use std::fs;
 use std::io::{self, Write};
@@ -35,12 +34,11 @@ use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode};
 
+use crate::model::{RunStatus, StageStatus};
 pub use error::StoreError;
-pub use format::{format_duration, format_history, format_operations};
 pub use operations::{NewOperation, OperationRecord, SmokeVerdict};
 pub use query::{RunRecord, StageRecord};
 pub use runs::NewRun;
-pub use status::{RunStatus, StageStatus, UnknownStatus};
 
 /// Run numbers: 1, 2, 3, … per store, never reused.
 pub type RunNumber = i64;

@@ -6,11 +6,11 @@ use super::{NewOperation, NewRun, RunNumber, RunStatus, Store};
 use crate::deploy::model::{OpAction, Operator, ReleaseRef, SmokeResult};
 
 /// 2023-11-14T22:13:20Z plus `secs`.
-pub(super) fn t(secs: i64) -> DateTime<Utc> {
+pub(crate) fn t(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(1_700_000_000 + secs, 0).unwrap()
 }
 
-pub(super) fn new_run(owner: &str) -> NewRun<'_> {
+pub(crate) fn new_run(owner: &str) -> NewRun<'_> {
     NewRun {
         app: "shop",
         commit: "1a2b3c4d5e6f",
@@ -25,7 +25,7 @@ pub(super) fn new_run(owner: &str) -> NewRun<'_> {
 }
 
 /// A release of app "shop" built from `commit` (12+ hex digits).
-pub(super) fn release(commit: &str) -> ReleaseRef {
+pub(crate) fn release(commit: &str) -> ReleaseRef {
     let short: String = commit.chars().take(7).collect();
     ReleaseRef {
         commit: commit.to_string(),
@@ -36,7 +36,7 @@ pub(super) fn release(commit: &str) -> ReleaseRef {
     }
 }
 
-pub(super) fn operator() -> Operator {
+pub(crate) fn operator() -> Operator {
     Operator {
         git_user: Some("Ada Lovelace <ada@example.com>".to_string()),
         os_user: "ada".to_string(),
@@ -45,7 +45,7 @@ pub(super) fn operator() -> Operator {
 }
 
 /// An operation of app "shop" on `env` putting `to` in place, run by process `owner`.
-pub(super) fn new_op<'a>(
+pub(crate) fn new_op<'a>(
     env: &'a str,
     action: OpAction,
     to: Option<&'a ReleaseRef>,
@@ -69,7 +69,7 @@ pub(super) fn new_op<'a>(
 }
 
 /// A smoke result of `check`; a failed one says why.
-pub(super) fn smoke(check: &str, passed: bool) -> SmokeResult {
+pub(crate) fn smoke(check: &str, passed: bool) -> SmokeResult {
     SmokeResult {
         check: check.to_string(),
         passed,
@@ -87,7 +87,7 @@ pub(super) fn smoke(check: &str, passed: bool) -> SmokeResult {
 
 /// Records a finished run of "shop" from `commit` with status `status`, built into `image`
 /// when given.
-pub(super) fn finished_run(
+pub(crate) fn finished_run(
     store: &mut Store,
     commit: &str,
     status: RunStatus,

@@ -31,18 +31,3 @@ mod tests_prop;
 mod tests_sanitize;
 #[cfg(test)]
 mod tests_style;
-
-use crate::store::StageStatus;
-
-/// The glyph both views show for a stage's status (the console spins a running one).
-pub fn stage_glyph(status: StageStatus) -> char {
-    match status {
-        StageStatus::Success => '✓',
-        StageStatus::Failed => '✗',
-        StageStatus::TimedOut => '⏱',
-        StageStatus::Cancelled => '⊘',
-        StageStatus::Skipped => '↷',
-        StageStatus::Running => '▶',
-        StageStatus::Pending => '·',
-    }
-}

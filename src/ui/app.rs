@@ -37,6 +37,80 @@ impl Focus {
     }
 }
 
+/// A command a panel offers in the footer: an action, with a word for it where the panel's
+/// meaning differs from the action's own hint (`↓` scrolls the log).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PanelCommand {
+    pub action: Action,
+    pub label: Option<&'static str>,
+}
+
+impl PanelCommand {
+    pub const fn new(action: Action) -> PanelCommand {
+        PanelCommand { action, label: None }
+    }
+
+    pub const fn labelled(action: Action, label: &'static str) -> PanelCommand {
+        PanelCommand {
+            action,
+            label: Some(label),
+        }
+    }
+
+    /// The word the footer shows after the key.
+    pub fn label(self) -> &'static str {
+        self.label.unwrap_or_else(|| self.action.hint())
+    }
+}
+
+/// The commands every panel ends with.
+const LEAVE: [PanelCommand; 3] = [
+    PanelCommand::new(Action::FocusNext),
+    PanelCommand::new(Action::Help),
+    PanelCommand::new(Action::Quit),
+];
+
+impl Focus {
+    /// The commands worth a hint when this panel has the focus, in the footer's order: what
+    /// `App::update` does with them for this panel is just above.
+    pub fn commands(self) -> &'static [PanelCommand] {
+        const RUNS: &[PanelCommand] = &[
+            PanelCommand::new(Action::Down),
+            PanelCommand::new(Action::RunSelected),
+            PanelCommand::new(Action::CancelSelected),
+            LEAVE[0],
+            LEAVE[1],
+            LEAVE[2],
+        ];
+        const PIPELINE: &[PanelCommand] = &[
+            PanelCommand::new(Action::Right),
+            PanelCommand::new(Action::RunSelected),
+            PanelCommand::new(Action::CancelSelected),
+            LEAVE[0],
+            LEAVE[1],
+            LEAVE[2],
+        ];
+        // The log pane's own keys take the room: Tab is not offered here.
+        const LOG: &[PanelCommand] = &[
+            PanelCommand::labelled(Action::Down, "scroll"),
+            PanelCommand::new(Action::PageDown),
+            PanelCommand::new(Action::Follow),
+            PanelCommand::new(Action::Search),
+            PanelCommand::new(Action::ToggleWrap),
+            PanelCommand::new(Action::ToggleSplit),
+            PanelCommand::new(Action::OpenPager),
+            LEAVE[1],
+            LEAVE[2],
+        ];
+        match self {
+            Focus::Runs => RUNS,
+            Focus::Pipeline => PIPELINE,
+            Focus::Log => LOG,
+            Focus::Environments => crate::ui::envs::COMMANDS,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Modal {
     Help,
@@ -162,7 +236,8 @@ impl App {
         }
     }
 
-    /// Handles a user action.
+    /// Handles a user action. What each panel offers in the footer is listed beside this, in
+    /// [`Focus::commands`] (the environments' in `envs/actions.rs`): change both together.
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
         self.dirty = true;
         match (&self.modal, action) {
@@ -173,7 +248,7 @@ impl App {
             }
             (Some(Modal::Help), Action::Down | Action::PageDown) => {
                 let by = if action == Action::Down { 1 } else { 10 };
-                self.help_scroll = (self.help_scroll + by).min(Action::ALL.len());
+                self.help_scroll = (self.help_scroll + by).min(<Action as strum::EnumCount>::COUNT);
                 return Vec::new();
             }
             (Some(Modal::Help), Action::Up | Action::PageUp) => {
@@ -374,6 +449,35 @@ pub enum ModalInput {
     Down,
 }
 
-pub(super) fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or("")
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PANELS: [Focus; 4] = [Focus::Runs, Focus::Pipeline, Focus::Log, Focus::Environments];
+
+    #[test]
+    fn every_panel_offers_help_and_quit_last_and_no_action_twice() {
+        for focus in PANELS {
+            let actions: Vec<Action> = focus.commands().iter().map(|c| c.action).collect();
+            assert_eq!(actions[actions.len() - 2..], [Action::Help, Action::Quit], "{focus:?}");
+            for (i, action) in actions.iter().enumerate() {
+                assert!(!actions[i + 1..].contains(action), "{focus:?} offers {action:?} twice");
+            }
+        }
+    }
+
+    #[test]
+    fn a_panel_can_name_a_command_its_own_way() {
+        let down = |focus: Focus| {
+            focus
+                .commands()
+                .iter()
+                .find(|c| c.action == Action::Down)
+                .map(|c| c.label())
+        };
+        assert_eq!(down(Focus::Log), Some("scroll"));
+        assert_eq!(down(Focus::Runs), Some("select"));
+        assert_eq!(down(Focus::Environments), Some("select"));
+        assert_eq!(down(Focus::Pipeline), None);
+    }
 }

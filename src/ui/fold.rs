@@ -1,30 +1,38 @@
 //! Folding the engine's events into the console's state: what each event changes, and the
 //! effects (engine commands) some of them call for.
 
-use super::app::{first_line, App, Effect};
+use super::app::{App, Effect};
 use super::log_pane::{LineKind, MAX_LINE_BYTES};
 use super::model::{EngineState, LogSource, RepoView, Row, RunView, StageView, WatchView};
-use crate::engine::{Command, Event, NoticeLevel, Stream};
-use crate::store::{RunStatus, StageStatus};
+use crate::engine::{Command, Event, EventGroup, NoticeLevel, Stream};
+use crate::model::{RunStatus, StageStatus};
 use crate::term::sanitize;
+use crate::text::first_line;
 
 impl App {
     /// Folds one engine event into the state.
     pub fn apply(&mut self, mut event: Event) -> Vec<Effect> {
         // The engine's recorder already cleaned it; a view never trusts that alone.
         crate::engine::event_text::sanitize(&mut event);
-        if let event @ (Event::OperationStarted { .. }
-        | Event::OperationLog { .. }
-        | Event::SmokeChecked { .. }
-        | Event::OperationFinished { .. }
-        | Event::EnvironmentStatus { .. }
-        | Event::ReleasesListed { .. }
-        | Event::PromotionPreview { .. }) = event
-        {
-            return self.apply_environment(event);
+        match event.group() {
+            EventGroup::Operation | EventGroup::Environment => self.apply_environment(event),
+            EventGroup::Run => {
+                self.dirty = true;
+                self.apply_run(event)
+            }
+            EventGroup::Stage => {
+                self.dirty = true;
+                self.apply_stage(event)
+            }
+            EventGroup::Status => {
+                self.dirty = true;
+                self.apply_status(event)
+            }
         }
-        self.dirty = true;
-        // A finished run's logs may go once it is folded, if memory is short.
+    }
+
+    /// A run is queued, starts, ends or is refused; past runs are loaded.
+    fn apply_run(&mut self, event: Event) -> Vec<Effect> {
         let finished = matches!(event, Event::RunFinished { .. });
         let mut effects = Vec::new();
         let tail = self.tail_lines;
@@ -75,6 +83,57 @@ impl App {
                 }
                 self.plan = stages;
             }
+            Event::RunFinished {
+                run,
+                status,
+                duration_ms,
+                image_tag,
+                ..
+            } => {
+                if let Some(r) = self.run_mut(run) {
+                    r.status = status;
+                    r.duration_ms = Some(duration_ms);
+                    r.image_tag = image_tag.or(r.image_tag.take());
+                    effects.push(Effect::Engine(Command::Refresh));
+                    // A failed run opens on the stage that failed.
+                    if status == RunStatus::Failed {
+                        if let Some(i) = r
+                            .stages
+                            .iter()
+                            .position(|s| matches!(s.status, StageStatus::Failed | StageStatus::TimedOut))
+                        {
+                            r.selected_stage = i;
+                        }
+                    }
+                }
+            }
+            Event::RunRejected { rev, message } => {
+                self.notify(
+                    NoticeLevel::Error,
+                    format!("cannot run {rev}: {}", first_line(&message),),
+                );
+            }
+            Event::HistoryLoaded { runs } => {
+                for past in runs {
+                    if !self.runs.iter().any(|r| r.number == past.run.number) {
+                        self.runs.push(RunView::from_past(&past, &self.plan, tail));
+                    }
+                }
+                self.runs.sort_by_key(|r| std::cmp::Reverse(r.number));
+                return self.request_log();
+            }
+            _ => {}
+        }
+        if finished {
+            // A finished run's logs may go once it is folded, if memory is short.
+            self.enforce_log_budget();
+        }
+        effects
+    }
+
+    /// A stage of a run starts, logs, ends; its image is pulled or built; its log is loaded.
+    fn apply_stage(&mut self, event: Event) -> Vec<Effect> {
+        match event {
             Event::ImagePull {
                 run,
                 image,
@@ -162,36 +221,32 @@ impl App {
                     r.image_tag = Some(tag);
                 }
             }
-            Event::RunFinished {
+            Event::StageLogLoaded {
                 run,
-                status,
-                duration_ms,
-                image_tag,
+                stage,
+                lines,
+                skipped,
                 ..
             } => {
-                if let Some(r) = self.run_mut(run) {
-                    r.status = status;
-                    r.duration_ms = Some(duration_ms);
-                    r.image_tag = image_tag.or(r.image_tag.take());
-                    effects.push(Effect::Engine(Command::Refresh));
-                    // A failed run opens on the stage that failed.
-                    if status == RunStatus::Failed {
-                        if let Some(i) = r
-                            .stages
-                            .iter()
-                            .position(|s| matches!(s.status, StageStatus::Failed | StageStatus::TimedOut))
-                        {
-                            r.selected_stage = i;
-                        }
+                if let Some(s) = self.run_mut(run).and_then(|r| r.stage_mut(&stage)) {
+                    if skipped > 0 {
+                        s.push_system(format!("… {skipped} earlier lines: press o to open the full log"));
                     }
+                    s.log.push_lines(LineKind::Stdout, lines.iter().map(|l| sanitize(l)));
+                    s.view.sync(&s.log);
+                    s.source = LogSource::Loaded;
                 }
+                self.enforce_log_budget();
             }
-            Event::RunRejected { rev, message } => {
-                self.notify(
-                    NoticeLevel::Error,
-                    format!("cannot run {rev}: {}", first_line(&message),),
-                );
-            }
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    /// The engine, the repository, the watcher and the config say where they are; notices.
+    fn apply_status(&mut self, event: Event) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        match event {
             Event::Notice { level, message } => self.notify(level, first_line(&message).to_string()),
             Event::EngineStatus {
                 connected,
@@ -234,15 +289,6 @@ impl App {
                     commits,
                 };
             }
-            Event::HistoryLoaded { runs } => {
-                for past in runs {
-                    if !self.runs.iter().any(|r| r.number == past.run.number) {
-                        self.runs.push(RunView::from_past(&past, &self.plan, tail));
-                    }
-                }
-                self.runs.sort_by_key(|r| std::cmp::Reverse(r.number));
-                return self.request_log();
-            }
             Event::WatchStatus {
                 watching,
                 paused,
@@ -273,34 +319,7 @@ impl App {
                 }
                 self.config_error = error;
             }
-            Event::StageLogLoaded {
-                run,
-                stage,
-                lines,
-                skipped,
-                ..
-            } => {
-                if let Some(s) = self.run_mut(run).and_then(|r| r.stage_mut(&stage)) {
-                    if skipped > 0 {
-                        s.push_system(format!("… {skipped} earlier lines: press o to open the full log"));
-                    }
-                    s.log.push_lines(LineKind::Stdout, lines.iter().map(|l| sanitize(l)));
-                    s.view.sync(&s.log);
-                    s.source = LogSource::Loaded;
-                }
-                self.enforce_log_budget();
-            }
-            // Folded above, by `apply_environment` (in `envs/fold.rs`).
-            Event::OperationStarted { .. }
-            | Event::OperationLog { .. }
-            | Event::SmokeChecked { .. }
-            | Event::OperationFinished { .. }
-            | Event::EnvironmentStatus { .. }
-            | Event::ReleasesListed { .. }
-            | Event::PromotionPreview { .. } => {}
-        }
-        if finished {
-            self.enforce_log_budget();
+            _ => {}
         }
         effects
     }

@@ -1,5 +1,6 @@
-//! Keys → actions, from an embedded default table that the user config overrides action by
-//! action. The help overlay and the footer's hints are generated from the same map.
+//! Keys → actions, from the default keys each [`Action`] declares, which the user config
+//! overrides action by action. The help overlay and the footer's hints are generated from
+//! the same map.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -7,39 +8,6 @@ use std::fmt;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::action::Action;
-
-/// The defaults: every action with its keys.
-const DEFAULTS: &[(Action, &[&str])] = &[
-    (Action::Quit, &["q"]),
-    (Action::Interrupt, &["ctrl-c"]),
-    (Action::Help, &["?"]),
-    (Action::FocusNext, &["tab"]),
-    (Action::FocusPrev, &["shift-tab"]),
-    (Action::Up, &["up", "k"]),
-    (Action::Down, &["down", "j"]),
-    (Action::Left, &["left", "h"]),
-    (Action::Right, &["right", "l"]),
-    (Action::PageUp, &["pageup", "ctrl-b", "ctrl-u"]),
-    (Action::PageDown, &["pagedown", "ctrl-f", "ctrl-d"]),
-    (Action::Top, &["home", "g"]),
-    (Action::Follow, &["end", "G"]),
-    (Action::RunSelected, &["enter"]),
-    (Action::CancelSelected, &["c"]),
-    (Action::Search, &["/"]),
-    (Action::NextMatch, &["n"]),
-    (Action::PrevMatch, &["N"]),
-    (Action::ToggleWrap, &["w"]),
-    (Action::ToggleSplit, &["v"]),
-    (Action::OpenPager, &["o"]),
-    (Action::Refresh, &["ctrl-r", "f5"]),
-    (Action::PauseWatch, &["W"]),
-    (Action::ToggleSaves, &["S"]),
-    (Action::Suspend, &["ctrl-z"]),
-    (Action::Deploy, &["d"]),
-    (Action::Smoke, &["s"]),
-    (Action::Promote, &["p"]),
-    (Action::Rollback, &["r"]),
-];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Key {
@@ -177,11 +145,11 @@ pub struct Keymap {
 impl Default for Keymap {
     fn default() -> Keymap {
         let mut bindings = Vec::new();
-        for (action, keys) in DEFAULTS {
-            for key in *keys {
-                // The defaults are a fixed table, checked by a test.
+        for action in Action::all() {
+            for key in action.default_keys() {
+                // The defaults are fixed (in `Action`), checked by a test.
                 if let Ok(key) = Key::parse(key) {
-                    bindings.push((key, *action));
+                    bindings.push((key, action));
                 }
             }
         }
@@ -196,7 +164,7 @@ impl Keymap {
         let mut map = Keymap::default();
         for (name, keys) in overrides {
             let action = Action::from_name(name).ok_or_else(|| {
-                let names: Vec<&str> = Action::ALL.iter().map(|a| a.name()).collect();
+                let names: Vec<&str> = Action::all().map(Action::name).collect();
                 KeymapError::UnknownAction {
                     name: name.clone(),
                     actions: names.join(", "),
@@ -242,11 +210,10 @@ impl Keymap {
             .unwrap_or_default()
     }
 
-    /// The help overlay's rows: keys and what they do, in the order of [`Action::ALL`].
+    /// The help overlay's rows: keys and what they do, in the order of [`Action::all`].
     pub fn help_rows(&self) -> Vec<(String, &'static str)> {
-        Action::ALL
-            .iter()
-            .map(|a| (self.keys(*a), a.describe()))
+        Action::all()
+            .map(|a| (self.keys(a), a.describe()))
             .filter(|(keys, _)| !keys.is_empty())
             .collect()
     }
@@ -262,14 +229,14 @@ mod tests {
 
     #[test]
     fn every_default_key_parses_and_every_action_has_a_key() {
-        for (action, keys) in DEFAULTS {
-            for key in *keys {
+        for action in Action::all() {
+            for key in action.default_keys() {
                 assert!(Key::parse(key).is_ok(), "{key} for {action:?}");
             }
         }
         let map = Keymap::default();
-        for action in Action::ALL {
-            assert!(!map.keys(*action).is_empty(), "{action:?} has no key");
+        for action in Action::all() {
+            assert!(!map.keys(action).is_empty(), "{action:?} has no key");
         }
     }
 

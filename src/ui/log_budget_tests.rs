@@ -3,7 +3,7 @@ use chrono::{TimeZone, Utc};
 use super::*;
 use crate::engine::event::StageKindName;
 use crate::engine::{Command, Event, PlannedStage, Stream};
-use crate::store::{RunStatus, StageStatus};
+use crate::model::{RunStatus, StageStatus};
 use crate::ui::app::Effect;
 use crate::ui::log_pane::{CUT_MARKER, MAX_LINE_BYTES};
 use crate::ui::model::Row;

@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use super::log_pane::{LineKind, LogBuffer, LogView};
 use crate::engine::event::dag_levels;
 use crate::engine::{CommitInfo, PastRun, PlannedStage};
-use crate::store::{RunNumber, RunStatus, StageStatus};
+use crate::model::{RunStatus, StageStatus};
+use crate::store::RunNumber;
 
 /// Whether a finished stage's log has been read back from its file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

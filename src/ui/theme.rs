@@ -346,7 +346,7 @@ fn unknown(name: &str, user_themes: Vec<String>, user_themes_dir: Option<PathBuf
     let mut valid: Vec<String> = BUILTIN.iter().map(|s| s.to_string()).collect();
     valid.extend(user_themes);
     let lower = name.to_ascii_lowercase();
-    let suggestion = closest(name, valid.iter().map(String::as_str))
+    let suggestion = crate::text::closest(name, valid.iter().map(String::as_str))
         .map(str::to_string)
         .or_else(|| {
             THEME_SYNONYMS
@@ -360,29 +360,6 @@ fn unknown(name: &str, user_themes: Vec<String>, user_themes_dir: Option<PathBuf
         user_themes_dir,
         suggestion,
     }
-}
-
-/// The candidate closest to `word`, if close enough to be a typo: optimal-string-alignment
-/// distance (a transposition is one edit) within a third of the length, or a long shared
-/// prefix (Jaro-Winkler ≥ 0.9). Ignores case.
-fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let lower = word.to_lowercase();
-    let len = lower.chars().count();
-    let tolerance = (len / 3).max(1);
-    let mut best: Option<(usize, f64, &'a str)> = None;
-    for candidate in candidates {
-        let other = candidate.to_lowercase();
-        let distance = strsim::osa_distance(&lower, &other);
-        let similarity = strsim::jaro_winkler(&lower, &other);
-        if distance > tolerance && (len < 4 || similarity < 0.9) {
-            continue;
-        }
-        let better = best.is_none_or(|(d, s, _)| distance < d || (distance == d && similarity > s));
-        if better {
-            best = Some((distance, similarity, candidate));
-        }
-    }
-    best.map(|(_, _, c)| c)
 }
 
 #[cfg(test)]

@@ -63,7 +63,7 @@ impl UserConfig {
         let config: UserConfig = match toml::from_str(&text) {
             Ok(config) => config,
             Err(e) => {
-                let (line, col) = e.span().map(|s| line_col(&text, s.start)).unwrap_or((0, 0));
+                let (line, col) = e.span().map(|s| crate::text::line_col(&text, s.start)).unwrap_or((0, 0));
                 let message = e.message().to_string();
                 return Err(UserConfigError::Invalid {
                     path,
@@ -82,13 +82,6 @@ impl UserConfig {
     pub fn tail_lines(&self) -> usize {
         self.log_tail_lines.unwrap_or(DEFAULT_TAIL_LINES)
     }
-}
-
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
-    (line, col)
 }
 
 #[cfg(test)]

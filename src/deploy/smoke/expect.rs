@@ -4,11 +4,13 @@
 use serde_json::Value;
 
 use crate::config::{JsonScalar, SmokeCheck};
+use crate::text::truncate;
 
 use super::SmokeContext;
 
-/// How many characters of an expected or found value a message quotes.
-const QUOTE_CHARS: usize = 60;
+/// How many characters of an expected or found value a message quotes, `…` included (a
+/// longer value keeps its first 60).
+const QUOTE_CHARS: usize = 61;
 
 /// Evaluates one response against a check's expectations (placeholders filled from `ctx`).
 /// `Ok` holds a short summary such as `200 OK, body contains "a1b2c3d"`; `Err` holds why the
@@ -39,8 +41,13 @@ pub(super) fn matches(check: &SmokeCheck, ctx: &SmokeContext, status: u16, body:
     }
     if let Some(pattern) = &check.expect_body_regex {
         match body_regex(pattern, ctx) {
-            Ok(re) if re.is_match(body) => matched.push(format!("body matches /{}/", clip(re.as_str(), QUOTE_CHARS))),
-            Ok(re) => failures.push(format!("expected body to match /{}/", clip(re.as_str(), QUOTE_CHARS))),
+            Ok(re) if re.is_match(body) => {
+                matched.push(format!("body matches /{}/", truncate(re.as_str(), QUOTE_CHARS)))
+            }
+            Ok(re) => failures.push(format!(
+                "expected body to match /{}/",
+                truncate(re.as_str(), QUOTE_CHARS)
+            )),
             Err(reason) => failures.push(reason),
         }
     }
@@ -62,7 +69,7 @@ pub(super) fn matches(check: &SmokeCheck, ctx: &SmokeContext, status: u16, body:
                         }
                         Some(found) => failures.push(format!(
                             "{name}: expected {}, found {}",
-                            clip(&expected.to_string(), QUOTE_CHARS),
+                            truncate(&expected.to_string(), QUOTE_CHARS),
                             show_json(found)
                         )),
                     }
@@ -117,7 +124,7 @@ fn body_regex(pattern: &str, ctx: &SmokeContext) -> Result<regex::Regex, String>
             .unwrap_or_else(|| text.lines().map(str::trim).collect::<Vec<_>>().join(" "));
         format!(
             "expect_body_regex /{}/ is not a valid regular expression: {reason}",
-            clip(&filled, QUOTE_CHARS)
+            truncate(&filled, QUOTE_CHARS)
         )
     })
 }
@@ -153,18 +160,10 @@ fn pointer_name(pointer: &str) -> String {
 
 /// A found JSON value, compact and clipped: `"degraded"`, `42`, `{"a":1,…`.
 fn show_json(value: &Value) -> String {
-    clip(&value.to_string(), QUOTE_CHARS)
+    truncate(&value.to_string(), QUOTE_CHARS).into_owned()
 }
 
 /// `"text"`, clipped, with quotes and control characters escaped.
 fn quote(text: &str) -> String {
-    format!("{:?}", clip(text, QUOTE_CHARS))
-}
-
-/// At most `max` characters, with `…` when cut.
-fn clip(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((at, _)) => format!("{}…", &text[..at]),
-        None => text.to_string(),
-    }
+    format!("{:?}", truncate(text, QUOTE_CHARS))
 }

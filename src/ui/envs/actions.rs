@@ -4,10 +4,22 @@
 
 use crate::deploy::OpAction;
 use crate::engine::{Command, NoticeLevel};
-use crate::store::RunStatus;
+use crate::model::RunStatus;
 use crate::ui::action::Action;
-use crate::ui::app::{App, Effect, Modal, ModalInput};
+use crate::ui::app::{App, Effect, Modal, ModalInput, PanelCommand};
 use crate::ui::model::EngineState;
+
+/// What the environments panel offers in the footer: the release keys below, then leaving.
+pub(in crate::ui) const COMMANDS: &[PanelCommand] = &[
+    PanelCommand::new(Action::Down),
+    PanelCommand::new(Action::Smoke),
+    PanelCommand::new(Action::Promote),
+    PanelCommand::new(Action::Rollback),
+    PanelCommand::new(Action::Deploy),
+    PanelCommand::new(Action::FocusNext),
+    PanelCommand::new(Action::Help),
+    PanelCommand::new(Action::Quit),
+];
 
 impl App {
     /// `d`: the selected run's release to the first environment.

@@ -9,8 +9,9 @@ use super::{parse_time, EnvSpec, OpView, PromoteModal, RollbackPicker};
 use crate::config::Config;
 use crate::deploy::{OpAction, OpOutcome, Refusal};
 use crate::engine::event::ReleaseChoice;
-use crate::engine::{Command, Event, NoticeLevel};
-use crate::ui::app::{first_line, App, Effect, Modal};
+use crate::engine::{Command, Event, EventGroup, NoticeLevel};
+use crate::text::first_line;
+use crate::ui::app::{App, Effect, Modal};
 use crate::ui::model::EngineState;
 
 impl App {
@@ -18,29 +19,46 @@ impl App {
     /// the periodic status reads do not redraw an idle console.
     pub(in crate::ui) fn apply_environment(&mut self, event: Event) -> Vec<Effect> {
         match event {
-            Event::EnvironmentStatus {
-                env,
-                deployed,
-                lock,
-                error,
-                smoke,
-            } => {
-                // One release.toml no longer names (a read under way when it changed): gone.
-                let Some(index) = self.envs.index(&env) else {
-                    return Vec::new();
-                };
-                let view = &mut self.envs.list[index];
-                let smoke_before = view.smoke_passed();
-                let changed = !view.loaded || view.deployed != deployed || view.lock != lock || view.error != error;
-                view.loaded = true;
-                view.deployed = deployed;
-                view.lock = lock;
-                view.error = error;
-                if view.error.is_none() {
-                    view.status_smoke(smoke);
-                }
-                self.dirty |= changed || smoke_before != view.smoke_passed();
-            }
+            Event::EnvironmentStatus { .. } => self.apply_environment_status(event),
+            Event::PromotionPreview { .. } | Event::ReleasesListed { .. } => self.apply_modal_answer(event),
+            _ if event.group() == EventGroup::Operation => self.apply_operation(event),
+            other => tracing::warn!("not an environment event: {other:?}"),
+        }
+        Vec::new()
+    }
+
+    /// What runs on an environment, its lock and its last smoke checks, as read from its engine.
+    fn apply_environment_status(&mut self, event: Event) {
+        let Event::EnvironmentStatus {
+            env,
+            deployed,
+            lock,
+            error,
+            smoke,
+        } = event
+        else {
+            return;
+        };
+        // One release.toml no longer names (a read under way when it changed): gone.
+        let Some(index) = self.envs.index(&env) else {
+            return;
+        };
+        let view = &mut self.envs.list[index];
+        let smoke_before = view.smoke_passed();
+        let changed = !view.loaded || view.deployed != deployed || view.lock != lock || view.error != error;
+        view.loaded = true;
+        view.deployed = deployed;
+        view.lock = lock;
+        view.error = error;
+        if view.error.is_none() {
+            view.status_smoke(smoke);
+        }
+        self.dirty |= changed || smoke_before != view.smoke_passed();
+    }
+
+    /// An operation on an environment starts, logs, smoke-checks or ends.
+    fn apply_operation(&mut self, event: Event) {
+        match event {
             Event::OperationStarted {
                 op,
                 env,
@@ -129,6 +147,13 @@ impl App {
                 }
                 self.dirty = true;
             }
+            _ => {}
+        }
+    }
+
+    /// The answers that open a modal: a promotion's preview, the releases to roll back to.
+    fn apply_modal_answer(&mut self, event: Event) {
+        match event {
             Event::PromotionPreview {
                 env,
                 source,
@@ -139,7 +164,7 @@ impl App {
                 blocked,
             } => {
                 let Some(index) = self.envs.index(&env) else {
-                    return Vec::new();
+                    return;
                 };
                 // The engine knows the chain: the console's guess gives way to it.
                 let view = &mut self.envs.list[index];
@@ -165,36 +190,31 @@ impl App {
                     }
                 }
             }
-            Event::ReleasesListed { env, releases } => {
-                if self.envs.awaiting_releases.as_deref() == Some(env.as_str()) {
-                    self.envs.awaiting_releases = None;
-                    let (releases, approval) = match self.envs.get(&env) {
-                        Some(view) => {
-                            let running = view.deployed.as_ref().map(|d| ReleaseChoice {
-                                release: d.release.clone(),
-                                deployed_at: parse_time(&d.deployed_at),
-                                by: Some(d.deployed_by.clone()),
-                                smoke: view.smoke_passed(),
-                                current: true,
-                                run: None,
-                            });
-                            (with_current(releases, running), view.spec.approval)
-                        }
-                        None => (releases, false),
-                    };
-                    match RollbackPicker::new(env.clone(), releases, approval) {
-                        Some(picker) if self.modal.is_none() => self.modal = Some(Modal::Rollback(picker)),
-                        Some(_) => {}
-                        None => self.notify(NoticeLevel::Info, format!("no earlier release of {env} on its engine")),
+            Event::ReleasesListed { env, releases } if self.envs.awaiting_releases.as_deref() == Some(env.as_str()) => {
+                self.envs.awaiting_releases = None;
+                let (releases, approval) = match self.envs.get(&env) {
+                    Some(view) => {
+                        let running = view.deployed.as_ref().map(|d| ReleaseChoice {
+                            release: d.release.clone(),
+                            deployed_at: parse_time(&d.deployed_at),
+                            by: Some(d.deployed_by.clone()),
+                            smoke: view.smoke_passed(),
+                            current: true,
+                            run: None,
+                        });
+                        (with_current(releases, running), view.spec.approval)
                     }
-                    self.dirty = true;
+                    None => (releases, false),
+                };
+                match RollbackPicker::new(env.clone(), releases, approval) {
+                    Some(picker) if self.modal.is_none() => self.modal = Some(Modal::Rollback(picker)),
+                    Some(_) => {}
+                    None => self.notify(NoticeLevel::Info, format!("no earlier release of {env} on its engine")),
                 }
+                self.dirty = true;
             }
-            other => {
-                tracing::warn!("not an environment event: {other:?}");
-            }
+            _ => {}
         }
-        Vec::new()
     }
 
     /// The operation view an event of operation `op` on `env` belongs to.

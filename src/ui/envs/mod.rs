@@ -15,6 +15,7 @@ mod ops;
 
 use chrono::{DateTime, Local, Utc};
 
+pub(in crate::ui) use self::actions::COMMANDS;
 pub use self::modals::{PromoteModal, RollbackPicker};
 pub use self::ops::OpView;
 use crate::config::Config;

@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 
 use crate::deploy::{OpAction, OpOutcome, Operator, ReleaseRef, SmokeResult};
 use crate::engine::OpId;
-use crate::store::format_duration;
 use crate::term::sanitize;
+use crate::text::duration::DurationStyle;
 use crate::ui::log_pane::{LineKind, LogBuffer, LogView};
 
 /// How many lines an operation's log keeps.
@@ -173,7 +173,7 @@ impl OpView {
         let line = format!(
             "{mark} {} {word} in {}: {}",
             f.action.as_str().replace('_', "-"),
-            format_duration(f.duration_ms),
+            DurationStyle::Table.format_ms(f.duration_ms),
             sanitize(f.message)
         );
         self.push(kind, [line]);

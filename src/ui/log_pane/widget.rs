@@ -139,11 +139,7 @@ impl LogPaneWidget<'_> {
     }
 
     fn search_status(&self, query: &str) -> String {
-        let shown: String = if query.chars().count() > MAX_QUERY_SHOWN {
-            query.chars().take(MAX_QUERY_SHOWN - 1).chain(['…']).collect()
-        } else {
-            query.to_owned()
-        };
+        let shown = crate::text::truncate(query, MAX_QUERY_SHOWN);
         let count = self.view.match_count();
         match (count, self.view.current_match_index()) {
             (0, _) => format!(" /{shown}: no match "),

@@ -7,8 +7,9 @@ use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 
-use super::{fit, popup, wrap};
+use super::{popup, wrap};
 use crate::deploy::ReleaseRef;
+use crate::text::fit;
 use crate::ui::envs::PromoteModal;
 use crate::ui::theme::Theme;
 

@@ -8,8 +8,9 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
-use super::{block, fit, fit_line, op_glyph, wrap, SPINNER};
+use super::{block, fit_line, op_glyph, wrap, SPINNER};
 use crate::deploy::OpOutcome;
+use crate::text::fit;
 use crate::ui::app::{App, Focus};
 use crate::ui::envs::{local_time, parse_time, short_operator, EnvView};
 use crate::ui::model::EngineState;
@@ -185,7 +186,7 @@ fn detail<'a>(app: &App, env: &EnvView, theme: &Theme, room: usize) -> Vec<Vec<S
         return one(format!("{spin} {}…", op.doing()), style);
     }
     if let Some(error) = &env.error {
-        return note(super::first_line(error), theme.muted);
+        return note(crate::text::first_line(error), theme.muted);
     }
     if let Some(lock) = &env.lock {
         let since = lock.since.map(|t| local_time(t, app.now)).unwrap_or_else(|| "?".into());

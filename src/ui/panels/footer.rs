@@ -1,5 +1,5 @@
 //! The footer: the latest notice, or the search prompt, and key hints for the focused panel,
-//! generated from the keymap.
+//! generated from the commands the panel lists (`Focus::commands`) and the keymap.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -8,53 +8,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use crate::engine::NoticeLevel;
-use crate::ui::action::Action;
-use crate::ui::app::{App, Focus, Modal};
+use crate::ui::app::{App, Modal};
 use crate::ui::keymap::Keymap;
 use crate::ui::theme::Theme;
-
-/// The actions worth a hint when a panel has the focus.
-fn hinted(focus: Focus) -> &'static [Action] {
-    match focus {
-        Focus::Runs => &[
-            Action::Down,
-            Action::RunSelected,
-            Action::CancelSelected,
-            Action::FocusNext,
-            Action::Help,
-            Action::Quit,
-        ],
-        Focus::Pipeline => &[
-            Action::Right,
-            Action::RunSelected,
-            Action::CancelSelected,
-            Action::FocusNext,
-            Action::Help,
-            Action::Quit,
-        ],
-        Focus::Log => &[
-            Action::Down,
-            Action::PageDown,
-            Action::Follow,
-            Action::Search,
-            Action::ToggleWrap,
-            Action::ToggleSplit,
-            Action::OpenPager,
-            Action::Help,
-            Action::Quit,
-        ],
-        Focus::Environments => &[
-            Action::Down,
-            Action::Smoke,
-            Action::Promote,
-            Action::Rollback,
-            Action::Deploy,
-            Action::FocusNext,
-            Action::Help,
-            Action::Quit,
-        ],
-    }
-}
 
 pub fn render(app: &App, keymap: &Keymap, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let line = match &app.modal {
@@ -130,13 +86,13 @@ pub fn render(app: &App, keymap: &Keymap, theme: &Theme, area: Rect, buf: &mut B
                 spans.push(Span::styled("│", theme.border));
             }
             let offered = next.map(|(a, _)| a);
-            for action in hinted(app.focus).iter().filter(|a| Some(**a) != offered) {
-                let hint = match (app.focus, action) {
-                    (Focus::Log, Action::Down) => "scroll",
-                    _ => action.hint(),
-                };
-                spans.push(Span::styled(format!(" {} ", keymap.primary(*action)), theme.accent));
-                spans.push(Span::styled(hint, theme.muted));
+            // Each panel lists its commands beside its logic (`Focus::commands`).
+            for command in app.focus.commands().iter().filter(|c| Some(c.action) != offered) {
+                spans.push(Span::styled(
+                    format!(" {} ", keymap.primary(command.action)),
+                    theme.accent,
+                ));
+                spans.push(Span::styled(command.label(), theme.muted));
             }
             Line::from(spans)
         }

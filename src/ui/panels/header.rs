@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
-use super::fit;
+use crate::text::{first_line, fit};
 use crate::ui::app::App;
 use crate::ui::model::EngineState;
 use crate::ui::theme::Theme;
@@ -92,8 +92,4 @@ fn watch_spans(app: &App, theme: &Theme) -> Vec<Span<'static>> {
         spans.push(Span::styled(format!(" · last {last}"), theme.muted));
     }
     spans
-}
-
-fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or("")
 }

@@ -7,7 +7,8 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Widget};
 
-use super::{block, fit};
+use super::block;
+use crate::text::fit;
 use crate::ui::keymap::Keymap;
 use crate::ui::theme::Theme;
 

@@ -8,7 +8,8 @@ use ratatui::widgets::Widget;
 use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
-use super::{block, op_glyph, short_duration, stage_glyph};
+use super::{block, op_glyph, stage_glyph};
+use crate::text::duration::DurationStyle;
 use crate::ui::app::{App, Focus};
 use crate::ui::log_pane::{self, LogBuffer, LogStyles, LogView};
 use crate::ui::model::{levels, search_summary, RunView, StageView};
@@ -84,7 +85,7 @@ fn render_operation(app: &App, theme: &Theme, focused: bool, area: Rect, buf: &m
         env.name()
     );
     if let Some(ms) = op.duration_ms {
-        title.push_str(&format!(" · {}", short_duration(ms)));
+        title.push_str(&format!(" · {}", DurationStyle::Compact.format_ms(ms)));
     }
     render_log(&title, &op.log, &op.view, theme, focused, area, buf);
 }

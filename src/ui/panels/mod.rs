@@ -15,7 +15,7 @@ use ratatui::widgets::{Block, BorderType, Borders};
 
 use super::theme::Theme;
 use crate::deploy::OpOutcome;
-use crate::store::{RunStatus, StageStatus};
+use crate::model::{RunStatus, StageStatus};
 
 pub(crate) const SPINNER: &[char] = &['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 
@@ -41,7 +41,7 @@ pub fn block<'a>(title: &'a str, focused: bool, theme: &Theme) -> Block<'a> {
 pub fn stage_glyph(status: StageStatus, spinner: usize) -> char {
     match status {
         StageStatus::Running => SPINNER[spinner % SPINNER.len()],
-        other => crate::term::stage_glyph(other),
+        other => crate::headless::stage_glyph(other),
     }
 }
 
@@ -65,11 +65,6 @@ pub fn op_glyph(outcome: OpOutcome, rolled_back: bool, spinner: usize) -> char {
         OpOutcome::Refused => '⊘',
         OpOutcome::Failed | OpOutcome::Interrupted => '✗',
     }
-}
-
-/// The first line of a message, for one-line places.
-pub fn first_line(text: &str) -> &str {
-    text.lines().next().unwrap_or("")
 }
 
 /// Words of `text` in rows of at most `width` columns (a longer word gets a row of its own).
@@ -100,42 +95,6 @@ pub fn run_style(status: RunStatus, theme: &Theme) -> Style {
         RunStatus::Failed => "failed",
         other => other.as_str(),
     })
-}
-
-/// `1.2s`, `12s`, `3m04s`: compact, for panels.
-pub fn short_duration(ms: i64) -> String {
-    let ms = ms.max(0);
-    if ms < 10_000 {
-        format!("{:.1}s", ms as f64 / 1000.0)
-    } else if ms < 60_000 {
-        format!("{}s", ms / 1000)
-    } else if ms < 3_600_000 {
-        format!("{}m{:02}s", ms / 60_000, (ms / 1000) % 60)
-    } else {
-        format!("{}h{:02}m", ms / 3_600_000, (ms / 60_000) % 60)
-    }
-}
-
-/// Cuts `text` to `width` display columns, with `…` when cut.
-pub fn fit(text: &str, width: usize) -> String {
-    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
-    if text.width() <= width {
-        return text.to_string();
-    }
-    let mut out = String::new();
-    let mut used = 0;
-    for c in text.chars() {
-        let w = c.width().unwrap_or(0);
-        if used + w + 1 > width {
-            break;
-        }
-        used += w;
-        out.push(c);
-    }
-    if width > 0 {
-        out.push('…');
-    }
-    out
 }
 
 /// Cuts a line to `width` display columns, ending with `…` when cut (spans keep their styles).
@@ -217,22 +176,8 @@ mod tests {
     }
 
     #[test]
-    fn fit_cuts_with_an_ellipsis_only_when_needed() {
-        assert_eq!(fit("hello", 5), "hello");
-        assert_eq!(fit("hello world", 6), "hello…");
-        assert_eq!(fit("", 3), "");
-    }
-
-    #[test]
     fn wrap_breaks_between_words() {
         assert_eq!(wrap("one two three four", 9), vec!["one two", "three", "four"]);
         assert_eq!(wrap("", 9), Vec::<String>::new());
-    }
-
-    #[test]
-    fn durations_are_compact() {
-        assert_eq!(short_duration(1234), "1.2s");
-        assert_eq!(short_duration(12_345), "12s");
-        assert_eq!(short_duration(184_000), "3m04s");
     }
 }

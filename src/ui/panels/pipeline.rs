@@ -7,7 +7,8 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
-use super::{block, fit_line, short_duration, stage_glyph, stage_style};
+use super::{block, fit_line, stage_glyph, stage_style};
+use crate::text::duration::DurationStyle;
 use crate::ui::app::{App, Focus};
 use crate::ui::model::{levels, StageView};
 use crate::ui::theme::Theme;
@@ -46,7 +47,10 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         let mut cells = Vec::new();
         for (i, stage) in run.stages.iter().enumerate().filter(|(i, _)| levels[*i] == level) {
             let glyph = stage_glyph(stage.status, app.spinner);
-            let duration = stage.elapsed_ms(app.now).map(short_duration).unwrap_or_default();
+            let duration = stage
+                .elapsed_ms(app.now)
+                .map(|ms| DurationStyle::Compact.format_ms(ms))
+                .unwrap_or_default();
             let text = format!(" {glyph} {} {duration} ", stage.name);
             let mut style = stage_style(stage.status, theme);
             if i == run.selected_stage {

@@ -9,7 +9,8 @@ use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 
-use super::{fit, popup};
+use super::popup;
+use crate::text::fit;
 use crate::ui::envs::{local_time, short_operator, RollbackPicker};
 use crate::ui::theme::Theme;
 

@@ -6,7 +6,9 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
-use super::{block, fit, run_glyph, run_style, short_duration};
+use super::{block, run_glyph, run_style};
+use crate::text::duration::DurationStyle;
+use crate::text::fit;
 use crate::ui::app::{App, Focus};
 use crate::ui::model::Row;
 use crate::ui::theme::Theme;
@@ -32,7 +34,7 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
                 let run = &app.runs[r];
                 let number = format!("#{:<3}", run.number);
                 let glyph = run_glyph(run.status, app.spinner);
-                let duration = short_duration(run.elapsed_ms(app.now));
+                let duration = DurationStyle::Compact.format_ms(run.elapsed_ms(app.now));
                 let fixed = number.len() + 2 + run.short.chars().count() + 1 + duration.len() + 2;
                 let room = width.saturating_sub(fixed);
                 let author = fit(&run.author, (room / 3).min(14));

@@ -5,7 +5,8 @@ use ratatui::style::{Color, Modifier, Style};
 use serde_spanned::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::{closest, ThemeError, STYLE_KEYS};
+use super::{ThemeError, STYLE_KEYS};
+use crate::text::{closest, line_col, quoted_list};
 
 /// What a theme file says, before it is laid over a base theme.
 pub(super) struct ThemeFile {
@@ -131,7 +132,10 @@ pub(super) fn parse_file(text: &str, file: &str) -> Result<ThemeFile, ThemeError
                     let style = STYLE_KEYS.contains(&other);
                     style.then(|| format!("move `{other}` under the `[styles]` header"))
                 });
-                let message = format!("unknown key `{other}`: a theme file has {}", list(TOP_KEYS, "and"));
+                let message = format!(
+                    "unknown key `{other}`: a theme file has {}",
+                    quoted_list(TOP_KEYS, "and")
+                );
                 return Err(at.error(Some(key.span().start), message, hint));
             }
         }
@@ -177,7 +181,7 @@ impl Locator<'_> {
         let Some(slot) = STYLE_KEYS.iter().copied().find(|k| *k == name) else {
             return Err(self.error(
                 Some(key.span().start),
-                format!("unknown style `{name}`: styles are {}", list(&STYLE_KEYS, "and")),
+                format!("unknown style `{name}`: styles are {}", quoted_list(&STYLE_KEYS, "and")),
                 suggest(name, &STYLE_KEYS),
             ));
         };
@@ -201,7 +205,7 @@ impl Locator<'_> {
                         Some(field.span().start),
                         format!(
                             "unknown field `{other}` in style `{name}`: a style has {}",
-                            list(STYLE_FIELDS, "and")
+                            quoted_list(STYLE_FIELDS, "and")
                         ),
                         suggest(other, STYLE_FIELDS),
                     ))
@@ -262,7 +266,7 @@ impl Locator<'_> {
                 Err((message, hint)) => {
                     return Err(self.error(
                         Some(item.span().start),
-                        format!("{message}: modifiers are {}", list(&names, "and")),
+                        format!("{message}: modifiers are {}", quoted_list(&names, "and")),
                         hint,
                     ))
                 }
@@ -356,28 +360,6 @@ fn found(value: &DeValue<'_>) -> &'static str {
     }
 }
 
-/// "`a`, `b` and `c`".
-fn list(names: &[&str], last_word: &str) -> String {
-    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
-    match quoted.split_last() {
-        None => String::new(),
-        Some((last, [])) => last.clone(),
-        Some((last, rest)) => format!("{} {last_word} {last}", rest.join(", ")),
-    }
-}
-
-/// 1-based line and column (columns count characters) of a byte offset.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let mut offset = offset.min(text.len());
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let start = before.rfind('\n').map_or(0, |i| i + 1);
-    (line, before[start..].chars().count() + 1)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -409,14 +391,5 @@ mod tests {
         assert!(e.hint.unwrap_or_default().contains("indexed:208"));
         assert!(parse_colour("#gg0000").is_err());
         assert!(parse_colour("#ffé000").is_err());
-    }
-
-    #[test]
-    fn line_col_is_one_based_and_counts_chars() {
-        let text = "ab\né = 1\n";
-        assert_eq!(line_col(text, 0), (1, 1));
-        assert_eq!(line_col(text, 3), (2, 1));
-        assert_eq!(line_col(text, text.find("= 1").unwrap()), (2, 3));
-        assert_eq!(line_col(text, 999), (3, 1));
     }
 }

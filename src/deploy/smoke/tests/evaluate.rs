@@ -301,3 +301,17 @@ fn attempt_timeouts() {
     assert_eq!(seconds(Duration::from_secs(5)), "5 s");
     assert_eq!(seconds(Duration::from_millis(1250)), "1.2 s");
 }
+
+#[test]
+fn a_value_is_cut_only_when_cutting_saves_room() {
+    let quoted = |len: usize| {
+        let c = SmokeCheck {
+            expect_body: Some("y".repeat(len)),
+            ..check("GET /")
+        };
+        eval(&c, 200, "").unwrap_err()
+    };
+    // 61 characters fit the quote whole: an ellipsis would hide one without saving room.
+    assert_eq!(quoted(61), format!("expected body to contain \"{}\"", "y".repeat(61)));
+    assert_eq!(quoted(62), format!("expected body to contain \"{}…\"", "y".repeat(60)));
+}

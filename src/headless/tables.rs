@@ -1,10 +1,12 @@
-//! Plain-text rendering for `shipdeck history` and the operations of environments.
+//! The command line's tables: `shipdeck history` and the operations of environments, as plain
+//! text.
 
 use std::fmt::Display;
 
 use chrono::{Local, TimeZone};
 
-use super::{OperationRecord, RunRecord};
+use crate::store::{OperationRecord, RunRecord};
+use crate::text::duration::DurationStyle;
 
 const SUBJECT_WIDTH: usize = 40;
 const AUTHOR_WIDTH: usize = 20;
@@ -12,21 +14,6 @@ const ENV_WIDTH: usize = 20;
 const MESSAGE_WIDTH: usize = 100;
 /// Before the lines under an operation's row: its message and smoke checks.
 const INDENT: &str = "    ";
-
-/// A duration for people: `0.4s`, `12.4s`, `1m 03s`, `2h 05m`.
-pub fn format_duration(ms: i64) -> String {
-    let ms = ms.max(0);
-    let tenths = (ms + 50) / 100;
-    if tenths < 600 {
-        return format!("{}.{}s", tenths / 10, tenths % 10);
-    }
-    let secs = (ms + 500) / 1000;
-    if secs < 3600 {
-        format!("{}m {:02}s", secs / 60, secs % 60)
-    } else {
-        format!("{}h {:02}m", secs / 3600, secs % 3600 / 60)
-    }
-}
 
 /// A table of runs (as given, e.g. newest first), times in local time. Columns: #, status,
 /// commit, subject (cut to 40 characters), author, started (queued time if it never
@@ -60,7 +47,8 @@ where
                     .with_timezone(tz)
                     .format("%Y-%m-%d %H:%M")
                     .to_string(),
-                r.duration_ms.map_or_else(|| "-".to_string(), format_duration),
+                r.duration_ms
+                    .map_or_else(|| "-".to_string(), |ms| DurationStyle::Table.format_ms(ms)),
                 r.image_tag
                     .as_deref()
                     .map_or_else(|| "-".to_string(), |t| clean(t, usize::MAX)),
@@ -137,7 +125,8 @@ where
                 ),
                 op.outcome.as_str().replace('_', " "),
                 clean(&format!("{}@{}", op.operator.os_user, op.operator.host), AUTHOR_WIDTH),
-                op.duration_ms.map_or_else(|| "-".to_string(), format_duration),
+                op.duration_ms
+                    .map_or_else(|| "-".to_string(), |ms| DurationStyle::Table.format_ms(ms)),
                 notes.join(", "),
             ]
         })
@@ -212,23 +201,16 @@ fn table<const N: usize>(header: [&str; N], right_aligned: [bool; N], rows: &[[S
 /// Replaces control characters (terminal escapes in commit data) and cuts to `max` chars
 /// with a trailing `…`.
 fn clean(text: &str, max: usize) -> String {
-    let mut chars = text.chars().map(|c| if c.is_control() { ' ' } else { c });
-    let count = text.chars().count();
-    if count <= max {
-        chars.collect()
-    } else {
-        let mut cut: String = chars.by_ref().take(max.saturating_sub(1)).collect();
-        cut.push('…');
-        cut
-    }
+    let visible: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    crate::text::truncate(&visible, max).into_owned()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::{operator, release, smoke, t};
-    use super::super::RunStatus;
     use super::*;
     use crate::deploy::model::{OpAction, OpOutcome, ReleaseRef};
+    use crate::model::RunStatus;
+    use crate::store::test_support::{operator, release, smoke, t};
     use chrono::Utc;
 
     fn record(number: i64, status: RunStatus, subject: &str) -> RunRecord {
@@ -250,19 +232,6 @@ mod tests {
             image_tag: Some("shop:1a2b3c4".into()),
             owner: "1@host".into(),
         }
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(format_duration(0), "0.0s");
-        assert_eq!(format_duration(-5), "0.0s");
-        assert_eq!(format_duration(412), "0.4s");
-        assert_eq!(format_duration(12_400), "12.4s");
-        assert_eq!(format_duration(59_940), "59.9s");
-        assert_eq!(format_duration(59_960), "1m 00s");
-        assert_eq!(format_duration(63_000), "1m 03s");
-        assert_eq!(format_duration(3_599_000), "59m 59s");
-        assert_eq!(format_duration(7_500_000), "2h 05m");
     }
 
     #[test]

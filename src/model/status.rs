@@ -1,9 +1,7 @@
-//! Run and stage statuses, stored as snake_case text.
+//! Run and stage statuses: snake_case text in the database, the events and the views.
 
 use std::fmt;
 use std::str::FromStr;
-
-use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
 /// A status text that is not one of the known values.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -43,18 +41,6 @@ macro_rules! status_enum {
                     $($text => Ok($name::$variant),)+
                     _ => Err(UnknownStatus { kind: $kind, value: s.to_string() }),
                 }
-            }
-        }
-
-        impl ToSql for $name {
-            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-                Ok(ToSqlOutput::from(self.as_str()))
-            }
-        }
-
-        impl FromSql for $name {
-            fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
-                value.as_str()?.parse().map_err(|e| FromSqlError::Other(Box::new(e)))
             }
         }
     };
