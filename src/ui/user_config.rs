@@ -63,7 +63,10 @@ impl UserConfig {
         let config: UserConfig = match toml::from_str(&text) {
             Ok(config) => config,
             Err(e) => {
-                let (line, col) = e.span().map(|s| crate::text::line_col(&text, s.start)).unwrap_or((0, 0));
+                let (line, col) = e
+                    .span()
+                    .map(|s| crate::text::line_col(&text, s.start))
+                    .unwrap_or((0, 0));
                 let message = e.message().to_string();
                 return Err(UserConfigError::Invalid {
                     path,
