@@ -2,6 +2,10 @@
 //! the engine sends them (batches, through the sanitizer), then full 200×60 frames drawn with
 //! that scrollback. Prints figures; run with `cargo bench --bench console_frame`.
 
+// Benchmark harnesses are test code: a failed setup step should stop them loudly, and the
+// crate-wide unwrap/expect denial (Cargo.toml [lints]) is for the shipped library and binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::Instant;
 
 use chrono::Utc;

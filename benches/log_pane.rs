@@ -3,6 +3,10 @@
 //! Memory is measured as the VmRSS delta of this process (/proc/self/status) around filling a
 //! buffer, next to the buffer's own count of heap capacity (`LogBuffer::heap_bytes`).
 
+// Benchmark harnesses are test code: a failed setup step should stop them loudly, and the
+// crate-wide unwrap/expect denial (Cargo.toml [lints]) is for the shipped library and binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 

@@ -2,6 +2,10 @@
 //!
 //! cargo run --release --example sanitize_bench [LINES]
 
+// Benchmark harnesses are test code: a failed setup step should stop them loudly, and the
+// crate-wide unwrap/expect denial (Cargo.toml [lints]) is for the shipped library and binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use shipdeck::term::{sanitize, sanitize_cow, to_line, visible_width};
 use std::hint::black_box;
 use std::time::Instant;

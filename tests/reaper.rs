@@ -4,6 +4,10 @@
 //! cannot be proven dead from here, so it is kept, listed by `status` and removed by `clean`;
 //! a dead owner's leftovers here, interrupted build images included, are reaped by the next start.
 
+// Integration tests are test code: a failed setup step should stop them loudly, and the
+// crate-wide unwrap/expect denial (Cargo.toml [lints]) is for the shipped library and binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::io::{BufRead, BufReader};

@@ -10,7 +10,15 @@ use crate::config::reader::{toml_key, Table};
 use crate::config::rules::{is_valid_app_name, is_valid_env_name, suggest_app_name, suggest_env_name};
 
 pub(crate) const TOP_KEYS: &[&str] = &["version", "app", "watch", "stages", "environments", "secrets"];
-const APP_KEYS: &[&str] = &["name", "keep_releases", "keep_runs", "max_artifacts", "memory", "cpus", "pids"];
+const APP_KEYS: &[&str] = &[
+    "name",
+    "keep_releases",
+    "keep_runs",
+    "max_artifacts",
+    "memory",
+    "cpus",
+    "pids",
+];
 const WATCH_KEYS: &[&str] = &["on", "on_busy", "debounce_ms", "ignore"];
 
 /// Reports unknown top-level keys and tables, and checks the optional `version = 1`.

@@ -316,7 +316,10 @@ mod tests {
         // The "pager" returns once every event was sent, or gives up after a while.
         let pager = tokio::task::spawn_blocking(move || done_rx.recv_timeout(Duration::from_secs(20)).is_ok());
         let (all_sent, later) = fold_while(&mut app, &mut engine, pager).await;
-        assert!(all_sent.unwrap(), "the producer stayed blocked while the pager was open");
+        assert!(
+            all_sent.unwrap(),
+            "the producer stayed blocked while the pager was open"
+        );
         assert!(later.is_empty());
         // What the channel still buffers is the next turn's.
         while let Ok(event) = engine.events.try_recv() {
