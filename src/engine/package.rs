@@ -210,9 +210,13 @@ impl Context {
     }
 
     /// The user's Dockerfile with a `LABEL` after each `FROM`, so that every step's image and
-    /// container — and what an interrupted build leaves dangling — carries the app, the role
-    /// `build` and this process as owner, for the reaper; then the release labels, which also
-    /// clear the owner so that a release (and every deployment of it) is never a run's leftover.
+    /// container — and what an interrupted build leaves dangling — carries the app and the role
+    /// `build`, for the reaper; then the release labels, which also clear the owner so that a
+    /// release (and every deployment of it) is never a run's leftover. The build label names no
+    /// owner on purpose: it is part of every step's cache key, and a per-process value would
+    /// make the builder's layer cache miss in every new `shipdeck` process. The dangling image of
+    /// an interrupted build is therefore an orphan (its shipdeck cannot be proven gone), listed
+    /// at start-up and by `status`, removed by `shipdeck clean`.
     fn generated(&self, dockerfile: &str) -> String {
         let quoted = |pairs: &[(String, String)]| -> String {
             pairs
@@ -229,7 +233,6 @@ impl Context {
             .unwrap_or_default();
         let build = [
             (labels::APP.to_string(), app),
-            (labels::OWNER.to_string(), crate::owner::Owner::current().label()),
             (labels::ROLE.to_string(), "build".to_string()),
         ];
         let mut release = self.labels.clone();
@@ -494,11 +497,16 @@ mod tests {
                 ("dev.shipdeck.role".into(), "release".into()),
             ],
         };
-        let owner = crate::owner::Owner::current().label();
-        let build =
-            format!("LABEL dev.shipdeck.app=\"a\\\"b\" dev.shipdeck.owner=\"{owner}\" dev.shipdeck.role=\"build\"");
+        let build = "LABEL dev.shipdeck.app=\"a\\\"b\" dev.shipdeck.role=\"build\"";
+        let generated =
+            context.generated("FROM x AS base\nRUN make\nfrom \\\n  # a comment\n\n  y\nCOPY --from=base / /\n\n");
+        // Nothing of this process in a step's labels: the layer cache holds across processes.
+        assert!(
+            !generated.contains(&crate::owner::Owner::current().label()),
+            "{generated}"
+        );
         assert_eq!(
-            context.generated("FROM x AS base\nRUN make\nfrom \\\n  # a comment\n\n  y\nCOPY --from=base / /\n\n"),
+            generated,
             format!(
                 "FROM x AS base\n{build}\nRUN make\nfrom \\\n  # a comment\n\n  y\n{build}\nCOPY --from=base / /\n\
                  LABEL dev.shipdeck.app=\"a\\\"b\" dev.shipdeck.owner=\"\" dev.shipdeck.role=\"release\"\n"
