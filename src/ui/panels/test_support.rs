@@ -164,14 +164,12 @@ pub fn running() -> App {
         stages: plan(),
         at: at(0),
     });
-    for stage in ["test", "build"] {
-        app.apply(Event::StageStarted {
-            run: 1,
-            stage: stage.into(),
-            at: at(0),
-            log_path: None,
-        });
-    }
+    app.apply(Event::StageStarted {
+        run: 1,
+        stage: "test".into(),
+        at: at(0),
+        log_path: None,
+    });
     app.apply(Event::StageFinished {
         run: 1,
         stage: "test".into(),
@@ -180,6 +178,12 @@ pub fn running() -> App {
         duration_ms: 1200,
         message: None,
         at: at(1),
+    });
+    app.apply(Event::StageStarted {
+        run: 1,
+        stage: "build".into(),
+        at: at(1),
+        log_path: None,
     });
     app.apply(Event::StageLog {
         run: 1,
