@@ -275,6 +275,67 @@ fn an_interrupted_package_build_is_labelled_listed_by_the_next_start_and_cleaned
     app.assert_no_leftovers();
 }
 
+#[test]
+fn clean_in_another_terminal_never_breaks_a_running_package_build() {
+    let _serial = one_at_a_time();
+    require_docker(&["debian:bookworm-slim"]);
+    let app = TestApp::with_config(
+        "build-vs-clean",
+        "[app]\nname = \"{app}\"\n[stages.package]\ndockerfile = \"Dockerfile\"\n",
+    );
+    // Many short steps: many moments where the latest step image is dangling and unused.
+    let mut dockerfile = String::from("FROM debian:bookworm-slim\n");
+    for i in 1..=12 {
+        dockerfile.push_str(&format!("RUN echo step-{i} > /s{i} && sleep 0.3\n"));
+    }
+    app.write("Dockerfile", &dockerfile);
+    app.commit_all("a build of many steps");
+    let mut child = app
+        .shipdeck()
+        .args(["run", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut events = read_until(&mut reader, "Step 2/");
+    // `clean`, again and again, for as long as the build runs.
+    let cleaner = {
+        let dir = app.path().to_path_buf();
+        let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+        let handle = std::thread::spawn(move || {
+            let mut outputs = Vec::new();
+            while stop_rx.try_recv().is_err() {
+                let out = run(Command::new(BIN).arg("-C").arg(&dir).arg("clean").stdin(Stdio::null()));
+                outputs.push(String::from_utf8_lossy(&out.stdout).into_owned());
+            }
+            outputs
+        });
+        (stop_tx, handle)
+    };
+    for line in reader.lines() {
+        events.push(serde_json::from_str(&line.unwrap()).unwrap());
+    }
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let (stop, handle) = cleaner;
+    stop.send(()).unwrap();
+    let cleans = handle.join().unwrap();
+    let package = finished(&events, "package");
+    assert_eq!(package["status"], "success", "{package}\n{cleans:#?}");
+    assert!(
+        cleans.len() >= 3,
+        "clean ran only {} time(s) during the build",
+        cleans.len()
+    );
+    for out in &cleans {
+        assert!(
+            !out.contains("build image(s)"),
+            "clean removed something of the live build: {out}"
+        );
+    }
+    app.assert_no_leftovers();
+}
+
 /// A container labelled as a leftover of `owner` (created, never started).
 fn fake_leftover(app: &TestApp, owner: &str) -> String {
     let out = run(Command::new("docker").args([

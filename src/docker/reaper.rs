@@ -155,6 +155,7 @@ impl Docker {
         for i in images {
             out.extend(leftover(LeftoverKind::Image, i.id.clone(), i.id, &i.labels));
         }
+        build_images_of_live_apps_are_alive(&mut out);
         Ok(out)
     }
 
@@ -222,6 +223,23 @@ impl Docker {
             Err(e) if is_not_found(&e) => Ok(false),
             Err(bollard::errors::Error::DockerResponseServerError { status_code: 409, .. }) => Ok(false),
             Err(e) => Err(DockerError::api(format!("remove image {}", short(id)), e)),
+        }
+    }
+}
+
+/// An ownerless build image may be the latest step of a build that runs right now: while a
+/// shipdeck here provably runs something of its app (a package stage holds a build lease, see
+/// `engine::package`), it counts as alive, so that neither the start-up nor `clean` lists or
+/// removes it between two steps of that build.
+fn build_images_of_live_apps_are_alive(found: &mut [Leftover]) {
+    let live: std::collections::HashSet<String> = found
+        .iter()
+        .filter(|l| l.liveness == Liveness::Alive)
+        .map(|l| l.app.clone())
+        .collect();
+    for l in found.iter_mut() {
+        if l.kind == LeftoverKind::Image && l.owner.is_empty() && live.contains(&l.app) {
+            l.liveness = Liveness::Alive;
         }
     }
 }
@@ -326,6 +344,31 @@ mod tests {
         let mut release = labelled("", "release");
         release.remove(labels::OWNER);
         assert_eq!(leftover(LeftoverKind::Image, "i".into(), "i".into(), &release), None);
+    }
+
+    #[test]
+    fn ownerless_build_images_of_an_app_a_live_shipdeck_runs_are_alive() {
+        let me = Owner::current().label();
+        let mut build = labelled("", "build");
+        build.remove(labels::OWNER);
+        let image = |app: &str| {
+            let mut l = build.clone();
+            l.insert(labels::APP.into(), app.into());
+            leftover(LeftoverKind::Image, format!("i-{app}"), format!("i-{app}"), &l).unwrap()
+        };
+        let lease = leftover(LeftoverKind::Volume, "v".into(), "v".into(), &labelled(&me, "build")).unwrap();
+        let stranger = {
+            let mut l = labelled("elsewhere/1/1/b/1", "build");
+            l.insert(labels::APP.into(), "b".into());
+            leftover(LeftoverKind::Volume, "w".into(), "w".into(), &l).unwrap()
+        };
+        let mut found = vec![image("a"), image("b"), image("c"), lease, stranger];
+        build_images_of_live_apps_are_alive(&mut found);
+        let of = |id: &str| found.iter().find(|l| l.id == id).unwrap().liveness.clone();
+        assert_eq!(of("i-a"), Liveness::Alive, "app a has a live lease");
+        // A lease of unknown liveness proves nothing: its app's images stay orphans.
+        assert_eq!(of("i-b"), Liveness::Unknown(UNOWNED_BUILD));
+        assert_eq!(of("i-c"), Liveness::Unknown(UNOWNED_BUILD));
     }
 
     #[test]

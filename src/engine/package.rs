@@ -23,6 +23,51 @@ pub async fn build(
     cancel: &CancellationToken,
     log_file: &LogFile,
 ) -> Result<StageEnd, DockerError> {
+    let lease = take_lease(shared, stage).await;
+    let result = build_release(shared, stage, spec, cancel, log_file).await;
+    if let Some(name) = lease {
+        if let Err(e) = shared.docker.remove_volume(&name).await {
+            tracing::warn!("removing the build lease {name} failed: {e}");
+        }
+    }
+    result
+}
+
+/// A small volume that says "this process is building `app`" for as long as the build runs.
+/// Build steps carry no owner (see [`Context::generated`]), so without it `shipdeck clean` in
+/// another terminal would take a running build's latest step image for an orphan and remove it
+/// between two steps, failing the build. The lease carries this process as owner: while it is
+/// alive, the app's dangling build images count as alive too (`docker::reaper`); after a
+/// crash the start-up reaper removes the lease with the dead owner's other leftovers.
+async fn take_lease(shared: &RunShared, stage: &StageConfig) -> Option<String> {
+    let app = &shared.config.app.name;
+    let run = shared.run.to_string();
+    let name = format!("shipdeck-{app}-{run}-{}-building", stage.name);
+    let owner = crate::owner::Owner::current().label();
+    let labels = labels::set(&[
+        (labels::APP, app.as_str()),
+        (labels::RUN, &run),
+        (labels::STAGE, &stage.name),
+        (labels::ROLE, "build"),
+        (labels::OWNER, &owner),
+    ]);
+    match shared.docker.ensure_volume(&name, labels).await {
+        Ok(()) => Some(name),
+        Err(e) => {
+            // The build itself does not need it: only a concurrent `clean` could then hurt it.
+            tracing::warn!("creating the build lease {name} failed: {e}");
+            None
+        }
+    }
+}
+
+async fn build_release(
+    shared: &RunShared,
+    stage: &StageConfig,
+    spec: &PackageStage,
+    cancel: &CancellationToken,
+    log_file: &LogFile,
+) -> Result<StageEnd, DockerError> {
     let config = &shared.config;
     let tag = format!("{}:{}", config.app.name, shared.commit.short);
     let run = shared.run.to_string();
