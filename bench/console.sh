@@ -16,7 +16,7 @@ rm -rf "$work/app/.shipdeck"
 git -C "$work/app" init -q && git -C "$work/app" add -A && git -C "$work/app" -c user.name=b -c user.email=b@b commit -qm bench
 
 now_ms() { date +%s%3N; }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+source bench/stats.sh
 : > "$work/screen.ms"
 for _ in $(seq "$STARTS"); do
   t=$(now_ms)
@@ -28,8 +28,8 @@ for _ in $(seq "$STARTS"); do
 done
 grep -o 'ms=[0-9.]*' "$work/app/.shipdeck/shipdeck.log" | cut -d= -f2 > "$work/frame.ms"
 echo "== start to first frame ($STARTS starts)"
-printf 'first frame drawn, measured in-process (median): %.1f ms (target: under 150 ms)\n' "$(median < "$work/frame.ms")"
-echo "until tmux shows it, incl. tmux start (median):  $(median < "$work/screen.ms") ms"
+echo "first frame drawn, measured in-process: $(spread ' ms' < "$work/frame.ms") (target: median under 150 ms)"
+echo "until tmux shows it, incl. tmux start:  $(spread ' ms' < "$work/screen.ms")"
 echo
 echo "== log pane"
 cargo bench --quiet --bench log_pane 2>/dev/null

@@ -19,6 +19,9 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from stats import spread  # noqa: E402  (beside this file)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("SHIPDECK", os.path.join(ROOT, "target", "release", "shipdeck"))
 APP = "bench-env-%d" % os.getpid()
@@ -129,15 +132,15 @@ def main():
             proc.wait()
             rollback.append((answered, time.monotonic() - started))
 
-        ms = lambda xs: "%.0f ms" % (statistics.median(xs) * 1000)
-        print("promote → new release answering in production: median %s (command done incl. smoke: %s), n=%d"
-              % (ms([a for a, _ in promote]), ms([d for _, d in promote]), N))
+        ms = spread
+        print("promote → new release answering in production: %s (command done incl. smoke: %s)"
+              % (ms([a for a, _ in promote]), ms([d for _, d in promote])))
         total = sum(r[0] for r in runs)
         failed = sum(r[1] for r in runs)
         print("staging redeploy under load (1 client, ~100 req/s): %d of %d requests failed over %d deploys; "
-              "gap median %s, max %s" % (failed, total, N, ms([r[2] for r in runs]), "%.0f ms" % (max(r[2] for r in runs) * 1000)))
-        print("rollback → previous release answering: median %s (command done incl. smoke: %s), n=%d"
-              % (ms([a for a, _ in rollback]), ms([d for _, d in rollback]), N))
+              "gap %s" % (failed, total, N, ms([r[2] for r in runs])))
+        print("rollback → previous release answering: %s (command done incl. smoke: %s)"
+              % (ms([a for a, _ in rollback]), ms([d for _, d in rollback])))
     finally:
         ids = sh("docker", "ps", "-aq", "--filter", "label=dev.shipdeck.app=" + APP, check=False).stdout.split()
         if ids:

@@ -38,7 +38,7 @@ TOML
 }
 
 now_ms() { date +%s%3N; }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2)}'; }
+source bench/stats.sh
 
 make_repo "$work/overhead" "true"
 make_repo "$work/chain" "true"
@@ -62,9 +62,9 @@ for _ in $(seq "$RUNS"); do
 done
 d=$(median < "$work/docker.ms"); s=$(median < "$work/shipdeck.ms"); c=$(median < "$work/chain.ms")
 per_stage=$(( (c - s) / 5 ))
-echo "docker run --rm (median):                 ${d} ms"
-echo "shipdeck run, 1 stage (median):           ${s} ms  (+$((s - d)) ms: per-run work + the stage)"
-echo "shipdeck run, 6 stages in a chain (median): ${c} ms"
+echo "docker run --rm:                   $(spread ' ms' < "$work/docker.ms")"
+echo "shipdeck run, 1 stage:             $(spread ' ms' < "$work/shipdeck.ms")  (+$((s - d)) ms at the median: per-run work + the stage)"
+echo "shipdeck run, 6 stages in a chain: $(spread ' ms' < "$work/chain.ms")"
 echo "one more stage, (6 - 1) / 5:              ${per_stage} ms  (+$((per_stage - d)) ms against docker run; target: within 60 ms)"
 
 echo

@@ -12,6 +12,9 @@ Usage: bench/watch.py [COMMITS]   (needs a release build and debian:bookworm-sli
 """
 import json, os, shutil, statistics, subprocess, sys, tempfile, threading, time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from stats import spread  # noqa: E402  (beside this file)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release", "shipdeck")
 COMMITS = int(sys.argv[1]) if len(sys.argv) > 1 else 15
@@ -126,13 +129,13 @@ def main():
             w.wait(lambda e: e["event"] == "run_finished" and e["run"] == q["run"])
             saves.append((line["_seen"] - saved) * 1000 - DEBOUNCE_MS)
         w.stop()
-        med = statistics.median
+        ms = lambda xs: spread([x / 1000 for x in xs])
         print(f"== commit -> first stage container started ({COMMITS} commits)")
-        print(f"total (median):                          {med(totals):.0f} ms")
-        print(f"  shipdeck's own part, commit -> queued: {med(own):.0f} ms (target for a new commit: within 200 ms)")
-        print(f"  Docker's part, queued -> first output: {med(docker):.0f} ms")
+        print(f"total:                                   {ms(totals)}")
+        print(f"  shipdeck's own part, commit -> queued: {ms(own)} (target for a new commit: median within 200 ms)")
+        print(f"  Docker's part, queued -> first output: {ms(docker)}")
         print(f"== save -> on_save stage started, less the {DEBOUNCE_MS} ms debounce ({len(saves)} saves)")
-        print(f"median:                                  {med(saves):.0f} ms")
+        print(f"                                         {ms(saves)}")
 
         big = os.path.join(work, "big")
         t = time.time()

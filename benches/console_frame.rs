@@ -2,6 +2,10 @@
 //! the engine sends them (batches, through the sanitizer), then full 200×60 frames drawn with
 //! that scrollback. Prints figures; run with `cargo bench --bench console_frame`.
 
+// Benchmark harnesses are test code: a failed setup step should stop them loudly, and the
+// crate-wide unwrap/expect denial (Cargo.toml [lints]) is for the shipped library and binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::Instant;
 
 use chrono::Utc;
@@ -16,10 +20,18 @@ use shipdeck::ui::log_pane::DEFAULT_TAIL_LINES;
 use shipdeck::ui::render::{render, Chrome};
 use shipdeck::ui::theme::Theme;
 
+#[path = "support/stats.rs"]
+mod stats;
+use stats::Spread;
+
 const LINES: usize = 1_000_000;
 const BATCH: usize = 100;
 
-fn main() {
+/// Repetitions of the ingestion figure (each on a fresh console).
+const ROUNDS: usize = 3;
+
+/// A console with one running stage, and the batches the engine would send it.
+fn console_and_batches() -> (App, Vec<Vec<String>>) {
     let plan = vec![PlannedStage {
         name: "test".into(),
         needs: Vec::new(),
@@ -64,27 +76,42 @@ fn main() {
                 .collect()
         })
         .collect();
-    let rss_before = rss_kib();
-    let started = Instant::now();
-    for lines in batches {
-        app.apply(Event::StageLog {
-            run: 1,
-            stage: "test".into(),
-            stream: Stream::Stdout,
-            lines,
-        });
+    (app, batches)
+}
+
+fn main() {
+    let mut took = Vec::new();
+    let mut rss_growth = Vec::new();
+    let mut last = None;
+    for _ in 0..ROUNDS {
+        let (mut app, batches) = console_and_batches();
+        let rss_before = rss_kib();
+        let started = Instant::now();
+        for lines in batches {
+            app.apply(Event::StageLog {
+                run: 1,
+                stage: "test".into(),
+                stream: Stream::Stdout,
+                lines,
+            });
+        }
+        took.push(started.elapsed());
+        rss_growth.push(rss_kib().saturating_sub(rss_before) as f64 / 1024.0);
+        last = Some(app);
     }
-    let ingest = started.elapsed();
-    let rss_after = rss_kib();
-    println!("console: {LINES} lines folded into the app state (sanitizer included), batches of {BATCH}");
+    let app = last.unwrap();
+    let ms = Spread::of_ms(&took).unwrap();
+    println!(
+        "console: {LINES} lines folded into the app state (sanitizer included), batches of {BATCH}, {ROUNDS} rounds"
+    );
     let stage = &app.runs[0].stages[0];
     println!(
-        "  {:.0} ms, {:.2} M lines/s; {} lines kept, {:.1} MiB held by the stage's log (target: under 64 MB); VmRSS +{:.1} MiB",
-        ingest.as_secs_f64() * 1000.0,
-        LINES as f64 / ingest.as_secs_f64() / 1e6,
+        "  {}, {:.2} M lines/s at the median; {} lines kept, {:.1} MiB held by the stage's log (target: under 64 MB); VmRSS growth {}",
+        ms.show(" ms"),
+        LINES as f64 / (ms.median / 1e3) / 1e6,
         stage.log.len(),
         stage.log.heap_bytes() as f64 / (1024.0 * 1024.0),
-        (rss_after.saturating_sub(rss_before)) as f64 / 1024.0
+        Spread::of(&rss_growth).unwrap().show(" MiB")
     );
 
     let chrome = Chrome {
@@ -101,10 +128,11 @@ fn main() {
         times.push(t.elapsed().as_secs_f64() * 1e6);
         std::hint::black_box(&buf);
     }
+    let spread = Spread::of(&times).unwrap();
     times.sort_by(f64::total_cmp);
     println!(
-        "  full 200×60 frame with that scrollback: median {:.0} µs, p99 {:.0} µs (target: median under 2 ms)",
-        times[times.len() / 2],
+        "  full 200×60 frame with that scrollback: {}, p99 {:.0} µs (target: median under 2 ms)",
+        spread.show(" µs"),
         times[times.len() * 99 / 100]
     );
 }

@@ -3,6 +3,10 @@
 //! Memory is measured as the VmRSS delta of this process (/proc/self/status) around filling a
 //! buffer, next to the buffer's own count of heap capacity (`LogBuffer::heap_bytes`).
 
+// Benchmark harnesses are test code: a failed setup step should stop them loudly, and the
+// crate-wide unwrap/expect denial (Cargo.toml [lints]) is for the shipped library and binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -10,9 +14,15 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use shipdeck::ui::log_pane::{render, LineKind, LogBuffer, LogPane, LogStyles, LogView};
 
+#[path = "support/stats.rs"]
+mod stats;
+use stats::Spread;
+
 const LINES: u64 = 1_000_000;
 const BATCH: u64 = 100;
 const FRAMES: usize = 2_000;
+/// Repetitions of each ingestion figure.
+const ROUNDS: usize = 5;
 
 /// Line `i` of a plausible stage log: ~50 chars, every 10th with SGR colour.
 fn line(i: u64) -> String {
@@ -64,48 +74,60 @@ fn memory() {
 }
 
 fn ingestion() {
-    println!("ingestion of {LINES} lines in batches of {BATCH}:");
-    // Batches built beforehand: the timed loop is push_lines alone (it also frees the Strings).
-    let batches: Vec<Vec<String>> = (0..LINES).step_by(BATCH as usize).map(batch).collect();
-    let mut buf = LogBuffer::new();
-    let t = Instant::now();
-    for b in batches {
-        buf.push_lines(LineKind::Stdout, b);
-    }
-    report("push_lines", t.elapsed());
-    black_box(&buf);
+    println!("ingestion of {LINES} lines in batches of {BATCH}, {ROUNDS} rounds each:");
+    let mut plain = Vec::new();
+    let mut building = Vec::new();
+    let mut searching = Vec::new();
+    let mut matches = 0;
+    for _ in 0..ROUNDS {
+        // Batches built beforehand: the timed loop is push_lines alone (it also frees the Strings).
+        let batches: Vec<Vec<String>> = (0..LINES).step_by(BATCH as usize).map(batch).collect();
+        let mut buf = LogBuffer::new();
+        let t = Instant::now();
+        for b in batches {
+            buf.push_lines(LineKind::Stdout, b);
+        }
+        plain.push(t.elapsed());
+        black_box(&buf);
 
-    // Including formatting/allocating the batch, as the engine would.
-    let mut buf = LogBuffer::new();
-    let t = Instant::now();
-    for from in (0..LINES).step_by(BATCH as usize) {
-        buf.push_lines(LineKind::Stdout, batch(from));
-    }
-    report("building batches + push_lines", t.elapsed());
-    black_box(&buf);
+        // Including formatting/allocating the batch, as the engine would.
+        let mut buf = LogBuffer::new();
+        let t = Instant::now();
+        for from in (0..LINES).step_by(BATCH as usize) {
+            buf.push_lines(LineKind::Stdout, batch(from));
+        }
+        building.push(t.elapsed());
+        black_box(&buf);
 
-    // A pane with an active search: new lines are searched as they arrive.
-    let batches: Vec<Vec<String>> = (0..LINES).step_by(BATCH as usize).map(batch).collect();
-    let mut pane = LogPane::default();
-    pane.search("error");
-    let t = Instant::now();
-    for b in batches {
-        pane.push_lines(LineKind::Stdout, b);
+        // A pane with an active search: new lines are searched as they arrive.
+        let batches: Vec<Vec<String>> = (0..LINES).step_by(BATCH as usize).map(batch).collect();
+        let mut pane = LogPane::default();
+        pane.search("error");
+        let t = Instant::now();
+        for b in batches {
+            pane.push_lines(LineKind::Stdout, b);
+        }
+        searching.push(t.elapsed());
+        matches = pane.view.match_count();
     }
-    report("push_lines + incremental search", t.elapsed());
-    println!("    ({} matching lines retained)", pane.view.match_count());
+    report("push_lines", &plain);
+    report("building batches + push_lines", &building);
+    report("push_lines + incremental search", &searching);
+    println!("    ({matches} matching lines retained)");
 }
 
-fn report(what: &str, took: Duration) {
-    let rate = LINES as f64 / took.as_secs_f64();
+/// Milliseconds per round, and the median rate.
+fn report(what: &str, took: &[Duration]) {
+    let ms = Spread::of_ms(took).unwrap();
     println!(
-        "  {what:<34} {:>8.1} ms  {:>6.2} M lines/s",
-        took.as_secs_f64() * 1e3,
-        rate / 1e6
+        "  {what:<34} {}  ({:.2} M lines/s at the median)",
+        ms.show(" ms"),
+        LINES as f64 / (ms.median / 1e3) / 1e6
     );
 }
 
-/// Renders `FRAMES` frames, calling `between` before each (untimed); prints median and p99.
+/// Renders `FRAMES` frames, calling `between` before each (untimed); prints the median, the
+/// spread and p99.
 fn frames(
     name: &str,
     buffer: &mut LogBuffer,
@@ -125,9 +147,11 @@ fn frames(
         times.push(t.elapsed());
         black_box(&out);
     }
+    let micros: Vec<f64> = times.iter().map(|t| t.as_secs_f64() * 1e6).collect();
     times.sort_unstable();
-    let at = |q: f64| times[((times.len() - 1) as f64 * q) as usize].as_secs_f64() * 1e6;
-    println!("  {name:<44} median {:>7.1} µs   p99 {:>7.1} µs", at(0.5), at(0.99));
+    let p99 = times[((times.len() - 1) as f64 * 0.99) as usize].as_secs_f64() * 1e6;
+    let spread = Spread::of(&micros).unwrap();
+    println!("  {name:<44} {}   p99 {p99:.1} µs", spread.show(" µs"));
 }
 
 fn rendering() {

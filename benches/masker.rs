@@ -12,6 +12,10 @@
 //!   fragments at line ends);
 //! - `LineBuffer`: the whole stage path: line assembly, sanitizing, masking.
 
+// Benchmark harnesses are test code: a failed setup step should stop them loudly, and the
+// crate-wide unwrap/expect denial (Cargo.toml [lints]) is for the shipped library and binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 

@@ -4,6 +4,10 @@
 //!
 //! `cargo bench --bench watch`
 
+// Benchmark harnesses are test code: a failed setup step should stop them loudly, and the
+// crate-wide unwrap/expect denial (Cargo.toml [lints]) is for the shipped library and binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::error::Error;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -2,9 +2,17 @@
 //!
 //! cargo run --release --example sanitize_bench [LINES]
 
+// Benchmark harnesses are test code: a failed setup step should stop them loudly, and the
+// crate-wide unwrap/expect denial (Cargo.toml [lints]) is for the shipped library and binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use shipdeck::term::{sanitize, sanitize_cow, to_line, visible_width};
 use std::hint::black_box;
 use std::time::Instant;
+
+#[path = "../benches/support/stats.rs"]
+mod stats;
+use stats::Spread;
 
 fn lines(n: usize) -> Vec<String> {
     (0..n)
@@ -18,7 +26,11 @@ fn lines(n: usize) -> Vec<String> {
         .collect()
 }
 
-fn measure(name: &str, input: &[String], mut f: impl FnMut(&str) -> usize) {
+/// Rounds of each figure: the median and spread are printed, never one timing.
+const ROUNDS: usize = 5;
+
+/// M lines/s of `f` over `input`, once.
+fn rate(input: &[String], f: &mut impl FnMut(&str) -> usize) -> f64 {
     let start = Instant::now();
     let mut sink = 0usize;
     for line in input {
@@ -26,10 +38,16 @@ fn measure(name: &str, input: &[String], mut f: impl FnMut(&str) -> usize) {
     }
     let secs = start.elapsed().as_secs_f64();
     black_box(sink);
+    input.len() as f64 / secs / 1e6
+}
+
+fn measure(name: &str, input: &[String], mut f: impl FnMut(&str) -> usize) {
+    let rates: Vec<f64> = (0..ROUNDS).map(|_| rate(input, &mut f)).collect();
+    let spread = Spread::of(&rates).unwrap();
     println!(
-        "{name:<14} {:>6.1} M lines/s  ({:.0} ns/line)",
-        input.len() as f64 / secs / 1e6,
-        secs * 1e9 / input.len() as f64
+        "{name:<14} {}  ({:.0} ns/line at the median)",
+        spread.show(" M lines/s"),
+        1e3 / spread.median
     );
 }
 
@@ -40,11 +58,9 @@ fn main() {
         .unwrap_or(1_000_000);
     let input = lines(n);
     let avg = input.iter().map(String::len).sum::<usize>() / n.max(1);
-    println!("{n} lines, {avg} bytes on average, 10% with SGR");
-    for _ in 0..2 {
-        measure("sanitize", &input, |l| sanitize(l).len());
-        measure("sanitize_cow", &input, |l| sanitize_cow(l).len());
-        measure("visible_width", &input, visible_width);
-        measure("to_line", &input, |l| to_line(l, Default::default()).spans.len());
-    }
+    println!("{n} lines, {avg} bytes on average, 10% with SGR; {ROUNDS} rounds each");
+    measure("sanitize", &input, |l| sanitize(l).len());
+    measure("sanitize_cow", &input, |l| sanitize_cow(l).len());
+    measure("visible_width", &input, visible_width);
+    measure("to_line", &input, |l| to_line(l, Default::default()).spans.len());
 }

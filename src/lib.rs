@@ -1,7 +1,8 @@
 //! shipdeck: a terminal release console for backend applications.
 //!
 //! The engine is a library: it takes [`engine::Command`]s and emits [`engine::Event`]s, and has
-//! no UI code. Views (the headless printer here, the console to come) fold its events.
+//! no UI code. Views (the console in [`ui`], the headless printer in [`headless`]) fold its
+//! events. ARCHITECTURE.md in the repository root describes who owns what and how to extend it.
 
 pub mod cli;
 pub mod config;

@@ -10,6 +10,10 @@
 //! that started at another time. Everything else — another namespace, another machine, a label
 //! of an older shipdeck without the namespace, an unreadable label — cannot be proven either
 //! way: it is never reaped, only listed as orphaned and removed by an explicit `shipdeck clean`.
+//!
+//! Proof needs Linux's `/proc` (boot id, PID namespace, process start times). Elsewhere (macOS,
+//! the BSDs) the host name and pid are still recorded through portable calls, but no other
+//! owner is ever judged dead: [`Probe::None`] answers `Unknown` for everyone but this process.
 
 use std::sync::OnceLock;
 
@@ -41,18 +45,29 @@ impl Owner {
     /// This process.
     pub fn current() -> &'static Owner {
         static CURRENT: OnceLock<Owner> = OnceLock::new();
-        CURRENT.get_or_init(|| {
-            let pid = std::process::id();
-            // A /proc of another PID namespace would give another process's start time.
-            let start = if proc_is_ours() { process_start(pid) } else { None };
-            Owner {
-                host: hostname(),
+        CURRENT.get_or_init(|| Owner::of_this_process(Probe::of_platform()))
+    }
+
+    fn of_this_process(probe: Probe) -> Owner {
+        let pid = std::process::id();
+        let host = hostname();
+        match probe {
+            Probe::Proc => Owner {
+                host,
                 pid,
-                start: start.unwrap_or(0),
+                // A /proc of another PID namespace would give another process's start time.
+                start: if proc_is_ours() { process_start(pid) } else { None }.unwrap_or(0),
                 boot: boot_id().unwrap_or_default(),
                 pidns: pid_namespace().unwrap_or_default(),
-            }
-        })
+            },
+            Probe::None => Owner {
+                host,
+                pid,
+                start: 0,
+                boot: String::new(),
+                pidns: String::new(),
+            },
+        }
     }
 
     /// Reads a label: `host/pid/start/boot/pidns`, or the older `host/pid/start` (whose
@@ -82,9 +97,17 @@ impl Owner {
 
     /// Whether this owner's process is alive, gone, or out of our sight.
     pub fn liveness(&self) -> Liveness {
-        let me = Owner::current();
+        self.liveness_from(Owner::current(), Probe::of_platform())
+    }
+
+    /// The judgement, from `me` with what `probe` can see (split out so that the portable path
+    /// is tested on Linux too).
+    fn liveness_from(&self, me: &Owner, probe: Probe) -> Liveness {
         if self == me {
             return Liveness::Alive;
+        }
+        if probe == Probe::None {
+            return Liveness::Unknown("this platform cannot tell whether another process is alive");
         }
         if self.boot.is_empty() || self.pidns.is_empty() {
             return Liveness::Unknown("its label does not say its PID namespace (an older shipdeck)");
@@ -126,8 +149,29 @@ pub fn label_is_alive(label: &str) -> bool {
     label_liveness(label) != Liveness::Dead
 }
 
+/// How this platform lets us look at other processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Probe {
+    /// Linux's `/proc`: boot id, PID namespace, start time of any pid in our namespace.
+    Proc,
+    /// Nothing portable proves a process gone (pids are reused, there is no boot id to compare):
+    /// no other owner is ever called dead.
+    None,
+}
+
+impl Probe {
+    fn of_platform() -> Probe {
+        if cfg!(target_os = "linux") {
+            Probe::Proc
+        } else {
+            Probe::None
+        }
+    }
+}
+
+/// The host name (gethostname(2) through whoami, on every platform); `/` cannot appear in a label.
 fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
+    whoami::hostname()
         .ok()
         .or_else(|| std::env::var("HOSTNAME").ok())
         .map(|h| h.trim().replace('/', "_"))
@@ -232,6 +276,42 @@ mod tests {
         let legacy = format!("{}/{pid}/1", me.host);
         assert!(matches!(label_liveness(&legacy), Liveness::Unknown(_)));
         assert!(label_is_alive(&legacy));
+    }
+
+    #[test]
+    fn without_proc_no_other_owner_is_ever_dead() {
+        // What macOS sees: the portable probe. A pid that is provably gone on Linux, our own
+        // pid with another start time, and a stranger's label all stay "unknown" there.
+        let me = Owner::of_this_process(Probe::None);
+        assert!(me.boot.is_empty() && me.pidns.is_empty() && me.start == 0, "{me:?}");
+        assert_eq!(me.host, Owner::current().host);
+        assert_eq!(me.liveness_from(&me, Probe::None), Liveness::Alive);
+        let linux_me = Owner::current();
+        let gone = Owner {
+            pid: exited_pid(),
+            start: 1,
+            ..linux_me.clone()
+        };
+        assert_eq!(gone.liveness_from(linux_me, Probe::Proc), Liveness::Dead);
+        for other in [
+            gone.clone(),
+            Owner { start: 1, ..me.clone() },
+            Owner {
+                pid: gone.pid,
+                ..me.clone()
+            },
+        ] {
+            assert!(
+                matches!(other.liveness_from(&me, Probe::None), Liveness::Unknown(_)),
+                "{other:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_host_name_matches_the_kernels() {
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+        assert_eq!(Owner::current().host, kernel.trim().replace('/', "_"));
     }
 
     #[test]

@@ -1,6 +1,10 @@
 //! Cancellation and crash recovery against the real engine: a signal stops and removes a run's
 //! containers within two seconds; what a `kill -9` leaves behind is reaped by the next start.
 
+// Integration tests are test code: a failed setup step should stop them loudly, and the
+// crate-wide unwrap/expect denial (Cargo.toml [lints]) is for the shipped library and binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::io::{BufRead, BufReader};

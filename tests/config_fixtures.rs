@@ -1,6 +1,10 @@
 //! Every bad `release.toml` under fixtures/configs/invalid gives exactly the diagnostics in
 //! its `.expected` file; every config under fixtures/configs/valid loads.
 
+// Integration tests are test code: a failed setup step should stop them loudly, and the
+// crate-wide unwrap/expect denial (Cargo.toml [lints]) is for the shipped library and binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::fs;
 use std::path::{Path, PathBuf};
 

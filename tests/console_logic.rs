@@ -1,5 +1,9 @@
 //! The console's logic driven by actions and engine events, without a terminal.
 
+// Integration tests are test code: a failed setup step should stop them loudly, and the
+// crate-wide unwrap/expect denial (Cargo.toml [lints]) is for the shipped library and binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use chrono::{TimeZone, Utc};
 
 use shipdeck::engine::event::StageKindName;

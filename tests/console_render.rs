@@ -1,6 +1,10 @@
 //! The console's frames, rendered from real state into a real ratatui buffer: snapshots of the
 //! main states and the colours of status glyphs.
 
+// Integration tests are test code: a failed setup step should stop them loudly, and the
+// crate-wide unwrap/expect denial (Cargo.toml [lints]) is for the shipped library and binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use chrono::{TimeZone, Utc};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;

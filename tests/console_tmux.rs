@@ -1,6 +1,10 @@
 //! The real binary in a real terminal (tmux) on a fixture repository and the real Docker
 //! engine: press Enter, watch the stages go green, quit, and find the terminal restored.
 
+// Integration tests are test code: a failed setup step should stop them loudly, and the
+// crate-wide unwrap/expect denial (Cargo.toml [lints]) is for the shipped library and binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::process::Command;

@@ -1,6 +1,10 @@
 //! The console draws text from repositories, engines and apps: none of it may put a control
 //! character into a cell (ratatui writes cell symbols to the terminal as they are).
 
+// Integration tests are test code: a failed setup step should stop them loudly, and the
+// crate-wide unwrap/expect denial (Cargo.toml [lints]) is for the shipped library and binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use chrono::Utc;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;

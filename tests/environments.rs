@@ -3,6 +3,10 @@
 //! processes, and status read from the engine alone. Every test uses its own app name and
 //! ports; `TestApp` removes its containers, volumes and images when it drops.
 
+// Integration tests are test code: a failed setup step should stop them loudly, and the
+// crate-wide unwrap/expect denial (Cargo.toml [lints]) is for the shipped library and binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::process::{Command, Output, Stdio};

@@ -3,6 +3,10 @@
 //! budget, and stage containers run with resource limits. Each test is an attack, run with
 //! the real binary against the real Docker engine.
 
+// Integration tests are test code: a failed setup step should stop them loudly, and the
+// crate-wide unwrap/expect denial (Cargo.toml [lints]) is for the shipped library and binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::path::Path;

@@ -1,6 +1,10 @@
 //! The pipeline engine end to end: the real binary, real git repositories, the real Docker
 //! engine.
 
+// Integration tests are test code: a failed setup step should stop them loudly, and the
+// crate-wide unwrap/expect denial (Cargo.toml [lints]) is for the shipped library and binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::process::Command;

@@ -2,7 +2,12 @@
 //! PID namespace (`unshare --pid --fork --mount-proc`, as a CI container sharing the engine's
 //! socket would be) keeps its live run when a shipdeck here starts; what it leaves when killed
 //! cannot be proven dead from here, so it is kept, listed by `status` and removed by `clean`;
-//! a dead owner's leftovers here, interrupted build images included, are reaped by the next start.
+//! a dead owner's leftovers here are reaped by the next start; an interrupted build's images,
+//! which name no owner, are listed as orphans and removed by `clean`.
+
+// Integration tests are test code: a failed setup step should stop them loudly, and the
+// crate-wide unwrap/expect denial (Cargo.toml [lints]) is for the shipped library and binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -210,7 +215,7 @@ fn clean_keeps_what_a_live_shipdeck_here_owns() {
 }
 
 #[test]
-fn an_interrupted_package_build_is_labelled_and_reaped_by_the_next_start() {
+fn an_interrupted_package_build_is_labelled_listed_by_the_next_start_and_cleaned() {
     let _serial = one_at_a_time();
     require_docker(&["debian:bookworm-slim"]);
     let app = TestApp::with_config(
@@ -234,7 +239,7 @@ fn an_interrupted_package_build_is_labelled_and_reaped_by_the_next_start() {
     kill("-KILL", &child.id().to_string());
     child.wait().unwrap();
 
-    // What the build left carries the app's label: findable.
+    // What the build left carries the app's label and the role `build`: findable.
     let images = || {
         docker_list(&[
             "images",
@@ -243,13 +248,91 @@ fn an_interrupted_package_build_is_labelled_and_reaped_by_the_next_start() {
             "dangling=true",
             "--filter",
             &format!("label=dev.shipdeck.app={}", app.name),
+            "--filter",
+            "label=dev.shipdeck.role=build",
         ])
     };
-    assert!(!images().is_empty(), "the interrupted build left no labelled image");
+    let left = images();
+    assert!(!left.is_empty(), "the interrupted build left no labelled image");
 
+    // Build steps name no owner (so that the layer cache holds across processes): the next
+    // start cannot prove their shipdeck gone, keeps them and says so.
     let (_other, stderr) = start_here();
+    assert!(stderr.contains("orphaned leftover"), "{stderr}");
     assert!(stderr.contains("build image"), "{stderr}");
-    assert_eq!(images(), Vec::<String>::new(), "{stderr}");
+    assert_eq!(images(), left, "an unowned build image was reaped on a guess: {stderr}");
+
+    let out = run(app.shipdeck().arg("status"));
+    let status = String::from_utf8_lossy(&out.stdout);
+    assert!(status.contains("build image"), "{status}");
+    assert!(status.contains("do not record their shipdeck"), "{status}");
+
+    let out = run(app.shipdeck().arg("clean"));
+    let cleaned = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{cleaned}");
+    assert!(cleaned.contains(&format!("{} build image(s)", left.len())), "{cleaned}");
+    assert_eq!(images(), Vec::<String>::new(), "{cleaned}");
+    app.assert_no_leftovers();
+}
+
+#[test]
+fn clean_in_another_terminal_never_breaks_a_running_package_build() {
+    let _serial = one_at_a_time();
+    require_docker(&["debian:bookworm-slim"]);
+    let app = TestApp::with_config(
+        "build-vs-clean",
+        "[app]\nname = \"{app}\"\n[stages.package]\ndockerfile = \"Dockerfile\"\n",
+    );
+    // Many short steps: many moments where the latest step image is dangling and unused.
+    let mut dockerfile = String::from("FROM debian:bookworm-slim\n");
+    for i in 1..=12 {
+        dockerfile.push_str(&format!("RUN echo step-{i} > /s{i} && sleep 0.3\n"));
+    }
+    app.write("Dockerfile", &dockerfile);
+    app.commit_all("a build of many steps");
+    let mut child = app
+        .shipdeck()
+        .args(["run", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut events = read_until(&mut reader, "Step 2/");
+    // `clean`, again and again, for as long as the build runs.
+    let cleaner = {
+        let dir = app.path().to_path_buf();
+        let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+        let handle = std::thread::spawn(move || {
+            let mut outputs = Vec::new();
+            while stop_rx.try_recv().is_err() {
+                let out = run(Command::new(BIN).arg("-C").arg(&dir).arg("clean").stdin(Stdio::null()));
+                outputs.push(String::from_utf8_lossy(&out.stdout).into_owned());
+            }
+            outputs
+        });
+        (stop_tx, handle)
+    };
+    for line in reader.lines() {
+        events.push(serde_json::from_str(&line.unwrap()).unwrap());
+    }
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let (stop, handle) = cleaner;
+    stop.send(()).unwrap();
+    let cleans = handle.join().unwrap();
+    let package = finished(&events, "package");
+    assert_eq!(package["status"], "success", "{package}\n{cleans:#?}");
+    assert!(
+        cleans.len() >= 3,
+        "clean ran only {} time(s) during the build",
+        cleans.len()
+    );
+    for out in &cleans {
+        assert!(
+            !out.contains("build image(s)"),
+            "clean removed something of the live build: {out}"
+        );
+    }
     app.assert_no_leftovers();
 }
 

@@ -2,6 +2,10 @@
 //! `kill -9` at random moments of `promote`, then what `status` says, what the lock says, and
 //! what the same promote does when run again.
 
+// Integration tests are test code: a failed setup step should stop them loudly, and the
+// crate-wide unwrap/expect denial (Cargo.toml [lints]) is for the shipped library and binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 mod safety_support;
 

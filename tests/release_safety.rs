@@ -3,6 +3,10 @@
 //! really ran and passed there and verifies it with its own checks. The crash tests are in
 //! release_crash.rs.
 
+// Integration tests are test code: a failed setup step should stop them loudly, and the
+// crate-wide unwrap/expect denial (Cargo.toml [lints]) is for the shipped library and binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 mod safety_support;
 

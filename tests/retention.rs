@@ -1,6 +1,10 @@
 //! `[app] keep_runs`: only the newest runs keep their files under `.shipdeck/runs`; the
 //! history keeps every run. Real runs against the real engine.
 
+// Integration tests are test code: a failed setup step should stop them loudly, and the
+// crate-wide unwrap/expect denial (Cargo.toml [lints]) is for the shipped library and binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::*;

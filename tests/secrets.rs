@@ -4,6 +4,10 @@
 //! author carry terminal sequences. What shipdeck prints, the NDJSON, the log files and the
 //! SQLite history must hold no trace of the secret and no escape sequence but colour.
 
+// Integration tests are test code: a failed setup step should stop them loudly, and the
+// crate-wide unwrap/expect denial (Cargo.toml [lints]) is for the shipped library and binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 mod trace;
 

@@ -1,6 +1,10 @@
 //! Watch mode end to end: `shipdeck watch --json` on real repositories in temp dirs, real
 //! commits and saves, the real Docker engine.
 
+// Integration tests are test code: a failed setup step should stop them loudly, and the
+// crate-wide unwrap/expect denial (Cargo.toml [lints]) is for the shipped library and binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::io::{BufRead, BufReader};

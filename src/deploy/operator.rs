@@ -25,7 +25,7 @@ impl Operator {
             .or_else(|_| std::env::var("LOGNAME"))
             .ok()
             .filter(|u| !u.is_empty())
-            .unwrap_or_else(|| user_of_uid(&unsafe_free_uid()));
+            .unwrap_or_else(os_user_of_process);
         Operator {
             git_user,
             os_user,
@@ -34,27 +34,29 @@ impl Operator {
     }
 }
 
-/// The login name of a user ID, from /etc/passwd; `uid<N>` when it has none.
-fn user_of_uid(uid: &str) -> String {
-    std::fs::read_to_string("/etc/passwd")
+/// The login name of this process's user (getpwuid through whoami: macOS keeps its users in
+/// Directory Services, not /etc/passwd); `uid<N>` when the user has no name.
+fn os_user_of_process() -> String {
+    whoami::username()
         .ok()
-        .and_then(|passwd| {
-            passwd.lines().find_map(|line| {
-                let fields: Vec<&str> = line.split(':').collect();
-                (fields.len() > 2 && fields[2] == uid).then(|| fields[0].to_string())
-            })
-        })
-        .unwrap_or_else(|| format!("uid{uid}"))
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| format!("uid{}", rustix::process::getuid().as_raw()))
 }
 
-/// The real user ID, read from /proc (no libc call needed).
-fn unsafe_free_uid() -> String {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .and_then(|l| l.split_whitespace().nth(1).map(str::to_string))
-        })
-        .unwrap_or_else(|| "?".into())
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_os_user_comes_from_the_uid_when_the_environment_says_nothing() {
+        let uid = rustix::process::getuid().as_raw().to_string();
+        let passwd = std::fs::read_to_string("/etc/passwd").unwrap();
+        let expected = passwd
+            .lines()
+            .map(|line| line.split(':').collect::<Vec<_>>())
+            .find(|f| f.len() > 2 && f[2] == uid)
+            .map(|f| f[0].to_string())
+            .unwrap_or_else(|| format!("uid{uid}"));
+        assert_eq!(os_user_of_process(), expected);
+    }
 }

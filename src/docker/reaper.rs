@@ -59,7 +59,7 @@ impl Leftover {
             short(&self.name),
             self.app,
             if self.run.is_empty() { "?" } else { &self.run },
-            self.owner
+            if self.owner.is_empty() { "?" } else { &self.owner }
         );
         // Labels are anyone's text: nothing in them reaches a terminal but plain characters.
         crate::term::strip_sgr(&crate::term::sanitize(&text))
@@ -137,10 +137,15 @@ impl Docker {
         for v in volumes.volumes.unwrap_or_default() {
             out.extend(leftover(LeftoverKind::Volume, v.name.clone(), v.name, &v.labels));
         }
-        // Only dangling images: an interrupted build's last step. A finished build's steps
-        // are the release's parents, and go with it.
-        let mut image_filters = filters;
-        image_filters.insert("dangling".to_string(), vec!["true".to_string()]);
+        // Only dangling build images: an interrupted build's last step. A finished build's
+        // steps are the release's parents, and go with it. Build images name no owner (see
+        // `engine::package`), so they are found by their role.
+        let mut build = vec![format!("{}=build", labels::ROLE)];
+        build.extend(wanted.into_iter().skip(1));
+        let image_filters: HashMap<String, Vec<String>> = HashMap::from([
+            ("label".to_string(), build),
+            ("dangling".to_string(), vec!["true".to_string()]),
+        ]);
         let options = ListImagesOptionsBuilder::default().filters(&image_filters).build();
         let images = self
             .api
@@ -150,6 +155,7 @@ impl Docker {
         for i in images {
             out.extend(leftover(LeftoverKind::Image, i.id.clone(), i.id, &i.labels));
         }
+        build_images_of_live_apps_are_alive(&mut out);
         Ok(out)
     }
 
@@ -221,21 +227,48 @@ impl Docker {
     }
 }
 
+/// An ownerless build image may be the latest step of a build that runs right now: while a
+/// shipdeck here provably runs something of its app (a package stage holds a build lease, see
+/// `engine::package`), it counts as alive, so that neither the start-up nor `clean` lists or
+/// removes it between two steps of that build.
+fn build_images_of_live_apps_are_alive(found: &mut [Leftover]) {
+    let live: std::collections::HashSet<String> = found
+        .iter()
+        .filter(|l| l.liveness == Liveness::Alive)
+        .map(|l| l.app.clone())
+        .collect();
+    for l in found.iter_mut() {
+        if l.kind == LeftoverKind::Image && l.owner.is_empty() && live.contains(&l.app) {
+            l.liveness = Liveness::Alive;
+        }
+    }
+}
+
+/// Why an ownerless build image is kept at start-up.
+const UNOWNED_BUILD: &str = "build images do not record their shipdeck (so that the layer cache holds across runs)";
+
 /// A run's object, if these labels say it is one: an owner (not empty: release images clear
-/// it so that their containers never inherit one) and one of a run's roles.
+/// it so that their containers never inherit one) and one of a run's roles. A dangling image
+/// of role `build` needs no owner: build steps are labelled without one, and such an image is
+/// an orphan that only `shipdeck clean` removes.
 fn leftover(kind: LeftoverKind, id: String, name: String, l: &HashMap<String, String>) -> Option<Leftover> {
-    let owner = l.get(labels::OWNER).filter(|o| !o.is_empty())?.clone();
     let role = l.get(labels::ROLE).map(String::as_str).unwrap_or_default();
     if !RUN_ROLES.contains(&role) {
         return None;
     }
+    let owner = l.get(labels::OWNER).filter(|o| !o.is_empty()).cloned();
+    let (liveness, owner) = match owner {
+        Some(owner) => (label_liveness(&owner), owner),
+        None if kind == LeftoverKind::Image && role == "build" => (Liveness::Unknown(UNOWNED_BUILD), String::new()),
+        None => return None,
+    };
     Some(Leftover {
         kind,
         id,
         name,
         app: l.get(labels::APP).cloned().unwrap_or_default(),
         run: l.get(labels::RUN).cloned().unwrap_or_default(),
-        liveness: label_liveness(&owner),
+        liveness,
         owner,
     })
 }
@@ -285,6 +318,57 @@ mod tests {
             leftover(LeftoverKind::Container, "c".into(), "c".into(), &labelled("", "stage")),
             None
         );
+    }
+
+    #[test]
+    fn an_ownerless_dangling_build_image_is_an_orphan_and_nothing_else_ownerless_is() {
+        let mut build = labelled("", "build");
+        build.remove(labels::OWNER);
+        let image = leftover(
+            LeftoverKind::Image,
+            "i".into(),
+            "sha256:0123456789abcdef".into(),
+            &build,
+        );
+        let image = image.expect("an ownerless build image is a leftover");
+        assert_eq!(image.liveness, Liveness::Unknown(UNOWNED_BUILD));
+        assert_eq!(
+            image.describe(),
+            format!("build image 0123456789ab (app a, run 3, owner ?): {UNOWNED_BUILD}")
+        );
+        // The classic builder's step containers carry the same labels: a live build's step
+        // must never be listed for `clean`, so containers and volumes still need an owner.
+        for kind in [LeftoverKind::Container, LeftoverKind::Volume] {
+            assert_eq!(leftover(kind, "c".into(), "c".into(), &build), None, "{kind:?}");
+        }
+        let mut release = labelled("", "release");
+        release.remove(labels::OWNER);
+        assert_eq!(leftover(LeftoverKind::Image, "i".into(), "i".into(), &release), None);
+    }
+
+    #[test]
+    fn ownerless_build_images_of_an_app_a_live_shipdeck_runs_are_alive() {
+        let me = Owner::current().label();
+        let mut build = labelled("", "build");
+        build.remove(labels::OWNER);
+        let image = |app: &str| {
+            let mut l = build.clone();
+            l.insert(labels::APP.into(), app.into());
+            leftover(LeftoverKind::Image, format!("i-{app}"), format!("i-{app}"), &l).unwrap()
+        };
+        let lease = leftover(LeftoverKind::Volume, "v".into(), "v".into(), &labelled(&me, "build")).unwrap();
+        let stranger = {
+            let mut l = labelled("elsewhere/1/1/b/1", "build");
+            l.insert(labels::APP.into(), "b".into());
+            leftover(LeftoverKind::Volume, "w".into(), "w".into(), &l).unwrap()
+        };
+        let mut found = vec![image("a"), image("b"), image("c"), lease, stranger];
+        build_images_of_live_apps_are_alive(&mut found);
+        let of = |id: &str| found.iter().find(|l| l.id == id).unwrap().liveness.clone();
+        assert_eq!(of("i-a"), Liveness::Alive, "app a has a live lease");
+        // A lease of unknown liveness proves nothing: its app's images stay orphans.
+        assert_eq!(of("i-b"), Liveness::Unknown(UNOWNED_BUILD));
+        assert_eq!(of("i-c"), Liveness::Unknown(UNOWNED_BUILD));
     }
 
     #[test]

@@ -23,6 +23,51 @@ pub async fn build(
     cancel: &CancellationToken,
     log_file: &LogFile,
 ) -> Result<StageEnd, DockerError> {
+    let lease = take_lease(shared, stage).await;
+    let result = build_release(shared, stage, spec, cancel, log_file).await;
+    if let Some(name) = lease {
+        if let Err(e) = shared.docker.remove_volume(&name).await {
+            tracing::warn!("removing the build lease {name} failed: {e}");
+        }
+    }
+    result
+}
+
+/// A small volume that says "this process is building `app`" for as long as the build runs.
+/// Build steps carry no owner (see [`Context::generated`]), so without it `shipdeck clean` in
+/// another terminal would take a running build's latest step image for an orphan and remove it
+/// between two steps, failing the build. The lease carries this process as owner: while it is
+/// alive, the app's dangling build images count as alive too (`docker::reaper`); after a
+/// crash the start-up reaper removes the lease with the dead owner's other leftovers.
+async fn take_lease(shared: &RunShared, stage: &StageConfig) -> Option<String> {
+    let app = &shared.config.app.name;
+    let run = shared.run.to_string();
+    let name = format!("shipdeck-{app}-{run}-{}-building", stage.name);
+    let owner = crate::owner::Owner::current().label();
+    let labels = labels::set(&[
+        (labels::APP, app.as_str()),
+        (labels::RUN, &run),
+        (labels::STAGE, &stage.name),
+        (labels::ROLE, "build"),
+        (labels::OWNER, &owner),
+    ]);
+    match shared.docker.ensure_volume(&name, labels).await {
+        Ok(()) => Some(name),
+        Err(e) => {
+            // The build itself does not need it: only a concurrent `clean` could then hurt it.
+            tracing::warn!("creating the build lease {name} failed: {e}");
+            None
+        }
+    }
+}
+
+async fn build_release(
+    shared: &RunShared,
+    stage: &StageConfig,
+    spec: &PackageStage,
+    cancel: &CancellationToken,
+    log_file: &LogFile,
+) -> Result<StageEnd, DockerError> {
     let config = &shared.config;
     let tag = format!("{}:{}", config.app.name, shared.commit.short);
     let run = shared.run.to_string();
@@ -210,9 +255,13 @@ impl Context {
     }
 
     /// The user's Dockerfile with a `LABEL` after each `FROM`, so that every step's image and
-    /// container — and what an interrupted build leaves dangling — carries the app, the role
-    /// `build` and this process as owner, for the reaper; then the release labels, which also
-    /// clear the owner so that a release (and every deployment of it) is never a run's leftover.
+    /// container — and what an interrupted build leaves dangling — carries the app and the role
+    /// `build`, for the reaper; then the release labels, which also clear the owner so that a
+    /// release (and every deployment of it) is never a run's leftover. The build label names no
+    /// owner on purpose: it is part of every step's cache key, and a per-process value would
+    /// make the builder's layer cache miss in every new `shipdeck` process. The dangling image of
+    /// an interrupted build is therefore an orphan (its shipdeck cannot be proven gone), listed
+    /// at start-up and by `status`, removed by `shipdeck clean`.
     fn generated(&self, dockerfile: &str) -> String {
         let quoted = |pairs: &[(String, String)]| -> String {
             pairs
@@ -229,7 +278,6 @@ impl Context {
             .unwrap_or_default();
         let build = [
             (labels::APP.to_string(), app),
-            (labels::OWNER.to_string(), crate::owner::Owner::current().label()),
             (labels::ROLE.to_string(), "build".to_string()),
         ];
         let mut release = self.labels.clone();
@@ -494,11 +542,16 @@ mod tests {
                 ("dev.shipdeck.role".into(), "release".into()),
             ],
         };
-        let owner = crate::owner::Owner::current().label();
-        let build =
-            format!("LABEL dev.shipdeck.app=\"a\\\"b\" dev.shipdeck.owner=\"{owner}\" dev.shipdeck.role=\"build\"");
+        let build = "LABEL dev.shipdeck.app=\"a\\\"b\" dev.shipdeck.role=\"build\"";
+        let generated =
+            context.generated("FROM x AS base\nRUN make\nfrom \\\n  # a comment\n\n  y\nCOPY --from=base / /\n\n");
+        // Nothing of this process in a step's labels: the layer cache holds across processes.
+        assert!(
+            !generated.contains(&crate::owner::Owner::current().label()),
+            "{generated}"
+        );
         assert_eq!(
-            context.generated("FROM x AS base\nRUN make\nfrom \\\n  # a comment\n\n  y\nCOPY --from=base / /\n\n"),
+            generated,
             format!(
                 "FROM x AS base\n{build}\nRUN make\nfrom \\\n  # a comment\n\n  y\n{build}\nCOPY --from=base / /\n\
                  LABEL dev.shipdeck.app=\"a\\\"b\" dev.shipdeck.owner=\"\" dev.shipdeck.role=\"release\"\n"

@@ -3,7 +3,8 @@
 //! ```text
 //! .shipdeck/
 //!   .gitignore                      "*" so the directory is never committed
-//!   history.sqlite                  runs, stages (later: deployments, smoke results, audit)
+//!   history.sqlite                  runs, stages, operations on environments (the audit:
+//!                                   who, approval, force), smoke results
 //!   runs/<n>/logs/<stage>.log       full stage logs, written by the engine
 //!   runs/<n>/artifacts/
 //! ```

@@ -160,3 +160,52 @@ fn keys<'a>(enter: Enter, theme: &Theme) -> Line<'a> {
     spans.push(Span::styled(word, theme.text));
     Line::from(spans)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Event;
+    use crate::ui::action::Action;
+    use crate::ui::app::{App, Modal, ModalInput};
+    use crate::ui::panels::test_support::{commit, draw, find, finished, release, text, theme};
+
+    fn promoting(typed: &str) -> App {
+        let mut app = finished();
+        app.update(Action::Promote);
+        app.apply(Event::PromotionPreview {
+            env: "production".into(),
+            source: "staging".into(),
+            current: Some(release('b', "Initial commit")),
+            candidate: Some(release('a', "Add /health endpoint")),
+            commits: vec![commit('a', "Add /health endpoint")],
+            approval: true,
+            blocked: None,
+        });
+        for c in typed.chars() {
+            app.modal_input(ModalInput::Char(c));
+        }
+        app
+    }
+
+    fn draw_modal(app: &App) -> ratatui::buffer::Buffer {
+        let theme = theme();
+        let Some(Modal::Promote(modal)) = &app.modal else {
+            panic!("no promote dialog: {:?}", app.modal.is_some())
+        };
+        draw(90, 20, |area, buf| render(modal, true, &theme, area, buf))
+    }
+
+    #[test]
+    fn enter_lights_up_only_once_the_name_is_typed() {
+        let theme = theme();
+        let buf = draw_modal(&promoting("produ"));
+        let screen = text(&buf);
+        assert!(screen.contains("staging → production"), "{screen}");
+        assert!(screen.contains("aaaaaaa"), "{screen}");
+        let (x, y) = find(&buf, "Enter promote");
+        assert_eq!(buf[(x + 1, y)].fg, theme.muted.fg.unwrap(), "{screen}");
+        let buf = draw_modal(&promoting("production"));
+        let (x, y) = find(&buf, "Enter promote");
+        assert_eq!(buf[(x + 1, y)].fg, theme.accent.fg.unwrap(), "{}", text(&buf));
+    }
+}

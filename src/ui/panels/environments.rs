@@ -233,3 +233,50 @@ fn detail<'a>(app: &App, env: &EnvView, theme: &Theme, room: usize) -> Vec<Vec<S
         vec![spans]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::panels::test_support::{draw, find, running, text, theme};
+
+    use crate::engine::Event;
+    use crate::ui::panels::test_support::deployed;
+
+    fn staging_smoke(app: &mut App, smoke: Option<bool>) {
+        app.apply(Event::EnvironmentStatus {
+            env: "staging".into(),
+            deployed: Some(deployed('b', "Initial commit", "Up 2 minutes (healthy)")),
+            lock: None,
+            error: None,
+            smoke,
+        });
+    }
+
+    #[test]
+    fn a_verified_staging_is_green_and_an_empty_production_is_marked() {
+        let (mut app, theme) = (running(), theme());
+        staging_smoke(&mut app, Some(true));
+        let buf = draw(40, 6, |area, buf| render(&app, &theme, area, buf));
+        let screen = text(&buf);
+        assert!(screen.contains("Environments"), "{screen}");
+        assert!(screen.contains("bbbbbbb"), "{screen}");
+        let (x, y) = find(&buf, "● healthy");
+        assert_eq!(buf[(x, y)].fg, theme.success.fg.unwrap(), "{screen}");
+        let (x, y) = find(&buf, "production ○");
+        assert_eq!(buf[(x, y)].fg, theme.production.fg.unwrap(), "{screen}");
+        let (x, y) = find(&buf, "not deployed");
+        assert_eq!(buf[(x, y)].fg, theme.muted.fg.unwrap(), "{screen}");
+    }
+
+    #[test]
+    fn a_failed_smoke_verdict_is_a_bold_failure_whatever_docker_says() {
+        let (mut app, theme) = (running(), theme());
+        staging_smoke(&mut app, Some(false));
+        let buf = draw(40, 6, |area, buf| render(&app, &theme, area, buf));
+        let screen = text(&buf);
+        assert!(!screen.contains("healthy"), "{screen}");
+        let (x, y) = find(&buf, "✗");
+        assert_eq!(buf[(x, y)].fg, theme.failure.fg.unwrap(), "{screen}");
+        assert!(buf[(x, y)].modifier.contains(Modifier::BOLD), "{screen}");
+    }
+}

@@ -99,3 +99,36 @@ pub fn render(app: &App, keymap: &Keymap, theme: &Theme, area: Rect, buf: &mut B
     };
     Paragraph::new(crate::ui::panels::fit_line(line, area.width as usize)).render(area, buf);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Event;
+    use crate::ui::panels::test_support::{draw, find, finished, text, theme};
+
+    #[test]
+    fn offers_the_next_step_in_bold_green_then_the_focus_keys() {
+        let (app, theme, keymap) = (finished(), theme(), Keymap::default());
+        let buf = draw(100, 1, |area, buf| render(&app, &keymap, &theme, area, buf));
+        let screen = text(&buf);
+        let (x, y) = find(&buf, "deploy aaaaaaa → staging");
+        assert_eq!(buf[(x, y)].fg, theme.success.fg.unwrap(), "{screen}");
+        assert!(buf[(x, y)].modifier.contains(Modifier::BOLD), "{screen}");
+        let key = keymap.primary(Action::Deploy);
+        let (kx, ky) = find(&buf, &format!(" {key} deploy"));
+        assert_eq!(buf[(kx + 1, ky)].fg, theme.accent.fg.unwrap(), "{screen}");
+    }
+
+    #[test]
+    fn a_notice_comes_first_in_its_level_colour() {
+        let (mut app, theme, keymap) = (finished(), theme(), Keymap::default());
+        app.apply(Event::Notice {
+            level: NoticeLevel::Error,
+            message: "the engine went away".into(),
+        });
+        let buf = draw(100, 1, |area, buf| render(&app, &keymap, &theme, area, buf));
+        let (x, y) = find(&buf, "the engine went away");
+        assert_eq!((x, y), (1, 0), "{}", text(&buf));
+        assert_eq!(buf[(x, y)].fg, theme.failure.fg.unwrap());
+    }
+}

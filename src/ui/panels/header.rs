@@ -93,3 +93,48 @@ fn watch_spans(app: &App, theme: &Theme) -> Vec<Span<'static>> {
     }
     spans
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Event;
+    use crate::ui::panels::test_support::{draw, find, idle, text, theme};
+
+    #[test]
+    fn names_the_app_the_head_and_a_live_engine_in_green() {
+        let (app, theme) = (idle(), theme());
+        let buf = draw(80, 2, |area, buf| render(&app, &theme, area, buf));
+        let screen = text(&buf);
+        assert!(
+            screen.starts_with(" shipdeck hello-py  /home/ada/hello-py  ⎇ main @ aaaaaaa"),
+            "{screen}"
+        );
+        assert!(screen.contains("docker ● 20.10.24 (API 1.41)"), "{screen}");
+        let (x, y) = find(&buf, "●");
+        assert_eq!(buf[(x, y)].fg, theme.success.fg.unwrap());
+        let (x, y) = find(&buf, "aaaaaaa");
+        assert_eq!(buf[(x, y)].fg, theme.accent.fg.unwrap());
+    }
+
+    #[test]
+    fn an_unreachable_engine_is_one_alert_line() {
+        let (mut app, theme) = (idle(), theme());
+        app.apply(Event::EngineStatus {
+            connected: false,
+            address: "unix:///var/run/docker.sock".into(),
+            version: None,
+            api_version: None,
+            message: Some("connection refused\nsecond line never shown".into()),
+        });
+        let buf = draw(100, 2, |area, buf| render(&app, &theme, area, buf));
+        let screen = text(&buf);
+        assert!(
+            screen.contains("docker ✗ unreachable at unix:///var/run/docker.sock: connection refused"),
+            "{screen}"
+        );
+        assert!(!screen.contains("second line"), "{screen}");
+        let (x, y) = find(&buf, "✗");
+        assert_eq!(buf[(x, y)].style().fg, theme.alert.fg);
+        assert_eq!(buf[(x, y)].style().bg, theme.alert.bg);
+    }
+}

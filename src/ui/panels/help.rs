@@ -81,3 +81,32 @@ pub fn render(keymap: &Keymap, scroll: usize, theme: &Theme, area: Rect, buf: &m
     }
     Paragraph::new(Line::styled(fit(FOOTNOTE, note_area.width as usize), theme.muted)).render(note_area, buf);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::panels::test_support::{draw, find, text, theme};
+
+    #[test]
+    fn lists_every_key_of_the_keymap_with_keys_in_the_accent_colour() {
+        let (theme, keymap) = (theme(), Keymap::default());
+        let buf = draw(100, 40, |area, buf| render(&keymap, 0, &theme, area, buf));
+        let screen = text(&buf);
+        assert!(screen.contains("Keys · ? or Esc to close"), "{screen}");
+        for (keys, what) in keymap.help_rows() {
+            assert!(screen.contains(what), "`{what}` ({keys}) missing:\n{screen}");
+        }
+        // The row of the `?` key: the key in the accent colour, what it does in the text colour.
+        let (x, y) = find(&buf, "?  this help");
+        assert_eq!(buf[(x, y)].fg, theme.accent.fg.unwrap(), "{screen}");
+        assert_eq!(buf[(x + 3, y)].style().fg, theme.text.fg, "{screen}");
+    }
+
+    #[test]
+    fn a_short_terminal_says_there_is_more() {
+        let (theme, keymap) = (theme(), Keymap::default());
+        let buf = draw(40, 10, |area, buf| render(&keymap, 0, &theme, area, buf));
+        let screen = text(&buf);
+        assert!(screen.contains("↓ more"), "{screen}");
+    }
+}

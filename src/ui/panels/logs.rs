@@ -129,3 +129,43 @@ pub fn styles(theme: &Theme) -> LogStyles {
         indicator: theme.accent,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::panels::test_support::{draw, find, idle, running, text, theme};
+    use ratatui::style::Color;
+
+    #[test]
+    fn the_selected_stage_log_keeps_its_colours_and_nothing_else() {
+        let (app, theme) = (running(), theme());
+        let buf = draw(60, 8, |area, buf| render(&app, &theme, area, buf));
+        let screen = text(&buf);
+        assert!(screen.contains("$ python -m zipapp app"), "{screen}");
+        let (x, y) = find(&buf, "built dist/hello.pyz");
+        // SGR 32 from the stage's output reaches the cell; the text after the reset does not.
+        assert_eq!(buf[(x, y)].fg, Color::Green, "{screen}");
+        assert_ne!(buf[(x + 6, y)].fg, Color::Green, "{screen}");
+        assert!(!screen.contains('\x1b'), "{screen:?}");
+    }
+
+    #[test]
+    fn without_a_run_it_is_an_empty_frame() {
+        let (app, theme) = (idle(), theme());
+        let buf = draw(30, 4, |area, buf| render(&app, &theme, area, buf));
+        let screen = text(&buf);
+        assert!(screen.contains("Log"), "{screen}");
+        assert_eq!(
+            screen
+                .lines()
+                .nth(1)
+                .map(|l| l.trim_matches(|c| c == '│' || c == '┃' || c == ' ')),
+            Some("")
+        );
+        // Not focused: the muted title on a rounded border in the border colour.
+        let (x, y) = find(&buf, "Log");
+        assert_eq!(buf[(x, y)].fg, theme.muted.fg.unwrap(), "{screen}");
+        assert_eq!(buf[(0, 0)].symbol(), "╭", "{screen}");
+        assert_eq!(buf[(0, 0)].style().fg, theme.border.fg, "{screen}");
+    }
+}

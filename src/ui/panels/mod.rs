@@ -9,6 +9,8 @@ pub mod logs;
 pub mod pipeline;
 pub mod rollback_picker;
 pub mod runs;
+#[cfg(test)]
+mod test_support;
 
 use ratatui::style::Style;
 use ratatui::widgets::{Block, BorderType, Borders};

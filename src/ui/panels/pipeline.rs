@@ -83,3 +83,34 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     }
     Paragraph::new(lines).render(inner, buf);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::panels::test_support::{draw, find, idle, running, text, theme};
+
+    #[test]
+    fn stages_in_order_with_their_status_colours() {
+        let (app, theme) = (running(), theme());
+        let buf = draw(70, 3, |area, buf| render(&app, &theme, area, buf));
+        let screen = text(&buf);
+        assert!(screen.contains("Pipeline · run #1 · aaaaaaa · manual"), "{screen}");
+        let (x, y) = find(&buf, "✓ test 1.2s");
+        assert_eq!(buf[(x, y)].fg, theme.success.fg.unwrap(), "{screen}");
+        let (tx, _) = find(&buf, "test");
+        let (bx, _) = find(&buf, "build");
+        let (px, py) = find(&buf, "package");
+        assert!(tx < bx && bx < px, "{screen}");
+        assert_eq!(buf[(px, py)].fg, theme.pending.fg.unwrap(), "{screen}");
+        let (ax, ay) = find(&buf, "→");
+        assert_eq!(buf[(ax, ay)].fg, theme.muted.fg.unwrap());
+    }
+
+    #[test]
+    fn without_a_run_it_says_how_to_start_one() {
+        let (app, theme) = (idle(), theme());
+        let buf = draw(70, 3, |area, buf| render(&app, &theme, area, buf));
+        let (x, y) = find(&buf, "no run for this commit yet: Enter runs the pipeline");
+        assert_eq!(buf[(x, y)].fg, theme.muted.fg.unwrap(), "{}", text(&buf));
+    }
+}

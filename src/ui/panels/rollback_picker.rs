@@ -136,3 +136,51 @@ fn release_words(choice: &crate::engine::event::ReleaseChoice) -> String {
         None => image,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Event, ReleaseChoice};
+    use crate::ui::action::Action;
+    use crate::ui::app::Modal;
+    use crate::ui::panels::test_support::{at, draw, find, finished, release, text, theme};
+
+    #[test]
+    fn the_first_earlier_release_is_selected_and_failed_smoke_is_red() {
+        let theme = theme();
+        let mut app = finished();
+        app.update(Action::Rollback);
+        let choice = |c: char, subject: &str, current: bool, smoke: Option<bool>, s: i64| ReleaseChoice {
+            release: release(c, subject),
+            deployed_at: Some(at(s)),
+            by: Some("ada@box (Ada Lovelace <ada@example.com>)".into()),
+            smoke,
+            current,
+            run: Some(1),
+        };
+        app.apply(Event::ReleasesListed {
+            env: "staging".into(),
+            releases: vec![
+                choice('b', "Initial commit", true, Some(true), 0),
+                choice('c', "Log requests", false, Some(false), -3600),
+            ],
+        });
+        let Some(Modal::Rollback(picker)) = &app.modal else {
+            panic!("no rollback picker");
+        };
+        let buf = draw(100, 12, |area, buf| render(picker, app.now, &theme, area, buf));
+        let screen = text(&buf);
+        assert!(screen.contains("Initial commit"), "{screen}");
+        let (x, y) = find(&buf, "▌ ccccccc");
+        assert_eq!(buf[(x + 2, y)].bg, theme.selection.bg.unwrap(), "{screen}");
+        let row: String = (0..100).map(|x| buf[(x, y)].symbol().to_string()).collect();
+        let cross = row.find('✗').map(|b| row[..b].chars().count() as u16).unwrap();
+        assert_eq!(buf[(cross, y)].fg, theme.failure.fg.unwrap(), "{screen}");
+        let (x, y) = find(&buf, "bbbbbbb");
+        assert_eq!(
+            buf[(x, y)].fg,
+            theme.muted.fg.unwrap(),
+            "the current release is dimmed:\n{screen}"
+        );
+    }
+}

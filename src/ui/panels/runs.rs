@@ -71,3 +71,40 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     }
     Paragraph::new(lines).render(inner, buf);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::panels::test_support::{draw, find, idle, running, text, theme};
+
+    #[test]
+    fn commits_without_a_run_are_pending_rows() {
+        let (app, theme) = (idle(), theme());
+        let buf = draw(44, 6, |area, buf| render(&app, &theme, area, buf));
+        let screen = text(&buf);
+        assert!(screen.contains("Runs"), "{screen}");
+        assert!(screen.contains("○ bbbbbbb Initial commit · no run"), "{screen}");
+        let (x, y) = find(&buf, "· no run");
+        assert_eq!(buf[(x, y)].fg, theme.pending.fg.unwrap());
+        // The selected row is marked and highlighted.
+        let (x, y) = find(&buf, "▌");
+        assert_eq!((y, buf[(x, y)].fg), (1, theme.accent.fg.unwrap()));
+        let (x, y) = find(&buf, "aaaaaaa");
+        assert_eq!(buf[(x, y)].bg, theme.selection.bg.unwrap(), "{screen}");
+    }
+
+    #[test]
+    fn a_running_run_spins_in_the_running_colour() {
+        let (app, theme) = (running(), theme());
+        let buf = draw(44, 6, |area, buf| render(&app, &theme, area, buf));
+        let screen = text(&buf);
+        let (x, y) = find(&buf, "#1");
+        let glyph = buf[(x + 4, y)].clone();
+        assert!(
+            super::super::SPINNER.contains(&glyph.symbol().chars().next().unwrap()),
+            "{screen}"
+        );
+        assert_eq!(glyph.fg, theme.running.fg.unwrap(), "{screen}");
+        assert!(screen.contains("aaaaaaa Add /health"), "{screen}");
+    }
+}
