@@ -3,6 +3,10 @@
 //! command, the same answer arrives on the event stream for the console to fold. Against the
 //! real engine: the environments are read from it (nothing is deployed, nothing is created).
 
+// Integration tests are test code: a failed setup step should stop them loudly, and the
+// crate-wide unwrap/expect denial (Cargo.toml [lints]) is for the shipped library and binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::*;

@@ -104,6 +104,7 @@ pub fn render(app: &App, keymap: &Keymap, theme: &Theme, area: Rect, buf: &mut B
 mod tests {
     use super::*;
     use crate::engine::Event;
+    use crate::ui::action::Action;
     use crate::ui::panels::test_support::{draw, find, finished, text, theme};
 
     #[test]

@@ -11,7 +11,7 @@ use ratatui::Terminal;
 use crate::deploy::{Deployed, ReleaseRef};
 use crate::engine::event::StageKindName;
 use crate::engine::{CommitInfo, Event, PlannedStage, Stream};
-use crate::store::{RunStatus, StageStatus};
+use crate::model::{RunStatus, StageStatus};
 use crate::ui::app::App;
 use crate::ui::envs::EnvSpec;
 use crate::ui::theme::Theme;
