@@ -291,6 +291,34 @@ fn links_inside_the_context_are_kept_and_links_out_of_it_refused() {
 }
 
 #[test]
+fn a_chain_of_links_that_climbs_out_of_the_context_is_refused() {
+    require_docker(&[BASE]);
+    // Each link alone stays inside, lexically: `s` is the context, `s/../..` is one `..`
+    // more than it looks, as the first `..` leaves `s`'s target, not `dist`.
+    let app = context_app(
+        "context-link-chain",
+        "mkdir -p ctx/dist && ln -s .. ctx/dist/s && ln -s s/../.. ctx/dist/l",
+        "\"ctx/dist/\"",
+    );
+    app.write("ctx/Dockerfile", &format!("FROM {BASE}\nCOPY dist/l/ /x/\n"));
+    app.commit_all("copy through the chain");
+    let (code, events, stderr) = app.run_json(&[]);
+    assert_ne!(code, 0, "the run should fail: {stderr}");
+    let package = finished(&events, "package");
+    assert_eq!(package["status"], "failed", "{package}");
+    let message = package["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("`ctx/dist/l` is a symlink to `s/../..`")
+            && message.contains("climbs back through the symlink `ctx/dist/s`")
+            && message.contains("workspace only"),
+        "{message}"
+    );
+    assert!(of_kind(&events, "image_built").is_empty(), "{events:#?}");
+    assert!(image_files(&app, "/x").is_empty(), "an image was built");
+    app.assert_no_leftovers();
+}
+
+#[test]
 fn artifacts_over_max_artifacts_fail_the_stage_and_leave_no_partial_output() {
     require_docker(&[BASE]);
     let toml = format!(
