@@ -482,21 +482,37 @@ fn check_link_chains(context: &str, links: &Links) -> Result<(), DockerError> {
 
 /// The link of the context that a `..` of `target` (read from the link at `path`) climbs
 /// out of or out of a directory under: the first link among the components walked so far.
+/// Linear in the target's length (one lookup per component), whatever its `..`s.
 fn climbs_through_link<'a>(path: &str, target: &Path, links: &'a Links) -> Option<&'a str> {
-    let mut at: Vec<String> = Path::new(path)
-        .parent()
-        .map(|p| p.iter().map(|c| c.to_string_lossy().into_owned()).collect())
-        .unwrap_or_default();
+    // The path walked so far, the length of `at` before each of its components, and the first
+    // link on it; once there is one, the next `..` is refused, so it never needs clearing.
+    let mut at = String::new();
+    let mut ends: Vec<usize> = Vec::new();
+    let mut through: Option<&'a str> = None;
+    let enter = |at: &mut String, ends: &mut Vec<usize>, through: &mut Option<&'a str>, name: &str| {
+        ends.push(at.len());
+        if !at.is_empty() {
+            at.push('/');
+        }
+        at.push_str(name);
+        if through.is_none() {
+            *through = links.get_key_value(at.as_str()).map(|(link, _)| link.as_str());
+        }
+    };
+    let parent = Path::new(path).parent().unwrap_or(Path::new(""));
+    for name in parent.iter() {
+        enter(&mut at, &mut ends, &mut through, &name.to_string_lossy());
+    }
     for component in target.components() {
         match component {
-            Component::Normal(name) => at.push(name.to_string_lossy().into_owned()),
+            Component::Normal(name) => enter(&mut at, &mut ends, &mut through, &name.to_string_lossy()),
             Component::ParentDir => {
-                for end in 1..=at.len() {
-                    if let Some((link, _)) = links.get_key_value(&at[..end].join("/")) {
-                        return Some(link);
-                    }
+                if through.is_some() {
+                    return through;
                 }
-                at.pop();
+                if let Some(end) = ends.pop() {
+                    at.truncate(end);
+                }
             }
             // `check_link` refused absolute targets already.
             Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
@@ -580,6 +596,12 @@ mod tests {
         // A link that sits below a link of the commit (an artifact under it) cannot climb at all.
         let under = links(&[("d", "e"), ("d/l", "../f")]);
         assert_eq!(climbs_through_link("d/l", Path::new("../f"), &under), Some("d"));
+        // A long target (near PATH_MAX) with a link deep inside it: found, in one walk.
+        let long = format!("{}{}x", "a/".repeat(1000), "../".repeat(1000));
+        let deep = links(&[("a/a/a", "."), ("l", long.as_str())]);
+        assert_eq!(climbs_through_link("l", Path::new(&long), &deep), Some("a/a/a"));
+        let none = links(&[("l", long.as_str())]);
+        assert_eq!(climbs_through_link("l", Path::new(&long), &none), None);
     }
 
     #[test]
