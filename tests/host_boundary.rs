@@ -295,6 +295,53 @@ fn links_inside_the_context_are_kept_and_links_out_of_it_refused() {
 }
 
 #[test]
+fn a_chain_of_links_that_climbs_out_of_the_context_is_refused() {
+    require_docker(&[BASE]);
+    // Each link alone stays inside, lexically; together they leave: the first `..` after
+    // `s` leaves `s`'s target (the context's top), not the directory `s` sits in.
+    // Both links from a stage, then a link of the commit climbed through by an artifact link.
+    for (label, commands, committed, link, through) in [
+        (
+            "context-link-chain",
+            "mkdir -p ctx/dist && ln -s .. ctx/dist/s && ln -s s/../.. ctx/dist/l",
+            None,
+            "`ctx/dist/l` is a symlink to `s/../..`",
+            "`ctx/dist/s`",
+        ),
+        (
+            "context-link-chain-commit",
+            "mkdir -p ctx/dist && ln -s ../sub/s/.. ctx/dist/l",
+            Some("ctx/sub/s"),
+            "`ctx/dist/l` is a symlink to `../sub/s/..`",
+            "`ctx/sub/s`",
+        ),
+    ] {
+        let app = context_app(label, commands, "\"ctx/dist/\"");
+        app.write("ctx/Dockerfile", &format!("FROM {BASE}\nCOPY dist/l/ /x/\n"));
+        if let Some(at) = committed {
+            let at = app.path().join(at);
+            std::fs::create_dir_all(at.parent().unwrap()).unwrap();
+            std::os::unix::fs::symlink("..", at).unwrap();
+        }
+        app.commit_all("copy through the chain");
+        let (code, events, stderr) = app.run_json(&[]);
+        assert_ne!(code, 0, "the run should fail: {stderr}");
+        let package = finished(&events, "package");
+        assert_eq!(package["status"], "failed", "{package}");
+        let message = package["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(link)
+                && message.contains(&format!("climbs back through the symlink {through}"))
+                && message.contains("workspace only"),
+            "{message}"
+        );
+        assert!(of_kind(&events, "image_built").is_empty(), "{events:#?}");
+        assert!(image_files(&app, "/x").is_empty(), "an image was built");
+        app.assert_no_leftovers();
+    }
+}
+
+#[test]
 fn artifacts_over_max_artifacts_fail_the_stage_and_leave_no_partial_output() {
     require_docker(&[BASE]);
     let toml = format!(
