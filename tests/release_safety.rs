@@ -300,3 +300,33 @@ fn history_survives_deleting_the_state_directory_during_a_deploy() {
         .count();
     assert_eq!(rows, 1, "{history}");
 }
+
+/// A Dockerfile ending in a line continuation swallows the generated `LABEL` line; its own
+/// labels claiming another app's release must not win: the build API's labels override them.
+#[test]
+fn a_dockerfile_cannot_forge_another_apps_release_labels() {
+    let envs = Envs::new();
+    let path = envs.app.path().join("Dockerfile");
+    let mut dockerfile = std::fs::read_to_string(&path).unwrap();
+    dockerfile.push_str(
+        "\nLABEL dev.shipdeck.app=\"other-app\" dev.shipdeck.commit=\"forged\" dev.shipdeck.role=\"release\" dev.shipdeck.run=\"3\"\nRUN true \\\n",
+    );
+    std::fs::write(&path, dockerfile).unwrap();
+    envs.app.commit_all("forging another app's labels");
+    let commit = envs.build();
+    let images = envs.release_images_of(&commit);
+    assert_eq!(
+        images.len(),
+        1,
+        "no release image of {} labelled as its own app",
+        envs.app.name
+    );
+    let out = std::process::Command::new("docker")
+        .args(["image", "inspect", "--format", "{{json .Config.Labels}}", &images[0]])
+        .output()
+        .unwrap();
+    let labels: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(labels["dev.shipdeck.app"], envs.app.name.as_str(), "{labels}");
+    assert_eq!(labels["dev.shipdeck.commit"], commit.as_str(), "{labels}");
+    assert_eq!(labels["dev.shipdeck.run"], "1", "{labels}");
+}

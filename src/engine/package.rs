@@ -291,10 +291,31 @@ impl Context {
         release.sort();
         format!(
             "{}\nLABEL {}\n",
-            label_after_each_from(dockerfile.trim_end(), &format!("LABEL {}", quoted(&build))),
+            label_after_each_from(&end_continuation(dockerfile), &format!("LABEL {}", quoted(&build))),
             quoted(&release)
         )
     }
+}
+
+/// `dockerfile` without a line continuation left open at its end. The parser would join the
+/// next instruction to it (comment and empty lines in between are skipped), so the release
+/// `LABEL` that shipdeck appends would become arguments of the user's last instruction, and a
+/// Dockerfile's own `LABEL dev.shipdeck.…` above it would name the release: another app's, say.
+/// An escape at the very end continues into nothing, so dropping it changes nothing else.
+fn end_continuation(dockerfile: &str) -> String {
+    let escape = escape_char(dockerfile);
+    let mut lines: Vec<&str> = dockerfile.trim_end().lines().collect();
+    let last = lines
+        .iter()
+        .rposition(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
+    if let Some(i) = last {
+        let line = lines[i].trim_end();
+        if let Some(open) = line.strip_suffix(escape) {
+            lines[i] = open;
+            lines.truncate(i + 1);
+        }
+    }
+    lines.join("\n")
 }
 
 /// `dockerfile` with `line` inserted after every `FROM` instruction (after its last
@@ -703,6 +724,15 @@ mod tests {
             "# escape=`\nFROM `\n  x\nLABEL k=\"v\"\nRUN a \\"
         );
         // A plain comment ends the directives: a later `escape=` is only a comment.
+        assert_eq!(end_continuation("FROM x\nRUN true \\  \n# c\n\n"), "FROM x\nRUN true ");
+        assert_eq!(
+            end_continuation("# escape=`\nFROM x\nRUN a `\n"),
+            "# escape=`\nFROM x\nRUN a "
+        );
+        assert_eq!(
+            end_continuation("FROM x\nRUN a\n# tail \\\n"),
+            "FROM x\nRUN a\n# tail \\"
+        );
         assert_eq!(escape_char("# hello\n# escape=`\nFROM x"), '\\');
         assert_eq!(label_after_each_from("FROM x", line), "FROM x\nLABEL k=\"v\"");
     }
