@@ -3,6 +3,7 @@
 
 mod artifacts;
 pub mod connection;
+mod context_links;
 mod control;
 mod dockerignore;
 pub mod event;
