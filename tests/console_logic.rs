@@ -711,6 +711,7 @@ pub mod environments {
                 choice('c', false, Some(false)),
                 choice('d', false, None),
             ],
+            approval: false,
         });
         let Some(Modal::Rollback(picker)) = &app.modal else {
             panic!("no picker: {:?}", app.modal);
@@ -738,6 +739,7 @@ pub mod environments {
         app.apply(Event::ReleasesListed {
             env: "staging".into(),
             releases: vec![choice('b', true, None), choice('c', false, None)],
+            approval: false,
         });
         assert_eq!(app.modal_input(ModalInput::Esc), vec![]);
         assert_eq!(app.modal, None);
@@ -746,6 +748,7 @@ pub mod environments {
         app.apply(Event::ReleasesListed {
             env: "staging".into(),
             releases: vec![],
+            approval: false,
         });
         assert_eq!(app.modal, None);
         assert_eq!(
@@ -1283,6 +1286,7 @@ mod environments_review {
         app.apply(Event::ReleasesListed {
             env: "production".into(),
             releases: vec![choice('d', false), choice('e', false)],
+            approval: true,
         });
         let Some(Modal::Rollback(picker)) = &app.modal else {
             panic!("{:?}", app.modal)

@@ -728,6 +728,7 @@ mod environments {
                 choice('c', "Log requests", false, Some(false), -3600),
                 choice('d', "First release", false, None, -90_000),
             ],
+            approval: false,
         });
         let buf = draw(&app, 100, 28);
         insta::assert_snapshot!(text(&buf));
@@ -868,6 +869,7 @@ mod environments {
                 current: false,
                 run: None,
             }],
+            approval: true,
         });
         app.modal_input(shipdeck::ui::app::ModalInput::Enter);
         for c in "prod".chars() {

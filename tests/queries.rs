@@ -151,7 +151,7 @@ async fn queries_in_flight_together_each_get_their_own_answer() {
         match (kind, reply.as_slice()) {
             (0, [Event::EnvironmentStatus { .. }, Event::EnvironmentStatus { .. }]) => {}
             (1, [Event::Notice { .. }, Event::EnvironmentStatus { env, .. }]) if env == "production" => {}
-            (2, [Event::ReleasesListed { env, releases }]) if env == "staging" && releases.is_empty() => {}
+            (2, [Event::ReleasesListed { env, releases, .. }]) if env == "staging" && releases.is_empty() => {}
             (3, [Event::PromotionPreview { env, source, .. }]) if env == "production" && source == "staging" => {}
             (kind, other) => panic!("query {kind} got {other:?}"),
         }

@@ -110,7 +110,8 @@ fn labels_of(target: &Target, op: &EngineOp, process: &str) -> HashMap<String, S
 /// must not go ahead unrecorded.
 pub async fn begin(target: &Target, op: EngineOp) -> Result<Kept, DockerError> {
     let nanos = op.started_at.timestamp_nanos_opt().unwrap_or_default();
-    let name = format!("shipdeck-op-{}-{}-{nanos}", target.app, target.env.name);
+    let scoped = crate::docker::names::scoped("op", &target.app, &target.env.name);
+    let name = format!("{scoped}-{nanos}");
     target
         .docker
         .ensure_volume(&name, labels_of(target, &op, &Owner::current().label()))

@@ -83,7 +83,7 @@ pub enum LockError {
 }
 
 fn volume_name(target: &Target) -> String {
-    format!("shipdeck-lock-{}-{}", target.app, target.env.name)
+    crate::docker::names::scoped("lock", &target.app, &target.env.name)
 }
 
 /// Takes the environment's lock for `doing` ("deploy a1b2c3d"), or says who holds it.

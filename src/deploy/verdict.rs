@@ -31,12 +31,8 @@ pub struct EngineVerdict {
 }
 
 fn volume(target: &Target, image_id: &str) -> String {
-    format!(
-        "shipdeck-smoke-{}-{}-{}",
-        target.app,
-        target.env.name,
-        short_image_id(image_id)
-    )
+    let scoped = crate::docker::names::scoped("smoke", &target.app, &target.env.name);
+    format!("{scoped}-{}", short_image_id(image_id))
 }
 
 impl EngineVerdict {
@@ -75,7 +71,14 @@ pub async fn read(target: &Target, image_id: &str) -> Result<Option<EngineVerdic
     let Some(l) = target.docker.volume_labels(&volume(target, image_id)).await? else {
         return Ok(None);
     };
-    Ok(Some(from_labels(image_id, &l)))
+    // A volume of that name that is not this environment's verdict for this image (made by
+    // something else) verifies nothing.
+    let is = |key: &str, value: &str| l.get(key).is_some_and(|v| v == value);
+    let ours = is(labels::APP, &target.app)
+        && is(labels::ENV, &target.env.name)
+        && is(labels::ROLE, "smoke-verdict")
+        && is(labels::IMAGE_ID, image_id);
+    Ok(ours.then(|| from_labels(image_id, &l)))
 }
 
 /// Every verdict recorded on the target's environment, the newest first.

@@ -7,6 +7,7 @@ mod container;
 mod deployment;
 mod image;
 pub mod labels;
+pub mod names;
 mod reaper;
 mod volume;
 

@@ -248,7 +248,12 @@ pub enum Event {
         blocked: Option<String>,
     },
     /// Releases an environment can be rolled back to, newest first.
-    ReleasesListed { env: String, releases: Vec<ReleaseChoice> },
+    /// `approval`: whether rolling back there needs one (HEAD's gates).
+    ReleasesListed {
+        env: String,
+        releases: Vec<ReleaseChoice>,
+        approval: bool,
+    },
     /// Something the user should know that is not part of one stage: leftovers reaped, a
     /// secret too short to mask, an engine warning.
     Notice { level: NoticeLevel, message: String },

@@ -209,7 +209,7 @@ pub fn visit(event: &mut Event, f: &mut impl FnMut(TextKind, &mut String)) {
             commits.iter_mut().for_each(|c| commit_info(f, c));
             opt(f, Plain, blocked);
         }
-        Event::ReleasesListed { env, releases } => {
+        Event::ReleasesListed { env, releases, .. } => {
             f(Plain, env);
             releases.iter_mut().for_each(|c| choice(f, c));
         }

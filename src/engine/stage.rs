@@ -401,11 +401,8 @@ async fn binds(shared: &RunShared, stage: &StageConfig, spec: &RunStage) -> Resu
 }
 
 pub fn cache_volume_name(app: &str, stage: &str, path: &str) -> String {
-    // FNV-1a: stable across builds and platforms, unlike std's hasher.
-    let hash = path.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
-    });
-    format!("shipdeck-cache-{app}-{stage}-{:08x}", hash as u32)
+    let hash = crate::docker::names::parts_hash(&[app, stage, path]);
+    format!("shipdeck-cache-{app}-{stage}-{hash:08x}")
 }
 
 /// Creates (or truncates) the file at `path`, replacing a symlink planted at its name (a

@@ -110,9 +110,33 @@ pub fn quoted_list(names: &[&str], last_word: &str) -> String {
     }
 }
 
+/// A count and its noun, plural when it is not one: "1 check", "3 checks", "0 checks".
+/// Nouns whose plural is not `+s` (none so far) would need a second argument.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// Seven characters of a commit ID, as git shows it short.
+pub fn short_commit(id: &str) -> String {
+    id.chars().take(7).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counts_and_short_commits() {
+        assert_eq!(count(1, "check"), "1 check");
+        assert_eq!(count(0, "check"), "0 checks");
+        assert_eq!(count(12, "dir"), "12 dirs");
+        assert_eq!(short_commit("0123456789abcdef"), "0123456");
+        assert_eq!(short_commit("abc"), "abc");
+    }
 
     #[test]
     fn first_line_of_empty_and_multi_line_text() {

@@ -76,7 +76,13 @@ pub(super) async fn context(
     // Whatever this operation shows (a smoke answer, a release's logs) is masked, also when
     // it passes no secret itself (smoke).
     crate::engine::pipeline::mask_secrets_of(&config, sink);
-    let gated = super::policy::gates(engine, &env_config, force).await;
+    let gated = match super::policy::gates(engine, &env_config, force).await {
+        Ok(gated) => gated,
+        Err(why) => {
+            refuse(sink, (&config.app.name, env), action, &operator, None, why).await;
+            return None;
+        }
+    };
     match target(engine, &config.app.name, &gated.env).await {
         Ok(target) => Some(Context {
             engine: engine.clone(),
@@ -204,7 +210,7 @@ pub async fn deploy(
     if let Some(skipped) = skipped {
         op.log(format!("FORCED past {skipped}"));
     }
-    place(sink, &cx, op, &release, Placement::WorkingChecks).await;
+    place(sink, &cx, op, &release, Placement::SettledChecks).await;
 }
 
 pub async fn smoke(engine: &Engine, sink: &EventSink, env: &str) {

@@ -6,8 +6,9 @@
 //! commit the change). A rollback verifies a release with the smoke checks committed with
 //! that release.
 
+use super::OperationError;
 use crate::config::{Config, EnvironmentConfig, SmokeCheck};
-use crate::deploy::ReleaseRef;
+use crate::deploy::{Refusal, ReleaseRef};
 use crate::engine::Engine;
 
 /// An environment's configuration with its gates settled, and what the audit says of them.
@@ -34,8 +35,20 @@ fn words(env: &EnvironmentConfig) -> [(&'static str, String); 3] {
     ]
 }
 
-/// Settles the gates of `working` (from the working copy's release.toml) against `committed`
-/// (the same environment in the release.toml at HEAD, `short` its commit).
+/// How the smoke checks changed between HEAD and the working copy, in words, if they did.
+fn smoke_change(head: &EnvironmentConfig, working: &EnvironmentConfig) -> Option<String> {
+    (head.smoke != working.smoke).then(|| {
+        format!(
+            "smoke checks {} → {}",
+            crate::text::count(head.smoke.len(), "check"),
+            crate::text::count(working.smoke.len(), "check")
+        )
+    })
+}
+
+/// Settles the gates and smoke checks of `working` (from the working copy's release.toml)
+/// against `committed` (the same environment in the release.toml at HEAD, `short` its commit).
+/// `None` (no policy at HEAD) is only reached with `--force`: see [`gates`].
 pub(super) fn settle(working: &EnvironmentConfig, committed: Option<(&EnvironmentConfig, &str)>, force: bool) -> Gated {
     let Some((head, short)) = committed else {
         return Gated {
@@ -48,12 +61,13 @@ pub(super) fn settle(working: &EnvironmentConfig, committed: Option<(&Environmen
             notes: Vec::new(),
         };
     };
-    let changes: Vec<String> = words(head)
+    let mut changes: Vec<String> = words(head)
         .into_iter()
         .zip(words(working))
         .filter(|((_, before), (_, after))| before != after)
         .map(|((gate, before), (_, after))| format!("{gate} {before} → {after}"))
         .collect();
+    changes.extend(smoke_change(head, working));
     let policy = format!("release.toml at {short}");
     if changes.is_empty() {
         return Gated {
@@ -96,65 +110,108 @@ pub(super) fn settle(working: &EnvironmentConfig, committed: Option<(&Environmen
         };
     }
     // The stricter of the committed and the uncommitted value: an edit may add a gate, never
-    // lower one.
+    // lower one. Smoke checks are HEAD's: which of two lists is stricter cannot be told.
     let mut env = working.clone();
     env.approval = head.approval || working.approval;
     env.auto_rollback = head.auto_rollback || working.auto_rollback;
     env.promote_from = head.promote_from.clone().or_else(|| working.promote_from.clone());
+    env.smoke = head.smoke.clone();
     Gated {
         env,
         policy,
         overridden: None,
         notes: vec![format!(
-            "release.toml has uncommitted changes to the gates of {} ({changed}): not applied, the committed gates (at {short}) hold; commit them, or add --force to apply them (audited)",
+            "release.toml has uncommitted changes to the gates of {} ({changed}): not applied, the committed gates and smoke checks (at {short}) hold; commit them, or add --force to apply them (audited)",
             working.name
         )],
     }
 }
 
-/// The gates of `working` against HEAD's release.toml.
-pub(super) async fn gates(engine: &Engine, working: &EnvironmentConfig, force: bool) -> Gated {
+/// The gates of `working` against HEAD's release.toml. Without a readable policy at HEAD (no
+/// release.toml committed there, one that does not parse, or no such environment in it) an
+/// operation that changes or verifies the environment is refused: the working copy's gates
+/// are anybody's edit. With `--force` the working copy's apply, and the audit says so (an
+/// approval the working copy asks for is still needed).
+pub(super) async fn gates(engine: &Engine, working: &EnvironmentConfig, force: bool) -> Result<Gated, OperationError> {
     let head = head_config(engine).await;
-    let committed = head
-        .as_ref()
-        .and_then(|(config, short)| config.environment(&working.name).map(|e| (e, short.as_str())));
-    match (committed, &head) {
-        (Some(c), _) => settle(working, Some(c), force),
-        // HEAD's release.toml cannot be read or parsed: keep the stricter reading of what the
-        // working copy says, and say so.
-        (None, None) => {
-            let mut gated = settle(working, None, force);
-            gated.policy = "the working copy's release.toml (none readable at HEAD)".into();
-            gated
+    let committed = match &head {
+        HeadPolicy::Parsed(config, short) => config.environment(&working.name).map(|e| (e, short.as_str())),
+        _ => None,
+    };
+    if let Some(c) = committed {
+        return Ok(settle(working, Some(c), force));
+    }
+    let name = &working.name;
+    let why = match &head {
+        HeadPolicy::Parsed(_, short) => format!("release.toml at {short} has no [environments.{name}]"),
+        HeadPolicy::NotCommitted(short) => format!("no release.toml is committed at {short}"),
+        HeadPolicy::Unparsable(short, e) => format!("release.toml at {short} does not parse ({e})"),
+        HeadPolicy::NoHead(e) => format!("HEAD cannot be read ({e})"),
+    };
+    if !force {
+        return Err(OperationError::refused(
+            Refusal::Gated,
+            format!(
+                "{name}'s gates and smoke checks come from the release.toml committed at HEAD, and {why}: commit release.toml, or add --force to use the working copy's (the audit records it)"
+            ),
+        ));
+    }
+    let mut gated = settle(working, None, force);
+    gated.policy = format!("the working copy's release.toml, by --force ({why})");
+    gated.overridden = Some(format!(
+        "uncommitted policy: the working copy's gates and smoke checks of {name} ({why})"
+    ));
+    gated.notes = vec![format!(
+        "FORCED: {why}; the working copy's gates and smoke checks of {name} apply (recorded in the audit)"
+    )];
+    Ok(gated)
+}
+
+/// The gates a dialog shows before the operation is asked for: [`gates`] without `--force`;
+/// where those refuse (no readable policy at HEAD) the working copy's, asking for an approval,
+/// and why the operation will be refused.
+pub(super) async fn shown_gates(engine: &Engine, working: &EnvironmentConfig) -> (EnvironmentConfig, Option<String>) {
+    match gates(engine, working, false).await {
+        Ok(gated) => (gated.env, None),
+        Err(why) => {
+            let mut env = working.clone();
+            env.approval = true;
+            (env, Some(why.to_string()))
         }
-        (None, Some(_)) => settle(working, None, force),
     }
 }
 
+/// What HEAD says of the policy.
+enum HeadPolicy {
+    Parsed(Config, String),
+    NotCommitted(String),
+    Unparsable(String, String),
+    NoHead(String),
+}
+
 /// HEAD's release.toml, parsed, with HEAD's short id.
-async fn head_config(engine: &Engine) -> Option<(Config, String)> {
+async fn head_config(engine: &Engine) -> HeadPolicy {
     let project = engine.project.clone();
-    let head = tokio::task::spawn_blocking(move || project.resolve("HEAD").ok())
-        .await
-        .ok()
-        .flatten()?;
+    let head = match tokio::task::spawn_blocking(move || project.resolve("HEAD")).await {
+        Ok(Ok(head)) => head,
+        Ok(Err(e)) => return HeadPolicy::NoHead(crate::text::first_line(&e.to_string()).to_string()),
+        Err(e) => return HeadPolicy::NoHead(e.to_string()),
+    };
     match crate::engine::pipeline::committed_config(engine, &head).await {
-        Ok(Some(config)) => Some((config, head.short)),
-        Ok(None) => None,
-        Err(e) => {
-            tracing::warn!("release.toml at HEAD does not parse: {e}");
-            None
-        }
+        Ok(Some(config)) => HeadPolicy::Parsed(config, head.short),
+        Ok(None) => HeadPolicy::NotCommitted(head.short),
+        Err(e) => HeadPolicy::Unparsable(head.short, crate::text::first_line(&e.to_string()).to_string()),
     }
 }
 
 /// The smoke checks of `env` as committed with `release` (its commit's release.toml), and
-/// where they came from; the working copy's when that commit is not in this repository or
-/// has no such environment.
+/// where they came from; `settled` (the environment's checks as [`gates`] settled them, from
+/// `settled_from`) when that commit is not in this repository or has no such environment.
 pub(super) async fn checks_of_release(
     engine: &Engine,
     release: &ReleaseRef,
-    working: &EnvironmentConfig,
+    settled: &EnvironmentConfig,
+    settled_from: &str,
 ) -> (Vec<SmokeCheck>, String) {
     let project = engine.project.clone();
     let rev = release.commit.clone();
@@ -162,36 +219,22 @@ pub(super) async fn checks_of_release(
         .await
         .ok()
         .flatten();
+    let fallback = |why: String| {
+        let source = format!("the smoke checks of {settled_from} ({why})");
+        (settled.smoke.clone(), source)
+    };
     let Some(info) = info else {
-        return (
-            working.smoke.clone(),
-            format!(
-                "the working copy's smoke checks ({} is not in this repository)",
-                release.short_commit
-            ),
-        );
+        return fallback(format!("{} is not in this repository", release.short_commit));
     };
     match crate::engine::pipeline::committed_config(engine, &info).await {
-        Ok(Some(config)) => match config.environment(&working.name) {
+        Ok(Some(config)) => match config.environment(&settled.name) {
             Some(env) => (
                 env.smoke.clone(),
                 format!("the smoke checks committed in {}", info.short),
             ),
-            None => (
-                working.smoke.clone(),
-                format!(
-                    "the working copy's smoke checks ({} has no [environments.{}])",
-                    info.short, working.name
-                ),
-            ),
+            None => fallback(format!("{} has no [environments.{}]", info.short, settled.name)),
         },
-        _ => (
-            working.smoke.clone(),
-            format!(
-                "the working copy's smoke checks (release.toml of {} not readable)",
-                info.short
-            ),
-        ),
+        _ => fallback(format!("release.toml of {} not readable", info.short)),
     }
 }
 
@@ -272,6 +315,44 @@ mod tests {
         let gated = settle(&only_approval, Some((&head, "a1b2c3d")), true);
         assert!(gated.env.approval);
         assert_eq!(gated.overridden, None);
+    }
+
+    fn check(path: &str) -> SmokeCheck {
+        SmokeCheck {
+            http: Some(format!("GET {path}")),
+            command: None,
+            expect_status: Some(200),
+            expect_body: None,
+            expect_body_regex: None,
+            expect_json: None,
+            within: None,
+        }
+    }
+
+    #[test]
+    fn uncommitted_smoke_checks_apply_only_with_force() {
+        let mut head = env(true, Some("staging"), true);
+        head.smoke = vec![check("/health"), check("/ready")];
+        let mut working = head.clone();
+        working.smoke = vec![check("/")];
+        let gated = settle(&working, Some((&head, "a1b2c3d")), false);
+        assert_eq!(gated.env.smoke, head.smoke, "HEAD's checks verify the release");
+        assert!(
+            gated.notes[0].contains("smoke checks 2 checks → 1 check"),
+            "{:?}",
+            gated.notes
+        );
+        assert_eq!(gated.overridden, None);
+        let forced = settle(&working, Some((&head, "a1b2c3d")), true);
+        assert_eq!(forced.env.smoke, working.smoke);
+        assert_eq!(
+            forced.overridden.as_deref(),
+            Some("uncommitted gates: smoke checks 2 checks → 1 check")
+        );
+        // The same number of checks, one changed, is a change too.
+        working.smoke = vec![check("/health"), check("/")];
+        let gated = settle(&working, Some((&head, "a1b2c3d")), false);
+        assert_eq!(gated.env.smoke, head.smoke);
     }
 
     #[test]

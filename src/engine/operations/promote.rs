@@ -83,7 +83,7 @@ pub async fn promote(engine: &Engine, sink: &EventSink, env: &str, force: bool, 
             Err(e) => return op.finish(OpOutcome::Failed, e.to_string(), Vec::new()).await,
         }
     }
-    place(sink, &cx, op, &candidate, Placement::WorkingChecks).await;
+    place(sink, &cx, op, &candidate, Placement::SettledChecks).await;
 }
 
 /// Why a release may not be promoted from its source environment (without --force).
@@ -158,9 +158,10 @@ pub async fn preview_promotion(engine: &Engine, env: &str) -> Event {
     let env_config = match environment(Some(&config), env) {
         // The gates that will hold (HEAD's; an uncommitted edit does not lower them): the
         // dialog asks for the name when the promotion will need it.
-        Ok(e) => super::policy::gates(engine, e, false).await.env,
+        Ok(e) => super::policy::shown_gates(engine, e).await,
         Err(why) => return failed(why),
     };
+    let (env_config, unreadable) = env_config;
     let Some(source_name) = env_config.promote_from.clone() else {
         let blocked = format!("{env} has no `promote_from`: nothing to promote from; deploy to it with `d`");
         let current = match target(engine, &config.app.name, &env_config).await {
@@ -198,6 +199,7 @@ pub async fn preview_promotion(engine: &Engine, env: &str) -> Event {
         (Some(c), Some(s)) => smoke_gate(engine, s, c).await.err().map(|closed| closed.to_string()),
         _ => Some(format!("nothing runs on {source_name} to promote")),
     };
+    let blocked = unreadable.or(blocked);
     let candidate = candidate.map(|d| d.release);
     let commits = match &candidate {
         Some(c) => {

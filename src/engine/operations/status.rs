@@ -114,9 +114,12 @@ pub async fn list_releases(engine: &Engine, env: &str) -> Event {
             });
         }
     }
+    // The approval the rollback will want: HEAD's gates (an uncommitted edit does not drop it).
+    let (gated, _) = super::policy::shown_gates(engine, &env_config).await;
     Event::ReleasesListed {
         env: env.to_string(),
         releases,
+        approval: gated.approval,
     }
 }
 

@@ -17,8 +17,9 @@ use crate::engine::recorder::EventSink;
 /// Which smoke checks verify the release placed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(in crate::engine) enum Placement {
-    /// The working copy's (a deploy or promotion of a new release).
-    WorkingChecks,
+    /// The environment's, as settled by [`super::policy`]: committed at HEAD (a deploy or
+    /// promotion of a new release).
+    SettledChecks,
     /// Those committed with the release (a rollback to an older one).
     OwnChecks,
 }
@@ -39,7 +40,7 @@ pub(super) async fn place(sink: &EventSink, cx: &Context, op: Op, release: &Rele
     };
     let secrets = secrets(cx, sink).await;
     let target = match checks {
-        Placement::WorkingChecks => cx.target.clone(),
+        Placement::SettledChecks => cx.target.clone(),
         Placement::OwnChecks => own_checks(cx, &op, release).await,
     };
     let (outcome, message, logs) = place_locked(cx, &target, &op, release, &secrets).await;
@@ -116,7 +117,8 @@ async fn secrets(cx: &Context, sink: &EventSink) -> Vec<String> {
 
 /// The target with the smoke checks committed with `release`.
 async fn own_checks(cx: &Context, op: &Op, release: &ReleaseRef) -> Target {
-    let (checks, source) = super::policy::checks_of_release(&cx.engine, release, &cx.target.env).await;
+    let settled_from = cx.policy.as_deref().unwrap_or("release.toml");
+    let (checks, source) = super::policy::checks_of_release(&cx.engine, release, &cx.target.env, settled_from).await;
     op.log(format!("{} is verified with {source}", release.describe()));
     let mut target = cx.target.clone();
     target.env.smoke = checks;

@@ -190,9 +190,17 @@ impl App {
                     }
                 }
             }
-            Event::ReleasesListed { env, releases } if self.envs.awaiting_releases.as_deref() == Some(env.as_str()) => {
+            Event::ReleasesListed {
+                env,
+                releases,
+                approval,
+            } if self.envs.awaiting_releases.as_deref() == Some(env.as_str()) => {
                 self.envs.awaiting_releases = None;
-                let (releases, approval) = match self.envs.get(&env) {
+                // The engine knows the gates (HEAD's): the console's guess gives way to it.
+                if let Some(index) = self.envs.index(&env) {
+                    self.envs.list[index].spec.approval = approval;
+                }
+                let releases = match self.envs.get(&env) {
                     Some(view) => {
                         let running = view.deployed.as_ref().map(|d| ReleaseChoice {
                             release: d.release.clone(),
@@ -202,9 +210,9 @@ impl App {
                             current: true,
                             run: None,
                         });
-                        (with_current(releases, running), view.spec.approval)
+                        with_current(releases, running)
                     }
-                    None => (releases, false),
+                    None => releases,
                 };
                 match RollbackPicker::new(env.clone(), releases, approval) {
                     Some(picker) if self.modal.is_none() => self.modal = Some(Modal::Rollback(picker)),

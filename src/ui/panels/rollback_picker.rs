@@ -164,6 +164,7 @@ mod tests {
                 choice('b', "Initial commit", true, Some(true), 0),
                 choice('c', "Log requests", false, Some(false), -3600),
             ],
+            approval: false,
         });
         let Some(Modal::Rollback(picker)) = &app.modal else {
             panic!("no rollback picker");
