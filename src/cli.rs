@@ -58,8 +58,8 @@ pub enum Command {
     /// Deploy a release to an environment, then run its smoke checks. Default release: the
     /// newest green run's image.
     Deploy(DeployArgs),
-    /// Run an environment's smoke checks against what it runs now.
-    Smoke(EnvArgs),
+    /// Run an environment's smoke checks against what it runs now: those committed at HEAD.
+    Smoke(SmokeArgs),
     /// Promote the release running in ENV's `promote_from` to ENV: only if it passed the
     /// source's smoke checks (or --force); needs --yes when ENV wants approval.
     Promote(PromoteArgs),
@@ -105,7 +105,8 @@ pub struct DeployArgs {
     #[arg(long)]
     pub yes: bool,
     /// Deploy to an environment that takes releases by promotion (`promote_from`) directly,
-    /// past its smoke gate; the audit history records that it was forced.
+    /// past its smoke gate; also apply the working copy's uncommitted changes to ENV's gates and
+    /// smoke checks (never the removal of an approval). The audit history records what was forced.
     #[arg(long)]
     pub force: bool,
     /// Print the engine's events as NDJSON instead of text.
@@ -114,9 +115,13 @@ pub struct DeployArgs {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct EnvArgs {
+pub struct SmokeArgs {
     /// The environment, as named in release.toml.
     pub env: String,
+    /// Run the working copy's smoke checks where they differ from those committed at HEAD (or
+    /// where HEAD has none for ENV); the audit history records it.
+    #[arg(long)]
+    pub force: bool,
     /// Print the engine's events as NDJSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -130,8 +135,9 @@ pub struct PromoteArgs {
     /// type the environment's name instead).
     #[arg(long)]
     pub yes: bool,
-    /// Promote even if the release has not passed the source's smoke checks; the audit
-    /// history records that it was forced.
+    /// Promote even if the release has not passed the source's smoke checks; also apply the
+    /// working copy's uncommitted changes to ENV's gates and smoke checks. The audit history
+    /// records what was forced. Never replaces --yes.
     #[arg(long)]
     pub force: bool,
     /// Print the engine's events as NDJSON instead of text.
@@ -153,7 +159,8 @@ pub struct RollbackArgs {
     #[arg(long)]
     pub yes: bool,
     /// On an environment that takes releases by promotion, roll back to a release that never
-    /// passed there; the audit history records which gate was overridden. Never replaces --yes.
+    /// passed there; also apply the working copy's uncommitted changes to ENV's gates. The audit
+    /// history records which gate was overridden. Never replaces --yes.
     #[arg(long)]
     pub force: bool,
     /// Print the engine's events as NDJSON instead of text.

@@ -1,7 +1,7 @@
 //! The environment subcommands: deploy, smoke, promote, rollback (one operation each, through
 //! the headless view), status (a table read from the engines), unlock, and history ENV.
 
-use shipdeck::cli::{DeployArgs, EnvArgs, HistoryArgs, PromoteArgs, RollbackArgs, StatusArgs, UnlockArgs};
+use shipdeck::cli::{DeployArgs, HistoryArgs, PromoteArgs, RollbackArgs, SmokeArgs, StatusArgs, UnlockArgs};
 use shipdeck::config::Config;
 use shipdeck::deploy::{journal, Target};
 use shipdeck::docker;
@@ -33,9 +33,12 @@ pub async fn deploy(project: &Project, args: &DeployArgs) -> Result<ExitCode, Fa
     headless(project, command, args.json, false).await
 }
 
-pub async fn smoke(project: &Project, args: &EnvArgs) -> Result<ExitCode, Failure> {
+pub async fn smoke(project: &Project, args: &SmokeArgs) -> Result<ExitCode, Failure> {
     known_env(&load_config(project)?, &args.env)?;
-    let command = engine::Command::Smoke { env: args.env.clone() };
+    let command = engine::Command::Smoke {
+        env: args.env.clone(),
+        force: args.force,
+    };
     headless(project, command, args.json, false).await
 }
 

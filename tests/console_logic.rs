@@ -903,7 +903,10 @@ pub mod environments {
         app.update(Action::Up);
         assert_eq!(
             app.update(Action::Smoke),
-            vec![Effect::Engine(Command::Smoke { env: "staging".into() })]
+            vec![Effect::Engine(Command::Smoke {
+                env: "staging".into(),
+                force: false
+            })]
         );
         app.update(Action::Right);
         assert_eq!(app.focus, Focus::Log);

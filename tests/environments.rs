@@ -330,9 +330,10 @@ fn a_second_operator_is_told_who_holds_the_lock_and_a_stale_lock_is_broken_expli
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let lock = format!("shipdeck-lock-{}-staging", envs.app.name);
+    // Its name ends in a hash of app and environment (see shipdeck::docker::names).
+    let lock = format!("shipdeck-lock-{}-staging-", envs.app.name);
     let deadline = Instant::now() + Duration::from_secs(20);
-    while !envs.app.volumes().contains(&lock) {
+    while !envs.app.volumes().iter().any(|v| v.starts_with(&lock)) {
         assert!(Instant::now() < deadline, "the first deploy never took the lock");
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -348,7 +349,10 @@ fn a_second_operator_is_told_who_holds_the_lock_and_a_stale_lock_is_broken_expli
     assert!(out.contains("deploy "), "{out}");
     let first = first.wait_with_output().unwrap();
     assert_eq!(first.status.code(), Some(0), "{}", text(&first));
-    assert!(!envs.app.volumes().contains(&lock), "the lock was not given back");
+    assert!(
+        !envs.app.volumes().iter().any(|v| v.starts_with(&lock)),
+        "the lock was not given back"
+    );
 
     // A deploy killed while it holds the lock leaves a stale lock: refused, with what to do.
     envs.app.write("NOTES", "again\n");
@@ -363,7 +367,7 @@ fn a_second_operator_is_told_who_holds_the_lock_and_a_stale_lock_is_broken_expli
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
-    while !envs.app.volumes().contains(&lock) {
+    while !envs.app.volumes().iter().any(|v| v.starts_with(&lock)) {
         assert!(Instant::now() < deadline, "the deploy never took the lock");
         std::thread::sleep(Duration::from_millis(50));
     }

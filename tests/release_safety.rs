@@ -188,14 +188,16 @@ fn an_uncommitted_edit_cannot_lower_a_gate() {
 fn rollback_goes_to_what_ran_and_passed_there_verified_with_its_own_checks() {
     let envs = Envs::new();
     let first = envs.build();
-    // Its first smoke checks on staging fail (a wrong check in the working copy, say), and a
-    // later `smoke` passes once the check is fixed.
+    // Its first smoke checks on staging fail (a wrong check committed, say), and a later
+    // `smoke` passes once the fix is committed. (Checks come from HEAD: an uncommitted edit
+    // would not be applied.)
     let toml = std::fs::read_to_string(envs.app.path().join("release.toml")).unwrap();
     envs.app.write(
         "release.toml",
         &toml.replacen("expect_status = 200", "expect_status = 418", 1),
     );
-    let said = envs.expect(1, &["deploy", "staging"]);
+    envs.app.commit_all("a wrong smoke check");
+    let said = envs.expect(1, &["deploy", "staging", "--release", &first[..8]]);
     assert!(said.contains("FAILED"), "{said}");
     let first_image = envs.running_image("staging");
     assert!(
@@ -203,6 +205,7 @@ fn rollback_goes_to_what_ran_and_passed_there_verified_with_its_own_checks() {
         "staging has no auto_rollback: it keeps running"
     );
     envs.app.write("release.toml", &toml);
+    envs.app.commit_all("the smoke check fixed");
     envs.expect(0, &["smoke", "staging"]);
 
     // The next release adds an endpoint and a smoke check for it; the older release has
@@ -270,9 +273,10 @@ fn history_survives_deleting_the_state_directory_during_a_deploy() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let lock = format!("shipdeck-lock-{}-staging", envs.app.name);
+    // Its name ends in a hash of app and environment (see shipdeck::docker::names).
+    let lock = format!("shipdeck-lock-{}-staging-", envs.app.name);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !envs.app.volumes().contains(&lock) {
+    while !envs.app.volumes().iter().any(|v| v.starts_with(&lock)) {
         assert!(std::time::Instant::now() < deadline, "the deploy never took the lock");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
@@ -329,4 +333,103 @@ fn a_dockerfile_cannot_forge_another_apps_release_labels() {
     assert_eq!(labels["dev.shipdeck.app"], envs.app.name.as_str(), "{labels}");
     assert_eq!(labels["dev.shipdeck.commit"], commit.as_str(), "{labels}");
     assert_eq!(labels["dev.shipdeck.run"], "1", "{labels}");
+}
+
+#[test]
+fn an_uncommitted_smoke_check_edit_cannot_verify_a_failing_release() {
+    let envs = Envs::new();
+    // A release whose /health fails on staging only: staging's committed checks fail it.
+    envs.commit_health_failing_when("environ.get(\"APP_ENV\") == \"staging\"", "broken on staging");
+    let broken = envs.build();
+    let said = envs.expect(1, &["deploy", "staging"]);
+    assert!(said.contains("FAILED"), "{said}");
+    assert!(
+        health(envs.staging).0 == 503,
+        "staging keeps running the broken release"
+    );
+
+    // The working copy drops staging's smoke checks, not committed: `smoke` still runs HEAD's,
+    // so the release stays unverified and cannot be promoted.
+    let toml = std::fs::read_to_string(envs.app.path().join("release.toml")).unwrap();
+    let start = toml.find("[[environments.staging.smoke]]").unwrap();
+    let end = toml.find("[environments.production]").unwrap();
+    let without = format!("{}{}", &toml[..start], &toml[end..]);
+    envs.app.write("release.toml", &without);
+    let said = envs.expect(1, &["smoke", "staging"]);
+    assert!(said.contains("uncommitted changes to the gates of staging"), "{said}");
+    assert!(said.contains("smoke checks 1 check → 0 checks"), "{said}");
+    assert_eq!(envs.status_row("staging")["smoke"], false);
+    let said = envs.expect(4, &["promote", "production", "--yes"]);
+    assert!(said.contains("failed its smoke checks on staging"), "{said}");
+    assert_eq!(health(envs.production).0, 0, "production runs the broken release");
+
+    // A deploy again: verified with HEAD's checks too, and fails.
+    let said = envs.expect(1, &["deploy", "staging", "--release", &broken[..8]]);
+    assert!(said.contains("FAILED"), "{said}");
+
+    // --force applies the working copy's checks, and the audit says so.
+    let said = envs.expect(0, &["smoke", "staging", "--force"]);
+    assert!(said.contains("FORCED"), "{said}");
+    let history = envs.expect(0, &["history", "staging"]);
+    assert!(
+        history.contains("forced past uncommitted gates: smoke checks 1 check → 0 checks"),
+        "{history}"
+    );
+}
+
+#[test]
+fn without_a_readable_policy_at_head_nothing_changes_an_environment_unforced() {
+    let envs = Envs::new();
+    let commit = envs.build();
+    envs.expect(0, &["deploy", "staging"]);
+    let toml = std::fs::read_to_string(envs.app.path().join("release.toml")).unwrap();
+
+    // An environment that only the working copy has: its gates are anybody's edit.
+    let qa_port = free_port();
+    envs.app.write(
+        "release.toml",
+        &format!("{toml}\n[environments.qa]\npublish = \"127.0.0.1:{qa_port}:8080\"\n"),
+    );
+    let out = envs.shipdeck(&["deploy", "qa", "--json"]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    let finished = finished_op(&out);
+    assert_eq!(finished["refusal"], "gated", "{finished}");
+    assert!(
+        finished["message"]
+            .as_str()
+            .unwrap()
+            .contains("has no [environments.qa]"),
+        "{finished}"
+    );
+    let said = envs.expect(0, &["deploy", "qa", "--force"]);
+    assert!(said.contains("FORCED"), "{said}");
+    let history = envs.expect(0, &["history", "qa"]);
+    assert!(history.contains("uncommitted policy"), "{history}");
+    envs.expect(4, &["smoke", "qa"]);
+    envs.expect(0, &["smoke", "qa", "--force"]);
+
+    // HEAD's release.toml does not parse; the working copy's (fixed, gates removed) does.
+    envs.app.write("release.toml", &toml.replacen("[app]", "[app", 1));
+    envs.app.commit_all("a broken release.toml");
+    let lowered = toml
+        .replace("promote_from = \"staging\"\n", "")
+        .replace("approval = true\n", "");
+    envs.app.write("release.toml", &lowered);
+    for args in [
+        vec!["deploy", "production", "--release", &commit[..8]],
+        vec!["deploy", "production", "--release", &commit[..8], "--yes"],
+        vec!["promote", "production", "--yes"],
+        vec!["rollback", "production", "--yes"],
+        vec!["smoke", "staging"],
+    ] {
+        let out = envs.shipdeck(&[&args[..], &["--json"]].concat());
+        assert_eq!(out.status.code(), Some(4), "{args:?}: {}", text(&out));
+        let finished = finished_op(&out);
+        assert_eq!(finished["refusal"], "gated", "{args:?}: {finished}");
+        assert!(
+            finished["message"].as_str().unwrap().contains("does not parse"),
+            "{args:?}: {finished}"
+        );
+    }
+    assert_eq!(health(envs.production).0, 0, "production runs something");
 }

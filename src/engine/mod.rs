@@ -79,8 +79,9 @@ pub enum Command {
         force: bool,
         approval: Option<String>,
     },
-    /// Run an environment's smoke checks against what it runs now.
-    Smoke { env: String },
+    /// Run an environment's smoke checks against what it runs now; `force` applies uncommitted
+    /// changes to them (audited).
+    Smoke { env: String, force: bool },
     /// Copy the release running in the environment's `promote_from` to it: only if that
     /// release passed the source's smoke checks (or `force`), and with `approval` (what the
     /// operator did to approve: "typed production", "--yes") when the environment wants one.

@@ -213,8 +213,8 @@ pub async fn deploy(
     place(sink, &cx, op, &release, Placement::SettledChecks).await;
 }
 
-pub async fn smoke(engine: &Engine, sink: &EventSink, env: &str) {
-    let Some(cx) = context(engine, sink, env, OpAction::Smoke, false).await else {
+pub async fn smoke(engine: &Engine, sink: &EventSink, env: &str, force: bool) {
+    let Some(cx) = context(engine, sink, env, OpAction::Smoke, force).await else {
         return;
     };
     let current = match running(&cx.target).await {

@@ -45,7 +45,7 @@ pub(super) async fn run(engine: Engine, sink: EventSink, command: Command) {
             force,
             approval,
         } => deploy(&engine, &sink, &env, release.as_deref(), force, approval).await,
-        Command::Smoke { env } => smoke(&engine, &sink, &env).await,
+        Command::Smoke { env, force } => smoke(&engine, &sink, &env, force).await,
         Command::Promote { env, force, approval } => promote(&engine, &sink, &env, force, approval).await,
         Command::Rollback {
             env,

@@ -75,7 +75,11 @@ impl App {
             );
             return Vec::new();
         }
-        self.request(self.envs.selected, "smoke-checking".into(), Command::Smoke { env })
+        self.request(
+            self.envs.selected,
+            "smoke-checking".into(),
+            Command::Smoke { env, force: false },
+        )
     }
 
     /// `p`: asks the engine what promoting would change; its answer opens the modal.
