@@ -252,6 +252,14 @@ pub(super) fn environment<'a>(config: Option<&'a Config>, env: &str) -> Result<&
     Ok(config.find_environment(env)?)
 }
 
+/// The environment named `env` in the working copy's release.toml, connected (for queries:
+/// operations settle its gates first, see [`flows::context`]).
+pub(super) async fn target_named(engine: &Engine, env: &str) -> Result<Target, OperationError> {
+    let env_config = environment(engine.config.as_deref(), env)?;
+    let app = engine.config.as_ref().map(|c| c.app.name.clone()).unwrap_or_default();
+    target(engine, &app, env_config).await
+}
+
 /// Connects to an environment's engine, reusing the engine link when it has no `docker_host`.
 pub(super) async fn target(engine: &Engine, app: &str, env: &EnvironmentConfig) -> Result<Target, OperationError> {
     Target::connect(app, env, engine.docker.current())

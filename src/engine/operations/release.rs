@@ -276,7 +276,7 @@ pub(super) async fn release_of(engine: &Engine, image: &ReleaseImage) -> Release
         short_commit: info
             .as_ref()
             .map(|i| i.short.clone())
-            .unwrap_or_else(|| commit.chars().take(7).collect()),
+            .unwrap_or_else(|| crate::text::short_commit(&commit)),
         subject: info.map(|i| i.subject).unwrap_or_default(),
         commit,
         image_id: image.id.clone(),

@@ -3,7 +3,7 @@
 
 use super::candidates::ran_there;
 use super::release::{candidate_of, release_images};
-use super::{environment, target, OperationError};
+use super::{target, target_named, OperationError};
 use crate::deploy::{lock, Target};
 use crate::engine::event::{Event, NoticeLevel, ReleaseChoice};
 use crate::engine::Engine;
@@ -76,12 +76,7 @@ pub async fn list_releases(engine: &Engine, env: &str) -> Event {
         level: NoticeLevel::Error,
         message: why.to_string(),
     };
-    let env_config = match environment(engine.config.as_deref(), env) {
-        Ok(e) => e.clone(),
-        Err(why) => return failed(why),
-    };
-    let app = engine.config.as_ref().map(|c| c.app.name.clone()).unwrap_or_default();
-    let target = match target(engine, &app, &env_config).await {
+    let target = match target_named(engine, env).await {
         Ok(t) => t,
         Err(why) => return failed(why),
     };
@@ -115,7 +110,7 @@ pub async fn list_releases(engine: &Engine, env: &str) -> Event {
         }
     }
     // The approval the rollback will want: HEAD's gates (an uncommitted edit does not drop it).
-    let (gated, _) = super::policy::shown_gates(engine, &env_config).await;
+    let (gated, _) = super::policy::shown_gates(engine, &target.env).await;
     Event::ReleasesListed {
         env: env.to_string(),
         releases,
@@ -142,12 +137,7 @@ pub async fn unlock(engine: &Engine, env: &str, force: bool) -> [Event; 2] {
             },
         ]
     };
-    let env_config = match environment(engine.config.as_deref(), env) {
-        Ok(e) => e.clone(),
-        Err(why) => return failed(why),
-    };
-    let app = engine.config.as_ref().map(|c| c.app.name.clone()).unwrap_or_default();
-    let target = match target(engine, &app, &env_config).await {
+    let target = match target_named(engine, env).await {
         Ok(t) => t,
         Err(why) => return failed(why),
     };

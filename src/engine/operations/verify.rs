@@ -27,25 +27,16 @@ pub(in crate::engine) enum Placement {
 /// Takes the lock, rolls the release out, smoke-checks it, rolls back automatically when
 /// configured; finishes `op` and reports the environment's new state.
 pub(super) async fn place(sink: &EventSink, cx: &Context, op: Op, release: &ReleaseRef, checks: Placement) {
-    let held = match lock(cx, &op, release).await {
-        Ok(held) => held,
+    let locked = match Locked::take(sink, cx, &op, release).await {
+        Ok(locked) => locked,
         Err(why) => return op.refuse(why).await,
     };
-    let kept = match keep(cx, &op).await {
-        Ok(kept) => kept,
-        Err(why) => {
-            held.release().await;
-            return op.refuse(why).await;
-        }
-    };
-    let secrets = secrets(cx, sink).await;
     let target = match checks {
         Placement::SettledChecks => cx.target.clone(),
         Placement::OwnChecks => own_checks(cx, &op, release).await,
     };
-    let (outcome, message, logs) = place_locked(cx, &target, &op, release, &secrets).await;
-    finish_kept(cx, &op, kept, outcome, &message).await;
-    held.release().await;
+    let (outcome, message, logs) = place_locked(cx, &target, &op, release, &locked.secrets).await;
+    locked.give_back(cx, &op, outcome, &message).await;
     op.finish(outcome, message, logs).await;
     sink.emit(super::status::environment_status(&cx.target).await).await;
 }
@@ -54,24 +45,44 @@ pub(super) async fn place(sink: &EventSink, cx: &Context, op: Op, release: &Rele
 /// under the lock: its smoke checks, and with `auto_rollback` the previous good release back
 /// when they fail. Finishes `op`.
 pub(super) async fn verify_unverified(sink: &EventSink, cx: &Context, op: Op, current: &Deployed) {
-    let release = &current.release;
-    let held = match lock(cx, &op, release).await {
-        Ok(held) => held,
+    let locked = match Locked::take(sink, cx, &op, &current.release).await {
+        Ok(locked) => locked,
         Err(why) => return op.refuse(why).await,
     };
-    let kept = match keep(cx, &op).await {
-        Ok(kept) => kept,
-        Err(why) => {
-            held.release().await;
-            return op.refuse(why).await;
-        }
-    };
-    let secrets = secrets(cx, sink).await;
-    let (outcome, message) = verify(cx, &cx.target, &op, current, None, &secrets).await;
-    finish_kept(cx, &op, kept, outcome, &message).await;
-    held.release().await;
+    let (outcome, message) = verify(cx, &cx.target, &op, current, None, &locked.secrets).await;
+    locked.give_back(cx, &op, outcome, &message).await;
     op.finish(outcome, message, Vec::new()).await;
     sink.emit(super::status::environment_status(&cx.target).await).await;
+}
+
+/// What an operation holds while it changes an environment: its lock, its record on the
+/// engine, and the secrets it passes on.
+struct Locked {
+    held: lock::EnvLock,
+    kept: journal::Kept,
+    secrets: Vec<String>,
+}
+
+impl Locked {
+    /// The lock, then the record (the lock is given back when the record cannot be kept).
+    async fn take(sink: &EventSink, cx: &Context, op: &Op, release: &ReleaseRef) -> Result<Locked, OperationError> {
+        let held = lock(cx, op, release).await?;
+        let kept = match keep(cx, op).await {
+            Ok(kept) => kept,
+            Err(why) => {
+                held.release().await;
+                return Err(why);
+            }
+        };
+        let secrets = secrets(cx, sink).await;
+        Ok(Locked { held, kept, secrets })
+    }
+
+    /// Records how the operation ended on the engine, then gives the lock back.
+    async fn give_back(self, cx: &Context, op: &Op, outcome: OpOutcome, message: &str) {
+        finish_kept(cx, op, self.kept, outcome, message).await;
+        self.held.release().await;
+    }
 }
 
 /// The lock, labelled with the operation: `promote a1b2c3d (0123456789ab)`.
