@@ -1077,6 +1077,38 @@ mod environments_review {
     }
 
     #[test]
+    fn an_invalid_release_toml_opens_its_whole_diagnostic_and_fixing_it_closes_it() {
+        let mut app = connected_app();
+        let error = "release.toml:6:1: unknown key `neds` in [stages.build]\n  hint: did you mean `needs`?";
+        app.apply(Event::ConfigReloaded {
+            error: Some(error.into()),
+            config: None,
+        });
+        assert!(
+            matches!(app.modal, Some(Modal::ConfigError { scroll: 0 })),
+            "{:?}",
+            app.modal
+        );
+        // Keys of the panels do nothing under it; `e` and Esc close it, `e` opens it again.
+        assert_eq!(app.update(Action::Deploy), Vec::<Effect>::new());
+        app.update(Action::ShowConfigError);
+        assert!(app.modal.is_none());
+        app.update(Action::ShowConfigError);
+        assert!(matches!(app.modal, Some(Modal::ConfigError { .. })));
+        app.modal_input(ModalInput::Esc);
+        assert!(app.modal.is_none());
+        app.update(Action::ShowConfigError);
+        app.apply(Event::ConfigReloaded {
+            error: None,
+            config: Some(config("[environments.staging]\npublish = \"127.0.0.1:18080:8080\"\n")),
+        });
+        assert!(app.modal.is_none(), "the fixed file closes the diagnostic");
+        assert_eq!(app.config_error, None);
+        app.update(Action::ShowConfigError);
+        assert!(app.modal.is_none(), "nothing to show for a valid file");
+    }
+
+    #[test]
     fn a_failed_smoke_verdict_shows_and_changes_the_footer_offer() {
         let mut app = connected_app();
         status(

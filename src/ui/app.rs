@@ -114,6 +114,10 @@ impl Focus {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Modal {
     Help,
+    /// The whole diagnostic of an invalid release.toml (every error, with its hint), scrolled.
+    ConfigError {
+        scroll: usize,
+    },
     /// Quitting would cancel active runs (or leave an operation to finish): ask.
     ConfirmQuit,
     /// Typing a search query.
@@ -258,6 +262,24 @@ impl App {
                 return Vec::new();
             }
             (Some(Modal::Help), _) => return Vec::new(),
+            (Some(Modal::ConfigError { .. }), Action::ShowConfigError | Action::Quit) => {
+                self.modal = None;
+                return Vec::new();
+            }
+            (Some(Modal::ConfigError { scroll }), Action::Down | Action::PageDown | Action::Up | Action::PageUp) => {
+                let lines = self.config_error.as_deref().map_or(0, |e| e.lines().count());
+                let scroll = match action {
+                    Action::Down => scroll + 1,
+                    Action::PageDown => scroll + 10,
+                    Action::Up => scroll.saturating_sub(1),
+                    _ => scroll.saturating_sub(10),
+                };
+                self.modal = Some(Modal::ConfigError {
+                    scroll: scroll.min(lines.saturating_sub(1)),
+                });
+                return Vec::new();
+            }
+            (Some(Modal::ConfigError { .. }), _) => return Vec::new(),
             (Some(Modal::ConfirmQuit), _) => return Vec::new(),
             (Some(Modal::Search(_) | Modal::Promote(_) | Modal::Rollback(_)), _) => return Vec::new(),
             (None, _) => {}
@@ -275,6 +297,10 @@ impl App {
                 self.help_scroll = 0;
                 self.modal = Some(Modal::Help);
             }
+            Action::ShowConfigError => match self.config_error {
+                Some(_) => self.modal = Some(Modal::ConfigError { scroll: 0 }),
+                None => self.notify(NoticeLevel::Info, "release.toml is valid"),
+            },
             Action::FocusNext => self.focus_on(self.focus.next()),
             Action::FocusPrev => self.focus_on(self.focus.prev()),
             Action::Up => match self.focus {
@@ -381,7 +407,7 @@ impl App {
                 return vec![Effect::Interrupt];
             }
             (Some(Modal::ConfirmQuit), _) => self.modal = None,
-            (Some(Modal::Help), ModalInput::Esc) => self.modal = None,
+            (Some(Modal::Help | Modal::ConfigError { .. }), ModalInput::Esc) => self.modal = None,
             (Some(Modal::Search(query)), ModalInput::Char(c)) => query.push(c),
             (Some(Modal::Search(query)), ModalInput::Backspace) => {
                 query.pop();

@@ -313,9 +313,16 @@ impl App {
                 match &error {
                     Some(_) => self.notify(
                         NoticeLevel::Error,
-                        "release.toml is invalid: the last good one stays (see the header)",
+                        "release.toml is invalid: the last good one stays (e shows why)",
                     ),
                     None => self.notify(NoticeLevel::Info, "release.toml reloaded"),
+                }
+                // The whole diagnostic opens on the error (unless a dialog is up: `e` opens it),
+                // and closes once the file is fixed.
+                match (&error, &self.modal) {
+                    (Some(_), None) => self.modal = Some(super::app::Modal::ConfigError { scroll: 0 }),
+                    (None, Some(super::app::Modal::ConfigError { .. })) => self.modal = None,
+                    _ => {}
                 }
                 self.config_error = error;
             }

@@ -8,7 +8,9 @@ use ratatui::Frame;
 
 use super::app::{App, Focus, Modal};
 use super::keymap::Keymap;
-use super::panels::{approval, environments, footer, header, help, logs, pipeline, rollback_picker, runs};
+use super::panels::{
+    approval, config_error, environments, footer, header, help, logs, pipeline, rollback_picker, runs,
+};
 use super::theme::Theme;
 
 /// The smallest terminal the console lays out in.
@@ -67,6 +69,10 @@ pub fn render(app: &App, chrome: &Chrome, area: Rect, buf: &mut Buffer) {
 
     match &app.modal {
         Some(Modal::Help) => help::render(&chrome.keymap, app.help_scroll, theme, area, buf),
+        Some(Modal::ConfigError { scroll }) => {
+            let error = app.config_error.as_deref().unwrap_or_default();
+            config_error::render(error, *scroll, theme, area, buf)
+        }
         Some(Modal::Promote(modal)) => {
             let production = app.envs.get(&modal.env).is_some_and(|e| e.spec.production);
             approval::render(modal, production, theme, area, buf);

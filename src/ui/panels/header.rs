@@ -62,11 +62,12 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let mut second = engine;
     match &app.config_error {
         Some(error) => {
-            let room = (area.width as usize).saturating_sub(Line::from(second.clone()).width() + 3);
-            second.push(Span::styled(
-                format!("  {} ", fit(first_line(error), room)),
-                theme.alert,
-            ));
+            // Where to read it always shows; the first error gets what room is left.
+            let count = error.lines().filter(|l| !l.starts_with(' ')).count();
+            let head = format!("  release.toml: {} (e shows all) ", crate::text::count(count, "error"));
+            let room = (area.width as usize).saturating_sub(Line::from(second.clone()).width() + head.len() + 2);
+            second.push(Span::styled(head, theme.alert));
+            second.push(Span::styled(fit(first_line(error), room), theme.alert));
         }
         None => second.extend(watch_spans(app, theme)),
     }

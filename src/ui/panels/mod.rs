@@ -1,6 +1,7 @@
 //! One file per panel; each draws from the app state alone.
 
 pub mod approval;
+pub mod config_error;
 pub mod environments;
 pub mod footer;
 pub mod header;
