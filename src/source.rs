@@ -213,11 +213,25 @@ impl Project {
         } else {
             format!("{}/{CONFIG_FILE}", self.prefix)
         };
-        let Ok(entry) = tree.get_path(Path::new(&path)) else {
-            return Ok(None);
-        };
-        let blob = repo.find_blob(entry.id())?;
-        Ok(Some(String::from_utf8_lossy(blob.content()).into_owned()))
+        // A committed symlink (release.toml -> conf/release.toml) is followed inside the
+        // commit's tree, as the working copy's would be; never out of it, and a few hops at most.
+        let mut path = path;
+        for _ in 0..8 {
+            let Ok(entry) = tree.get_path(Path::new(&path)) else {
+                return Ok(None);
+            };
+            let blob = repo.find_blob(entry.id())?;
+            if entry.filemode() != 0o120000 {
+                return Ok(Some(String::from_utf8_lossy(blob.content()).into_owned()));
+            }
+            let target = String::from_utf8_lossy(blob.content()).into_owned();
+            let dir = path.rsplit_once('/').map_or("", |(dir, _)| dir);
+            match link_target_in_tree(dir, &target) {
+                Some(next) => path = next,
+                None => return Ok(None),
+            }
+        }
+        Ok(None)
     }
 
     /// The app's subtree of `commit` as a tar archive: exactly what was committed, never the
@@ -395,4 +409,37 @@ fn append_blob(
         builder.append_data(&mut h, path, content)?;
     }
     Ok(())
+}
+
+/// Where a committed symlink in `dir` pointing at `target` leads, as a path from the root of
+/// the tree; `None` when it is absolute or climbs out of the tree.
+fn link_target_in_tree(dir: &str, target: &str) -> Option<String> {
+    if target.starts_with('/') {
+        return None;
+    }
+    let mut parts: Vec<&str> = dir.split('/').filter(|p| !p.is_empty()).collect();
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+#[cfg(test)]
+mod link_tests {
+    #[test]
+    fn committed_links_lead_inside_the_tree_only() {
+        use super::link_target_in_tree as at;
+        assert_eq!(at("", "conf/release.toml").as_deref(), Some("conf/release.toml"));
+        assert_eq!(at("apps/a", "../shared/r.toml").as_deref(), Some("apps/shared/r.toml"));
+        assert_eq!(at("apps/a", "./r.toml").as_deref(), Some("apps/a/r.toml"));
+        assert_eq!(at("", "../outside.toml"), None);
+        assert_eq!(at("a", "../../x"), None);
+        assert_eq!(at("", "/etc/passwd"), None);
+    }
 }

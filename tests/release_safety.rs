@@ -401,7 +401,11 @@ fn without_a_readable_policy_at_head_nothing_changes_an_environment_unforced() {
             .contains("has no [environments.qa]"),
         "{finished}"
     );
-    let said = envs.expect(0, &["deploy", "qa", "--force"]);
+    // --force uses the working copy's gates, but whether HEAD would want an approval cannot
+    // be told: one is needed.
+    let said = envs.expect(4, &["deploy", "qa", "--force"]);
+    assert!(said.contains("needs an approval"), "{said}");
+    let said = envs.expect(0, &["deploy", "qa", "--force", "--yes"]);
     assert!(said.contains("FORCED"), "{said}");
     let history = envs.expect(0, &["history", "qa"]);
     assert!(history.contains("uncommitted policy"), "{history}");
@@ -431,5 +435,65 @@ fn without_a_readable_policy_at_head_nothing_changes_an_environment_unforced() {
             "{args:?}: {finished}"
         );
     }
+    let said = envs.expect(4, &["rollback", "production", "--force"]);
+    assert!(said.contains("needs an approval"), "{said}");
     assert_eq!(health(envs.production).0, 0, "production runs something");
+
+    // The working copy renames the app: HEAD's gates are another app's, not these.
+    envs.app.write("release.toml", &toml);
+    envs.app.commit_all("release.toml fixed");
+    let renamed = toml.replacen(&format!("name = \"{}\"", envs.app.name), "name = \"some-other-app\"", 1);
+    assert_ne!(renamed, toml);
+    envs.app.write("release.toml", &renamed);
+    let out = envs.shipdeck(&["deploy", "staging", "--json"]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    let finished = finished_op(&out);
+    assert_eq!(finished["refusal"], "gated", "{finished}");
+    assert!(
+        finished["message"].as_str().unwrap().contains("renames the app"),
+        "{finished}"
+    );
+}
+
+#[test]
+fn an_image_built_from_a_release_is_not_a_release_even_without_the_history() {
+    let envs = Envs::new();
+    let commit = envs.build();
+    let real = envs.release_images_of(&commit);
+    assert_eq!(real.len(), 1, "{real:?}");
+    // Built by hand FROM the release: it inherits every release label, and is newer.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        format!("FROM {}\nENV DEBUG_BUILD=1\n", real[0]),
+    )
+    .unwrap();
+    let tag = format!("{}-debug:latest", envs.app.name);
+    let out = run(std::process::Command::new("docker")
+        .args(["build", "-q", "-t", &tag])
+        .arg(dir.path()));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let derived = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert_ne!(derived, real[0]);
+    assert_eq!(envs.release_images_of(&commit).len(), 2, "the labels are inherited");
+
+    let short = derived.trim_start_matches("sha256:")[..12].to_string();
+    let by_id = format!("sha256:{short}");
+    let said = envs.expect(4, &["deploy", "staging", "--release", &by_id]);
+    assert!(
+        said.contains(&format!("no release image whose ID starts with {short}")),
+        "{said}"
+    );
+    // Without the local history (a fresh clone, another machine) the engine's records tell.
+    std::fs::remove_dir_all(envs.app.path().join(".shipdeck")).unwrap();
+    let said = envs.expect(0, &["deploy", "staging"]);
+    assert_eq!(envs.running_image("staging"), real[0], "{said}");
+    let said = envs.expect(4, &["deploy", "staging", "--release", &by_id]);
+    assert!(said.contains("no release image"), "{said}");
+    // Named by a bare prefix it is no commit and no release either.
+    let said = envs.expect(2, &["deploy", "staging", "--release", &short]);
+    assert!(said.contains("is not a commit of this repository"), "{said}");
+    let said = envs.expect(0, &["deploy", "staging", "--release", "#1"]);
+    assert!(said.contains("run #1"), "{said}");
+    assert_eq!(envs.running_image("staging"), real[0]);
 }

@@ -36,6 +36,7 @@ pub async fn prune_releases(docker: &Docker, app: &str, keep: usize) -> Result<V
             for volume in verdicts {
                 docker.remove_volume(&volume).await?;
             }
+            super::provenance::forget(docker, app, &image.id).await?;
         }
     }
     Ok(removed)

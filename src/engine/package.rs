@@ -140,6 +140,25 @@ async fn build_release(
         *built = Some((image_id.clone(), tag.clone()));
     }
     log_file.write_line(&format!("shipdeck: built {tag} ({image_id})"));
+    // Labels prove nothing (an image `FROM` this one inherits them): the engine keeps a record
+    // that this run built it (see deploy::provenance). Without it the image is no release.
+    let recorded = crate::deploy::provenance::record(
+        &shared.docker,
+        &config.app.name,
+        &image_id,
+        shared.run,
+        &shared.commit.id,
+    )
+    .await;
+    if let Err(e) = recorded {
+        return Ok(StageEnd {
+            status: StageStatus::Failed,
+            exit_code: None,
+            message: Some(format!(
+                "the release image was built but its record could not be kept on the engine: {e}"
+            )),
+        });
+    }
     // Rollback needs earlier release images: keep the newest `keep_releases` and every one
     // an environment runs; the rest go.
     match crate::deploy::retention::prune_releases(&shared.docker, &config.app.name, config.app.keep_releases).await {

@@ -37,7 +37,7 @@ impl RanThere {
 
 /// Every release that ran on the target's environment, newest first.
 pub(super) async fn ran_there(engine: &Engine, target: &Target) -> Result<Vec<RanThere>, OperationError> {
-    let images = release_images(target).await?;
+    let images = release_images(engine, target).await?;
     let engine_verdicts = verdict::list(target).await?;
     let history = {
         let (app, env) = (target.app.clone(), target.env.name.clone());

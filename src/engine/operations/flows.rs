@@ -25,6 +25,8 @@ pub(super) struct Context {
     pub(super) overrides: Vec<String>,
     /// Told to the operator once the operation starts.
     pub(super) notes: Vec<String>,
+    /// The environment's smoke checks are uncommitted ones forced in (see [`super::policy::Gated`]).
+    pub(super) checks_forced: bool,
 }
 
 /// Records and reports an operation refused before it began.
@@ -92,6 +94,7 @@ pub(super) async fn context(
             policy: Some(gated.policy),
             overrides: gated.overridden.into_iter().collect(),
             notes: gated.notes,
+            checks_forced: gated.checks_forced,
         }),
         Err(why) => {
             refuse(sink, (&engine.app_name(), env), action, &operator, None, why).await;
@@ -238,7 +241,7 @@ pub async fn smoke(engine: &Engine, sink: &EventSink, env: &str, force: bool) {
     if !verdict::verified(&cx.target, &current).await.unwrap_or(false) {
         return super::verify::verify_unverified(sink, &cx, op, &current).await;
     }
-    let (passed, summary) = super::verify::smoke_checks(&op, &cx.target, &current).await;
+    let (passed, summary) = super::verify::smoke_checks(&cx, &op, &cx.target, &current).await;
     let outcome = if passed {
         OpOutcome::Succeeded
     } else {

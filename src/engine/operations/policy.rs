@@ -21,6 +21,9 @@ pub(super) struct Gated {
     pub overridden: Option<String>,
     /// What the operator is told: an uncommitted change that was not applied.
     pub notes: Vec<String>,
+    /// The smoke checks are uncommitted ones applied by `--force`: what they find verifies
+    /// nothing (a release they pass stays unverified, so no promotion gate opens on it).
+    pub checks_forced: bool,
 }
 
 /// One gate's value as words, for before → after.
@@ -35,15 +38,53 @@ fn words(env: &EnvironmentConfig) -> [(&'static str, String); 3] {
     ]
 }
 
-/// How the smoke checks changed between HEAD and the working copy, in words, if they did.
+/// How the smoke checks changed between HEAD and the working copy, in words, if they did:
+/// "smoke checks 2 checks → 2 checks (edited GET /health; removed GET /ready; added GET /)".
 fn smoke_change(head: &EnvironmentConfig, working: &EnvironmentConfig) -> Option<String> {
-    (head.smoke != working.smoke).then(|| {
-        format!(
-            "smoke checks {} → {}",
-            crate::text::count(head.smoke.len(), "check"),
-            crate::text::count(working.smoke.len(), "check")
-        )
-    })
+    if head.smoke == working.smoke {
+        return None;
+    }
+    let label = |c: &SmokeCheck| match (&c.http, &c.command) {
+        (Some(http), _) => http.clone(),
+        (None, Some(command)) => format!("command {}", crate::text::truncate(&command.display(), 40)),
+        (None, None) => "a check".to_string(),
+    };
+    let removed: Vec<String> = head
+        .smoke
+        .iter()
+        .filter(|c| !working.smoke.contains(c))
+        .map(label)
+        .collect();
+    let added: Vec<String> = working
+        .smoke
+        .iter()
+        .filter(|c| !head.smoke.contains(c))
+        .map(label)
+        .collect();
+    let edited: Vec<&String> = removed.iter().filter(|l| added.contains(l)).collect();
+    let mut what = Vec::new();
+    if !edited.is_empty() {
+        what.push(format!(
+            "edited {}",
+            edited.iter().map(|l| l.as_str()).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    let only = |list: &[String], other: &[String], verb: &str| {
+        let rest: Vec<&str> = list.iter().filter(|l| !other.contains(l)).map(String::as_str).collect();
+        (!rest.is_empty()).then(|| format!("{verb} {}", rest.join(", ")))
+    };
+    what.extend(only(&removed, &added, "removed"));
+    what.extend(only(&added, &removed, "added"));
+    let how = if what.is_empty() {
+        "reordered".to_string()
+    } else {
+        what.join("; ")
+    };
+    Some(format!(
+        "smoke checks {} → {} ({how})",
+        crate::text::count(head.smoke.len(), "check"),
+        crate::text::count(working.smoke.len(), "check")
+    ))
 }
 
 /// Settles the gates and smoke checks of `working` (from the working copy's release.toml)
@@ -59,6 +100,7 @@ pub(super) fn settle(working: &EnvironmentConfig, committed: Option<(&Environmen
             ),
             overridden: None,
             notes: Vec::new(),
+            checks_forced: false,
         };
     };
     let mut changes: Vec<String> = words(head)
@@ -75,6 +117,7 @@ pub(super) fn settle(working: &EnvironmentConfig, committed: Option<(&Environmen
             policy,
             overridden: None,
             notes: Vec::new(),
+            checks_forced: false,
         };
     }
     let changed = changes.join(", ");
@@ -96,17 +139,20 @@ pub(super) fn settle(working: &EnvironmentConfig, committed: Option<(&Environmen
                 policy,
                 overridden: None,
                 notes,
+                checks_forced: false,
             };
         }
         let applied = applied.join(", ");
         notes.push(format!(
             "FORCED: the working copy's uncommitted gates apply ({applied}); recorded in the audit"
         ));
+        let checks_forced = head.smoke != working.smoke;
         return Gated {
             env,
             policy: format!("{policy} with uncommitted gates applied by --force ({applied})"),
             overridden: Some(format!("uncommitted gates: {applied}")),
             notes,
+            checks_forced,
         };
     }
     // The stricter of the committed and the uncommitted value: an edit may add a gate, never
@@ -120,6 +166,7 @@ pub(super) fn settle(working: &EnvironmentConfig, committed: Option<(&Environmen
         env,
         policy,
         overridden: None,
+        checks_forced: false,
         notes: vec![format!(
             "release.toml has uncommitted changes to the gates of {} ({changed}): not applied, the committed gates and smoke checks (at {short}) hold; commit them, or add --force to apply them (audited)",
             working.name
@@ -134,8 +181,15 @@ pub(super) fn settle(working: &EnvironmentConfig, committed: Option<(&Environmen
 /// approval the working copy asks for is still needed).
 pub(super) async fn gates(engine: &Engine, working: &EnvironmentConfig, force: bool) -> Result<Gated, OperationError> {
     let head = head_config(engine).await;
+    let app = engine.config.as_ref().map(|c| c.app.name.clone()).unwrap_or_default();
+    // HEAD's gates are another app's when the working copy renames the app: an uncommitted
+    // `[app] name` edit would otherwise aim this app's lax gates at that app's environments.
+    let renamed = match &head {
+        HeadPolicy::Parsed(config, _) => config.app.name != app,
+        _ => false,
+    };
     let committed = match &head {
-        HeadPolicy::Parsed(config, short) => config.environment(&working.name).map(|e| (e, short.as_str())),
+        HeadPolicy::Parsed(config, short) if !renamed => config.environment(&working.name).map(|e| (e, short.as_str())),
         _ => None,
     };
     if let Some(c) = committed {
@@ -143,6 +197,10 @@ pub(super) async fn gates(engine: &Engine, working: &EnvironmentConfig, force: b
     }
     let name = &working.name;
     let why = match &head {
+        HeadPolicy::Parsed(config, short) if renamed => format!(
+            "the working copy renames the app ({} at {short} → {app}, not committed)",
+            config.app.name
+        ),
         HeadPolicy::Parsed(_, short) => format!("release.toml at {short} has no [environments.{name}]"),
         HeadPolicy::NotCommitted(short) => format!("no release.toml is committed at {short}"),
         HeadPolicy::Unparsable(short, e) => format!("release.toml at {short} does not parse ({e})"),
@@ -157,12 +215,16 @@ pub(super) async fn gates(engine: &Engine, working: &EnvironmentConfig, force: b
         ));
     }
     let mut gated = settle(working, None, force);
+    // Whether HEAD asks for an approval cannot be told: one is needed (`--force` never
+    // replaces an approval).
+    gated.env.approval = true;
+    gated.checks_forced = true;
     gated.policy = format!("the working copy's release.toml, by --force ({why})");
     gated.overridden = Some(format!(
         "uncommitted policy: the working copy's gates and smoke checks of {name} ({why})"
     ));
     gated.notes = vec![format!(
-        "FORCED: {why}; the working copy's gates and smoke checks of {name} apply (recorded in the audit)"
+        "FORCED: {why}; the working copy's gates and smoke checks of {name} apply, and an approval is needed (recorded in the audit)"
     )];
     Ok(gated)
 }
@@ -347,12 +409,30 @@ mod tests {
         assert_eq!(forced.env.smoke, working.smoke);
         assert_eq!(
             forced.overridden.as_deref(),
-            Some("uncommitted gates: smoke checks 2 checks → 1 check")
+            Some("uncommitted gates: smoke checks 2 checks → 1 check (removed GET /health, GET /ready; added GET /)")
         );
-        // The same number of checks, one changed, is a change too.
+        // The same number of checks, one changed, is a change too, and says which.
         working.smoke = vec![check("/health"), check("/")];
         let gated = settle(&working, Some((&head, "a1b2c3d")), false);
         assert_eq!(gated.env.smoke, head.smoke);
+        assert!(
+            gated.notes[0].contains("2 checks → 2 checks (removed GET /ready; added GET /)"),
+            "{:?}",
+            gated.notes
+        );
+        let mut edited = head.clone();
+        edited.smoke[0].expect_status = Some(204);
+        let gated = settle(&edited, Some((&head, "a1b2c3d")), true);
+        assert!(gated.checks_forced);
+        assert!(
+            gated
+                .overridden
+                .as_deref()
+                .unwrap_or_default()
+                .contains("(edited GET /health)"),
+            "{:?}",
+            gated.overridden
+        );
     }
 
     #[test]

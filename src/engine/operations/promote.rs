@@ -3,7 +3,7 @@
 
 use super::flows::{approved, context, place, running, Placement};
 use super::{environment, target, with_store, OperationError};
-use crate::deploy::{verdict, Deployed, OpAction, OpOutcome, Refusal, Target};
+use crate::deploy::{provenance, verdict, Deployed, OpAction, OpOutcome, Refusal, Target};
 use crate::engine::event::Event;
 use crate::engine::recorder::EventSink;
 use crate::engine::Engine;
@@ -80,6 +80,21 @@ pub async fn promote(engine: &Engine, sink: &EventSink, env: &str, force: bool, 
                     return op.finish(OpOutcome::Failed, e.to_string(), Vec::new()).await;
                 }
             }
+            Err(e) => return op.finish(OpOutcome::Failed, e.to_string(), Vec::new()).await,
+        }
+        // The record that a run built it goes with it (see deploy::provenance).
+        let app = &cx.config.app.name;
+        match provenance::read(&source.docker, app, &candidate.image_id).await {
+            Ok(Some(p)) => {
+                if let Err(e) = provenance::record(&cx.target.docker, app, &candidate.image_id, p.run, &p.commit).await
+                {
+                    op.log(format!(
+                        "could not copy the release's record to {}: {e}",
+                        cx.target.docker.address
+                    ));
+                }
+            }
+            Ok(None) => {}
             Err(e) => return op.finish(OpOutcome::Failed, e.to_string(), Vec::new()).await,
         }
     }

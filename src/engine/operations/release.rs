@@ -3,7 +3,7 @@
 
 use super::{with_store, OperationError};
 use crate::deploy::Refusal;
-use crate::deploy::{ReleaseRef, Target};
+use crate::deploy::{provenance, ReleaseRef, Target};
 use crate::docker::{labels, ReleaseImage};
 use crate::engine::Engine;
 use crate::store::RunNumber;
@@ -56,7 +56,7 @@ pub(super) async fn resolve(
     wanted: Option<&str>,
     prefer: &[String],
 ) -> Result<Picked, OperationError> {
-    let images = release_images(target).await?;
+    let images = release_images(engine, target).await?;
     let on_engine = |id: &str| images.iter().any(|i| i.id == id);
     let Some(wanted) = wanted else {
         let app = target.app.clone();
@@ -259,12 +259,51 @@ pub(super) async fn candidate_of(engine: &Engine, image: &ReleaseImage) -> Candi
     (release_of(engine, image).await, run)
 }
 
-/// The app's release images on the target's engine, newest first.
-pub(super) async fn release_images(target: &Target) -> Result<Vec<ReleaseImage>, OperationError> {
-    Ok(target
+/// The app's release images on the target's engine, newest first: only those a run is known
+/// to have built — by the record the run kept on the engine, else by the local history —
+/// with that run and commit in place of what the image's own labels claim. Labels alone
+/// prove nothing: an image built `FROM` a release inherits them (see deploy::provenance).
+pub(super) async fn release_images(engine: &Engine, target: &Target) -> Result<Vec<ReleaseImage>, OperationError> {
+    let labelled = target
         .docker
         .images_labelled(&[(labels::APP, &target.app), (labels::ROLE, "release")])
-        .await?)
+        .await?;
+    let ids: Vec<String> = labelled.iter().map(|i| i.id.clone()).collect();
+    let app = target.app.clone();
+    let in_history = with_store(engine, move |s| {
+        let mut known = std::collections::HashMap::new();
+        for id in ids {
+            if let Some((run, release)) = s.green_releases_of_image(&app, &id)?.into_iter().next() {
+                known.insert(id, (run, release.commit));
+            }
+        }
+        Ok(known)
+    })
+    .await
+    .unwrap_or_else(|e| {
+        tracing::warn!("history not readable: {e}");
+        Default::default()
+    });
+    let mut releases = Vec::new();
+    for mut image in labelled {
+        let record = provenance::read(&target.docker, &target.app, &image.id).await?;
+        let built_by = match (record, in_history.get(&image.id)) {
+            (Some(p), _) => (p.run, p.commit),
+            (None, Some((run, commit))) => (*run, commit.clone()),
+            (None, None) => {
+                tracing::warn!(
+                    "{} carries release labels of {} but no run built it: not a release",
+                    image.id,
+                    target.app
+                );
+                continue;
+            }
+        };
+        image.labels.insert(labels::RUN.to_string(), built_by.0.to_string());
+        image.labels.insert(labels::COMMIT.to_string(), built_by.1);
+        releases.push(image);
+    }
+    Ok(releases)
 }
 
 /// A release image as a [`ReleaseRef`], with the subject from git when the commit is known.

@@ -141,7 +141,7 @@ async fn previous(
     if !ran.is_empty() || cx.target.env.promote_from.is_some() {
         return Err(none());
     }
-    let images = release_images(&cx.target).await?;
+    let images = release_images(engine, &cx.target).await?;
     let built_now = images.iter().find(|i| i.id == now).map(|i| i.created);
     let older = images
         .iter()

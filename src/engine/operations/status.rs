@@ -96,7 +96,7 @@ pub async fn list_releases(engine: &Engine, env: &str) -> Event {
     let (good, other): (Vec<_>, Vec<_>) = ran.iter().filter(|r| r.on_engine).partition(|r| r.good());
     let mut releases: Vec<ReleaseChoice> = good.into_iter().chain(other).take(20).map(choice).collect();
     if releases.is_empty() {
-        let images = release_images(&target).await.unwrap_or_default();
+        let images = release_images(engine, &target).await.unwrap_or_default();
         for image in images.iter().take(20) {
             let (release, run) = candidate_of(engine, image).await;
             releases.push(ReleaseChoice {

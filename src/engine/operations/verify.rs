@@ -215,27 +215,34 @@ async fn verify(
 ) -> (OpOutcome, String) {
     let env = cx.target.env.name.clone();
     let release = &deployed.release;
-    let (passed, summary) = smoke_checks(op, target, deployed).await;
+    let (passed, summary) = smoke_checks(cx, op, target, deployed).await;
     if passed {
         return (
             OpOutcome::Succeeded,
             format!("{env} runs {}; {summary}", release.describe()),
         );
     }
-    let previous = match previous.filter(|p| p.image_id != release.image_id) {
-        Some(p) => Some(p),
-        None if cx.target.env.auto_rollback => match ran_there(&cx.engine, &cx.target).await {
-            Ok(ran) => previous_good(&ran, &release.image_id).map(|r| r.release.clone()),
+    // Only a release whose latest verdict there passed goes back: the one just replaced when
+    // it is such a release (it may itself have been put there unverified by a crash), else
+    // the newest that is.
+    let previous = match cx.target.env.auto_rollback {
+        true => match ran_there(&cx.engine, &cx.target).await {
+            Ok(ran) => {
+                let replaced = previous.filter(|p| {
+                    p.image_id != release.image_id && ran.iter().any(|r| r.good() && r.release.image_id == p.image_id)
+                });
+                replaced.or_else(|| previous_good(&ran, &release.image_id).map(|r| r.release.clone()))
+            }
             Err(e) => {
                 op.log(format!("the releases that ran on {env} cannot be read: {e}"));
                 None
             }
         },
-        None => None,
+        false => None,
     };
-    let Some(previous) = previous.filter(|_| cx.target.env.auto_rollback) else {
+    let Some(previous) = previous else {
         let hint = if cx.target.env.auto_rollback {
-            "there is no previous release to restore".to_string()
+            "there is no earlier release that passed its smoke checks there to restore".to_string()
         } else {
             format!("auto_rollback is off: roll back with `shipdeck rollback {env}` if needed")
         };
@@ -299,7 +306,7 @@ async fn auto_rollback(
     let result = match rollout.run(&mut log).await {
         Ok(RolloutOutcome::Deployed { .. }) | Ok(RolloutOutcome::Unchanged) => match running(&target).await {
             Ok(Some(d)) => {
-                let (passed, summary) = smoke_checks(&op, &target, &d).await;
+                let (passed, summary) = smoke_checks(cx, &op, &target, &d).await;
                 if passed {
                     Ok(summary)
                 } else {
@@ -329,8 +336,21 @@ async fn auto_rollback(
 /// Runs the target's smoke checks against `deployed`, reporting each result and keeping the
 /// verdict on the engine (also "no checks configured": the release is verified all the same);
 /// returns whether all passed and a summary.
-pub(super) async fn smoke_checks(op: &Op, target: &Target, deployed: &Deployed) -> (bool, String) {
+pub(super) async fn smoke_checks(cx: &Context, op: &Op, target: &Target, deployed: &Deployed) -> (bool, String) {
+    // Checks forced in from the working copy verify nothing: their verdict is kept as not
+    // passed, saying why, so the promotion gate and rollback candidates never trust it.
+    let forced = cx.checks_forced && target.env.smoke == cx.target.env.smoke;
     let keep = |passed: bool, summary: String| async move {
+        let (passed, summary) = match (forced, passed) {
+            (true, true) => (
+                false,
+                "passed only with uncommitted smoke checks applied by --force: not a verification".to_string(),
+            ),
+            _ => (passed, summary),
+        };
+        if forced {
+            op.log("these smoke checks are uncommitted (applied by --force): whatever they find, the release is not verified by them");
+        }
         let kept = verdict::record(
             target,
             &deployed.release.image_id,

@@ -85,7 +85,10 @@ fn watch_spans(app: &App, theme: &Theme) -> Vec<Span<'static>> {
     if w.paused {
         spans.push(Span::styled(" (paused)", theme.awaiting_approval));
     }
-    spans.push(Span::styled(format!(" · {}", crate::text::count(w.dirs, "dir")), theme.muted));
+    spans.push(Span::styled(
+        format!(" · {}", crate::text::count(w.dirs, "dir")),
+        theme.muted,
+    ));
     if w.polling {
         spans.push(Span::styled(" · polling", theme.awaiting_approval));
     }
