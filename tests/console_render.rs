@@ -5,7 +5,8 @@
 // crate-wide unwrap/expect denial (Cargo.toml [lints]) is for the shipped library and binary.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use chrono::{TimeZone, Utc};
+mod common;
+
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
@@ -19,9 +20,7 @@ use shipdeck::ui::keymap::Keymap;
 use shipdeck::ui::render::{render, Chrome};
 use shipdeck::ui::theme::Theme;
 
-fn at(s: i64) -> chrono::DateTime<Utc> {
-    Utc.timestamp_opt(1_700_000_000 + s, 0).unwrap()
-}
+use common::console::*;
 
 fn chrome() -> Chrome {
     Chrome {
@@ -168,31 +167,6 @@ fn draw(app: &App, width: u16, height: u16) -> Buffer {
     let mut buf = Buffer::empty(area);
     render(app, &chrome(), area, &mut buf);
     buf
-}
-
-fn text(buf: &Buffer) -> String {
-    let area = buf.area;
-    let mut out = String::new();
-    for y in 0..area.height {
-        let mut line = String::new();
-        for x in 0..area.width {
-            line.push_str(buf[(x, y)].symbol());
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
-/// The cell where `needle` starts on screen.
-fn find(buf: &Buffer, needle: &str) -> (u16, u16) {
-    let rows = text(buf);
-    for (y, row) in rows.lines().enumerate() {
-        if let Some(byte) = row.find(needle) {
-            return (row[..byte].chars().count() as u16, y as u16);
-        }
-    }
-    panic!("`{needle}` not on screen:\n{rows}");
 }
 
 #[test]
@@ -360,31 +334,8 @@ mod environments {
         ONCE.call_once(|| std::env::set_var("TZ", "UTC"));
     }
 
-    fn specs() -> Vec<EnvSpec> {
-        vec![
-            EnvSpec {
-                name: "staging".into(),
-                production: false,
-                promote_from: None,
-                approval: false,
-            },
-            EnvSpec {
-                name: "production".into(),
-                production: true,
-                promote_from: Some("staging".into()),
-                approval: true,
-            },
-        ]
-    }
-
     fn release(c: char, subject: &str) -> ReleaseRef {
-        ReleaseRef {
-            commit: c.to_string().repeat(40),
-            short_commit: c.to_string().repeat(7),
-            subject: subject.into(),
-            image_id: format!("sha256:{}", c.to_string().repeat(64)),
-            image_tag: Some(format!("hello-py:{}", c.to_string().repeat(7))),
-        }
+        release_of("hello-py", c, subject)
     }
 
     fn deployed(c: char, subject: &str, status: &str) -> Deployed {

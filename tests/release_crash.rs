@@ -7,12 +7,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
-mod safety_support;
 
 use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use safety_support::*;
+use common::envs::*;
 
 /// A small deterministic generator (the seed is printed, to replay a failure).
 struct Lcg(u64);
