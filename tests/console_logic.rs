@@ -349,7 +349,6 @@ pub mod environments {
     use shipdeck::deploy::{Deployed, OpAction, OpOutcome, Operator, ReleaseRef, SmokeResult};
     use shipdeck::engine::event::LockHolder;
     use shipdeck::engine::{NoticeLevel, ReleaseChoice};
-    use shipdeck::ui::envs::EnvSpec;
     use shipdeck::ui::log_pane::LineKind;
 
     pub fn release(c: char, subject: &str) -> ReleaseRef {

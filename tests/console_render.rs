@@ -182,13 +182,11 @@ fn running_with_live_logs() {
     // The finished stage's glyph is drawn in the theme's success colour, the running one in
     // the running colour.
     let theme = Theme::builtin("default").unwrap();
-    let (x, y) = find(&buf, "✓ test");
-    assert_eq!(buf[(x, y)].fg, theme.success.fg.unwrap());
+    assert_eq!(fg_at(&buf, "✓ test"), theme.success.fg.unwrap());
     let (x, y) = find(&buf, " build 2.0s");
     assert_eq!(buf[(x - 1, y)].fg, theme.running.fg.unwrap());
     // SGR colours from the stage's output reach the pane.
-    let (x, y) = find(&buf, "built dist/hello.pyz");
-    assert_eq!(buf[(x, y)].fg, ratatui::style::Color::Green);
+    assert_eq!(fg_at(&buf, "built dist/hello.pyz"), ratatui::style::Color::Green);
 }
 
 #[test]
@@ -232,8 +230,7 @@ fn failed_stage() {
     let buf = draw(&app, 100, 28);
     insta::assert_snapshot!(text(&buf));
     let theme = Theme::builtin("default").unwrap();
-    let (x, y) = find(&buf, "✗ test");
-    assert_eq!(buf[(x, y)].fg, theme.failure.fg.unwrap());
+    assert_eq!(fg_at(&buf, "✗ test"), theme.failure.fg.unwrap());
 }
 
 #[test]
@@ -396,10 +393,8 @@ mod environments {
         let buf = draw(&app, 100, 28);
         insta::assert_snapshot!(text(&buf));
         let theme = Theme::builtin("default").unwrap();
-        let (x, y) = find(&buf, "● healthy");
-        assert_eq!(buf[(x, y)].fg, theme.success.fg.unwrap());
-        let (x, y) = find(&buf, "production ○");
-        assert_eq!(buf[(x, y)].fg, theme.production.fg.unwrap());
+        assert_eq!(fg_at(&buf, "● healthy"), theme.success.fg.unwrap());
+        assert_eq!(fg_at(&buf, "production ○"), theme.production.fg.unwrap());
         // The footer offers the next step.
         let (x, y) = find(&buf, "deploy aaaaaaa → staging");
         assert_eq!(y, 27);
@@ -419,8 +414,7 @@ mod environments {
         });
         let buf = draw(&app, 100, 28);
         let theme = Theme::builtin("default").unwrap();
-        let (x, y) = find(&buf, "? unverified");
-        assert_eq!(buf[(x, y)].fg, theme.alert.fg.unwrap());
+        assert_eq!(fg_at(&buf, "? unverified"), theme.alert.fg.unwrap());
         app.apply(Event::EnvironmentStatus {
             env: "staging".into(),
             deployed: Some(deployed('b', "Initial commit", "Up 1 minute (unhealthy)")),
@@ -429,8 +423,7 @@ mod environments {
             smoke: None,
         });
         let buf = draw(&app, 100, 28);
-        let (x, y) = find(&buf, "✗ unhealthy");
-        assert_eq!(buf[(x, y)].fg, theme.failure.fg.unwrap());
+        assert_eq!(fg_at(&buf, "✗ unhealthy"), theme.failure.fg.unwrap());
     }
 
     #[test]
@@ -457,10 +450,8 @@ mod environments {
         });
         let buf = draw(&app, 100, 28);
         let theme = Theme::builtin("default").unwrap();
-        let (x, y) = find(&buf, "✗ unhealthy");
-        assert_eq!(buf[(x, y)].fg, theme.failure.fg.unwrap());
-        let (x, y) = find(&buf, "locked by bob@ops since");
-        assert_eq!(buf[(x, y)].fg, theme.awaiting_approval.fg.unwrap());
+        assert_eq!(fg_at(&buf, "✗ unhealthy"), theme.failure.fg.unwrap());
+        assert_eq!(fg_at(&buf, "locked by bob@ops since"), theme.awaiting_approval.fg.unwrap());
         find(&buf, "22:13:25 (rollback");
 
         app.apply(Event::EnvironmentStatus {
@@ -471,8 +462,7 @@ mod environments {
             smoke: None,
         });
         let buf = draw(&app, 100, 28);
-        let (x, y) = find(&buf, "✗ unreachable");
-        assert_eq!(buf[(x, y)].fg, theme.failure.fg.unwrap());
+        assert_eq!(fg_at(&buf, "✗ unreachable"), theme.failure.fg.unwrap());
         find(&buf, "cannot reach the engine");
     }
 
@@ -596,8 +586,7 @@ mod environments {
         let theme = Theme::builtin("default").unwrap();
         let (x, y) = find(&buf, "⚠ promote ROLLED BACK automatically");
         assert_eq!(buf[(x, y)].bg, theme.alert.bg.unwrap());
-        let (x, y) = find(&buf, "✗ smoke GET /health");
-        assert_eq!(buf[(x, y)].fg, theme.failure.fg.unwrap());
+        assert_eq!(fg_at(&buf, "✗ smoke GET /health"), theme.failure.fg.unwrap());
         let (x, y) = find(&buf, "⚠ ROLLED BACK");
         assert_eq!(buf[(x, y)].bg, theme.alert.bg.unwrap(), "the panel says so too");
     }
@@ -793,8 +782,7 @@ mod environments {
             "{screen}"
         );
         let theme = Theme::builtin("default").unwrap();
-        let (x, y) = find(&buf, "the name does not match");
-        assert_eq!(buf[(x, y)].fg, theme.failure.fg.unwrap());
+        assert_eq!(fg_at(&buf, "the name does not match"), theme.failure.fg.unwrap());
         assert!(!screen.contains("Enter promote ·"), "Enter is not offered:\n{screen}");
     }
 

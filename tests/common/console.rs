@@ -54,6 +54,12 @@ pub fn text(buf: &Buffer) -> String {
     out
 }
 
+/// The colour `needle` is drawn in (that of its first cell).
+pub fn fg_at(buf: &Buffer, needle: &str) -> ratatui::style::Color {
+    let (x, y) = find(buf, needle);
+    buf[(x, y)].fg
+}
+
 /// The cell where `needle` starts on screen.
 pub fn find(buf: &Buffer, needle: &str) -> (u16, u16) {
     let rows = text(buf);
