@@ -451,7 +451,10 @@ mod environments {
         let buf = draw(&app, 100, 28);
         let theme = Theme::builtin("default").unwrap();
         assert_eq!(fg_at(&buf, "✗ unhealthy"), theme.failure.fg.unwrap());
-        assert_eq!(fg_at(&buf, "locked by bob@ops since"), theme.awaiting_approval.fg.unwrap());
+        assert_eq!(
+            fg_at(&buf, "locked by bob@ops since"),
+            theme.awaiting_approval.fg.unwrap()
+        );
         find(&buf, "22:13:25 (rollback");
 
         app.apply(Event::EnvironmentStatus {

@@ -200,14 +200,7 @@ fn a_second_operator_is_told_who_holds_the_lock_and_a_stale_lock_is_broken_expli
     // Staging's release takes a few seconds to answer, so the first deploy holds the lock.
     let envs = hello_py_envs(r#"command = ["sh", "-c", "sleep 4; exec python /srv/hello.pyz"]"#);
     envs.build();
-    let first = envs
-        .app
-        .shipdeck()
-        .args(["deploy", "staging"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let first = envs.app.spawn(&["deploy", "staging"]);
     let lock = format!("shipdeck-lock-{}-staging", envs.app.name);
     let deadline = Instant::now() + Duration::from_secs(20);
     while !envs.app.volumes().contains(&lock) {

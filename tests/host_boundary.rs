@@ -456,7 +456,7 @@ fn stage_containers_run_with_their_limits_or_the_defaults() {
             && described.contains("limits       memory 2GiB · 2 CPUs · 1024 processes (default)"),
         "{described}"
     );
-    let child = app.spawn_run_json();
+    let child = app.spawn(&["run", "--json"]);
     let limited = running_limits(&app, "limited");
     let defaults = running_limits(&app, "defaults");
     let out = child.wait_with_output().unwrap();
@@ -526,7 +526,7 @@ fn a_cancel_during_a_large_artifact_copy_stops_it_and_removes_the_partial_copy()
         "artifacts = [\"out\"]\n",
     );
     let app = TestApp::with_config("artifact-cancel", &app_toml("max_artifacts = \"3GiB\"\n", &[big]));
-    let child = app.spawn_run_json();
+    let child = app.spawn(&["run", "--json"]);
     // Copying has begun once part of the file is on the host.
     let blob = app.path().join(".shipdeck/runs/1/artifacts/out/blob");
     let deadline = Instant::now() + Duration::from_secs(120);

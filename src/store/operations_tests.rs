@@ -213,15 +213,12 @@ fn the_latest_smoke_operation_gives_the_verdict() {
     );
 
     // An operation without smoke results changes nothing.
+    let verdict_of_b = |store: &Store| {
+        let verdict = store.smoke_verdict("shop", "staging", &b.image_id).unwrap();
+        verdict.unwrap().operation
+    };
     finished_op(&mut store, "staging", Deploy, &b, Succeeded, &[], 40);
-    assert_eq!(
-        store
-            .smoke_verdict("shop", "staging", &b.image_id)
-            .unwrap()
-            .unwrap()
-            .operation,
-        later
-    );
+    assert_eq!(verdict_of_b(&store), later);
 
     // An interrupted smoke operation may not have run every check: it is no verdict.
     let who = operator();
@@ -231,24 +228,9 @@ fn the_latest_smoke_operation_gives_the_verdict() {
     store
         .record_smoke(cut, "shop", "staging", &b, 0, &smoke("GET /health", true), t(51))
         .unwrap();
-    assert_eq!(
-        store
-            .smoke_verdict("shop", "staging", &b.image_id)
-            .unwrap()
-            .unwrap()
-            .operation,
-        cut,
-        "a running operation's results count"
-    );
+    assert_eq!(verdict_of_b(&store), cut, "a running operation's results count");
     store.mark_interrupted_operations(t(60), |_| false).unwrap();
-    assert_eq!(
-        store
-            .smoke_verdict("shop", "staging", &b.image_id)
-            .unwrap()
-            .unwrap()
-            .operation,
-        later
-    );
+    assert_eq!(verdict_of_b(&store), later);
 }
 
 #[test]

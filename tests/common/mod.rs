@@ -223,10 +223,10 @@ impl TestApp {
         )
     }
 
-    /// `shipdeck run --json` started, its stdout and stderr piped.
-    pub fn spawn_run_json(&self) -> Child {
+    /// `shipdeck ARGS` started, its stdout and stderr piped.
+    pub fn spawn(&self, args: &[&str]) -> Child {
         self.shipdeck()
-            .args(["run", "--json"])
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
