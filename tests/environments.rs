@@ -9,7 +9,6 @@
 
 mod common;
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::envs::*;
@@ -225,14 +224,7 @@ fn a_second_operator_is_told_who_holds_the_lock_and_a_stale_lock_is_broken_expli
     envs.app.write("NOTES", "again\n");
     envs.app.commit_all("another release");
     envs.build();
-    let mut doomed = envs
-        .app
-        .shipdeck()
-        .args(["deploy", "staging"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut doomed = envs.app.spawn_silent(&["deploy", "staging"]);
     let deadline = Instant::now() + Duration::from_secs(20);
     while !envs.app.volumes().contains(&lock) {
         assert!(Instant::now() < deadline, "the deploy never took the lock");

@@ -10,7 +10,7 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -376,13 +376,7 @@ fn a_large_artifact_streams_to_disk_instead_of_into_memory() {
         "artifacts = [\"out\"]\n",
     );
     let app = TestApp::with_config("artifact-stream", &app_toml("", &[big]));
-    let mut child = app
-        .shipdeck()
-        .args(["run", "--json"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = app.spawn_silent(&["run", "--json"]);
     let pid = child.id();
     let mut peak = 0;
     let status = loop {

@@ -233,6 +233,17 @@ impl TestApp {
             .unwrap()
     }
 
+    /// `shipdeck ARGS` started with its output dropped: for a test that only watches the
+    /// process (or kills it) and must not block it on a pipe nobody reads.
+    pub fn spawn_silent(&self, args: &[&str]) -> Child {
+        self.shipdeck()
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
     /// `shipdeck run --json` started, its events to read as they come (stderr dropped).
     pub fn follow_run_json(&self) -> (Child, std::io::BufReader<ChildStdout>) {
         let mut child = self
