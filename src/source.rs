@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use git2::{ObjectType, Oid, Repository, Tree, TreeWalkMode, TreeWalkResult};
 
 use crate::config::CONFIG_FILE;
+use crate::text::short_commit;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
@@ -69,7 +70,7 @@ impl CommitInfo {
         let id = commit.id().to_string();
         let author = commit.author();
         CommitInfo {
-            short: id.chars().take(7).collect(),
+            short: short_commit(&id),
             subject: untrusted(commit.summary().unwrap_or("")),
             author: untrusted(author.name().unwrap_or("")),
             email: untrusted(author.email().unwrap_or("")),
@@ -155,7 +156,7 @@ impl Project {
             .map(|(b, _)| b);
         let author = commit.author();
         Ok(CommitInfo {
-            short: id.chars().take(7).collect(),
+            short: short_commit(&id),
             id,
             subject: untrusted(commit.summary().unwrap_or("")),
             author: untrusted(author.name().unwrap_or("")),
@@ -244,7 +245,7 @@ impl Project {
         // tools that refuse ancient dates (zip before 1980) are happy.
         let mtime = commit_object.time().seconds().max(0) as u64;
         let tree = commit_object.tree()?;
-        let short: String = commit.chars().take(7).collect();
+        let short = short_commit(commit);
         let tree = if self.prefix.is_empty() {
             tree
         } else {

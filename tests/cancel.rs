@@ -7,51 +7,18 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
+use std::io::BufReader;
+use std::process::{Child, ChildStdout};
 use std::time::{Duration, Instant};
 
 use common::*;
 
-/// Every shipdeck start reaps leftovers of dead owners, whatever the app: run these tests one
-/// at a time, so that one test's start does not reap (and report) another test's kill -9.
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 const SLEEPY: &str = "[app]\nname = \"{app}\"\n[stages.sleepy]\nimage = \"debian:bookworm-slim\"\nrun = [\"echo sleeping\", \"sleep 300\"]\n[stages.other]\nimage = \"debian:bookworm-slim\"\nrun = [\"sleep 300\"]\n[stages.later]\nneeds = [\"sleepy\"]\nimage = \"debian:bookworm-slim\"\nrun = [\"true\"]\n";
 
 /// Starts `shipdeck run --json` and returns once the stage `sleepy` printed its first line.
-fn start_sleepy(app: &TestApp) -> (Child, Vec<serde_json::Value>, BufReader<std::process::ChildStdout>) {
-    let mut child = app
-        .shipdeck()
-        .args(["run", "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
-    let mut events = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        assert!(Instant::now() < deadline, "the stage never started: {events:#?}");
-        let mut line = String::new();
-        assert!(
-            reader.read_line(&mut line).unwrap() > 0,
-            "shipdeck ended early: {events:#?}"
-        );
-        let event: serde_json::Value = serde_json::from_str(&line).unwrap();
-        let ready = event["event"] == "stage_log"
-            && event["lines"]
-                .as_array()
-                .is_some_and(|l| l.iter().any(|l| l == "sleeping"));
-        events.push(event);
-        if ready {
-            break;
-        }
-    }
+fn start_sleepy(app: &TestApp) -> (Child, Vec<serde_json::Value>, BufReader<ChildStdout>) {
+    let (child, mut reader) = app.follow_run_json();
+    let events = read_events_until(&mut reader, "sleeping", Duration::from_secs(60));
     // Both stages' containers exist by now (they start together).
     let deadline = Instant::now() + Duration::from_secs(20);
     while app.containers().len() < 2 {
@@ -91,9 +58,7 @@ fn cancels_within_two_seconds(sig: libc::c_int) {
     let status = child.wait().unwrap();
     assert!(!status.success(), "a cancelled run must exit non-zero");
     assert_eq!(status.code(), Some(130));
-    for line in reader.lines() {
-        events.push(serde_json::from_str(&line.unwrap()).unwrap());
-    }
+    read_rest(reader, &mut events);
     assert_eq!(finished(&events, "sleepy")["status"], "cancelled");
     assert_eq!(finished(&events, "other")["status"], "cancelled");
     assert_eq!(finished(&events, "later")["status"], "cancelled");

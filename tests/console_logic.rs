@@ -4,7 +4,7 @@
 // crate-wide unwrap/expect denial (Cargo.toml [lints]) is for the shipped library and binary.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use chrono::{TimeZone, Utc};
+mod common;
 
 use shipdeck::engine::event::StageKindName;
 use shipdeck::engine::{Command, CommitInfo, Event, PlannedStage, Stream};
@@ -12,6 +12,8 @@ use shipdeck::model::{RunStatus, StageStatus};
 use shipdeck::ui::action::Action;
 use shipdeck::ui::app::{App, Effect, Focus, Modal, ModalInput};
 use shipdeck::ui::model::Row;
+
+use common::console::*;
 
 fn plan() -> Vec<PlannedStage> {
     let stage = |name: &str, needs: &[&str]| PlannedStage {
@@ -50,10 +52,6 @@ fn app_with_repo() -> App {
         commits: vec![commit("a", "newest"), commit("b", "older")],
     });
     app
-}
-
-fn at(s: i64) -> chrono::DateTime<Utc> {
-    Utc.timestamp_opt(1_700_000_000 + s, 0).unwrap()
 }
 
 fn start_run(app: &mut App, number: i64, commit_id: &str) {
@@ -351,34 +349,10 @@ pub mod environments {
     use shipdeck::deploy::{Deployed, OpAction, OpOutcome, Operator, ReleaseRef, SmokeResult};
     use shipdeck::engine::event::LockHolder;
     use shipdeck::engine::{NoticeLevel, ReleaseChoice};
-    use shipdeck::ui::envs::EnvSpec;
     use shipdeck::ui::log_pane::LineKind;
 
-    pub fn specs() -> Vec<EnvSpec> {
-        vec![
-            EnvSpec {
-                name: "staging".into(),
-                production: false,
-                promote_from: None,
-                approval: false,
-            },
-            EnvSpec {
-                name: "production".into(),
-                production: true,
-                promote_from: Some("staging".into()),
-                approval: true,
-            },
-        ]
-    }
-
     pub fn release(c: char, subject: &str) -> ReleaseRef {
-        ReleaseRef {
-            commit: c.to_string().repeat(40),
-            short_commit: c.to_string().repeat(7),
-            subject: subject.into(),
-            image_id: format!("sha256:{}", c.to_string().repeat(64)),
-            image_tag: Some(format!("demo:{}", c.to_string().repeat(7))),
-        }
+        release_of("demo", c, subject)
     }
 
     pub fn deployed(c: char, status: &str) -> Deployed {
@@ -933,7 +907,7 @@ pub mod environments {
 mod environments_review {
     use std::sync::Arc;
 
-    use super::environments::{deployed, release, specs};
+    use super::environments::{deployed, release};
     use super::*;
     use shipdeck::deploy::{OpAction, OpOutcome, Operator, Refusal, SmokeResult};
     use shipdeck::engine::{NoticeLevel, ReleaseChoice};

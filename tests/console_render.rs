@@ -5,7 +5,8 @@
 // crate-wide unwrap/expect denial (Cargo.toml [lints]) is for the shipped library and binary.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use chrono::{TimeZone, Utc};
+mod common;
+
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 
@@ -19,9 +20,7 @@ use shipdeck::ui::keymap::Keymap;
 use shipdeck::ui::render::{render, Chrome};
 use shipdeck::ui::theme::Theme;
 
-fn at(s: i64) -> chrono::DateTime<Utc> {
-    Utc.timestamp_opt(1_700_000_000 + s, 0).unwrap()
-}
+use common::console::*;
 
 fn chrome() -> Chrome {
     Chrome {
@@ -170,31 +169,6 @@ fn draw(app: &App, width: u16, height: u16) -> Buffer {
     buf
 }
 
-fn text(buf: &Buffer) -> String {
-    let area = buf.area;
-    let mut out = String::new();
-    for y in 0..area.height {
-        let mut line = String::new();
-        for x in 0..area.width {
-            line.push_str(buf[(x, y)].symbol());
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
-/// The cell where `needle` starts on screen.
-fn find(buf: &Buffer, needle: &str) -> (u16, u16) {
-    let rows = text(buf);
-    for (y, row) in rows.lines().enumerate() {
-        if let Some(byte) = row.find(needle) {
-            return (row[..byte].chars().count() as u16, y as u16);
-        }
-    }
-    panic!("`{needle}` not on screen:\n{rows}");
-}
-
 #[test]
 fn idle_console() {
     insta::assert_snapshot!(text(&draw(&idle(false), 100, 28)));
@@ -208,13 +182,11 @@ fn running_with_live_logs() {
     // The finished stage's glyph is drawn in the theme's success colour, the running one in
     // the running colour.
     let theme = Theme::builtin("default").unwrap();
-    let (x, y) = find(&buf, "✓ test");
-    assert_eq!(buf[(x, y)].fg, theme.success.fg.unwrap());
+    assert_eq!(fg_at(&buf, "✓ test"), theme.success.fg.unwrap());
     let (x, y) = find(&buf, " build 2.0s");
     assert_eq!(buf[(x - 1, y)].fg, theme.running.fg.unwrap());
     // SGR colours from the stage's output reach the pane.
-    let (x, y) = find(&buf, "built dist/hello.pyz");
-    assert_eq!(buf[(x, y)].fg, ratatui::style::Color::Green);
+    assert_eq!(fg_at(&buf, "built dist/hello.pyz"), ratatui::style::Color::Green);
 }
 
 #[test]
@@ -258,8 +230,7 @@ fn failed_stage() {
     let buf = draw(&app, 100, 28);
     insta::assert_snapshot!(text(&buf));
     let theme = Theme::builtin("default").unwrap();
-    let (x, y) = find(&buf, "✗ test");
-    assert_eq!(buf[(x, y)].fg, theme.failure.fg.unwrap());
+    assert_eq!(fg_at(&buf, "✗ test"), theme.failure.fg.unwrap());
 }
 
 #[test]
@@ -360,31 +331,8 @@ mod environments {
         ONCE.call_once(|| std::env::set_var("TZ", "UTC"));
     }
 
-    fn specs() -> Vec<EnvSpec> {
-        vec![
-            EnvSpec {
-                name: "staging".into(),
-                production: false,
-                promote_from: None,
-                approval: false,
-            },
-            EnvSpec {
-                name: "production".into(),
-                production: true,
-                promote_from: Some("staging".into()),
-                approval: true,
-            },
-        ]
-    }
-
     fn release(c: char, subject: &str) -> ReleaseRef {
-        ReleaseRef {
-            commit: c.to_string().repeat(40),
-            short_commit: c.to_string().repeat(7),
-            subject: subject.into(),
-            image_id: format!("sha256:{}", c.to_string().repeat(64)),
-            image_tag: Some(format!("hello-py:{}", c.to_string().repeat(7))),
-        }
+        release_of("hello-py", c, subject)
     }
 
     fn deployed(c: char, subject: &str, status: &str) -> Deployed {
@@ -445,10 +393,8 @@ mod environments {
         let buf = draw(&app, 100, 28);
         insta::assert_snapshot!(text(&buf));
         let theme = Theme::builtin("default").unwrap();
-        let (x, y) = find(&buf, "● healthy");
-        assert_eq!(buf[(x, y)].fg, theme.success.fg.unwrap());
-        let (x, y) = find(&buf, "production ○");
-        assert_eq!(buf[(x, y)].fg, theme.production.fg.unwrap());
+        assert_eq!(fg_at(&buf, "● healthy"), theme.success.fg.unwrap());
+        assert_eq!(fg_at(&buf, "production ○"), theme.production.fg.unwrap());
         // The footer offers the next step.
         let (x, y) = find(&buf, "deploy aaaaaaa → staging");
         assert_eq!(y, 27);
@@ -468,8 +414,7 @@ mod environments {
         });
         let buf = draw(&app, 100, 28);
         let theme = Theme::builtin("default").unwrap();
-        let (x, y) = find(&buf, "? unverified");
-        assert_eq!(buf[(x, y)].fg, theme.alert.fg.unwrap());
+        assert_eq!(fg_at(&buf, "? unverified"), theme.alert.fg.unwrap());
         app.apply(Event::EnvironmentStatus {
             env: "staging".into(),
             deployed: Some(deployed('b', "Initial commit", "Up 1 minute (unhealthy)")),
@@ -478,8 +423,7 @@ mod environments {
             smoke: None,
         });
         let buf = draw(&app, 100, 28);
-        let (x, y) = find(&buf, "✗ unhealthy");
-        assert_eq!(buf[(x, y)].fg, theme.failure.fg.unwrap());
+        assert_eq!(fg_at(&buf, "✗ unhealthy"), theme.failure.fg.unwrap());
     }
 
     #[test]
@@ -506,10 +450,11 @@ mod environments {
         });
         let buf = draw(&app, 100, 28);
         let theme = Theme::builtin("default").unwrap();
-        let (x, y) = find(&buf, "✗ unhealthy");
-        assert_eq!(buf[(x, y)].fg, theme.failure.fg.unwrap());
-        let (x, y) = find(&buf, "locked by bob@ops since");
-        assert_eq!(buf[(x, y)].fg, theme.awaiting_approval.fg.unwrap());
+        assert_eq!(fg_at(&buf, "✗ unhealthy"), theme.failure.fg.unwrap());
+        assert_eq!(
+            fg_at(&buf, "locked by bob@ops since"),
+            theme.awaiting_approval.fg.unwrap()
+        );
         find(&buf, "22:13:25 (rollback");
 
         app.apply(Event::EnvironmentStatus {
@@ -520,8 +465,7 @@ mod environments {
             smoke: None,
         });
         let buf = draw(&app, 100, 28);
-        let (x, y) = find(&buf, "✗ unreachable");
-        assert_eq!(buf[(x, y)].fg, theme.failure.fg.unwrap());
+        assert_eq!(fg_at(&buf, "✗ unreachable"), theme.failure.fg.unwrap());
         find(&buf, "cannot reach the engine");
     }
 
@@ -645,8 +589,7 @@ mod environments {
         let theme = Theme::builtin("default").unwrap();
         let (x, y) = find(&buf, "⚠ promote ROLLED BACK automatically");
         assert_eq!(buf[(x, y)].bg, theme.alert.bg.unwrap());
-        let (x, y) = find(&buf, "✗ smoke GET /health");
-        assert_eq!(buf[(x, y)].fg, theme.failure.fg.unwrap());
+        assert_eq!(fg_at(&buf, "✗ smoke GET /health"), theme.failure.fg.unwrap());
         let (x, y) = find(&buf, "⚠ ROLLED BACK");
         assert_eq!(buf[(x, y)].bg, theme.alert.bg.unwrap(), "the panel says so too");
     }
@@ -842,8 +785,7 @@ mod environments {
             "{screen}"
         );
         let theme = Theme::builtin("default").unwrap();
-        let (x, y) = find(&buf, "the name does not match");
-        assert_eq!(buf[(x, y)].fg, theme.failure.fg.unwrap());
+        assert_eq!(fg_at(&buf, "the name does not match"), theme.failure.fg.unwrap());
         assert!(!screen.contains("Enter promote ·"), "Enter is not offered:\n{screen}");
     }
 

@@ -10,6 +10,7 @@ mod common;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::envs::{health, Envs};
 use common::*;
 
 /// A tmux session running a shell, killed when dropped.
@@ -238,37 +239,12 @@ fn an_unreachable_engine_is_shown_in_the_header_and_the_console_keeps_running() 
     tmux.send(&["q"]);
 }
 
-/// A port nobody listens on now, for an environment of this test alone.
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free loopback port");
-    listener.local_addr().expect("its address").port()
-}
-
-/// `GET /health` on a loopback port: the body, if anything answers.
-fn health(port: u16) -> Option<String> {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    stream
-        .write_all(b"GET /health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-        .ok()?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).ok()?;
-    Some(answer)
-}
-
 #[test]
 fn d_deploys_the_green_run_to_staging_and_the_panel_shows_it() {
-    require_docker(&["python:3.11-slim"]);
-    let app = TestApp::from_fixture("hello-py");
     // Ports of this test's own, so that no other test's environments get in the way.
-    let (staging, production) = (free_port(), free_port());
-    let toml = std::fs::read_to_string(app.path().join("release.toml")).unwrap();
-    let toml = toml
-        .replace("127.0.0.1:18080:8080", &format!("127.0.0.1:{staging}:8080"))
-        .replace("127.0.0.1:18081:8080", &format!("127.0.0.1:{production}:8080"));
-    app.write("release.toml", &toml);
-    let commit = app.commit_all("use ports of this test");
+    let envs = Envs::hello_py(|toml| toml);
+    let (app, staging) = (&envs.app, envs.staging);
+    let commit = git(app.path(), &["rev-parse", "HEAD"]);
     let short = &commit[..7];
 
     let tmux = Tmux::start(app.path(), 120, 36);
@@ -298,7 +274,7 @@ fn d_deploys_the_green_run_to_staging_and_the_panel_shows_it() {
     assert!(screen.contains("✓ smoke GET /health"), "{screen}");
     assert!(screen.contains("since "), "{screen}");
     // It really answers, with its commit.
-    let answer = health(staging).unwrap_or_default();
+    let (_, answer) = health(staging);
     assert!(answer.contains(&commit), "GET /health on {staging}: {answer}");
 
     tmux.send(&["q"]);
@@ -309,7 +285,7 @@ fn d_deploys_the_green_run_to_staging_and_the_panel_shows_it() {
     // What the test started goes: the deployment (and the release image) with the app.
     drop(tmux);
     let name = app.name.clone();
-    drop(app);
+    drop(envs);
     let left = docker_list(&["ps", "-aq", "--filter", &format!("label=dev.shipdeck.app={name}")]);
     assert_eq!(left, Vec::<String>::new(), "containers of {name} left behind");
 }

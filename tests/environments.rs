@@ -9,154 +9,34 @@
 
 mod common;
 
-use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::envs::*;
 use common::*;
-
-const IMAGES: &[&str] = &["python:3.11-slim"];
 
 /// A smoke check that fetches /health from inside the container and looks for the commit.
 const COMMAND_CHECK: &str = r#"["python", "-c", "import os, urllib.request as u; body = u.urlopen(os.environ['SHIPDECK_URL'] + '/health').read().decode(); assert os.environ['SHIPDECK_COMMIT'] in body, body"]"#;
 
-/// A free loopback port (the engine binds it a moment later; collisions are unlikely).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// hello-py with ports of its own, short smoke windows, and `extra` appended to release.toml.
-struct Envs {
-    app: TestApp,
-    staging: u16,
-    production: u16,
-}
-
-impl Envs {
-    fn new(extra_staging: &str) -> Envs {
-        require_docker(IMAGES);
-        let app = TestApp::from_fixture("hello-py");
-        let (staging, production) = (free_port(), free_port());
-        let toml = std::fs::read_to_string(app.path().join("release.toml")).unwrap();
-        let toml = toml
-            .replace("127.0.0.1:18080:8080", &format!("127.0.0.1:{staging}:8080"))
-            .replace("127.0.0.1:18081:8080", &format!("127.0.0.1:{production}:8080"))
-            .replace("within = \"30s\"", "within = \"3s\"")
-            .replace(
-                "env = { APP_ENV = \"staging\" }",
-                &format!("env = {{ APP_ENV = \"staging\" }}\n{extra_staging}"),
-            );
-        // A command check too: run inside the release container, the app's URL in SHIPDECK_URL.
-        let toml = format!("{toml}\n[[environments.staging.smoke]]\ncommand = {COMMAND_CHECK}\nwithin = \"3s\"\n");
-        app.write("release.toml", &toml);
-        app.commit_all("ports of this test");
-        Envs {
-            app,
-            staging,
-            production,
-        }
-    }
-
-    /// Runs the pipeline for HEAD; returns the commit.
-    fn build(&self) -> String {
-        let (code, _, stderr) = self.app.run_json(&[]);
-        assert_eq!(code, 0, "the pipeline failed: {stderr}");
-        git(self.app.path(), &["rev-parse", "HEAD"])
-    }
-
-    /// Runs shipdeck to its end; a hang fails the test after two minutes instead of hanging CI.
-    fn shipdeck(&self, args: &[&str]) -> Output {
-        let child = self
-            .app
-            .shipdeck()
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let pid = child.id();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let _ = tx.send(child.wait_with_output());
-        });
-        match rx.recv_timeout(Duration::from_secs(120)) {
-            Ok(out) => out.unwrap(),
-            Err(_) => {
-                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-                panic!("`shipdeck {}` did not finish within 2 minutes", args.join(" "));
-            }
-        }
-    }
-
-    /// A commit whose /health fails once deployed (SHIPDECK_ENV is set there, not in stages).
-    fn commit_bad_release(&self) -> String {
-        let path = self.app.path().join("app/hello.py");
-        let mut source = std::fs::read_to_string(&path).unwrap();
-        source.push_str(
-            r#"
-
-_good_respond = respond
-
-
-def respond(method, path, environ):
-    if path.split("?")[0] == "/health" and os.environ.get("SHIPDECK_ENV"):
-        return 503, "application/json", b'{"status": "broken"}\n'
-    return _good_respond(method, path, environ)
-"#,
+/// hello-py with short staging smoke windows, `extra_staging` added to staging, and a command
+/// check on staging too (run inside the release container, the app's URL in SHIPDECK_URL).
+fn hello_py_envs(extra_staging: &str) -> Envs {
+    Envs::hello_py(|toml| {
+        let toml = short_smoke(&toml).replace(
+            "env = { APP_ENV = \"staging\" }",
+            &format!("env = {{ APP_ENV = \"staging\" }}\n{extra_staging}"),
         );
-        std::fs::write(&path, source).unwrap();
-        self.app.commit_all("break /health once deployed")
-    }
+        format!("{toml}\n[[environments.staging.smoke]]\ncommand = {COMMAND_CHECK}\nwithin = \"3s\"\n")
+    })
 }
 
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// GET /health on a port: (status, body).
-fn health(port: u16) -> (u16, String) {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("nothing listens");
-    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    stream
-        .write_all(b"GET /health HTTP/1.0\r\nHost: localhost\r\n\r\n")
-        .unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    let status = answer
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = answer.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
-    (status, body)
-}
-
-/// The image ID the environment's running container uses, read from the engine.
-fn running_image(app: &TestApp, env: &str) -> String {
-    let ids = docker_list(&[
-        "ps",
-        "-q",
-        "--filter",
-        &format!("label=dev.shipdeck.app={}", app.name),
-        "--filter",
-        &format!("label=dev.shipdeck.env={env}"),
-    ]);
-    assert_eq!(ids.len(), 1, "expected one running container on {env}: {ids:?}");
-    let out = run(Command::new("docker").args(["inspect", "--format", "{{.Image}}", &ids[0]]));
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+/// A commit whose /health fails once deployed (SHIPDECK_ENV is set there, not in stages).
+fn commit_bad_release(envs: &Envs) -> String {
+    envs.commit_health_failing_when("os.environ.get(\"SHIPDECK_ENV\")", "break /health once deployed")
 }
 
 #[test]
 fn deploy_smoke_promote_and_status_from_the_engine() {
-    let envs = Envs::new("");
+    let envs = hello_py_envs("");
     let commit = envs.build();
 
     let out = envs.shipdeck(&["deploy", "staging"]);
@@ -190,10 +70,7 @@ fn deploy_smoke_promote_and_status_from_the_engine() {
 
     let promoted = envs.shipdeck(&["promote", "production", "--yes"]);
     assert_eq!(promoted.status.code(), Some(0), "{}", text(&promoted));
-    assert_eq!(
-        running_image(&envs.app, "production"),
-        running_image(&envs.app, "staging")
-    );
+    envs.assert_same_image("production", "staging");
     let (status, body) = health(envs.production);
     assert_eq!(status, 200);
     assert!(body.contains(&commit), "{body}");
@@ -240,13 +117,13 @@ fn deploy_smoke_promote_and_status_from_the_engine() {
 
 #[test]
 fn a_bad_release_fails_staging_smoke_promote_refuses_and_production_rolls_back_by_itself() {
-    let envs = Envs::new("");
+    let envs = hello_py_envs("");
     let good = envs.build();
     assert_eq!(envs.shipdeck(&["deploy", "staging"]).status.code(), Some(0));
     let promoted = envs.shipdeck(&["promote", "production", "--yes"]);
     assert_eq!(promoted.status.code(), Some(0), "{}", text(&promoted));
 
-    let bad = envs.commit_bad_release();
+    let bad = commit_bad_release(&envs);
     envs.build();
     let deployed = envs.shipdeck(&["deploy", "staging"]);
     let out = text(&deployed);
@@ -286,7 +163,7 @@ fn a_bad_release_fails_staging_smoke_promote_refuses_and_production_rolls_back_b
 
 #[test]
 fn rollback_puts_an_earlier_release_back() {
-    let envs = Envs::new("");
+    let envs = hello_py_envs("");
     let first = envs.build();
     assert_eq!(envs.shipdeck(&["deploy", "staging"]).status.code(), Some(0));
     envs.app.write("NOTES", "second\n");
@@ -320,16 +197,9 @@ fn rollback_puts_an_earlier_release_back() {
 #[test]
 fn a_second_operator_is_told_who_holds_the_lock_and_a_stale_lock_is_broken_explicitly() {
     // Staging's release takes a few seconds to answer, so the first deploy holds the lock.
-    let envs = Envs::new(r#"command = ["sh", "-c", "sleep 4; exec python /srv/hello.pyz"]"#);
+    let envs = hello_py_envs(r#"command = ["sh", "-c", "sleep 4; exec python /srv/hello.pyz"]"#);
     envs.build();
-    let first = envs
-        .app
-        .shipdeck()
-        .args(["deploy", "staging"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let first = envs.app.spawn(&["deploy", "staging"]);
     // Its name ends in a hash of app and environment (see shipdeck::docker::names).
     let lock = format!("shipdeck-lock-{}-staging-", envs.app.name);
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -358,14 +228,7 @@ fn a_second_operator_is_told_who_holds_the_lock_and_a_stale_lock_is_broken_expli
     envs.app.write("NOTES", "again\n");
     envs.app.commit_all("another release");
     envs.build();
-    let mut doomed = envs
-        .app
-        .shipdeck()
-        .args(["deploy", "staging"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut doomed = envs.app.spawn_silent(&["deploy", "staging"]);
     let deadline = Instant::now() + Duration::from_secs(20);
     while !envs.app.volumes().iter().any(|v| v.starts_with(&lock)) {
         assert!(Instant::now() < deadline, "the deploy never took the lock");
@@ -387,7 +250,7 @@ fn a_second_operator_is_told_who_holds_the_lock_and_a_stale_lock_is_broken_expli
 
 #[test]
 fn environment_operations_on_unknown_environments_are_usage_errors() {
-    let envs = Envs::new("");
+    let envs = hello_py_envs("");
     let out = envs.shipdeck(&["deploy", "stagin"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("defined: staging, production"), "{}", text(&out));
@@ -411,8 +274,8 @@ fn environment_operations_on_unknown_environments_are_usage_errors() {
 
 #[test]
 fn keep_releases_prunes_old_release_images_but_never_one_an_environment_runs() {
-    let envs = Envs::new("");
-    let toml = std::fs::read_to_string(envs.app.path().join("release.toml")).unwrap();
+    let envs = hello_py_envs("");
+    let toml = envs.release_toml();
     let toml = toml.replacen("[app]\n", "[app]\nkeep_releases = 1\n", 1);
     envs.app.write("release.toml", &toml);
     envs.app.commit_all("keep one release");
@@ -447,7 +310,7 @@ fn keep_releases_prunes_old_release_images_but_never_one_an_environment_runs() {
 
 #[test]
 fn a_release_that_never_becomes_healthy_is_removed_and_the_previous_one_runs_again() {
-    let envs = Envs::new("");
+    let envs = hello_py_envs("");
     let first = envs.build();
     assert_eq!(envs.shipdeck(&["deploy", "staging"]).status.code(), Some(0));
     envs.app.write("NOTES", "second\n");
@@ -455,7 +318,7 @@ fn a_release_that_never_becomes_healthy_is_removed_and_the_previous_one_runs_aga
     envs.build();
 
     // The environment's command (read from the working copy's release.toml) now crashes.
-    let toml = std::fs::read_to_string(envs.app.path().join("release.toml")).unwrap();
+    let toml = envs.release_toml();
     let crashing = toml.replacen(
         "env = { APP_ENV = \"staging\" }",
         "env = { APP_ENV = \"staging\" }\ncommand = [\"sh\", \"-c\", \"echo cannot open the database >&2; exit 3\"]",
@@ -523,7 +386,7 @@ fn tcp_engine() -> u16 {
 #[test]
 fn an_environment_on_an_engine_reached_by_tcp() {
     let engine = tcp_engine();
-    let envs = Envs::new(&format!("docker_host = \"tcp://127.0.0.1:{engine}\""));
+    let envs = hello_py_envs(&format!("docker_host = \"tcp://127.0.0.1:{engine}\""));
     let commit = envs.build();
     let out = envs.shipdeck(&["deploy", "staging"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -534,8 +397,5 @@ fn an_environment_on_an_engine_reached_by_tcp() {
     // Promotion from the tcp engine to the local one takes the same image.
     let out = envs.shipdeck(&["promote", "production", "--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert_eq!(
-        running_image(&envs.app, "production"),
-        running_image(&envs.app, "staging")
-    );
+    envs.assert_same_image("production", "staging");
 }

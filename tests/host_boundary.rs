@@ -10,7 +10,7 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -23,6 +23,28 @@ fn host_target() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("victim.txt"), "original host content\n").unwrap();
     dir
+}
+
+/// A release.toml: `[app]` named for the test with `app_keys` (one a line), then `stages`.
+fn app_toml(app_keys: &str, stages: &[String]) -> String {
+    format!("[app]\nname = \"{{app}}\"\n{app_keys}{}", stages.concat())
+}
+
+/// A stage on `image` without network, running the shell command `run`, with `more` keys
+/// (one a line). The command is written as a TOML basic string (Rust's escapes of `"` and `\`
+/// are TOML's).
+fn offline_stage(name: &str, image: &str, run: &str, more: &str) -> String {
+    format!("[stages.{name}]\nimage = \"{image}\"\nnetwork = \"none\"\nrun = [{run:?}]\n{more}")
+}
+
+/// Runs the pipeline, which must fail at `stage`: the events and the stage's message.
+fn run_failing_at(app: &TestApp, stage: &str) -> (Vec<serde_json::Value>, String) {
+    let (code, events, stderr) = app.run_json(&[]);
+    assert_ne!(code, 0, "the run should fail: {stderr}");
+    let finished = finished(&events, stage);
+    assert_eq!(finished["status"], "failed", "{finished}");
+    let message = finished["message"].as_str().unwrap_or_default().to_string();
+    (events, message)
 }
 
 fn assert_host_untouched(host: &Path) {
@@ -45,22 +67,14 @@ fn artifacts_never_write_through_a_symlink_to_the_host() {
     let dir = host.path().display().to_string();
     // The stage makes the same directory inside its container, so the engine finds
     // `link/x` and `link/victim.txt` there and hands them over.
-    let toml = format!(
-        r#"[app]
-name = "{{app}}"
-[stages.evil]
-image = "{BASE}"
-network = "none"
-run = ["mkdir -p {dir} && echo pwned > {dir}/victim.txt && echo created > {dir}/x && ln -s {dir} link"]
-artifacts = ["link", "link/x", "link/victim.txt"]
-"#
+    let evil = offline_stage(
+        "evil",
+        BASE,
+        &format!("mkdir -p {dir} && echo pwned > {dir}/victim.txt && echo created > {dir}/x && ln -s {dir} link"),
+        "artifacts = [\"link\", \"link/x\", \"link/victim.txt\"]\n",
     );
-    let app = TestApp::with_config("symlink-artifact", &toml);
-    let (code, events, stderr) = app.run_json(&[]);
-    assert_ne!(code, 0, "the run should fail: {stderr}");
-    let evil = finished(&events, "evil");
-    assert_eq!(evil["status"], "failed", "{evil}");
-    let message = evil["message"].as_str().unwrap_or_default();
+    let app = TestApp::with_config("symlink-artifact", &app_toml("", &[evil]));
+    let (_, message) = run_failing_at(&app, "evil");
     assert!(
         message.contains("artifact `link/x`") && message.contains("`link` is a symlink"),
         "{message}"
@@ -76,15 +90,14 @@ artifacts = ["link", "link/x", "link/victim.txt"]
 fn a_symlinked_state_directory_is_never_written_through() {
     require_docker(&[BASE]);
     let host = host_target();
-    let toml = format!(
-        r#"[app]
-name = "{{app}}"
-[stages.build]
-image = "{BASE}"
-network = "none"
-run = ["mkdir -p dist && echo built > dist/out.txt"]
-artifacts = ["dist"]
-"#
+    let toml = app_toml(
+        "",
+        &[offline_stage(
+            "build",
+            BASE,
+            "mkdir -p dist && echo built > dist/out.txt",
+            "artifacts = [\"dist\"]\n",
+        )],
     );
     let app = TestApp::with_config("symlink-state", &toml);
     // The run files live in .shipdeck/runs: a link there would redirect them to the host.
@@ -113,15 +126,7 @@ fn links_planted_at_shipdecks_own_file_names_are_never_written_through() {
     require_docker(&[BASE]);
     let host = host_target();
     let victim = host.path().join("victim.txt");
-    let toml = format!(
-        r#"[app]
-name = "{{app}}"
-[stages.build]
-image = "{BASE}"
-network = "none"
-run = ["echo hello from the stage"]
-"#
-    );
+    let toml = app_toml("", &[offline_stage("build", BASE, "echo hello from the stage", "")]);
     // The repository commits links where shipdeck writes its diagnostics and run 1's log.
     let app = TestApp::with_config("planted-links", &toml);
     std::fs::create_dir_all(app.path().join(".shipdeck/runs/1/logs")).unwrap();
@@ -177,21 +182,9 @@ artifacts = ["dist/../../escape"]
 
 /// A package context whose files come from the given stage commands; returns the app.
 fn context_app(label: &str, commands: &str, artifacts: &str) -> TestApp {
-    let toml = format!(
-        r#"[app]
-name = "{{app}}"
-[stages.build]
-image = "{BASE}"
-network = "none"
-run = ["{commands}"]
-artifacts = [{artifacts}]
-[stages.package]
-needs = ["build"]
-dockerfile = "Dockerfile"
-context = "ctx"
-"#
-    );
-    let app = TestApp::with_config(label, &toml);
+    let build = offline_stage("build", BASE, commands, &format!("artifacts = [{artifacts}]\n"));
+    let package = "[stages.package]\nneeds = [\"build\"]\ndockerfile = \"Dockerfile\"\ncontext = \"ctx\"\n";
+    let app = TestApp::with_config(label, &app_toml("", &[build, package.to_string()]));
     app.write("ctx/Dockerfile", &format!("FROM {BASE}\nCOPY . /ctx/\n"));
     app.write("ctx/committed.txt", "from the commit\n");
     app.commit_all("the package context");
@@ -229,11 +222,7 @@ fn a_context_replaced_by_a_symlink_to_the_host_is_refused() {
     let host = host_target();
     let dir = host.path().display().to_string();
     let app = context_app("symlink-context", &format!("rm -rf ctx && ln -s {dir} ctx"), "\"ctx\"");
-    let (code, events, stderr) = app.run_json(&[]);
-    assert_ne!(code, 0, "the run should fail: {stderr}");
-    let package = finished(&events, "package");
-    assert_eq!(package["status"], "failed", "{package}");
-    let message = package["message"].as_str().unwrap_or_default();
+    let (events, message) = run_failing_at(&app, "package");
     assert!(
         message.contains("`ctx` is a symlink") && message.contains("workspace only"),
         "{message}"
@@ -324,11 +313,7 @@ fn a_chain_of_links_that_climbs_out_of_the_context_is_refused() {
             std::os::unix::fs::symlink("..", at).unwrap();
         }
         app.commit_all("copy through the chain");
-        let (code, events, stderr) = app.run_json(&[]);
-        assert_ne!(code, 0, "the run should fail: {stderr}");
-        let package = finished(&events, "package");
-        assert_eq!(package["status"], "failed", "{package}");
-        let message = package["message"].as_str().unwrap_or_default();
+        let (events, message) = run_failing_at(&app, "package");
         assert!(
             message.contains(link)
                 && message.contains(&format!("climbs back through the symlink {through}"))
@@ -344,30 +329,23 @@ fn a_chain_of_links_that_climbs_out_of_the_context_is_refused() {
 #[test]
 fn artifacts_over_max_artifacts_fail_the_stage_and_leave_no_partial_output() {
     require_docker(&[BASE]);
-    let toml = format!(
-        r#"[app]
-name = "{{app}}"
-max_artifacts = "1MiB"
-[stages.small]
-image = "{BASE}"
-network = "none"
-run = ["mkdir -p small && head -c 600000 /dev/zero > small/a"]
-artifacts = ["small"]
-[stages.big]
-needs = ["small"]
-image = "{BASE}"
-network = "none"
-run = ["mkdir -p big && head -c 300000 /dev/zero > big/a && head -c 300000 /dev/zero > big/b"]
-artifacts = ["big"]
-"#
-    );
-    let app = TestApp::with_config("artifact-cap", &toml);
-    let (code, events, stderr) = app.run_json(&[]);
-    assert_ne!(code, 0, "{stderr}");
+    let stages = [
+        offline_stage(
+            "small",
+            BASE,
+            "mkdir -p small && head -c 600000 /dev/zero > small/a",
+            "artifacts = [\"small\"]\n",
+        ),
+        offline_stage(
+            "big",
+            BASE,
+            "mkdir -p big && head -c 300000 /dev/zero > big/a && head -c 300000 /dev/zero > big/b",
+            "needs = [\"small\"]\nartifacts = [\"big\"]\n",
+        ),
+    ];
+    let app = TestApp::with_config("artifact-cap", &app_toml("max_artifacts = \"1MiB\"\n", &stages));
+    let (events, message) = run_failing_at(&app, "big");
     assert_eq!(finished(&events, "small")["status"], "success");
-    let big = finished(&events, "big");
-    assert_eq!(big["status"], "failed");
-    let message = big["message"].as_str().unwrap_or_default();
     assert!(
         message.contains("artifact `big` is larger than the run's artifact budget")
             && message.contains("`max_artifacts` = 1MiB"),
@@ -391,24 +369,14 @@ fn peak_rss_kib(pid: u32) -> Option<u64> {
 fn a_large_artifact_streams_to_disk_instead_of_into_memory() {
     require_docker(&[BASE]);
     const SIZE_MB: u64 = 400;
-    let toml = format!(
-        r#"[app]
-name = "{{app}}"
-[stages.big]
-image = "{BASE}"
-network = "none"
-run = ["mkdir -p out && head -c {SIZE_MB}M /dev/urandom > out/blob"]
-artifacts = ["out"]
-"#
+    let big = offline_stage(
+        "big",
+        BASE,
+        &format!("mkdir -p out && head -c {SIZE_MB}M /dev/urandom > out/blob"),
+        "artifacts = [\"out\"]\n",
     );
-    let app = TestApp::with_config("artifact-stream", &toml);
-    let mut child = app
-        .shipdeck()
-        .args(["run", "--json"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let app = TestApp::with_config("artifact-stream", &app_toml("", &[big]));
+    let mut child = app.spawn_silent(&["run", "--json"]);
     let pid = child.id();
     let mut peak = 0;
     let status = loop {
@@ -465,24 +433,16 @@ fn stage_containers_run_with_their_limits_or_the_defaults() {
     require_docker(&[BASE]);
     // Each stage waits until the test has read its limits (a file it creates in the
     // workspace would not be visible here: it waits a fixed, short while instead).
-    let toml = format!(
-        r#"[app]
-name = "{{app}}"
-[stages.limited]
-image = "{BASE}"
-network = "none"
-memory = "256MiB"
-cpus = 0.5
-pids = 128
-run = ["cat /sys/fs/cgroup/pids.max /sys/fs/cgroup/pids/pids.max 2>/dev/null; sleep 5"]
-[stages.defaults]
-needs = ["limited"]
-image = "{BASE}"
-network = "none"
-run = ["sleep 5"]
-"#
-    );
-    let app = TestApp::with_config("limits", &toml);
+    let stages = [
+        offline_stage(
+            "limited",
+            BASE,
+            "cat /sys/fs/cgroup/pids.max /sys/fs/cgroup/pids/pids.max 2>/dev/null; sleep 5",
+            "memory = \"256MiB\"\ncpus = 0.5\npids = 128\n",
+        ),
+        offline_stage("defaults", BASE, "sleep 5", "needs = [\"limited\"]\n"),
+    ];
+    let app = TestApp::with_config("limits", &app_toml("", &stages));
     let check = run(app.shipdeck().arg("check"));
     let described = String::from_utf8_lossy(&check.stdout);
     assert!(
@@ -490,13 +450,7 @@ run = ["sleep 5"]
             && described.contains("limits       memory 2GiB · 2 CPUs · 1024 processes (default)"),
         "{described}"
     );
-    let child = app
-        .shipdeck()
-        .args(["run", "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = app.spawn(&["run", "--json"]);
     let limited = running_limits(&app, "limited");
     let defaults = running_limits(&app, "defaults");
     let out = child.wait_with_output().unwrap();
@@ -523,26 +477,22 @@ run = ["sleep 5"]
 #[test]
 fn a_fork_bomb_and_a_memory_hog_fail_their_stage_instead_of_hurting_the_host() {
     require_docker(&[BASE, PYTHON]);
-    let toml = format!(
-        r#"[app]
-name = "{{app}}"
-[stages.forks]
-image = "{BASE}"
-network = "none"
-pids = 32
-run = ["i=0; while [ $i -lt 500 ]; do sleep 30 & i=$((i+1)); done; echo started $i sleepers"]
-[stages.hog]
-image = "{PYTHON}"
-network = "none"
-memory = "64MiB"
-run = ["python3 -c \"x = b'x' * (512 * 1024 * 1024); print('allocated', len(x))\""]
-"#
-    );
-    let app = TestApp::with_config("bombs", &toml);
-    let (code, events, stderr) = app.run_json(&[]);
-    assert_ne!(code, 0, "{stderr}");
-    let forks = finished(&events, "forks");
-    assert_eq!(forks["status"], "failed", "{forks}");
+    let stages = [
+        offline_stage(
+            "forks",
+            BASE,
+            "i=0; while [ $i -lt 500 ]; do sleep 30 & i=$((i+1)); done; echo started $i sleepers",
+            "pids = 32\n",
+        ),
+        offline_stage(
+            "hog",
+            PYTHON,
+            "python3 -c \"x = b'x' * (512 * 1024 * 1024); print('allocated', len(x))\"",
+            "memory = \"64MiB\"\n",
+        ),
+    ];
+    let app = TestApp::with_config("bombs", &app_toml("", &stages));
+    let (events, _) = run_failing_at(&app, "forks");
     let lines = log_lines(&events, "forks");
     assert!(!lines.iter().any(|l| l == "started 500 sleepers"), "{lines:?}");
     assert!(
@@ -563,25 +513,14 @@ run = ["python3 -c \"x = b'x' * (512 * 1024 * 1024); print('allocated', len(x))\
 #[test]
 fn a_cancel_during_a_large_artifact_copy_stops_it_and_removes_the_partial_copy() {
     require_docker(&[BASE]);
-    let toml = format!(
-        r#"[app]
-name = "{{app}}"
-max_artifacts = "3GiB"
-[stages.big]
-image = "{BASE}"
-network = "none"
-run = ["mkdir -p out && head -c 2048M /dev/zero > out/blob"]
-artifacts = ["out"]
-"#
+    let big = offline_stage(
+        "big",
+        BASE,
+        "mkdir -p out && head -c 2048M /dev/zero > out/blob",
+        "artifacts = [\"out\"]\n",
     );
-    let app = TestApp::with_config("artifact-cancel", &toml);
-    let child = app
-        .shipdeck()
-        .args(["run", "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let app = TestApp::with_config("artifact-cancel", &app_toml("max_artifacts = \"3GiB\"\n", &[big]));
+    let child = app.spawn(&["run", "--json"]);
     // Copying has begun once part of the file is on the host.
     let blob = app.path().join(".shipdeck/runs/1/artifacts/out/blob");
     let deadline = Instant::now() + Duration::from_secs(120);

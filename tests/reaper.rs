@@ -11,19 +11,14 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::process::{Child, ChildStdout, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 
-/// Every shipdeck start reaps, whatever the app: one test at a time, so that one test's start
-/// does not reap (and report) another test's leftovers.
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
+/// How long a test waits for a stage to print what it waits for.
+const LOG_WAIT: Duration = Duration::from_secs(90);
 
 const SLEEPY: &str = "[app]\nname = \"{app}\"\n[stages.sleepy]\nimage = \"debian:bookworm-slim\"\nrun = [\"echo sleeping\", \"sleep 300\"]\n";
 const QUICK: &str = "[app]\nname = \"{app}\"\n[stages.quick]\nimage = \"debian:bookworm-slim\"\nrun = [\"true\"]\n";
@@ -56,31 +51,8 @@ fn start_in_new_namespace(app: &TestApp, until: &str) -> (Child, BufReader<Child
         .spawn()
         .unwrap();
     let mut reader = BufReader::new(child.stdout.take().unwrap());
-    let events = read_until(&mut reader, until);
+    let events = read_events_until_seen(&mut reader, until, LOG_WAIT);
     (child, reader, events)
-}
-
-/// Reads NDJSON events until a log line contains `until`.
-fn read_until(reader: &mut impl BufRead, until: &str) -> Vec<serde_json::Value> {
-    let mut events = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        assert!(Instant::now() < deadline, "never saw {until:?}: {events:#?}");
-        let mut line = String::new();
-        assert!(
-            reader.read_line(&mut line).unwrap() > 0,
-            "shipdeck ended early: {events:#?}"
-        );
-        let event: serde_json::Value = serde_json::from_str(&line).unwrap();
-        let seen = event["event"] == "stage_log"
-            && event["lines"]
-                .as_array()
-                .is_some_and(|l| l.iter().any(|l| l.as_str().is_some_and(|l| l.contains(until))));
-        events.push(event);
-        if seen {
-            return events;
-        }
-    }
 }
 
 /// The host pid of the shipdeck process working on `app` (the path is unique to a test).
@@ -141,9 +113,7 @@ fn a_live_run_in_another_pid_namespace_survives_a_start_here() {
 
     // The run goes on, and its owner still cleans up after itself.
     kill("-TERM", &shipdeck_pid(&app));
-    for line in reader.lines() {
-        events.push(serde_json::from_str(&line.unwrap()).unwrap());
-    }
+    read_rest(reader, &mut events);
     assert_eq!(child.wait().unwrap().code(), Some(130));
     let end = finished(&events, "sleepy");
     assert_eq!(
@@ -194,15 +164,8 @@ fn clean_keeps_what_a_live_shipdeck_here_owns() {
     let _serial = one_at_a_time();
     require_docker(&["debian:bookworm-slim"]);
     let app = TestApp::with_config("clean-live", SLEEPY);
-    let mut child = app
-        .shipdeck()
-        .args(["run", "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
-    read_until(&mut reader, "sleeping");
+    let (mut child, mut reader) = app.follow_run_json();
+    read_events_until_seen(&mut reader, "sleeping", LOG_WAIT);
     let containers = app.containers();
     let out = run(app.shipdeck().arg("clean"));
     let cleaned = String::from_utf8_lossy(&out.stdout);
@@ -227,15 +190,8 @@ fn an_interrupted_package_build_is_labelled_listed_by_the_next_start_and_cleaned
         "FROM debian:bookworm-slim\nRUN echo step-one > /one\nRUN echo building-now && sleep 300\n",
     );
     app.commit_all("a slow build");
-    let mut child = app
-        .shipdeck()
-        .args(["run", "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
-    read_until(&mut reader, "building-now");
+    let (mut child, mut reader) = app.follow_run_json();
+    read_events_until_seen(&mut reader, "building-now", LOG_WAIT);
     kill("-KILL", &child.id().to_string());
     child.wait().unwrap();
 
@@ -290,15 +246,8 @@ fn clean_in_another_terminal_never_breaks_a_running_package_build() {
     }
     app.write("Dockerfile", &dockerfile);
     app.commit_all("a build of many steps");
-    let mut child = app
-        .shipdeck()
-        .args(["run", "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
-    let mut events = read_until(&mut reader, "Step 2/");
+    let (mut child, mut reader) = app.follow_run_json();
+    let mut events = read_events_until_seen(&mut reader, "Step 2/", LOG_WAIT);
     // `clean`, again and again, for as long as the build runs.
     let cleaner = {
         let dir = app.path().to_path_buf();
@@ -313,9 +262,7 @@ fn clean_in_another_terminal_never_breaks_a_running_package_build() {
         });
         (stop_tx, handle)
     };
-    for line in reader.lines() {
-        events.push(serde_json::from_str(&line.unwrap()).unwrap());
-    }
+    read_rest(reader, &mut events);
     assert_eq!(child.wait().unwrap().code(), Some(0));
     let (stop, handle) = cleaner;
     stop.send(()).unwrap();

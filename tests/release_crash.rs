@@ -7,12 +7,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
-mod safety_support;
 
-use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use safety_support::*;
+use common::envs::*;
 
 /// A small deterministic generator (the seed is printed, to replay a failure).
 struct Lcg(u64);
@@ -52,14 +50,7 @@ fn kill_9_at_random_moments_of_promote_never_leaves_an_unverified_release_called
     while kills < 12 {
         attempts += 1;
         assert!(attempts < 40, "the promote finished before the kill too often");
-        let mut child = envs
-            .app
-            .shipdeck()
-            .args(["promote", "production", "--yes"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = envs.app.spawn_silent(&["promote", "production", "--yes"]);
         // Anywhere from before the lock to the automatic rollback's own checks.
         let wait = Duration::from_millis(rng.below(7200));
         let started = Instant::now();

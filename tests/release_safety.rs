@@ -8,10 +8,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
-mod safety_support;
 
+use common::envs::*;
 use common::*;
-use safety_support::*;
 
 /// Staging and production both run the first release; production then the second.
 fn two_promoted_releases(envs: &Envs) -> (String, String) {
@@ -148,7 +147,7 @@ fn an_uncommitted_edit_cannot_lower_a_gate() {
     envs.expect(0, &["deploy", "staging"]);
     let head = git(envs.app.path(), &["rev-parse", "--short=7", "HEAD"]);
     // Production's gates removed in the working copy, not committed.
-    let toml = std::fs::read_to_string(envs.app.path().join("release.toml")).unwrap();
+    let toml = envs.release_toml();
     let lowered = toml
         .replace("promote_from = \"staging\"\n", "")
         .replace("approval = true\n", "");
@@ -191,7 +190,7 @@ fn rollback_goes_to_what_ran_and_passed_there_verified_with_its_own_checks() {
     // Its first smoke checks on staging fail (a wrong check committed, say), and a later
     // `smoke` passes once the fix is committed. (Checks come from HEAD: an uncommitted edit
     // would not be applied.)
-    let toml = std::fs::read_to_string(envs.app.path().join("release.toml")).unwrap();
+    let toml = envs.release_toml();
     envs.app.write(
         "release.toml",
         &toml.replacen("expect_status = 200", "expect_status = 418", 1),
@@ -225,7 +224,7 @@ def respond(method, path, environ):
 "#,
     );
     std::fs::write(&path, source).unwrap();
-    let toml = std::fs::read_to_string(envs.app.path().join("release.toml")).unwrap();
+    let toml = envs.release_toml();
     let toml = toml.replacen(
         "[environments.production]",
         "[[environments.staging.smoke]]\nhttp = \"GET /version\"\nexpect_status = 200\nwithin = \"2s\"\n\n[environments.production]",
@@ -254,7 +253,7 @@ def respond(method, path, environ):
 fn history_survives_deleting_the_state_directory_during_a_deploy() {
     let envs = Envs::new();
     // Staging's release takes a few seconds to answer: the deploy is under way a while.
-    let toml = std::fs::read_to_string(envs.app.path().join("release.toml")).unwrap();
+    let toml = envs.release_toml();
     envs.app.write(
         "release.toml",
         &toml.replacen(

@@ -12,10 +12,10 @@ mod common;
 mod trace;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-use std::time::Duration;
+use std::process::{Command, Output};
 
 use base64::Engine as _;
+use common::envs::{short_smoke, Envs, COMMAND_LIMIT};
 use common::*;
 use trace::{assert_only_sgr, json_unescape, reveals};
 
@@ -155,37 +155,12 @@ fn a_stage_printing_a_secret_in_every_encoding_leaves_no_trace_in_output_logs_or
     app.assert_no_leftovers();
 }
 
-/// A loopback port nothing listens on yet.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Runs shipdeck to its end, killed after two minutes rather than hanging the suite.
+/// Runs shipdeck to its end with the secret in its environment.
 fn shipdeck(app: &TestApp, args: &[&str], secret: &str) -> Output {
-    let child = app
-        .shipdeck()
-        .args(args)
-        .env("SHIPDECK_TEST_TOKEN", secret)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(Duration::from_secs(180)) {
-        Ok(out) => out.unwrap(),
-        Err(_) => {
-            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-            panic!("`shipdeck {}` did not finish within 3 minutes", args.join(" "));
-        }
-    }
+    run_within(
+        app.shipdeck().args(args).env("SHIPDECK_TEST_TOKEN", secret),
+        COMMAND_LIMIT,
+    )
 }
 
 /// Once deployed (SHIPDECK_ENV is set there), the app prints its secret and answers /health
@@ -209,19 +184,14 @@ const EVIL: &str = "\x1b]52;c;cHduZWQ=\x07\x1b]2;pwned title\x07\x1b[2J\x1b[?104
 
 #[test]
 fn a_leaky_release_from_a_commit_with_terminal_sequences_is_clean_in_run_deploy_status_and_history() {
-    require_docker(&[PYTHON]);
     let secret = "dep-S3cr3t/Va+lue\"x~9";
-    let app = TestApp::from_fixture("hello-py");
-    let port = free_port();
-    let toml = std::fs::read_to_string(app.path().join("release.toml")).unwrap();
-    let toml = toml
-        .replace("127.0.0.1:18080:8080", &format!("127.0.0.1:{port}:8080"))
-        .replace("127.0.0.1:18081:8080", &format!("127.0.0.1:{}:8080", free_port()))
-        .replace("within = \"30s\"", "within = \"3s\"");
-    let toml = format!(
-        "{toml}\n[secrets]\nAPI_TOKEN = {{ env = \"SHIPDECK_TEST_TOKEN\" }}\n\n[[environments.staging.smoke]]\ncommand = [\"python\", \"-c\", \"import os, urllib.request as u; print(u.urlopen(os.environ['SHIPDECK_URL'] + '/health').read())\"]\nwithin = \"2s\"\n"
-    );
-    app.write("release.toml", &toml);
+    let envs = Envs::hello_py(|toml| {
+        format!(
+            "{}\n[secrets]\nAPI_TOKEN = {{ env = \"SHIPDECK_TEST_TOKEN\" }}\n\n[[environments.staging.smoke]]\ncommand = [\"python\", \"-c\", \"import os, urllib.request as u; print(u.urlopen(os.environ['SHIPDECK_URL'] + '/health').read())\"]\nwithin = \"2s\"\n",
+            short_smoke(&toml)
+        )
+    });
+    let (app, toml) = (&envs.app, envs.release_toml());
     let path = app.path().join("app/hello.py");
     let source = std::fs::read_to_string(&path).unwrap() + LEAKY_APP;
     std::fs::write(&path, source).unwrap();
@@ -240,16 +210,12 @@ fn a_leaky_release_from_a_commit_with_terminal_sequences_is_clean_in_run_deploy_
         .args(["log", "-1", "--format=%s%an"]));
     assert!(raw.stdout.contains(&0x1b), "the commit itself carries the sequences");
 
-    let out = shipdeck(&app, &["run"], secret);
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(out.status.code(), Some(0), "{text}");
-    assert_only_sgr("`shipdeck run`", &text);
-    assert!(!text.contains("pwned"), "{text}");
-    assert!(text.contains("\"fix the build\" by Eve Mallory"), "{text}");
+    let out = shipdeck(app, &["run"], secret);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert_only_sgr("`shipdeck run`", &said);
+    assert!(!said.contains("pwned"), "{said}");
+    assert!(said.contains("\"fix the build\" by Eve Mallory"), "{said}");
 
     // A release that dies at start, printing its secret: its last log lines are shown, masked.
     let crashing = toml.replacen(
@@ -258,12 +224,15 @@ fn a_leaky_release_from_a_commit_with_terminal_sequences_is_clean_in_run_deploy_
         1,
     );
     app.write("release.toml", &crashing);
-    let out = shipdeck(&app, &["deploy", "staging", "--json"], secret);
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("db password ***"), "the crash log is not shown: {text}");
-    assert_no_trace("a crashing release's logs", &text, secret);
-    assert_only_sgr("a crashing release's logs", &json_unescape(&text));
+    let out = shipdeck(app, &["deploy", "staging", "--json"], secret);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("db password ***"),
+        "the crash log is not shown: {stdout}"
+    );
+    assert_no_trace("a crashing release's logs", &stdout, secret);
+    assert_only_sgr("a crashing release's logs", &json_unescape(&stdout));
     app.write("release.toml", &toml);
 
     for args in [
@@ -274,28 +243,24 @@ fn a_leaky_release_from_a_commit_with_terminal_sequences_is_clean_in_run_deploy_
         &["history"],
         &["history", "staging"],
     ] {
-        let out = shipdeck(&app, args, secret);
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = shipdeck(app, args, secret);
+        let said = text(&out);
         let what = format!("`shipdeck {}`", args.join(" "));
-        assert_only_sgr(&what, &text);
+        assert_only_sgr(&what, &said);
         // NDJSON escapes controls; what it carries must be as clean once unescaped.
-        assert_only_sgr(&what, &json_unescape(&text));
-        assert_no_trace(&what, &text, secret);
-        assert!(!text.contains("pwned"), "{what}: {text}");
+        assert_only_sgr(&what, &json_unescape(&said));
+        assert_no_trace(&what, &said, secret);
+        assert!(!said.contains("pwned"), "{what}: {said}");
         if matches!(args[0], "deploy" | "smoke") {
             // The smoke checks failed on the secret-bearing answer: shown, masked.
-            assert_eq!(out.status.code(), Some(1), "{what}: {text}");
-            assert!(text.contains("503") && text.contains("***"), "{what}: {text}");
+            assert_eq!(out.status.code(), Some(1), "{what}: {said}");
+            assert!(said.contains("503") && said.contains("***"), "{what}: {said}");
         }
         if args == ["status"] {
-            assert!(text.contains("fix the build"), "{what}: {text}");
+            assert!(said.contains("fix the build"), "{what}: {said}");
         }
     }
-    for (path, text) in state_files(&app) {
+    for (path, text) in state_files(app) {
         assert_no_trace(&path, &text, secret);
         assert!(!text.contains("pwned"), "{path} keeps the title sequence");
         if path.contains("/logs/") {
@@ -369,15 +334,11 @@ fn check_prints_no_terminal_sequence_a_release_toml_carries() {
         "[app]\nname = \"{app}\"\n[stages.t]\nimage = \"debian:bookworm-slim\\u001b]2;pwned\\u0007\"\nrun = [\"echo \\u001b]52;c;aGk=\\u0007\\u001b[2Jhi\"]\n",
     );
     let out = run(app.shipdeck().arg("check"));
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(out.status.code(), Some(0), "{text}");
-    assert!(text.contains("echo hi"), "{text}");
-    assert_only_sgr("`shipdeck check`", &text);
-    assert!(!text.contains("pwned") && !text.contains("aGk="), "{text}");
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(said.contains("echo hi"), "{said}");
+    assert_only_sgr("`shipdeck check`", &said);
+    assert!(!said.contains("pwned") && !said.contains("aGk="), "{said}");
     // An invalid file whose error quotes a key with sequences in it.
     app.write(
         "release.toml",
@@ -387,12 +348,8 @@ fn check_prints_no_terminal_sequence_a_release_toml_carries() {
         ),
     );
     let out = run(app.shipdeck().arg("check"));
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(out.status.code(), Some(2), "{text}");
-    assert_only_sgr("`shipdeck check` of a bad file", &text);
-    assert!(!text.contains("pwned"), "{text}");
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert_only_sgr("`shipdeck check` of a bad file", &said);
+    assert!(!said.contains("pwned"), "{said}");
 }

@@ -7,6 +7,7 @@ pub mod journal;
 pub mod lock;
 pub mod model;
 mod operator;
+pub mod phrases;
 pub mod provenance;
 pub mod retention;
 pub mod rollout;

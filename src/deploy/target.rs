@@ -5,6 +5,7 @@ use std::time::Duration;
 use crate::config::EnvironmentConfig;
 use crate::deploy::model::ReleaseRef;
 use crate::docker::{self, labels, Docker, DockerError, LabelledContainer};
+use crate::text::short_commit;
 
 /// One environment of one app, connected to its engine.
 #[derive(Debug, Clone)]
@@ -62,7 +63,7 @@ impl Deployed {
             release: ReleaseRef {
                 short_commit: Some(label(labels::SHORT_COMMIT))
                     .filter(|s| !s.is_empty())
-                    .unwrap_or_else(|| commit.chars().take(7).collect()),
+                    .unwrap_or_else(|| short_commit(&commit)),
                 commit,
                 subject: label(labels::SUBJECT),
                 image_id,

@@ -16,6 +16,7 @@ use super::recorder::{self, EventSink};
 use super::{Command, Engine};
 use crate::config::OnBusy;
 use crate::store::RunNumber;
+use crate::text::short_commit;
 use crate::watch::{HeadChange, Trigger, WatchOptions, Watcher};
 
 pub(super) struct Control {
@@ -265,7 +266,7 @@ impl Control {
             Trigger::Head {
                 commit, branch, kind, ..
             } => {
-                let short: String = commit.chars().take(7).collect();
+                let short = short_commit(&commit);
                 let why = match kind {
                     HeadChange::NewCommit => format!("commit {short}"),
                     HeadChange::BranchSwitched => {

@@ -3,10 +3,9 @@
 
 use std::io::{self, Write};
 
-use crate::deploy::{OpAction, OpOutcome};
+use crate::deploy::{phrases, OpOutcome};
 use crate::engine::Event;
 use crate::term::sanitize_cow;
-use crate::text::duration::DurationStyle;
 
 /// Writes an operation event; `now` is the time prefix. Other events are left alone.
 pub(super) fn text(out: &mut impl Write, now: &str, event: &Event) -> io::Result<()> {
@@ -23,15 +22,11 @@ pub(super) fn text(out: &mut impl Write, now: &str, event: &Event) -> io::Result
             policy,
             ..
         } => {
-            let what = match (action, to) {
-                (OpAction::Smoke, Some(to)) => format!("smoke-checking {}", to.describe()),
-                (_, Some(to)) => format!("{} {} \"{}\"", verb(*action), to.describe(), to.subject),
-                (_, None) => format!("{} {env}", action.as_str().replace('_', "-")),
+            let what = match to {
+                Some(to) => phrases::doing(*action, to),
+                None => format!("{} {env}", phrases::action_word(*action)),
             };
-            let was = match (action, from) {
-                (OpAction::Smoke, _) | (_, None) => String::new(),
-                (_, Some(f)) => format!(" (now {})", f.describe()),
-            };
+            let was = phrases::replacing(*action, from.as_ref());
             let by = by.display();
             match to {
                 Some(_) => writeln!(out, "{now} {env} ▶ {what}{was} by {by}")?,
@@ -61,17 +56,7 @@ pub(super) fn text(out: &mut impl Write, now: &str, event: &Event) -> io::Result
             Ok(())
         }
         Event::SmokeChecked { env, result, .. } => {
-            let mark = if result.passed { "✓" } else { "✗" };
-            let attempts = if result.attempts == 1 {
-                "1 attempt".to_string()
-            } else {
-                format!("{} attempts", result.attempts)
-            };
-            writeln!(
-                out,
-                "{now} {env} {mark} smoke {}: {} ({attempts}, {} ms)",
-                result.check, result.message, result.latency_ms
-            )?;
+            writeln!(out, "{now} {env} {}", phrases::smoke_line(result))?;
             if let Some(excerpt) = &result.excerpt {
                 for line in excerpt.lines().take(8) {
                     writeln!(out, "{now} {env}   | {}", sanitize_cow(line))?;
@@ -88,22 +73,17 @@ pub(super) fn text(out: &mut impl Write, now: &str, event: &Event) -> io::Result
             duration_ms,
             ..
         } => {
-            let mark = match outcome {
-                OpOutcome::Succeeded | OpOutcome::Unchanged => "✓",
-                OpOutcome::Refused => "⊘",
-                _ => "✗",
-            };
             let word = match outcome {
                 OpOutcome::RolledBack => "ROLLED BACK".to_string(),
-                other => other.as_str().replace('_', " "),
+                other => phrases::outcome_word(*other),
             };
             let mut lines = message.lines();
+            let first = sanitize_cow(lines.next().unwrap_or_default());
             writeln!(
                 out,
-                "{now} {env} {mark} {} {word} in {}: {}",
-                action.as_str().replace('_', "-"),
-                DurationStyle::Table.format_ms(*duration_ms),
-                sanitize_cow(lines.next().unwrap_or_default())
+                "{now} {env} {} {}",
+                phrases::outcome_mark(*outcome),
+                phrases::ended(*action, &word, *duration_ms, &first)
             )?;
             for line in lines {
                 writeln!(out, "{now} {env}   {}", sanitize_cow(line.trim()))?;
@@ -117,15 +97,5 @@ pub(super) fn text(out: &mut impl Write, now: &str, event: &Event) -> io::Result
             Ok(())
         }
         _ => Ok(()),
-    }
-}
-
-fn verb(action: OpAction) -> &'static str {
-    match action {
-        OpAction::Deploy => "deploying",
-        OpAction::Promote => "promoting",
-        OpAction::Rollback => "rolling back to",
-        OpAction::AutoRollback => "AUTOMATIC ROLLBACK to",
-        OpAction::Smoke => "smoke-checking",
     }
 }

@@ -84,9 +84,8 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::{new_run, t};
+    use super::super::test_support::{new_run, t, OwnerProbe};
     use super::*;
-    use std::cell::RefCell;
 
     #[test]
     fn only_runs_of_dead_owners_are_closed() {
@@ -110,17 +109,10 @@ mod tests {
         store.run_started(live, t(3)).unwrap();
         store.stage_started(live, "test", t(3)).unwrap();
 
-        let asked = RefCell::new(Vec::new());
-        let closed = store
-            .mark_interrupted(t(20), |owner| {
-                asked.borrow_mut().push(owner.to_string());
-                owner == "live"
-            })
-            .unwrap();
+        let probe = OwnerProbe::alive("live");
+        let closed = store.mark_interrupted(t(20), |owner| probe.is_alive(owner)).unwrap();
         assert_eq!(closed, 2);
-        let mut asked = asked.into_inner();
-        asked.sort();
-        assert_eq!(asked, ["dead", "live"], "once per owner");
+        assert_eq!(probe.asked(), ["dead", "live"], "once per owner");
 
         let run = store.run(dead_running).unwrap().unwrap();
         assert_eq!(run.status, RunStatus::Cancelled);

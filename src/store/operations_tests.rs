@@ -1,11 +1,10 @@
 //! Tests of the operations history (audit, smoke verdicts, releases for rollback).
 
 use super::super::schema::MIGRATIONS;
-use super::super::test_support::{finished_run, new_op, new_run, operator, release, smoke, t};
+use super::super::test_support::{count_rows, finished_run, new_op, new_run, operator, release, smoke, t, OwnerProbe};
 use super::super::{NewRun, RunStatus, DB_FILE};
 use super::*;
 use rusqlite::Connection;
-use std::cell::RefCell;
 use std::collections::HashMap;
 use OpAction::{AutoRollback, Deploy, Promote, Rollback, Smoke};
 use OpOutcome::{Failed, Refused, RolledBack, Running, Succeeded, Unchanged};
@@ -171,11 +170,7 @@ fn unknown_operations_are_reported() {
         .record_smoke(42, "shop", "staging", &release(A), 0, &smoke("GET /", true), t(0))
         .unwrap_err();
     assert!(err.to_string().contains("smoke"), "{err}");
-    let count: i64 = store
-        .conn
-        .query_row("SELECT count(*) FROM smoke_results", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(count, 0);
+    assert_eq!(count_rows(&store, "smoke_results"), 0);
 }
 
 #[test]
@@ -218,15 +213,12 @@ fn the_latest_smoke_operation_gives_the_verdict() {
     );
 
     // An operation without smoke results changes nothing.
+    let verdict_of_b = |store: &Store| {
+        let verdict = store.smoke_verdict("shop", "staging", &b.image_id).unwrap();
+        verdict.unwrap().operation
+    };
     finished_op(&mut store, "staging", Deploy, &b, Succeeded, &[], 40);
-    assert_eq!(
-        store
-            .smoke_verdict("shop", "staging", &b.image_id)
-            .unwrap()
-            .unwrap()
-            .operation,
-        later
-    );
+    assert_eq!(verdict_of_b(&store), later);
 
     // An interrupted smoke operation may not have run every check: it is no verdict.
     let who = operator();
@@ -236,24 +228,9 @@ fn the_latest_smoke_operation_gives_the_verdict() {
     store
         .record_smoke(cut, "shop", "staging", &b, 0, &smoke("GET /health", true), t(51))
         .unwrap();
-    assert_eq!(
-        store
-            .smoke_verdict("shop", "staging", &b.image_id)
-            .unwrap()
-            .unwrap()
-            .operation,
-        cut,
-        "a running operation's results count"
-    );
+    assert_eq!(verdict_of_b(&store), cut, "a running operation's results count");
     store.mark_interrupted_operations(t(60), |_| false).unwrap();
-    assert_eq!(
-        store
-            .smoke_verdict("shop", "staging", &b.image_id)
-            .unwrap()
-            .unwrap()
-            .operation,
-        later
-    );
+    assert_eq!(verdict_of_b(&store), later);
 }
 
 #[test]
@@ -373,17 +350,12 @@ fn only_operations_of_dead_owners_are_interrupted() {
         .create_operation(&new_op("production", Smoke, Some(&a), &who, "dead"), t(4))
         .unwrap();
 
-    let asked = RefCell::new(Vec::new());
+    let probe = OwnerProbe::alive("live");
     let closed = store
-        .mark_interrupted_operations(t(20), |owner| {
-            asked.borrow_mut().push(owner.to_string());
-            owner == "live"
-        })
+        .mark_interrupted_operations(t(20), |owner| probe.is_alive(owner))
         .unwrap();
     assert_eq!(closed, 2);
-    let mut asked = asked.into_inner();
-    asked.sort();
-    assert_eq!(asked, ["dead", "live"], "once per owner");
+    assert_eq!(probe.asked(), ["dead", "live"], "once per owner");
 
     let ops: HashMap<i64, OperationRecord> = store
         .operations("shop", None, 10)
@@ -467,11 +439,7 @@ fn deleting_an_operation_deletes_its_smoke_results() {
         .conn
         .execute("DELETE FROM operations WHERE id = ?1", [id])
         .unwrap();
-    let count: i64 = store
-        .conn
-        .query_row("SELECT count(*) FROM smoke_results", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(count, 0);
+    assert_eq!(count_rows(&store, "smoke_results"), 0);
 }
 
 #[test]

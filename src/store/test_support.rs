@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 
 use super::{NewOperation, NewRun, RunNumber, RunStatus, Store};
 use crate::deploy::model::{OpAction, Operator, ReleaseRef, SmokeResult};
+use crate::text::short_commit;
 
 /// 2023-11-14T22:13:20Z plus `secs`.
 pub(crate) fn t(secs: i64) -> DateTime<Utc> {
@@ -26,7 +27,7 @@ pub(crate) fn new_run(owner: &str) -> NewRun<'_> {
 
 /// A release of app "shop" built from `commit` (12+ hex digits).
 pub(crate) fn release(commit: &str) -> ReleaseRef {
-    let short: String = commit.chars().take(7).collect();
+    let short = short_commit(commit);
     ReleaseRef {
         commit: commit.to_string(),
         short_commit: short.clone(),
@@ -94,7 +95,7 @@ pub(crate) fn finished_run(
     image: Option<&str>,
     at: DateTime<Utc>,
 ) -> RunNumber {
-    let short: String = commit.chars().take(7).collect();
+    let short = short_commit(commit);
     let run = NewRun {
         commit,
         short_commit: &short,
@@ -108,4 +109,40 @@ pub(crate) fn finished_run(
     }
     store.run_finished(n, status, at).unwrap();
     n
+}
+
+/// Stands in for the owner check of `mark_interrupted*`: only `alive` is alive; it remembers
+/// whom it was asked about, so that a test can see each owner is asked once.
+pub(crate) struct OwnerProbe {
+    alive: &'static str,
+    asked: std::cell::RefCell<Vec<String>>,
+}
+
+impl OwnerProbe {
+    pub(crate) fn alive(alive: &'static str) -> OwnerProbe {
+        OwnerProbe {
+            alive,
+            asked: std::cell::RefCell::new(Vec::new()),
+        }
+    }
+
+    pub(crate) fn is_alive(&self, owner: &str) -> bool {
+        self.asked.borrow_mut().push(owner.to_string());
+        owner == self.alive
+    }
+
+    /// The owners it was asked about, sorted.
+    pub(crate) fn asked(self) -> Vec<String> {
+        let mut asked = self.asked.into_inner();
+        asked.sort();
+        asked
+    }
+}
+
+/// How many rows a table holds.
+pub(crate) fn count_rows(store: &Store, table: &str) -> i64 {
+    store
+        .conn
+        .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+        .unwrap()
 }

@@ -2,9 +2,14 @@
 //! shipdeck binary, the real Docker engine. Nothing here mocks anything.
 #![allow(dead_code)]
 
+pub mod console;
+pub mod envs;
+
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -41,6 +46,92 @@ pub fn require_docker(images: &[&str]) {
 
 pub fn run(cmd: &mut Command) -> Output {
     cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+/// Runs a command to its end; one that outlives `limit` is killed (-9) and fails the test
+/// instead of hanging the suite. Its stdout and stderr are captured.
+pub fn run_within(cmd: &mut Command, limit: Duration) -> Output {
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            panic!("{cmd:?} did not finish within {limit:?}");
+        }
+    }
+}
+
+/// What a process printed, stdout then stderr.
+pub fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Every shipdeck start reaps leftovers of dead owners, whatever the app: tests that kill a
+/// shipdeck or count what a start reaps hold this, so that one test's start does not reap (and
+/// report) another test's leftovers. (One lock per test binary: cargo runs binaries in turn.)
+pub fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Reads NDJSON events until a `stage_log` line is `until` (a stage's commands are logged too,
+/// as `$ command`: a test that waits for the command's output names the whole line); fails
+/// after `within`, or when the stream ends first.
+pub fn read_events_until(reader: &mut impl BufRead, until: &str, within: Duration) -> Vec<Value> {
+    read_events_until_line(reader, until, |line| line == until, within)
+}
+
+/// Reads NDJSON events until a `stage_log` line holds `until` anywhere (the logged command
+/// line included); fails after `within`, or when the stream ends first.
+pub fn read_events_until_seen(reader: &mut impl BufRead, until: &str, within: Duration) -> Vec<Value> {
+    read_events_until_line(reader, until, |line| line.contains(until), within)
+}
+
+fn read_events_until_line(
+    reader: &mut impl BufRead,
+    until: &str,
+    seen: impl Fn(&str) -> bool,
+    within: Duration,
+) -> Vec<Value> {
+    let mut events = Vec::new();
+    let deadline = Instant::now() + within;
+    loop {
+        assert!(Instant::now() < deadline, "never saw {until:?}: {events:#?}");
+        let mut line = String::new();
+        assert!(
+            reader.read_line(&mut line).unwrap() > 0,
+            "shipdeck ended early: {events:#?}"
+        );
+        let event: Value = serde_json::from_str(&line).unwrap();
+        let seen = event["event"] == "stage_log"
+            && event["lines"]
+                .as_array()
+                .is_some_and(|l| l.iter().any(|l| l.as_str().is_some_and(&seen)));
+        events.push(event);
+        if seen {
+            return events;
+        }
+    }
+}
+
+/// Reads the rest of an NDJSON stream into `events`.
+pub fn read_rest(reader: impl BufRead, events: &mut Vec<Value>) {
+    for line in reader.lines() {
+        events.push(serde_json::from_str(&line.unwrap()).unwrap());
+    }
 }
 
 pub fn git(dir: &Path, args: &[&str]) -> String {
@@ -130,6 +221,40 @@ impl TestApp {
             events,
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
+    }
+
+    /// `shipdeck ARGS` started, its stdout and stderr piped.
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        self.shipdeck()
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    /// `shipdeck ARGS` started with its output dropped: for a test that only watches the
+    /// process (or kills it) and must not block it on a pipe nobody reads.
+    pub fn spawn_silent(&self, args: &[&str]) -> Child {
+        self.shipdeck()
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
+    /// `shipdeck run --json` started, its events to read as they come (stderr dropped).
+    pub fn follow_run_json(&self) -> (Child, std::io::BufReader<ChildStdout>) {
+        let mut child = self
+            .shipdeck()
+            .args(["run", "--json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let reader = std::io::BufReader::new(child.stdout.take().unwrap());
+        (child, reader)
     }
 
     /// Containers (any state) labelled with this app.

@@ -3,10 +3,9 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::deploy::{OpAction, OpOutcome, Operator, ReleaseRef, SmokeResult};
+use crate::deploy::{phrases, OpAction, OpOutcome, Operator, ReleaseRef, SmokeResult};
 use crate::engine::OpId;
 use crate::term::sanitize;
-use crate::text::duration::DurationStyle;
 use crate::ui::log_pane::{LineKind, LogBuffer, LogView};
 
 /// How many lines an operation's log keeps.
@@ -78,19 +77,15 @@ impl OpView {
     /// Another operation on the same environment while this one runs (an automatic rollback).
     pub fn nest(&mut self, s: &Started<'_>) {
         self.running.push(s.op);
-        let what = match (s.action, s.to) {
-            (OpAction::Smoke, Some(to)) => format!("smoke-checking {}", to.describe()),
-            (action, Some(to)) => format!("{} {} \"{}\"", verb(action), to.describe(), to.subject),
-            (action, None) => verb(action).to_string(),
+        let what = match s.to {
+            Some(to) => phrases::doing(s.action, to),
+            None => phrases::verb(s.action).to_string(),
         };
-        let was = match (s.action, s.from) {
-            (OpAction::Smoke, _) | (_, None) => String::new(),
-            (_, Some(from)) => format!(" (now {})", from.describe()),
-        };
+        let was = phrases::replacing(s.action, s.from);
         let (lead, kind) = if s.action == OpAction::AutoRollback {
             self.rolled_back = true;
             self.restored = s.to.cloned();
-            ("", LineKind::Alert)
+            ("⚠ ", LineKind::Alert)
         } else {
             ("▶ ", LineKind::Stdout)
         };
@@ -122,24 +117,12 @@ impl OpView {
     }
 
     pub fn smoke(&mut self, result: &SmokeResult) {
-        let (mark, kind) = if result.passed {
-            ("✓", LineKind::Success)
+        let kind = if result.passed {
+            LineKind::Success
         } else {
-            ("✗", LineKind::Failure)
+            LineKind::Failure
         };
-        let attempts = match result.attempts {
-            1 => "1 attempt".to_string(),
-            n => format!("{n} attempts"),
-        };
-        self.push(
-            kind,
-            [format!(
-                "{mark} smoke {}: {} ({attempts}, {} ms)",
-                result.check,
-                sanitize(&result.message),
-                result.latency_ms
-            )],
-        );
+        self.push(kind, [sanitize(&phrases::smoke_line(result))]);
         if let Some(excerpt) = result.excerpt.as_deref().filter(|_| !result.passed) {
             let lines: Vec<String> = excerpt
                 .lines()
@@ -158,8 +141,7 @@ impl OpView {
         let (mark, kind) = match f.outcome {
             OpOutcome::RolledBack => ("⚠", LineKind::Alert),
             OpOutcome::Succeeded | OpOutcome::Unchanged => ("✓", LineKind::Success),
-            OpOutcome::Refused => ("⊘", LineKind::Failure),
-            _ => ("✗", LineKind::Failure),
+            other => (phrases::outcome_mark(other), LineKind::Failure),
         };
         let kind = if f.action == OpAction::AutoRollback {
             LineKind::Alert
@@ -168,14 +150,10 @@ impl OpView {
         };
         let word = match f.outcome {
             OpOutcome::RolledBack => "ROLLED BACK automatically".to_string(),
-            other => other.as_str().replace('_', " "),
+            other => phrases::outcome_word(other),
         };
-        let line = format!(
-            "{mark} {} {word} in {}: {}",
-            f.action.as_str().replace('_', "-"),
-            DurationStyle::Table.format_ms(f.duration_ms),
-            sanitize(f.message)
-        );
+        let ended = phrases::ended(f.action, &word, f.duration_ms, &sanitize(f.message));
+        let line = format!("{mark} {ended}");
         self.push(kind, [line]);
         if !f.logs.is_empty() {
             self.push(LineKind::System, ["  last lines of its log:".to_string()]);
@@ -227,10 +205,11 @@ impl OpView {
 
     /// `deploying a1b2c3d`, for the spinner in the panel.
     pub fn doing(&self) -> String {
-        let verb = if self.rolling_back() {
-            "ROLLING BACK automatically from"
-        } else {
-            verb(self.action)
+        let verb = match self.action {
+            _ if self.rolling_back() => "ROLLING BACK automatically from",
+            // The console marks an automatic rollback wherever it names one.
+            OpAction::AutoRollback => "⚠ AUTOMATIC ROLLBACK to",
+            action => phrases::verb(action),
         };
         match &self.release {
             Some(r) => format!("{verb} {}", r.short_commit),
@@ -252,14 +231,4 @@ pub struct Finished<'a> {
     pub message: &'a str,
     pub logs: &'a [String],
     pub duration_ms: i64,
-}
-
-pub fn verb(action: OpAction) -> &'static str {
-    match action {
-        OpAction::Deploy => "deploying",
-        OpAction::Promote => "promoting",
-        OpAction::Rollback => "rolling back to",
-        OpAction::AutoRollback => "⚠ AUTOMATIC ROLLBACK to",
-        OpAction::Smoke => "smoke-checking",
-    }
 }

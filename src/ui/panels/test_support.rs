@@ -108,6 +108,19 @@ fn plan() -> Vec<PlannedStage> {
     ]
 }
 
+/// Stage `stage` of run #1 passed, after `ms`, at `at(secs)`.
+fn passed(stage: &str, ms: i64, secs: i64) -> Event {
+    Event::StageFinished {
+        run: 1,
+        stage: stage.into(),
+        status: StageStatus::Success,
+        exit_code: Some(0),
+        duration_ms: ms,
+        message: None,
+        at: at(secs),
+    }
+}
+
 /// A console that read the repository, sees a running engine and two environments
 /// (production behind staging), and has no run yet.
 pub fn idle() -> App {
@@ -170,15 +183,7 @@ pub fn running() -> App {
         at: at(0),
         log_path: None,
     });
-    app.apply(Event::StageFinished {
-        run: 1,
-        stage: "test".into(),
-        status: StageStatus::Success,
-        exit_code: Some(0),
-        duration_ms: 1200,
-        message: None,
-        at: at(1),
-    });
+    app.apply(passed("test", 1200, 1));
     app.apply(Event::StageStarted {
         run: 1,
         stage: "build".into(),
@@ -216,15 +221,7 @@ pub fn running() -> App {
 pub fn finished() -> App {
     let mut app = running();
     for stage in ["build", "package"] {
-        app.apply(Event::StageFinished {
-            run: 1,
-            stage: stage.into(),
-            status: StageStatus::Success,
-            exit_code: Some(0),
-            duration_ms: 1000,
-            message: None,
-            at: at(2),
-        });
+        app.apply(passed(stage, 1000, 2));
     }
     app.apply(Event::RunFinished {
         run: 1,

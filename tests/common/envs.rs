@@ -1,13 +1,16 @@
-//! Shared by the release-safety tests: hello-py with environments on free ports and short
-//! smoke windows, shipdeck run to its end with a time limit, and reads from the engine.
-#![allow(dead_code)]
+//! hello-py with its environments on loopback ports of one test alone, shipdeck run to its end
+//! with a time limit, and what the engine and the release answer. Shared by every test that
+//! deploys: environments, release safety and crashes, secrets, the console in tmux.
 
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Duration;
 
-use crate::common::*;
+use super::*;
 
 pub const IMAGES: &[&str] = &["python:3.11-slim"];
+
+/// How long one shipdeck command may take before the test fails instead of hanging the suite.
+pub const COMMAND_LIMIT: Duration = Duration::from_secs(180);
 
 /// A free loopback port (the engine binds it a moment later; collisions are unlikely).
 pub fn free_port() -> u16 {
@@ -27,23 +30,32 @@ pub struct Envs {
 }
 
 impl Envs {
+    /// Both environments' smoke checks given 3 s to pass.
     pub fn new() -> Envs {
+        Envs::hello_py(|toml| format!("{}within = \"3s\"\n", short_smoke(&toml)))
+    }
+
+    /// The fixture's release.toml on this test's ports, passed through `edit`, committed.
+    pub fn hello_py(edit: impl FnOnce(String) -> String) -> Envs {
         require_docker(IMAGES);
         let app = TestApp::from_fixture("hello-py");
         let (staging, production) = (free_port(), free_port());
         let toml = std::fs::read_to_string(app.path().join("release.toml")).unwrap();
         let toml = toml
             .replace("127.0.0.1:18080:8080", &format!("127.0.0.1:{staging}:8080"))
-            .replace("127.0.0.1:18081:8080", &format!("127.0.0.1:{production}:8080"))
-            .replace("within = \"30s\"", "within = \"3s\"");
-        let toml = format!("{toml}within = \"3s\"\n");
-        app.write("release.toml", &toml);
+            .replace("127.0.0.1:18081:8080", &format!("127.0.0.1:{production}:8080"));
+        app.write("release.toml", &edit(toml));
         app.commit_all("ports of this test");
         Envs {
             app,
             staging,
             production,
         }
+    }
+
+    /// The release.toml in the working copy.
+    pub fn release_toml(&self) -> String {
+        std::fs::read_to_string(self.app.path().join("release.toml")).unwrap()
     }
 
     /// Runs the pipeline for `rev`; returns the full commit id.
@@ -57,28 +69,9 @@ impl Envs {
         self.build_commit("HEAD")
     }
 
-    /// Runs shipdeck to its end; a hang fails the test after three minutes.
+    /// Runs shipdeck to its end (within `COMMAND_LIMIT`).
     pub fn shipdeck(&self, args: &[&str]) -> Output {
-        let child = self
-            .app
-            .shipdeck()
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let pid = child.id();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let _ = tx.send(child.wait_with_output());
-        });
-        match rx.recv_timeout(Duration::from_secs(180)) {
-            Ok(out) => out.unwrap(),
-            Err(_) => {
-                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-                panic!("`shipdeck {}` did not finish within 3 minutes", args.join(" "));
-            }
-        }
+        run_within(self.app.shipdeck().args(args), COMMAND_LIMIT)
     }
 
     /// Runs shipdeck and asserts its exit code; returns its text.
@@ -149,6 +142,13 @@ def respond(method, path, environ):
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
+    /// Asserts that both environments run one container, of the same image.
+    pub fn assert_same_image(&self, env: &str, other: &str) {
+        let image = self.running_image(env);
+        assert!(!image.is_empty(), "nothing runs on {env}");
+        assert_eq!(image, self.running_image(other), "{env} and {other} run other images");
+    }
+
     /// `status --json`'s row for `env`.
     pub fn status_row(&self, env: &str) -> serde_json::Value {
         let out = self.shipdeck(&["status", "--json"]);
@@ -163,12 +163,9 @@ def respond(method, path, environ):
     }
 }
 
-pub fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+/// The fixture's 30 s smoke windows cut to 3 s, so that a failing check fails fast.
+pub fn short_smoke(toml: &str) -> String {
+    toml.replace("within = \"30s\"", "within = \"3s\"")
 }
 
 /// GET /health on a port: (status, body); (0, "") when nothing answers.
