@@ -17,7 +17,7 @@ pub use status::{format_status, EnvironmentRow};
 pub use tables::{format_history, format_operations};
 
 use crate::engine::event::dag_levels;
-use crate::engine::{Event, EventGroup, NoticeLevel, PlannedStage, Stream};
+use crate::engine::{Event, EventGroup, NoticeLevel, PlannedStage, ServiceState, Stream};
 use crate::exit::ExitCode;
 use crate::model::{RunStatus, StageStatus};
 use crate::store::RunNumber;
@@ -34,6 +34,15 @@ pub fn stage_glyph(status: StageStatus) -> char {
         StageStatus::Skipped => '↷',
         StageStatus::Running => '▶',
         StageStatus::Pending => '·',
+    }
+}
+
+/// The glyph both views show for a stage's service.
+pub fn service_glyph(state: ServiceState) -> char {
+    match state {
+        ServiceState::Starting => '◇',
+        ServiceState::Ready => '◆',
+        ServiceState::Failed => '✗',
     }
 }
 
@@ -276,6 +285,29 @@ impl<W: Write> HeadlessView<W> {
                     "{} {who} {glyph} {status} in {}{message}",
                     self.clock.now(),
                     DurationStyle::Table.format_ms(*duration_ms)
+                )
+            }
+            Event::ServiceStatus {
+                run,
+                stage,
+                service,
+                image,
+                state,
+                duration_ms,
+                message,
+                ..
+            } => {
+                let who = self.who(*run, stage);
+                let glyph = service_glyph(*state);
+                let what = match (state, duration_ms) {
+                    (ServiceState::Ready, Some(ms)) => format!("ready in {}", DurationStyle::Table.format_ms(*ms)),
+                    _ => state.as_str().to_string(),
+                };
+                let message = message.as_deref().map(|m| format!(": {m}")).unwrap_or_default();
+                writeln!(
+                    self.out,
+                    "{} {who} {glyph} service {service} ({image}) {what}{message}",
+                    self.clock.now()
                 )
             }
             // The stage's own log already says where its artifacts went.

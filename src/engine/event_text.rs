@@ -91,6 +91,18 @@ pub fn visit(event: &mut Event, f: &mut impl FnMut(TextKind, &mut String)) {
             f(Plain, stage);
             opt(f, Plain, message);
         }
+        Event::ServiceStatus {
+            stage,
+            service,
+            image,
+            message,
+            ..
+        } => {
+            for t in [stage, service, image] {
+                f(Plain, t);
+            }
+            opt(f, Plain, message);
+        }
         Event::ArtifactsCopied { stage, dir, .. } => {
             f(Plain, stage);
             f(Plain, dir);

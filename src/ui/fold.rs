@@ -4,9 +4,10 @@
 use super::app::{App, Effect};
 use super::log_pane::{LineKind, MAX_LINE_BYTES};
 use super::model::{EngineState, LogSource, RepoView, Row, RunView, StageView, WatchView};
-use crate::engine::{Command, Event, EventGroup, NoticeLevel, Stream};
+use crate::engine::{Command, Event, EventGroup, NoticeLevel, ServiceState, Stream};
 use crate::model::{RunStatus, StageStatus};
 use crate::term::sanitize;
+use crate::text::duration::DurationStyle;
 use crate::text::first_line;
 
 impl App {
@@ -213,6 +214,28 @@ impl App {
                         }
                     }
                     s.message = message;
+                }
+            }
+            Event::ServiceStatus {
+                run,
+                stage,
+                service,
+                image,
+                state,
+                duration_ms,
+                message,
+                ..
+            } => {
+                if let Some(s) = self.run_mut(run).and_then(|r| r.stage_mut(&stage)) {
+                    s.set_service(&service, state);
+                    let what = match (state, duration_ms) {
+                        (ServiceState::Ready, Some(ms)) => {
+                            format!("ready in {}", DurationStyle::Table.format_ms(ms))
+                        }
+                        _ => state.as_str().to_string(),
+                    };
+                    let message = message.map(|m| format!(": {}", first_line(&m))).unwrap_or_default();
+                    s.push_system(format!("service {service} ({image}) {what}{message}"));
                 }
             }
             Event::ArtifactsCopied { .. } => {}
