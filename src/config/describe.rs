@@ -70,7 +70,11 @@ impl Config {
             describe_stage(&mut out, i + 1, stage);
         }
         if !self.services.is_empty() {
-            let _ = writeln!(out, "\nservices ({}, a fresh instance per stage that names one)", self.services.len());
+            let _ = writeln!(
+                out,
+                "\nservices ({}, a fresh instance per stage that names one)",
+                self.services.len()
+            );
             for service in &self.services {
                 describe_service(&mut out, service, &self.stages);
             }

@@ -39,8 +39,8 @@ pub use diagnostic::{ConfigError, Diagnostic};
 pub use duration::parse_duration;
 pub use lookup::UnknownEnvironment;
 pub use model::*;
-pub use services::is_valid_service_name;
 pub use rules::{is_valid_app_name, is_valid_env_name, Publish, PLACEHOLDERS};
+pub use services::is_valid_service_name;
 pub use size::{format_size, parse_size};
 
 use diagnostic::Sink;

@@ -146,7 +146,9 @@ pub(crate) fn check_stage_services(sink: &mut Sink<'_>, stages: &[ParsedStage], 
                     "stage `{}` builds the release image with `dockerfile` and cannot name services",
                     stage.name
                 ),
-                Some("give the services to a stage with `image` and `run` (tests), which the package stage needs".into()),
+                Some(
+                    "give the services to a stage with `image` and `run` (tests), which the package stage needs".into(),
+                ),
             );
             continue;
         }
@@ -163,10 +165,7 @@ pub(crate) fn check_stage_services(sink: &mut Sink<'_>, stages: &[ParsedStage], 
             } else if !defined.contains(&name) {
                 let hint = did_you_mean(name, defined.iter().copied()).or_else(|| {
                     Some(if defined.is_empty() {
-                        format!(
-                            "define it: [services.{}] with image = \"postgres:15\"",
-                            toml_key(name)
-                        )
+                        format!("define it: [services.{}] with image = \"postgres:15\"", toml_key(name))
                     } else {
                         let names: Vec<String> = defined.iter().map(|d| toml_key(d)).collect();
                         format!("defined services: {}", names.join(", "))
@@ -202,8 +201,19 @@ mod tests {
             assert!(is_valid_service_name(ok), "{ok}");
         }
         for bad in [
-            "", "Db", "db_1", "db.local", "-db", "db-", "1db", "../db", "db;ls", "d b", "db\u{1b}[2J",
-            &"x".repeat(64), "dé",
+            "",
+            "Db",
+            "db_1",
+            "db.local",
+            "-db",
+            "db-",
+            "1db",
+            "../db",
+            "db;ls",
+            "d b",
+            "db\u{1b}[2J",
+            &"x".repeat(64),
+            "dé",
         ] {
             assert!(!is_valid_service_name(bad), "{bad:?}");
         }

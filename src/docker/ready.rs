@@ -40,7 +40,11 @@ impl ReadyCheck {
             ReadyCheck::Ports(ports) => {
                 let list: Vec<String> = ports.iter().map(u16::to_string).collect();
                 let word = if ports.len() == 1 { "port" } else { "ports" };
-                format!("{word} {} listen{}", list.join(", "), if ports.len() == 1 { "s" } else { "" })
+                format!(
+                    "{word} {} listen{}",
+                    list.join(", "),
+                    if ports.len() == 1 { "s" } else { "" }
+                )
             }
             ReadyCheck::Running => "it runs (no `ready`, HEALTHCHECK or exposed port to ask)".to_string(),
         }
@@ -159,6 +163,10 @@ async fn probe_once(
         }),
         ReadyCheck::Command(cmd) => {
             let Ok(out) = tokio::time::timeout(limit, docker.exec(id, cmd.argv(), Vec::new())).await else {
+                // Cut short by the deadline, it said nothing: the answer before it stands.
+                if limit < PROBE_TIMEOUT {
+                    return Ok(Probe::NotYet(None));
+                }
                 return Ok(Probe::NotYet(Some(format!(
                     "still running after {}",
                     crate::text::duration::DurationStyle::Config.format(limit)

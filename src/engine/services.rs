@@ -65,7 +65,15 @@ pub(super) async fn start(
         match created {
             Ok(id) => started.push((service, id, Instant::now())),
             Err(message) => {
-                emit(shared, stage, service, ServiceState::Failed, None, Some(message.clone())).await;
+                emit(
+                    shared,
+                    stage,
+                    service,
+                    ServiceState::Failed,
+                    None,
+                    Some(message.clone()),
+                )
+                .await;
                 log_file.write_line(&format!("shipdeck: service {}: {message}", service.name));
                 return (group, Err(failed(format!("service `{}` {message}", service.name))));
             }
@@ -97,7 +105,15 @@ pub(super) async fn start(
             }
             Err(why) => {
                 let message = describe_failure(&why);
-                emit(shared, stage, service, ServiceState::Failed, None, Some(message.clone())).await;
+                emit(
+                    shared,
+                    stage,
+                    service,
+                    ServiceState::Failed,
+                    None,
+                    Some(message.clone()),
+                )
+                .await;
                 show_last_logs(shared, stage, service, id, log_file).await;
                 failure.get_or_insert(failed(format!("service `{}` {message}", service.name)));
             }
@@ -196,7 +212,13 @@ fn describe_failure(why: &NotReady) -> String {
 
 /// The last lines the service wrote, into the stage's log (masked and sanitized on the way,
 /// like all output), so that a service that never became ready says why.
-async fn show_last_logs(shared: &RunShared, stage: &StageConfig, service: &ServiceConfig, id: &str, log_file: &LogFile) {
+async fn show_last_logs(
+    shared: &RunShared,
+    stage: &StageConfig,
+    service: &ServiceConfig,
+    id: &str,
+    log_file: &LogFile,
+) {
     let tail = shared.docker.last_log_lines(id, FAILED_LOG_LINES).await;
     let mut lines = vec![format!("last {} log lines of service {}:", tail.len(), service.name)];
     lines.extend(tail.iter().map(|l| format!("{} | {l}", service.name)));

@@ -166,14 +166,23 @@ mod tests {
             run: 1,
             stage: "build".into(),
             service: if state == ServiceState::Failed { "cache" } else { "db" }.into(),
-            image: if state == ServiceState::Failed { "redis:7" } else { "postgres:15" }.into(),
+            image: if state == ServiceState::Failed {
+                "redis:7"
+            } else {
+                "postgres:15"
+            }
+            .into(),
             state,
             duration_ms,
             message: message.map(str::to_string),
             at: chrono::Utc::now(),
         };
         app.apply(service(ServiceState::Starting, None, None));
-        app.apply(service(ServiceState::Ready, Some(1500), Some("ready: port 5432 listens")));
+        app.apply(service(
+            ServiceState::Ready,
+            Some(1500),
+            Some("ready: port 5432 listens"),
+        ));
         // A hostile engine message: nothing but plain text reaches the pane.
         let hostile = "failed: it exited\x1b]52;c;aGk=\x07 with code 1";
         app.apply(service(ServiceState::Failed, None, Some(hostile)));
@@ -181,8 +190,14 @@ mod tests {
         let screen = text(&buf);
         assert!(screen.contains("build · db ◆ cache ✗"), "{screen}");
         assert!(screen.contains("service db (postgres:15) starting"), "{screen}");
-        assert!(screen.contains("service db (postgres:15) ready in 1.5s: ready: port 5432 listens"), "{screen}");
-        assert!(screen.contains("service cache (redis:7) failed: failed: it exited with code 1"), "{screen}");
+        assert!(
+            screen.contains("service db (postgres:15) ready in 1.5s: ready: port 5432 listens"),
+            "{screen}"
+        );
+        assert!(
+            screen.contains("service cache (redis:7) failed: failed: it exited with code 1"),
+            "{screen}"
+        );
         assert!(!screen.contains('\x1b') && !screen.contains('\x07'), "{screen:?}");
     }
 
