@@ -542,3 +542,31 @@ fn check_refuses_service_names_that_are_not_host_names_without_echoing_escapes()
     // Nothing ran, nothing was created.
     app.assert_no_leftovers();
 }
+
+#[test]
+fn the_notes_pg_fixture_tests_against_its_services_and_packages() {
+    let _serial = one_at_a_time();
+    require_docker(IMAGES);
+    let app = TestApp::from_fixture("notes-pg");
+    let (code, events, stderr) = app.run_json(&[]);
+    let logs = log_lines(&events, "test");
+    assert_eq!(code, 0, "{stderr}\n{logs:#?}\n{events:#?}");
+    assert_eq!(finished(&events, "test")["status"], "success");
+    assert_eq!(finished(&events, "package")["status"], "success");
+    // unittest reports on stderr: the count, then OK.
+    assert!(logs.iter().any(|l| l.starts_with("Ran 5 tests")), "{logs:#?}");
+    assert!(logs.iter().any(|l| l == "OK"), "{logs:#?}");
+    assert!(
+        logs.iter()
+            .any(|l| l.starts_with("test_the_worker_counts_the_words_of_a_new_note") && l.ends_with("ok")),
+        "{logs:#?}"
+    );
+    for service in ["db", "cache"] {
+        let states: Vec<&str> = service_events(&events, "test", service)
+            .iter()
+            .map(|(s, _)| *s)
+            .collect();
+        assert_eq!(states, ["starting", "ready"], "{service}");
+    }
+    app.assert_no_leftovers();
+}
