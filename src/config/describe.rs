@@ -4,8 +4,8 @@ use std::fmt::Write;
 
 use crate::config::limits::describe_limits;
 use crate::config::model::{
-    AppConfig, Config, EnvironmentConfig, OnBusy, ServiceConfig, SmokeCheck, StageConfig, StageKind, StageLimits,
-    WatchOn,
+    AppConfig, Config, EnvironmentConfig, Network, OnBusy, ServiceConfig, SmokeCheck, StageConfig, StageKind,
+    StageLimits, WatchOn,
 };
 use crate::config::size::format_size;
 use crate::text::duration::DurationStyle;
@@ -112,7 +112,12 @@ fn describe_stage(out: &mut String, number: usize, stage: &StageConfig) {
             if let Some(dir) = &run.workdir {
                 field(out, "workdir", dir);
             }
-            field(out, "network", run.network.as_str());
+            let network = match (run.network, stage.services.is_empty()) {
+                (_, true) => run.network.as_str().to_string(),
+                (Network::None, false) => "none (its services only, on an internal network)".to_string(),
+                (Network::Bridge, false) => "bridge (on a network with its services)".to_string(),
+            };
+            field(out, "network", network);
             if !run.cache.is_empty() {
                 field_list(out, "cache", &run.cache);
             }
@@ -172,7 +177,7 @@ pub(crate) fn describe_service(out: &mut String, service: &ServiceConfig, stages
     field_list(out, "env", &env_lines(&service.env));
     let ready = match &service.ready {
         Some(cmd) => format!("`{}` succeeds", cmd.display()),
-        None => "its image's HEALTHCHECK, else its exposed TCP port listens".to_string(),
+        None => "its image's HEALTHCHECK passes, else when its exposed TCP ports listen".to_string(),
     };
     let timeout = DurationStyle::Config.format(service.ready_timeout);
     let default = if service.ready_timeout == ServiceConfig::DEFAULT_READY_TIMEOUT {
