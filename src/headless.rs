@@ -46,6 +46,22 @@ pub fn service_glyph(state: ServiceState) -> char {
     }
 }
 
+/// What both views say of a service's step: `service db (postgres:15) ready in 1.2s: …`.
+pub fn service_line(
+    service: &str,
+    image: &str,
+    state: ServiceState,
+    duration_ms: Option<i64>,
+    message: Option<&str>,
+) -> String {
+    let what = match (state, duration_ms) {
+        (ServiceState::Ready, Some(ms)) => format!("ready in {}", DurationStyle::Table.format_ms(ms)),
+        _ => state.as_str().to_string(),
+    };
+    let message = message.map(|m| format!(": {m}")).unwrap_or_default();
+    format!("service {service} ({image}) {what}{message}")
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Text,
@@ -299,16 +315,8 @@ impl<W: Write> HeadlessView<W> {
             } => {
                 let who = self.who(*run, stage);
                 let glyph = service_glyph(*state);
-                let what = match (state, duration_ms) {
-                    (ServiceState::Ready, Some(ms)) => format!("ready in {}", DurationStyle::Table.format_ms(*ms)),
-                    _ => state.as_str().to_string(),
-                };
-                let message = message.as_deref().map(|m| format!(": {m}")).unwrap_or_default();
-                writeln!(
-                    self.out,
-                    "{} {who} {glyph} service {service} ({image}) {what}{message}",
-                    self.clock.now()
-                )
+                let what = service_line(service, image, *state, *duration_ms, message.as_deref());
+                writeln!(self.out, "{} {who} {glyph} {what}", self.clock.now())
             }
             // The stage's own log already says where its artifacts went.
             Event::ArtifactsCopied { .. } => Ok(()),

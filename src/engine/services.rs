@@ -65,17 +65,8 @@ pub(super) async fn start(
         match created {
             Ok(id) => started.push((service, id, Instant::now())),
             Err(message) => {
-                emit(
-                    shared,
-                    stage,
-                    service,
-                    ServiceState::Failed,
-                    None,
-                    Some(message.clone()),
-                )
-                .await;
                 log_file.write_line(&format!("shipdeck: service {}: {message}", service.name));
-                return (group, Err(failed(format!("service `{}` {message}", service.name))));
+                return (group, Err(service_failed(shared, stage, service, message).await));
             }
         }
     }
@@ -104,18 +95,9 @@ pub(super) async fn start(
                 emit(shared, stage, service, ServiceState::Ready, Some(ms), Some(how)).await;
             }
             Err(why) => {
-                let message = describe_failure(&why);
-                emit(
-                    shared,
-                    stage,
-                    service,
-                    ServiceState::Failed,
-                    None,
-                    Some(message.clone()),
-                )
-                .await;
+                let end = service_failed(shared, stage, service, describe_failure(&why)).await;
                 show_last_logs(shared, stage, service, id, log_file).await;
-                failure.get_or_insert(failed(format!("service `{}` {message}", service.name)));
+                failure.get_or_insert(end);
             }
         }
     }
@@ -223,18 +205,7 @@ async fn show_last_logs(
     let mut lines = vec![format!("last {} log lines of service {}:", tail.len(), service.name)];
     lines.extend(tail.iter().map(|l| format!("{} | {l}", service.name)));
     let lines: Vec<String> = lines.iter().map(|l| shared.clean_line(l)).collect();
-    for line in &lines {
-        log_file.write_clean(line);
-    }
-    shared
-        .sink
-        .emit(Event::StageLog {
-            run: shared.run,
-            stage: stage.name.clone(),
-            stream: Stream::System,
-            lines,
-        })
-        .await;
+    super::stage::emit_lines(shared, &stage.name, Stream::System, lines, log_file).await;
 }
 
 async fn emit(
@@ -258,6 +229,13 @@ async fn emit(
             at: Utc::now(),
         })
         .await;
+}
+
+/// Says that `service` failed (`message`: how) and returns how the stage ends for it.
+async fn service_failed(shared: &RunShared, stage: &StageConfig, service: &ServiceConfig, message: String) -> StageEnd {
+    let end = failed(format!("service `{}` {message}", service.name));
+    emit(shared, stage, service, ServiceState::Failed, None, Some(message)).await;
+    end
 }
 
 fn failed(message: String) -> StageEnd {

@@ -358,7 +358,14 @@ async fn forward_logs(
     result
 }
 
-async fn emit_lines(shared: &RunShared, stage: &str, stream: Stream, lines: Vec<String>, log_file: &LogFile) {
+/// Writes masked, sanitized `lines` to the log file, then sends them to the views.
+pub(super) async fn emit_lines(
+    shared: &RunShared,
+    stage: &str,
+    stream: Stream,
+    lines: Vec<String>,
+    log_file: &LogFile,
+) {
     if lines.is_empty() {
         return;
     }

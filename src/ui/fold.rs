@@ -4,10 +4,9 @@
 use super::app::{App, Effect};
 use super::log_pane::{LineKind, MAX_LINE_BYTES};
 use super::model::{EngineState, LogSource, RepoView, Row, RunView, StageView, WatchView};
-use crate::engine::{Command, Event, EventGroup, NoticeLevel, ServiceState, Stream};
+use crate::engine::{Command, Event, EventGroup, NoticeLevel, Stream};
 use crate::model::{RunStatus, StageStatus};
 use crate::term::sanitize;
-use crate::text::duration::DurationStyle;
 use crate::text::first_line;
 
 impl App {
@@ -228,14 +227,9 @@ impl App {
             } => {
                 if let Some(s) = self.run_mut(run).and_then(|r| r.stage_mut(&stage)) {
                     s.set_service(&service, state);
-                    let what = match (state, duration_ms) {
-                        (ServiceState::Ready, Some(ms)) => {
-                            format!("ready in {}", DurationStyle::Table.format_ms(ms))
-                        }
-                        _ => state.as_str().to_string(),
-                    };
-                    let message = message.map(|m| format!(": {}", first_line(&m))).unwrap_or_default();
-                    s.push_system(format!("service {service} ({image}) {what}{message}"));
+                    let message = message.as_deref().map(first_line);
+                    let line = crate::headless::service_line(&service, &image, state, duration_ms, message);
+                    s.push_system(line);
                 }
             }
             Event::ArtifactsCopied { .. } => {}
