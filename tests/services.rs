@@ -265,7 +265,7 @@ SVC_TOKEN = { env = "SHIPDECK_SVC_TEST_TOKEN" }
 
 [services.slow]
 image = "debian:bookworm-slim"
-command = ["sh", "-c", "echo booting; printf 'evil \\033]52;c;aGk=\\007 \\033[2J \\033[31mred\\033[0m\\n'; echo token=$TOKEN; sleep 300"]
+command = ["sh", "-c", "echo booting; printf 'evil \\033]52;c;aGk=\\007 \\033[2J \\033[31mred\\033[0m\\n'; echo token=$TOKEN; head -c 100000 /dev/zero | tr '\\0' x; echo; sleep 300"]
 env = { TOKEN = "s3cr3t-service-value-1234" }
 ready = "false"
 ready_timeout = "2s"
@@ -312,6 +312,9 @@ fn a_service_never_ready_fails_the_stage_with_its_last_log_lines_cleaned_and_mas
         !evil.contains("\u{1b}]") && !evil.contains('\u{7}') && !evil.contains("\u{1b}[2J"),
         "{evil:?}"
     );
+    // A 100 kB line is cut to its first 2000 characters.
+    let long = logs.iter().find(|l| l.starts_with("slow | xxx")).unwrap();
+    assert_eq!(long, &format!("slow | {} …", "x".repeat(2000)));
     let token = logs.iter().find(|l| l.starts_with("slow | token=")).unwrap();
     assert!(!token.contains(TOKEN), "{token}");
     assert!(!stdout.contains(TOKEN), "the secret reached the output");

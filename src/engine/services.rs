@@ -17,6 +17,9 @@ use crate::model::StageStatus;
 
 /// How many of a failed service's last log lines the stage's log gets.
 const FAILED_LOG_LINES: usize = 20;
+/// The most characters of each of those lines: a service that writes megabytes without a
+/// newline says enough in its first few thousand.
+const FAILED_LOG_LINE_CHARS: usize = 2000;
 
 /// What a stage started: its network and service containers, to remove when it ends.
 pub(super) struct StageServices {
@@ -203,7 +206,11 @@ async fn show_last_logs(
 ) {
     let tail = shared.docker.last_log_lines(id, FAILED_LOG_LINES).await;
     let mut lines = vec![format!("last {} log lines of service {}:", tail.len(), service.name)];
-    lines.extend(tail.iter().map(|l| format!("{} | {l}", service.name)));
+    lines.extend(tail.iter().map(|l| {
+        let cut: String = l.chars().take(FAILED_LOG_LINE_CHARS).collect();
+        let more = if cut.len() < l.len() { " …" } else { "" };
+        format!("{} | {cut}{more}", service.name)
+    }));
     let lines: Vec<String> = lines.iter().map(|l| shared.clean_line(l)).collect();
     super::stage::emit_lines(shared, &stage.name, Stream::System, lines, log_file).await;
 }
