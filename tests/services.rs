@@ -573,3 +573,56 @@ fn the_notes_pg_fixture_tests_against_its_services_and_packages() {
     }
     app.assert_no_leftovers();
 }
+
+/// Removes a test's own image when it drops.
+struct ImageGuard(String);
+
+impl Drop for ImageGuard {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("docker")
+            .args(["rmi", "-f", &self.0])
+            .output();
+    }
+}
+
+#[test]
+fn a_service_whose_image_has_a_healthcheck_is_ready_once_healthy() {
+    let _serial = one_at_a_time();
+    require_docker(IMAGES);
+    // An image that turns healthy two seconds after it starts; built offline from a fixture.
+    let image = ImageGuard(format!("shipdeck-test-healthy:{}", std::process::id()));
+    let dockerfile = "FROM debian:bookworm-slim\nHEALTHCHECK --interval=1s --timeout=2s CMD test -f /tmp/ready\nCMD [\"sh\", \"-c\", \"sleep 2; touch /tmp/ready; exec sleep 300\"]\n";
+    let mut build = std::process::Command::new("docker")
+        .args([
+            "build",
+            "-q",
+            "--label",
+            "dev.shipdeck.test=services",
+            "-t",
+            &image.0,
+            "-",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    build.stdin.take().unwrap().write_all(dockerfile.as_bytes()).unwrap();
+    assert!(build.wait().unwrap().success(), "docker build of the healthcheck image");
+    let config = format!(
+        "[app]\nname = \"{{app}}\"\n[services.healthy]\nimage = \"{}\"\n[stages.test]\nimage = \"debian:bookworm-slim\"\nservices = [\"healthy\"]\nrun = [\"getent hosts healthy\"]\n",
+        image.0
+    );
+    let app = TestApp::with_config("svc-health", &config);
+    let (code, events, stderr) = app.run_json(&[]);
+    assert_eq!(code, 0, "{stderr}\n{events:#?}");
+    let seen = service_events(&events, "test", "healthy");
+    let (state, ready) = seen.last().unwrap();
+    assert_eq!(*state, "ready", "{events:#?}");
+    assert_eq!(ready["message"], "ready: its HEALTHCHECK passes");
+    assert!(
+        ready["duration_ms"].as_i64().unwrap() >= 2000,
+        "ready before it was healthy: {ready}"
+    );
+    app.assert_no_leftovers();
+}
