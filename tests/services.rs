@@ -626,3 +626,23 @@ fn a_service_whose_image_has_a_healthcheck_is_ready_once_healthy() {
     );
     app.assert_no_leftovers();
 }
+
+#[test]
+fn a_stage_that_times_out_takes_its_services_with_it() {
+    let _serial = one_at_a_time();
+    require_docker(IMAGES);
+    let app = TestApp::with_config(
+        "svc-stage-timeout",
+        &SLEEPY.replace("[stages.test]\n", "[stages.test]\ntimeout = \"2s\"\n"),
+    );
+    let (code, events, stderr) = app.run_json(&[]);
+    assert_eq!(code, 1, "{stderr}\n{events:#?}");
+    let end = finished(&events, "test");
+    assert_eq!(end["status"], "timed_out", "{end}");
+    let states: Vec<&str> = service_events(&events, "test", "cache")
+        .iter()
+        .map(|(s, _)| *s)
+        .collect();
+    assert_eq!(states, ["starting", "ready"]);
+    app.assert_no_leftovers();
+}
