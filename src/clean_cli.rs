@@ -38,16 +38,19 @@ pub async fn clean(project: &Project, args: &CleanArgs) -> Result<ExitCode, Fail
         }
         return Ok(ExitCode::Success);
     }
+    // What was removed is reported by name (a volume's and an image's name is its ID).
     let gone = |l: &&Leftover| match l.kind {
-        LeftoverKind::Container => removed.containers.contains(&l.id),
-        LeftoverKind::Volume => removed.volumes.contains(&l.id),
-        LeftoverKind::Image => removed.images.contains(&l.id),
+        LeftoverKind::Container => removed.containers.contains(&l.name),
+        LeftoverKind::Volume => removed.volumes.contains(&l.name),
+        LeftoverKind::Network => removed.networks.contains(&l.name),
+        LeftoverKind::Image => removed.images.contains(&l.name),
     };
     println!(
-        "Removed {} container(s), {} volume(s), {} build image(s) left by {whose}:",
+        "Removed {} container(s), {} volume(s), {} build image(s), {} network(s) left by {whose}:",
         removed.containers.len(),
         removed.volumes.len(),
-        removed.images.len()
+        removed.images.len(),
+        removed.networks.len()
     );
     for l in found.iter().filter(gone) {
         println!("  {}", l.describe());

@@ -17,7 +17,7 @@ pub use status::{format_status, EnvironmentRow};
 pub use tables::{format_history, format_operations};
 
 use crate::engine::event::dag_levels;
-use crate::engine::{Event, EventGroup, NoticeLevel, PlannedStage, Stream};
+use crate::engine::{Event, EventGroup, NoticeLevel, PlannedStage, ServiceState, Stream};
 use crate::exit::ExitCode;
 use crate::model::{RunStatus, StageStatus};
 use crate::store::RunNumber;
@@ -35,6 +35,31 @@ pub fn stage_glyph(status: StageStatus) -> char {
         StageStatus::Running => '▶',
         StageStatus::Pending => '·',
     }
+}
+
+/// The glyph both views show for a stage's service.
+pub fn service_glyph(state: ServiceState) -> char {
+    match state {
+        ServiceState::Starting => '◇',
+        ServiceState::Ready => '◆',
+        ServiceState::Failed => '✗',
+    }
+}
+
+/// What both views say of a service's step: `service db (postgres:15) ready in 1.2s: …`.
+pub fn service_line(
+    service: &str,
+    image: &str,
+    state: ServiceState,
+    duration_ms: Option<i64>,
+    message: Option<&str>,
+) -> String {
+    let what = match (state, duration_ms) {
+        (ServiceState::Ready, Some(ms)) => format!("ready in {}", DurationStyle::Table.format_ms(ms)),
+        _ => state.as_str().to_string(),
+    };
+    let message = message.map(|m| format!(": {m}")).unwrap_or_default();
+    format!("service {service} ({image}) {what}{message}")
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -277,6 +302,21 @@ impl<W: Write> HeadlessView<W> {
                     self.clock.now(),
                     DurationStyle::Table.format_ms(*duration_ms)
                 )
+            }
+            Event::ServiceStatus {
+                run,
+                stage,
+                service,
+                image,
+                state,
+                duration_ms,
+                message,
+                ..
+            } => {
+                let who = self.who(*run, stage);
+                let glyph = service_glyph(*state);
+                let what = service_line(service, image, *state, *duration_ms, message.as_deref());
+                writeln!(self.out, "{} {who} {glyph} {what}", self.clock.now())
             }
             // The stage's own log already says where its artifacts went.
             Event::ArtifactsCopied { .. } => Ok(()),

@@ -206,3 +206,38 @@ fn load_checks_the_dockerfile_next_to_the_file() {
     fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").expect("write");
     config::load(&path).unwrap_or_else(|e| panic!("should load now:\n{e}"));
 }
+
+#[test]
+fn services_config_reads_every_key_and_check_describes_them() {
+    let cfg = load_valid("services");
+    let db = cfg.service("db").expect("db");
+    assert_eq!(db.image, "postgres:15");
+    assert_eq!(db.command.as_deref(), Some(&["postgres".to_string()][..]));
+    assert_eq!(db.env[0], ("POSTGRES_PASSWORD".to_string(), "pw".to_string()));
+    assert_eq!(
+        db.ready,
+        Some(config::CommandSpec::Shell("pg_isready -h 127.0.0.1 -U postgres".into()))
+    );
+    assert_eq!(db.ready_timeout, std::time::Duration::from_secs(90));
+    let cache = cfg.service("cache").expect("cache");
+    assert_eq!(cache.ready, None);
+    assert_eq!(cache.ready_timeout, config::ServiceConfig::DEFAULT_READY_TIMEOUT);
+    assert_eq!(cfg.stage("test").expect("test").services, ["db", "cache"]);
+    // A lone string is a list of one, like the other lists.
+    assert_eq!(cfg.stage("offline").expect("offline").services, ["db"]);
+    let text = cfg.describe();
+    assert!(
+        text.contains("services (2, a fresh instance per stage that names one)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ready        when `pg_isready -h 127.0.0.1 -U postgres` succeeds, within 1m30s"),
+        "{text}"
+    );
+    assert!(text.contains("stages       test, offline"), "{text}");
+    assert!(
+        text.contains("network      none (its services only, on an internal network)"),
+        "{text}"
+    );
+    assert!(text.contains("services     db, cache"), "{text}");
+}

@@ -4,7 +4,8 @@ use std::fmt::Write;
 
 use crate::config::limits::describe_limits;
 use crate::config::model::{
-    AppConfig, Config, EnvironmentConfig, OnBusy, SmokeCheck, StageConfig, StageKind, StageLimits, WatchOn,
+    AppConfig, Config, EnvironmentConfig, Network, OnBusy, ServiceConfig, SmokeCheck, StageConfig, StageKind,
+    StageLimits, WatchOn,
 };
 use crate::config::size::format_size;
 use crate::text::duration::DurationStyle;
@@ -68,6 +69,16 @@ impl Config {
         for (i, stage) in self.stages.iter().enumerate() {
             describe_stage(&mut out, i + 1, stage);
         }
+        if !self.services.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nservices ({}, a fresh instance per stage that names one)",
+                self.services.len()
+            );
+            for service in &self.services {
+                describe_service(&mut out, service, &self.stages);
+            }
+        }
         if !self.environments.is_empty() {
             let _ = writeln!(out, "\nenvironments ({})", self.environments.len());
             for env in &self.environments {
@@ -101,12 +112,20 @@ fn describe_stage(out: &mut String, number: usize, stage: &StageConfig) {
             if let Some(dir) = &run.workdir {
                 field(out, "workdir", dir);
             }
-            field(out, "network", run.network.as_str());
+            let network = match (run.network, stage.services.is_empty()) {
+                (_, true) => run.network.as_str().to_string(),
+                (Network::None, false) => "none (its services only, on an internal network)".to_string(),
+                (Network::Bridge, false) => "bridge (on a network with its services)".to_string(),
+            };
+            field(out, "network", network);
             if !run.cache.is_empty() {
                 field_list(out, "cache", &run.cache);
             }
             if !run.artifacts.is_empty() {
                 field_list(out, "artifacts", &run.artifacts);
+            }
+            if !stage.services.is_empty() {
+                field(out, "services", stage.services.join(", "));
             }
         }
         StageKind::Package(package) => {
@@ -143,6 +162,41 @@ fn describe_stage(out: &mut String, number: usize, stage: &StageConfig) {
             |d| DurationStyle::Config.format(d),
         ),
     );
+}
+
+/// A service: what it runs, how readiness is told, which stages get it.
+pub(crate) fn describe_service(out: &mut String, service: &ServiceConfig, stages: &[StageConfig]) {
+    let _ = writeln!(out, "  {}", service.name);
+    field(out, "image", &service.image);
+    if let Some(cmd) = &service.entrypoint {
+        field(out, "entrypoint", cmd.join(" "));
+    }
+    if let Some(cmd) = &service.command {
+        field(out, "command", cmd.join(" "));
+    }
+    field_list(out, "env", &env_lines(&service.env));
+    let ready = match &service.ready {
+        Some(cmd) => format!("`{}` succeeds", cmd.display()),
+        None => "its image's HEALTHCHECK passes, else when its exposed TCP ports listen".to_string(),
+    };
+    let timeout = DurationStyle::Config.format(service.ready_timeout);
+    let default = if service.ready_timeout == ServiceConfig::DEFAULT_READY_TIMEOUT {
+        " (default)"
+    } else {
+        ""
+    };
+    field(out, "ready", format!("when {ready}, within {timeout}{default}"));
+    let users: Vec<&str> = stages
+        .iter()
+        .filter(|s| s.services.contains(&service.name))
+        .map(|s| s.name.as_str())
+        .collect();
+    let users = if users.is_empty() {
+        "no stage names it".to_string()
+    } else {
+        users.join(", ")
+    };
+    field(out, "stages", users);
 }
 
 fn describe_environment(out: &mut String, env: &EnvironmentConfig) {

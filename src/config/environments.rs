@@ -129,7 +129,7 @@ fn read_environment(sink: &mut Sink<'_>, name: String, t: &Table<'_, '_>) -> Par
 }
 
 /// `command` / `entrypoint`: a non-empty array of strings (exec form).
-fn exec_form(sink: &mut Sink<'_>, t: &Table<'_, '_>, key: &str) -> Option<Vec<String>> {
+pub(crate) fn exec_form(sink: &mut Sink<'_>, t: &Table<'_, '_>, key: &str) -> Option<Vec<String>> {
     let value = t.get(key)?;
     if let DeValue::String(s) = value.get_ref() {
         let hint = format!("split it into words, e.g. [\"sh\", \"-c\", \"{s}\"]");

@@ -24,6 +24,7 @@ mod reader;
 mod rules;
 mod secret_check;
 mod sections;
+mod services;
 mod size;
 mod smoke;
 mod stages;
@@ -39,6 +40,7 @@ pub use duration::parse_duration;
 pub use lookup::UnknownEnvironment;
 pub use model::*;
 pub use rules::{is_valid_app_name, is_valid_env_name, Publish, PLACEHOLDERS};
+pub use services::is_valid_service_name;
 pub use size::{format_size, parse_size};
 
 use diagnostic::Sink;
@@ -87,8 +89,10 @@ pub fn parse(text: &str, file_name: &str, app_dir: Option<&Path>) -> Result<Conf
     let parsed_stages = stages::read_stages(&mut sink, &root, app_dir, misspelt.contains(&"stages"), defaults);
     let (parsed_envs, envs_span) = environments::read_environments(&mut sink, &root);
     let secrets = sections::read_secrets(&mut sink, &root);
+    let parsed_services = services::read_services(&mut sink, &root);
 
     check_package_stages(&mut sink, &parsed_stages, envs_span.filter(|_| !parsed_envs.is_empty()));
+    services::check_stage_services(&mut sink, &parsed_stages, &parsed_services);
     let stages = needs::order_stages(&mut sink, parsed_stages);
     environments::check_promotions(&mut sink, &parsed_envs);
     environments::check_published_addresses(&mut sink, &parsed_envs);
@@ -100,6 +104,7 @@ pub fn parse(text: &str, file_name: &str, app_dir: Option<&Path>) -> Result<Conf
             stages,
             environments: parsed_envs.into_iter().filter_map(|e| e.config).collect(),
             secrets,
+            services: parsed_services.into_iter().filter_map(|s| s.config).collect(),
         }),
         _ => Err(sink.into_error()),
     }

@@ -14,11 +14,17 @@ pub struct Config {
     pub environments: Vec<EnvironmentConfig>,
     /// In file order.
     pub secrets: Vec<SecretConfig>,
+    /// `[services.NAME]`, in file order: containers that stages naming them get, fresh.
+    pub services: Vec<ServiceConfig>,
 }
 
 impl Config {
     pub fn stage(&self, name: &str) -> Option<&StageConfig> {
         self.stages.iter().find(|s| s.name == name)
+    }
+
+    pub fn service(&self, name: &str) -> Option<&ServiceConfig> {
+        self.services.iter().find(|s| s.name == name)
     }
 
     pub fn environment(&self, name: &str) -> Option<&EnvironmentConfig> {
@@ -139,6 +145,9 @@ pub struct StageConfig {
     pub on_save: bool,
     /// Memory, CPU and process limits of the stage's container (or of its image build).
     pub limits: StageLimits,
+    /// `services = ["db"]`: the `[services.NAME]` this stage gets its own instances of
+    /// (defined, no duplicates; never on a package stage).
+    pub services: Vec<String>,
 }
 
 impl StageConfig {
@@ -232,6 +241,30 @@ impl EnvironmentConfig {
             .as_deref()
             .and_then(|p| crate::config::Publish::parse(p).ok())
     }
+}
+
+/// A container started beside something that needs it: `[services.NAME]` for a stage (and,
+/// with `volumes` on top, an environment's accessory). Read by `config::services::read_service`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceConfig {
+    /// The table's key: a DNS label, the host name the service is reached at.
+    pub name: String,
+    pub image: String,
+    /// Exec form, replacing the image's `CMD`.
+    pub command: Option<Vec<String>>,
+    /// Exec form, replacing the image's `ENTRYPOINT`.
+    pub entrypoint: Option<Vec<String>>,
+    /// Environment variables, in file order.
+    pub env: Vec<(String, String)>,
+    /// Run inside the service until it exits 0; `None`: the image's HEALTHCHECK, else its
+    /// exposed TCP port listening, else started.
+    pub ready: Option<CommandSpec>,
+    /// How long the service may take to become ready: `ready_timeout`, default 60s.
+    pub ready_timeout: Duration,
+}
+
+impl ServiceConfig {
+    pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(60);
 }
 
 /// A command given either as an argv array (exec form) or as one string (run by `sh -c`).

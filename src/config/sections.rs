@@ -10,7 +10,15 @@ use crate::config::reader::{toml_key, Table};
 use crate::config::rules::{is_valid_app_name, is_valid_env_name, suggest_app_name, suggest_env_name};
 use crate::text::closest;
 
-pub(crate) const TOP_KEYS: &[&str] = &["version", "app", "watch", "stages", "environments", "secrets"];
+pub(crate) const TOP_KEYS: &[&str] = &[
+    "version",
+    "app",
+    "watch",
+    "stages",
+    "environments",
+    "secrets",
+    "services",
+];
 const APP_KEYS: &[&str] = &[
     "name",
     "keep_releases",

@@ -31,6 +31,7 @@ pub(crate) const STAGE_KEYS: &[&str] = &[
     "memory",
     "cpus",
     "pids",
+    "services",
 ];
 const RUN_ONLY_KEYS: &[&str] = &["network", "cache", "artifacts", "workdir"];
 const MINIMAL_STAGE: &str = "[stages.test] with image = \"alpine:3.20\" and run = [\"make test\"]";
@@ -42,6 +43,8 @@ pub(crate) struct ParsedStage {
     pub config: Option<StageConfig>,
     pub header: Range<usize>,
     pub needs: Vec<Spanned<String>>,
+    /// `services = [...]`, as written (checked in `services::check_stage_services`).
+    pub services: Vec<Spanned<String>>,
 }
 
 /// Reads `[stages]`, reporting what is wrong in each stage.
@@ -86,6 +89,7 @@ pub(crate) fn read_stages(
                 config: None,
                 header: value.span(),
                 needs: Vec::new(),
+                services: Vec::new(),
             });
             continue;
         };
@@ -108,6 +112,7 @@ fn read_stage(
     let timeout = t.duration(sink, "timeout");
     let on_save = t.bool(sink, "on_save").unwrap_or(false);
     let limits = read_limits(sink, t, defaults);
+    let services = crate::config::services::read_stage_services(sink, t);
     let kind = if t.has("dockerfile") {
         read_package(sink, &name, t, app_dir)
     } else {
@@ -121,12 +126,14 @@ fn read_stage(
         timeout,
         on_save,
         limits,
+        services: services.iter().map(|s| s.get_ref().clone()).collect(),
     });
     ParsedStage {
         name,
         config,
         header: t.span.clone(),
         needs,
+        services,
     }
 }
 

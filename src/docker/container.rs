@@ -45,21 +45,7 @@ pub struct ExitStatus {
 
 impl Docker {
     pub async fn create_container(&self, spec: &ContainerSpec) -> Result<String, DockerError> {
-        let (memory, nano_cpus, pids) = match spec.limits {
-            Some(limits) => {
-                let memory = i64::try_from(limits.memory).unwrap_or(i64::MAX);
-                let mut nano_cpus = i64::try_from(limits.millicpus)
-                    .unwrap_or(i64::MAX)
-                    .saturating_mul(1_000_000);
-                // The engine refuses more CPUs than it has: cap the default (2) on a 1-CPU host.
-                if let Some(cpus) = self.engine_cpus().await {
-                    nano_cpus = nano_cpus.min(cpus.saturating_mul(1_000_000_000));
-                }
-                let pids = i64::try_from(limits.pids).unwrap_or(i64::MAX);
-                (Some(memory), Some(nano_cpus), Some(pids))
-            }
-            None => (None, None, None),
-        };
+        let (memory, nano_cpus, pids) = self.resource_limits(spec.limits).await;
         let body = ContainerCreateBody {
             image: Some(spec.image.clone()),
             cmd: Some(spec.cmd.clone()),
@@ -92,6 +78,23 @@ impl Docker {
             ..Default::default()
         };
         self.create_named(&spec.name, body).await
+    }
+
+    /// `limits` as the engine takes them: (memory bytes, nano-CPUs, pids); all `None` without.
+    pub(crate) async fn resource_limits(&self, limits: Option<StageLimits>) -> (Option<i64>, Option<i64>, Option<i64>) {
+        let Some(limits) = limits else {
+            return (None, None, None);
+        };
+        let memory = i64::try_from(limits.memory).unwrap_or(i64::MAX);
+        let mut nano_cpus = i64::try_from(limits.millicpus)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(1_000_000);
+        // The engine refuses more CPUs than it has: cap the default (2) on a 1-CPU host.
+        if let Some(cpus) = self.engine_cpus().await {
+            nano_cpus = nano_cpus.min(cpus.saturating_mul(1_000_000_000));
+        }
+        let pids = i64::try_from(limits.pids).unwrap_or(i64::MAX);
+        (Some(memory), Some(nano_cpus), Some(pids))
     }
 
     /// Creates the container `name` from `body`; its ID. Stage and release containers both

@@ -8,8 +8,11 @@ pub const RUN: &str = "dev.shipdeck.run";
 pub const STAGE: &str = "dev.shipdeck.stage";
 pub const COMMIT: &str = "dev.shipdeck.commit";
 pub const OWNER: &str = "dev.shipdeck.owner";
-/// What the object is for: `stage`, `workspace`, `cache`, `release`, `deployment`, `lock`.
+/// What the object is for: `stage`, `workspace`, `cache`, `release`, `deployment`, `lock`,
+/// `service` (a stage's service container), `network` (the network a stage meets them on).
 pub const ROLE: &str = "dev.shipdeck.role";
+/// On a stage's service container (role `service`): the service's name.
+pub const SERVICE: &str = "dev.shipdeck.service";
 pub const CACHE_PATH: &str = "dev.shipdeck.cache-path";
 pub const BUILT_AT: &str = "dev.shipdeck.built-at";
 /// On an environment's containers (role `deployment`): which environment, which release, who

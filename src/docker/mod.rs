@@ -8,14 +8,20 @@ mod deployment;
 mod image;
 pub mod labels;
 pub mod names;
+mod network;
+pub mod ready;
 mod reaper;
+mod service;
 mod volume;
 
 pub use connect::{connect, connect_to, default_address, Docker};
 pub use container::{ContainerSpec, ExitStatus, LogChunk};
 pub use deployment::{ContainerState, DeploymentSpec, ExecOutput, LabelledContainer, ReleaseImage};
 pub use image::{BuildOutput, PullProgress};
+pub use network::LabelledNetwork;
+pub use ready::{wait_ready, NotReady, Ready, ReadyCheck};
 pub use reaper::{Leftover, LeftoverKind, Reaped, Sweep};
+pub use service::{ServiceContainerSpec, ServiceProbe};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DockerError {

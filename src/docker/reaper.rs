@@ -16,13 +16,16 @@ use crate::owner::{label_liveness, Liveness};
 
 /// The roles of what a run creates and owns; the reaper looks at nothing else, so that a
 /// label inherited by a deployment from its image can never make it reapable.
-const RUN_ROLES: &[&str] = &["stage", "workspace", "build"];
+/// `service` is a stage's service container, `network` the network a stage meets them on.
+const RUN_ROLES: &[&str] = &["stage", "workspace", "build", "service", "network"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LeftoverKind {
     Container,
     Volume,
+    /// A stage's services network.
+    Network,
     /// A dangling image of an interrupted package build.
     Image,
 }
@@ -47,6 +50,7 @@ impl Leftover {
         let kind = match self.kind {
             LeftoverKind::Container => "container",
             LeftoverKind::Volume => "volume",
+            LeftoverKind::Network => "network",
             LeftoverKind::Image => "build image",
         };
         let why = match &self.liveness {
@@ -71,18 +75,20 @@ impl Leftover {
 pub struct Reaped {
     pub containers: Vec<String>,
     pub volumes: Vec<String>,
+    pub networks: Vec<String>,
     pub images: Vec<String>,
 }
 
 impl Reaped {
     pub fn is_empty(&self) -> bool {
-        self.containers.is_empty() && self.volumes.is_empty() && self.images.is_empty()
+        self.containers.is_empty() && self.volumes.is_empty() && self.networks.is_empty() && self.images.is_empty()
     }
 
     /// `sd-a-1-test, volume sd-a-1-workspace, build image 0123456789ab`
     pub fn names(&self) -> String {
         let mut what = self.containers.clone();
         what.extend(self.volumes.iter().map(|v| format!("volume {v}")));
+        what.extend(self.networks.iter().map(|n| format!("network {n}")));
         what.extend(self.images.iter().map(|i| format!("build image {}", short(i))));
         what.join(", ")
     }
@@ -136,6 +142,9 @@ impl Docker {
             .map_err(|e| DockerError::api("list volumes", e))?;
         for v in volumes.volumes.unwrap_or_default() {
             out.extend(leftover(LeftoverKind::Volume, v.name.clone(), v.name, &v.labels));
+        }
+        for n in self.networks_labelled(&wanted).await? {
+            out.extend(leftover(LeftoverKind::Network, n.id, n.name, &n.labels));
         }
         // Only dangling build images: an interrupted build's last step. A finished build's
         // steps are the release's parents, and go with it. Build images name no owner (see
@@ -191,7 +200,8 @@ impl Docker {
         Ok((found, removed))
     }
 
-    /// Removes containers first (they hold volumes and images), then volumes, then images;
+    /// Removes containers first (they hold networks, volumes and images), then networks,
+    /// volumes, images;
     /// reports only what this call removed (an owner may have removed its own on the way out).
     async fn remove_leftovers(&self, these: &[Leftover]) -> Result<Reaped, DockerError> {
         let mut reaped = Reaped::default();
@@ -199,6 +209,11 @@ impl Docker {
         for c in of(LeftoverKind::Container) {
             if self.remove_container(&c.id).await? {
                 reaped.containers.push(c.name.clone());
+            }
+        }
+        for n in of(LeftoverKind::Network) {
+            if self.remove_network(&n.id).await? {
+                reaped.networks.push(n.name.clone());
             }
         }
         for v in of(LeftoverKind::Volume) {

@@ -22,6 +22,25 @@ pub enum Stream {
     System,
 }
 
+/// Where a stage's service container is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceState {
+    Starting,
+    Ready,
+    Failed,
+}
+
+impl ServiceState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceState::Starting => "starting",
+            ServiceState::Ready => "ready",
+            ServiceState::Failed => "failed",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StageKindName {
@@ -107,6 +126,19 @@ pub enum Event {
         exit_code: Option<i64>,
         duration_ms: i64,
         /// Why it failed, timed out, was cancelled or skipped, in words for the user.
+        message: Option<String>,
+        at: DateTime<Utc>,
+    },
+    /// A service container of a stage (`[services.NAME]`) is starting, became ready (after
+    /// `duration_ms`, judged as `message` says) or failed (why, in `message`; its last log
+    /// lines follow in the stage's log).
+    ServiceStatus {
+        run: RunNumber,
+        stage: String,
+        service: String,
+        image: String,
+        state: ServiceState,
+        duration_ms: Option<i64>,
         message: Option<String>,
         at: DateTime<Utc>,
     },
@@ -298,6 +330,7 @@ impl Event {
             | Event::StageStarted { run, .. }
             | Event::StageLog { run, .. }
             | Event::StageFinished { run, .. }
+            | Event::ServiceStatus { run, .. }
             | Event::ArtifactsCopied { run, .. }
             | Event::ImageBuilt { run, .. }
             | Event::RunFinished { run, .. }

@@ -32,6 +32,7 @@ impl Event {
             | Event::StageStarted { .. }
             | Event::StageLog { .. }
             | Event::StageFinished { .. }
+            | Event::ServiceStatus { .. }
             | Event::ArtifactsCopied { .. }
             | Event::ImageBuilt { .. }
             | Event::StageLogLoaded { .. } => EventGroup::Stage,

@@ -91,6 +91,18 @@ pub fn visit(event: &mut Event, f: &mut impl FnMut(TextKind, &mut String)) {
             f(Plain, stage);
             opt(f, Plain, message);
         }
+        Event::ServiceStatus {
+            stage,
+            service,
+            image,
+            message,
+            ..
+        } => {
+            for t in [stage, service, image] {
+                f(Plain, t);
+            }
+            opt(f, Plain, message);
+        }
         Event::ArtifactsCopied { stage, dir, .. } => {
             f(Plain, stage);
             f(Plain, dir);
@@ -342,5 +354,21 @@ mod tests {
                 message: "line one ***\nline two".into()
             }
         );
+        // A service's readiness answer is the service's own text: plain, and masked.
+        let mut service = Event::ServiceStatus {
+            run: 1,
+            stage: "test".into(),
+            service: "db".into(),
+            image: "postgres:15".into(),
+            state: crate::engine::event::ServiceState::Failed,
+            duration_ms: None,
+            message: Some("last answer: \x1b[31mhunter2-secret\x1b[0m\x1b]52;c;aGk=\x07".into()),
+            at: chrono::Utc::now(),
+        };
+        clean(&mut service, &masker);
+        let Event::ServiceStatus { message, .. } = &service else {
+            unreachable!()
+        };
+        assert_eq!(message.as_deref(), Some("last answer: ***"));
     }
 }

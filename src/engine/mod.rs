@@ -18,6 +18,7 @@ pub mod reaper;
 pub mod recorder;
 mod run_error;
 mod safe_dir;
+mod services;
 mod stage;
 mod workspace;
 
@@ -26,7 +27,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 pub use connection::DockerLink;
-pub use event::{CommitInfo, Event, NoticeLevel, OpId, PastRun, PlannedStage, ReleaseChoice, Stream};
+pub use event::{CommitInfo, Event, NoticeLevel, OpId, PastRun, PlannedStage, ReleaseChoice, ServiceState, Stream};
 pub use event_group::EventGroup;
 pub use operations::OperationError;
 pub use pipeline::plan;

@@ -178,29 +178,60 @@ async fn run_container(
         _ = cancel.cancelled() => return Ok(cancelled()),
     }
 
-    let container = ContainerSpec {
-        name: format!("{}-{}", shared.workspace.prefix, name),
-        image: spec.image.clone(),
-        cmd: command_line(&spec.run),
-        env: stage_env(shared, stage),
-        workdir: Some(workdir(spec)),
-        network: Some(match spec.network {
-            Network::None => "none".to_string(),
-            Network::Bridge => "bridge".to_string(),
-        }),
-        binds: binds(shared, stage, spec).await?,
-        labels: shared.workspace.labels("stage", Some(name)),
-        limits: Some(stage.limits),
+    // The stage's services first, on a network of the stage's own that its container joins.
+    let services = if stage.services.is_empty() {
+        None
+    } else {
+        let (group, started) = super::services::start(shared, stage, spec.network, cancel, log_file).await;
+        if let Err(end) = started {
+            remove_services(shared, group).await;
+            if let Some(message) = &end.message {
+                log_file.write_line(&format!("shipdeck: {message}"));
+            }
+            return Ok(end);
+        }
+        Some(group)
     };
-    let id = docker.create_container(&container).await?;
-    let outcome = supervise(shared, stage, spec, &id, cancel, log_file).await;
-    let removed = docker.remove_container(&id).await;
-    let outcome = outcome?;
-    removed?;
-    Ok(outcome)
+    let network = match (&services, spec.network) {
+        (Some(group), _) => group.network.clone(),
+        (None, Network::None) => "none".to_string(),
+        (None, Network::Bridge) => "bridge".to_string(),
+    };
+    let outcome = async {
+        let container = ContainerSpec {
+            name: format!("{}-{}", shared.workspace.prefix, name),
+            image: spec.image.clone(),
+            cmd: command_line(&spec.run),
+            env: stage_env(shared, stage),
+            workdir: Some(workdir(spec)),
+            network: Some(network),
+            binds: binds(shared, stage, spec).await?,
+            labels: shared.workspace.labels("stage", Some(name)),
+            limits: Some(stage.limits),
+        };
+        let id = docker.create_container(&container).await?;
+        let outcome = supervise(shared, stage, spec, &id, cancel, log_file).await;
+        let removed = docker.remove_container(&id).await;
+        let outcome = outcome?;
+        removed?;
+        Ok(outcome)
+    }
+    .await;
+    if let Some(group) = services {
+        remove_services(shared, group).await;
+    }
+    outcome
 }
 
-fn cancelled() -> StageEnd {
+/// Removes a stage's services; what cannot be removed now is a warning (the reaper knows it).
+async fn remove_services(shared: &RunShared, group: super::services::StageServices) {
+    if let Err(e) = group.remove(shared).await {
+        let message = format!("could not remove the services of run {}: {e}", shared.run);
+        shared.sink.notice(crate::engine::NoticeLevel::Warning, message).await;
+    }
+}
+
+pub(super) fn cancelled() -> StageEnd {
     StageEnd {
         status: StageStatus::Cancelled,
         exit_code: None,
@@ -327,7 +358,14 @@ async fn forward_logs(
     result
 }
 
-async fn emit_lines(shared: &RunShared, stage: &str, stream: Stream, lines: Vec<String>, log_file: &LogFile) {
+/// Writes masked, sanitized `lines` to the log file, then sends them to the views.
+pub(super) async fn emit_lines(
+    shared: &RunShared,
+    stage: &str,
+    stream: Stream,
+    lines: Vec<String>,
+    log_file: &LogFile,
+) {
     if lines.is_empty() {
         return;
     }

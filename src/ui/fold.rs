@@ -215,6 +215,23 @@ impl App {
                     s.message = message;
                 }
             }
+            Event::ServiceStatus {
+                run,
+                stage,
+                service,
+                image,
+                state,
+                duration_ms,
+                message,
+                ..
+            } => {
+                if let Some(s) = self.run_mut(run).and_then(|r| r.stage_mut(&stage)) {
+                    s.set_service(&service, state);
+                    let message = message.as_deref().map(first_line);
+                    let line = crate::headless::service_line(&service, &image, state, duration_ms, message);
+                    s.push_system(line);
+                }
+            }
             Event::ArtifactsCopied { .. } => {}
             Event::ImageBuilt { run, tag, .. } => {
                 if let Some(r) = self.run_mut(run) {

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 
 use super::log_pane::{LineKind, LogBuffer, LogView};
 use crate::engine::event::dag_levels;
-use crate::engine::{CommitInfo, PastRun, PlannedStage};
+use crate::engine::{CommitInfo, PastRun, PlannedStage, ServiceState};
 use crate::model::{RunStatus, StageStatus};
 use crate::store::RunNumber;
 
@@ -32,6 +32,8 @@ pub struct StageView {
     pub log: LogBuffer,
     pub view: LogView,
     pub source: LogSource,
+    /// The stage's services, in the order they started, with where each is.
+    pub services: Vec<(String, ServiceState)>,
 }
 
 impl StageView {
@@ -52,6 +54,15 @@ impl StageView {
             log,
             view: LogView::new(),
             source: LogSource::Live,
+            services: Vec::new(),
+        }
+    }
+
+    /// Records where one of its services is now.
+    pub fn set_service(&mut self, service: &str, state: ServiceState) {
+        match self.services.iter_mut().find(|(name, _)| name == service) {
+            Some((_, s)) => *s = state,
+            None => self.services.push((service.to_string(), state)),
         }
     }
 

@@ -278,9 +278,21 @@ impl TestApp {
         ])
     }
 
+    /// Networks labelled with this app (a stage's services network).
+    pub fn networks(&self) -> Vec<String> {
+        docker_list(&[
+            "network",
+            "ls",
+            "-q",
+            "--filter",
+            &format!("label=dev.shipdeck.app={}", self.name),
+        ])
+    }
+
     /// Asserts that nothing of a run is left on the engine but the cache volumes.
     pub fn assert_no_leftovers(&self) {
         assert_eq!(self.containers(), Vec::<String>::new(), "containers left behind");
+        assert_eq!(self.networks(), Vec::<String>::new(), "networks left behind");
         let volumes: Vec<String> = self
             .volumes()
             .into_iter()
@@ -302,6 +314,10 @@ impl Drop for TestApp {
                 .args(["volume", "rm", "-f"])
                 .args(&volumes)
                 .output();
+        }
+        let networks = self.networks();
+        if !networks.is_empty() {
+            let _ = Command::new("docker").args(["network", "rm"]).args(&networks).output();
         }
         let images = docker_list(&[
             "images",

@@ -51,7 +51,16 @@ fn panes(run: &RunView, split: bool) -> Vec<usize> {
 }
 
 fn render_pane(app: &App, stage: &StageView, theme: &Theme, focused: bool, area: Rect, buf: &mut Buffer) {
-    let title = format!("Log · {} {}", stage_glyph(stage.status, app.spinner), stage.name);
+    let mut title = format!("Log · {} {}", stage_glyph(stage.status, app.spinner), stage.name);
+    // Its services, each with where it is: `· db ◆ cache ◇`.
+    if !stage.services.is_empty() {
+        let services: Vec<String> = stage
+            .services
+            .iter()
+            .map(|(name, state)| format!("{name} {}", crate::headless::service_glyph(*state)))
+            .collect();
+        title.push_str(&format!(" · {}", services.join(" ")));
+    }
     render_log(&title, &stage.log, &stage.view, theme, focused, area, buf);
 }
 
@@ -147,6 +156,49 @@ mod tests {
         assert_eq!(buf[(x, y)].fg, Color::Green, "{screen}");
         assert_ne!(buf[(x + 6, y)].fg, Color::Green, "{screen}");
         assert!(!screen.contains('\x1b'), "{screen:?}");
+    }
+
+    #[test]
+    fn a_stage_pane_shows_its_services_and_what_they_said() {
+        use crate::engine::{Event, ServiceState};
+        let (mut app, theme) = (running(), theme());
+        let service = |state, duration_ms, message: Option<&str>| Event::ServiceStatus {
+            run: 1,
+            stage: "build".into(),
+            service: if state == ServiceState::Failed { "cache" } else { "db" }.into(),
+            image: if state == ServiceState::Failed {
+                "redis:7"
+            } else {
+                "postgres:15"
+            }
+            .into(),
+            state,
+            duration_ms,
+            message: message.map(str::to_string),
+            at: chrono::Utc::now(),
+        };
+        app.apply(service(ServiceState::Starting, None, None));
+        app.apply(service(
+            ServiceState::Ready,
+            Some(1500),
+            Some("ready: port 5432 listens"),
+        ));
+        // A hostile engine message: nothing but plain text reaches the pane.
+        let hostile = "failed: it exited\x1b]52;c;aGk=\x07 with code 1";
+        app.apply(service(ServiceState::Failed, None, Some(hostile)));
+        let buf = draw(100, 10, |area, buf| render(&app, &theme, area, buf));
+        let screen = text(&buf);
+        assert!(screen.contains("build · db ◆ cache ✗"), "{screen}");
+        assert!(screen.contains("service db (postgres:15) starting"), "{screen}");
+        assert!(
+            screen.contains("service db (postgres:15) ready in 1.5s: ready: port 5432 listens"),
+            "{screen}"
+        );
+        assert!(
+            screen.contains("service cache (redis:7) failed: failed: it exited with code 1"),
+            "{screen}"
+        );
+        assert!(!screen.contains('\x1b') && !screen.contains('\x07'), "{screen:?}");
     }
 
     #[test]
