@@ -43,7 +43,7 @@ pub enum Action {
     /// Opens (and closes) the whole diagnostic of an invalid release.toml.
     #[strum(
         message = "why",
-        detailed_message = "why release.toml is invalid (every error, with hints)",
+        detailed_message = "why release.toml is invalid",
         props(keys = "e")
     )]
     ShowConfigError,
