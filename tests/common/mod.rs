@@ -289,14 +289,16 @@ impl TestApp {
         ])
     }
 
-    /// Asserts that nothing of a run is left on the engine but the cache volumes.
+    /// Asserts that nothing of a run is left on the engine but what it keeps on purpose: the
+    /// cache volumes, and the record of the release image it built (which lives as long as
+    /// the image, see shipdeck::deploy::provenance).
     pub fn assert_no_leftovers(&self) {
         assert_eq!(self.containers(), Vec::<String>::new(), "containers left behind");
         assert_eq!(self.networks(), Vec::<String>::new(), "networks left behind");
         let volumes: Vec<String> = self
             .volumes()
             .into_iter()
-            .filter(|v| !v.starts_with("shipdeck-cache-"))
+            .filter(|v| !v.starts_with("shipdeck-cache-") && !v.starts_with("shipdeck-release-"))
             .collect();
         assert_eq!(volumes, Vec::<String>::new(), "volumes left behind");
     }
