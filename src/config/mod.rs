@@ -12,6 +12,7 @@
 mod describe;
 mod diagnostic;
 mod duration;
+mod env_parts;
 mod environments;
 mod graph;
 mod hint;
@@ -35,6 +36,7 @@ use std::path::Path;
 use toml::de::DeTable;
 
 pub use diagnostic::{ConfigError, Diagnostic};
+pub use env_parts::{AccessoryConfig, ProcessConfig};
 pub use duration::parse_duration;
 pub use lookup::UnknownEnvironment;
 pub use model::*;
@@ -88,6 +90,7 @@ pub fn parse(text: &str, file_name: &str, app_dir: Option<&Path>) -> Result<Conf
     let (parsed_envs, envs_span) = environments::read_environments(&mut sink, &root);
     let secrets = sections::read_secrets(&mut sink, &root);
 
+    env_parts::check_stage_secrets(&mut sink, &parsed_stages, &secrets);
     check_package_stages(&mut sink, &parsed_stages, envs_span.filter(|_| !parsed_envs.is_empty()));
     let stages = needs::order_stages(&mut sink, parsed_stages);
     environments::check_promotions(&mut sink, &parsed_envs);

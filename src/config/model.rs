@@ -139,6 +139,9 @@ pub struct StageConfig {
     pub on_save: bool,
     /// Memory, CPU and process limits of the stage's container (or of its image build).
     pub limits: StageLimits,
+    /// `secrets = [...]`: the names of the top-level secrets this stage gets; `None` (the key
+    /// left out): all of them, as before the key existed.
+    pub secrets: Option<Vec<String>>,
 }
 
 impl StageConfig {
@@ -223,6 +226,14 @@ pub struct EnvironmentConfig {
     pub approval: bool,
     pub auto_rollback: bool,
     pub smoke: Vec<SmokeCheck>,
+    /// Run once in each new release, on the environment's network, before it takes traffic.
+    pub release_command: Option<CommandSpec>,
+    /// Long-lived containers beside the releases (`[environments.X.accessories.NAME]`).
+    pub accessories: Vec<crate::config::AccessoryConfig>,
+    /// More processes of each release (`[environments.X.processes.NAME]`).
+    pub processes: Vec<crate::config::ProcessConfig>,
+    /// Secrets for this environment only, on top of the top-level `[secrets]`.
+    pub secrets: Vec<SecretConfig>,
 }
 
 impl EnvironmentConfig {

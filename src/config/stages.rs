@@ -31,6 +31,7 @@ pub(crate) const STAGE_KEYS: &[&str] = &[
     "memory",
     "cpus",
     "pids",
+    "secrets",
 ];
 const RUN_ONLY_KEYS: &[&str] = &["network", "cache", "artifacts", "workdir"];
 const MINIMAL_STAGE: &str = "[stages.test] with image = \"alpine:3.20\" and run = [\"make test\"]";
@@ -108,6 +109,9 @@ fn read_stage(
     let timeout = t.duration(sink, "timeout");
     let on_save = t.bool(sink, "on_save").unwrap_or(false);
     let limits = read_limits(sink, t, defaults);
+    let secrets = t
+        .str_list(sink, "secrets")
+        .map(|names| names.into_iter().map(|n| n.into_inner()).collect());
     let kind = if t.has("dockerfile") {
         read_package(sink, &name, t, app_dir)
     } else {
@@ -121,6 +125,7 @@ fn read_stage(
         timeout,
         on_save,
         limits,
+        secrets,
     });
     ParsedStage {
         name,

@@ -377,7 +377,15 @@ fn stage_env(shared: &RunShared, stage: &StageConfig) -> Vec<String> {
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
     env.extend(stage.env.iter().map(|(k, v)| format!("{k}={v}")));
-    env.extend(shared.secrets.iter().map(|(k, v)| format!("{k}={v}")));
+    // `secrets = [...]` scopes them; without the key a stage gets every secret (as before).
+    let scoped = |name: &str| stage.secrets.as_ref().is_none_or(|names| names.iter().any(|n| n == name));
+    env.extend(
+        shared
+            .secrets
+            .iter()
+            .filter(|(k, _)| scoped(k))
+            .map(|(k, v)| format!("{k}={v}")),
+    );
     env
 }
 
