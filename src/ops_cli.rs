@@ -93,25 +93,37 @@ pub async fn status(project: &Project, args: &StatusArgs) -> Result<ExitCode, Fa
         return Ok(ExitCode::Success);
     }
     let events = ask(project, config, engine::Command::LoadEnvironments).await?;
-    let rows: Vec<EnvironmentRow> = events
-        .into_iter()
-        .filter_map(|e| match e {
+    let mut rows: Vec<EnvironmentRow> = Vec::new();
+    for event in events {
+        match event {
             Event::EnvironmentStatus {
                 env,
                 deployed,
                 lock,
                 error,
                 smoke,
-            } => Some(EnvironmentRow {
+            } => rows.push(EnvironmentRow {
                 env,
                 deployed,
                 lock,
                 error,
                 smoke,
+                accessories: Vec::new(),
+                processes: Vec::new(),
             }),
-            _ => None,
-        })
-        .collect();
+            Event::EnvironmentParts {
+                env,
+                accessories,
+                processes,
+            } => {
+                if let Some(row) = rows.iter_mut().find(|r| r.env == env) {
+                    row.accessories = accessories;
+                    row.processes = processes;
+                }
+            }
+            _ => {}
+        }
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rows).map_err(Failure::usage)?);
     } else {

@@ -8,6 +8,7 @@ mod deployment;
 mod image;
 pub mod labels;
 pub mod names;
+mod network;
 mod reaper;
 mod volume;
 

@@ -235,6 +235,14 @@ pub enum Event {
         /// history: passed, failed, or unknown.
         smoke: Option<bool>,
     },
+    /// What runs on an environment besides its release container, read from its engine: its
+    /// accessories and the release's processes, each with its state and health. Follows the
+    /// environment's [`Event::EnvironmentStatus`] when it has any.
+    EnvironmentParts {
+        env: String,
+        accessories: Vec<crate::deploy::accessories::PartState>,
+        processes: Vec<crate::deploy::accessories::PartState>,
+    },
     /// What promoting to `env` would do: the release it runs now (`current`) → the one running
     /// in `source` (`candidate`), the commits between them (newest first), and whether the
     /// smoke gate lets it through (`blocked`: why not).
@@ -314,6 +322,7 @@ impl Event {
             | Event::SmokeChecked { .. }
             | Event::OperationFinished { .. }
             | Event::EnvironmentStatus { .. }
+            | Event::EnvironmentParts { .. }
             | Event::ReleasesListed { .. }
             | Event::PromotionPreview { .. } => None,
         }

@@ -44,7 +44,10 @@ impl Event {
             | Event::OperationLog { .. }
             | Event::SmokeChecked { .. }
             | Event::OperationFinished { .. } => EventGroup::Operation,
-            Event::EnvironmentStatus { .. } | Event::ReleasesListed { .. } | Event::PromotionPreview { .. } => {
+            Event::EnvironmentStatus { .. }
+            | Event::EnvironmentParts { .. }
+            | Event::ReleasesListed { .. }
+            | Event::PromotionPreview { .. } => {
                 EventGroup::Environment
             }
         }

@@ -103,7 +103,8 @@ pub enum Command {
         approval: Option<String>,
     },
     /// Read what runs on each environment from its engine. A query: one
-    /// [`Event::EnvironmentStatus`] per environment of release.toml, in its order.
+    /// [`Event::EnvironmentStatus`] per environment of release.toml, in its order, each
+    /// followed by an [`Event::EnvironmentParts`] when it has accessories or processes.
     LoadEnvironments,
     /// The releases an environment could be rolled back to. A query: a
     /// [`Event::ReleasesListed`] (or an error notice).

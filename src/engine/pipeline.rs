@@ -279,18 +279,21 @@ pub fn plan(config: &crate::config::Config) -> Vec<PlannedStage> {
 
 /// The secrets' values from the host; a missing variable is a warning, not a failure, so that
 /// a pipeline whose stages do not need that secret still runs on a laptop.
+/// A warning for each value too short to be masked in logs.
+pub(super) async fn warn_short_secrets(values: &[(String, String)], sink: &EventSink) {
+    for (name, value) in values {
+        if value.chars().count() < MIN_SECRET_LEN {
+            let message = format!("secret {name} is shorter than {MIN_SECRET_LEN} characters and cannot be masked in logs");
+            sink.notice(NoticeLevel::Warning, message).await;
+        }
+    }
+}
+
 pub(super) async fn read_secrets(config: &crate::config::Config, sink: &EventSink) -> Vec<(String, String)> {
     let mut values = Vec::new();
     for secret in &config.secrets {
         match std::env::var(&secret.env) {
             Ok(value) => {
-                if value.chars().count() < MIN_SECRET_LEN {
-                    let message = format!(
-                        "secret {} is shorter than {MIN_SECRET_LEN} characters and cannot be masked in logs",
-                        secret.name
-                    );
-                    sink.notice(NoticeLevel::Warning, message).await;
-                }
                 values.push((secret.name.clone(), value));
             }
             Err(_) => {
@@ -302,6 +305,7 @@ pub(super) async fn read_secrets(config: &crate::config::Config, sink: &EventSin
             }
         }
     }
+    warn_short_secrets(&values, sink).await;
     // Masked from here on in every event, log line and stored text.
     sink.add_secrets(values.iter().map(|(_, v)| v.clone()));
     values

@@ -191,6 +191,7 @@ async fn run_container(
         binds: binds(shared, stage, spec).await?,
         labels: shared.workspace.labels("stage", Some(name)),
         limits: Some(stage.limits),
+        entrypoint: None,
     };
     let id = docker.create_container(&container).await?;
     let outcome = supervise(shared, stage, spec, &id, cancel, log_file).await;

@@ -27,6 +27,10 @@ pub(in crate::engine) enum Placement {
 /// Takes the lock, rolls the release out, smoke-checks it, rolls back automatically when
 /// configured; finishes `op` and reports the environment's new state.
 pub(super) async fn place(sink: &EventSink, cx: &Context, op: Op, release: &ReleaseRef, checks: Placement) {
+    let secrets = match secrets(cx, sink).await {
+        Ok(secrets) => secrets,
+        Err(why) => return op.refuse(why).await,
+    };
     let held = match lock(cx, &op, release).await {
         Ok(held) => held,
         Err(why) => return op.refuse(why).await,
@@ -38,7 +42,6 @@ pub(super) async fn place(sink: &EventSink, cx: &Context, op: Op, release: &Rele
             return op.refuse(why).await;
         }
     };
-    let secrets = secrets(cx, sink).await;
     let target = match checks {
         Placement::SettledChecks => cx.target.clone(),
         Placement::OwnChecks => own_checks(cx, &op, release).await,
@@ -55,6 +58,10 @@ pub(super) async fn place(sink: &EventSink, cx: &Context, op: Op, release: &Rele
 /// when they fail. Finishes `op`.
 pub(super) async fn verify_unverified(sink: &EventSink, cx: &Context, op: Op, current: &Deployed) {
     let release = &current.release;
+    let secrets = match secrets(cx, sink).await {
+        Ok(secrets) => secrets,
+        Err(why) => return op.refuse(why).await,
+    };
     let held = match lock(cx, &op, release).await {
         Ok(held) => held,
         Err(why) => return op.refuse(why).await,
@@ -66,7 +73,6 @@ pub(super) async fn verify_unverified(sink: &EventSink, cx: &Context, op: Op, cu
             return op.refuse(why).await;
         }
     };
-    let secrets = secrets(cx, sink).await;
     let (outcome, message) = verify(cx, &cx.target, &op, current, None, &secrets).await;
     finish_kept(cx, &op, kept, outcome, &message).await;
     held.release().await;
@@ -106,13 +112,14 @@ async fn finish_kept(cx: &Context, op: &Op, kept: journal::Kept, outcome: OpOutc
     }
 }
 
-/// Read once, with the pipeline's warnings for unset or unmaskable ones.
-async fn secrets(cx: &Context, sink: &EventSink) -> Vec<String> {
-    crate::engine::pipeline::read_secrets(&cx.config, sink)
-        .await
-        .into_iter()
-        .map(|(name, value)| format!("{name}={value}"))
-        .collect()
+/// Read once: the top-level secrets and the environment's own, each one needed (see
+/// `deploy::secrets`); masked from here on, with a warning for values too short to mask.
+async fn secrets(cx: &Context, sink: &EventSink) -> Result<Vec<String>, OperationError> {
+    let values = crate::deploy::secrets::for_environment(&cx.config, &cx.target.env, |v| std::env::var(v).ok())
+        .map_err(|why| OperationError::refused(Refusal::Usage, why))?;
+    crate::engine::pipeline::warn_short_secrets(&values, sink).await;
+    sink.add_secrets(values.iter().map(|(_, v)| v.clone()));
+    Ok(values.into_iter().map(|(name, value)| format!("{name}={value}")).collect())
 }
 
 /// The target with the smoke checks committed with `release`.
@@ -141,6 +148,11 @@ async fn place_locked(
         secrets: secrets.to_vec(),
     };
     let mut log = op.logger();
+    let masker = crate::mask::SecretMasker::clone(&op.masker.current());
+    let prepared = crate::deploy::prepare::before_rollout(target, release, op.action, secrets, masker, &mut log).await;
+    if let Err(why) = prepared {
+        return (OpOutcome::Failed, why, Vec::new());
+    }
     let previous = match rollout.run(&mut log).await {
         Err(e) => return (OpOutcome::Failed, e.to_string(), Vec::new()),
         Ok(RolloutOutcome::Unchanged) => {
