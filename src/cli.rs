@@ -71,6 +71,12 @@ pub enum Command {
     Status(StatusArgs),
     /// Break an environment's lock (left by an operator whose shipdeck died).
     Unlock(UnlockArgs),
+    /// Start, stop, restart or read the logs of an environment's accessory (a database, a
+    /// cache: `[environments.ENV.accessories.NAME]`). Its volumes are always kept.
+    #[command(
+        after_help = "Deploys start missing or stopped accessories by themselves and never restart a running one. `restart` recreates the container from release.toml (a changed image or env applies), keeping its volumes; `stop` stops it until the next `start` or deploy; `logs` prints its last 200 lines."
+    )]
+    Accessory(AccessoryArgs),
     /// Remove what runs of this app left on the local engine and no running shipdeck here
     /// owns: leftovers of dead shipdeck processes and orphans (owned by a shipdeck in another
     /// PID namespace, container or machine, or by an older version, which cannot be proven
@@ -166,6 +172,27 @@ pub struct StatusArgs {
     /// Print a JSON array instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AccessoryArgs {
+    /// The environment.
+    pub env: String,
+    /// The accessory's name (its key in release.toml, and its host name on the environment's network).
+    pub name: String,
+    pub action: AccessoryVerb,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum AccessoryVerb {
+    /// Create it if missing, start it if stopped, wait until it is ready.
+    Start,
+    /// Stop it; its volumes are kept.
+    Stop,
+    /// Recreate it from release.toml (volumes kept) and wait until it is ready.
+    Restart,
+    /// Print its last 200 log lines.
+    Logs,
 }
 
 #[derive(Debug, clap::Args)]

@@ -1,7 +1,9 @@
 //! The environment subcommands: deploy, smoke, promote, rollback (one operation each, through
 //! the headless view), status (a table read from the engines), unlock, and history ENV.
 
-use shipdeck::cli::{DeployArgs, EnvArgs, HistoryArgs, PromoteArgs, RollbackArgs, StatusArgs, UnlockArgs};
+use shipdeck::cli::{
+    AccessoryArgs, AccessoryVerb, DeployArgs, EnvArgs, HistoryArgs, PromoteArgs, RollbackArgs, StatusArgs, UnlockArgs,
+};
 use shipdeck::config::Config;
 use shipdeck::deploy::{journal, Target};
 use shipdeck::docker;
@@ -76,6 +78,39 @@ pub async fn unlock(project: &Project, args: &UnlockArgs) -> Result<ExitCode, Fa
         }
     }
     Ok(if refused { ExitCode::Refused } else { ExitCode::Success })
+}
+
+pub async fn accessory(project: &Project, args: &AccessoryArgs) -> Result<ExitCode, Failure> {
+    use shipdeck::deploy::accessories::AccessoryAction;
+    let config = load_config(project)?;
+    known_env(&config, &args.env)?;
+    let action = match args.action {
+        AccessoryVerb::Start => AccessoryAction::Start,
+        AccessoryVerb::Stop => AccessoryAction::Stop,
+        AccessoryVerb::Restart => AccessoryAction::Restart,
+        AccessoryVerb::Logs => AccessoryAction::Logs,
+    };
+    let command = engine::Command::Accessory {
+        env: args.env.clone(),
+        name: args.name.clone(),
+        action,
+    };
+    let mut failed = false;
+    for event in ask(project, config, command).await? {
+        match event {
+            Event::Notice { message, level } => {
+                failed |= level == engine::NoticeLevel::Error;
+                println!("{}", shipdeck::term::plain_text(&message));
+            }
+            Event::EnvironmentParts { env, accessories, .. } => {
+                for a in accessories.iter().filter(|a| a.name == args.name) {
+                    println!("{env} accessory {}: {}", a.name, shipdeck::term::plain_text(&a.health));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(if failed { ExitCode::Failed } else { ExitCode::Success })
 }
 
 pub async fn status(project: &Project, args: &StatusArgs) -> Result<ExitCode, Failure> {

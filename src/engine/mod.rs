@@ -113,6 +113,14 @@ pub enum Command {
     /// A query: a notice of what it did (level `Error` when it did not break it), then the
     /// environment's [`Event::EnvironmentStatus`].
     Unlock { env: String, force: bool },
+    /// Start, stop, restart (recreate from release.toml, volumes kept) or read the logs of
+    /// one accessory of an environment. A query: notices of what it did (level `Error` when it
+    /// failed), then the environment's [`Event::EnvironmentParts`].
+    Accessory {
+        env: String,
+        name: String,
+        action: crate::deploy::accessories::AccessoryAction,
+    },
 }
 
 /// How many of the branch's recent commits a [`Event::RepoState`] lists.
