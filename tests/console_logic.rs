@@ -694,6 +694,7 @@ pub mod environments {
             smoke,
             current,
             run: None,
+            schema_behind: false,
         }
     }
 
@@ -1273,6 +1274,7 @@ mod environments_review {
             smoke: None,
             current,
             run: None,
+            schema_behind: false,
         }
     }
 

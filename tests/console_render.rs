@@ -720,6 +720,7 @@ mod environments {
             smoke,
             current,
             run: (c != 'd').then_some(c as i64),
+            schema_behind: false,
         };
         app.apply(Event::ReleasesListed {
             env: "staging".into(),
@@ -868,6 +869,7 @@ mod environments {
                 smoke: Some(true),
                 current: false,
                 run: None,
+                schema_behind: false,
             }],
             approval: true,
         });

@@ -17,7 +17,11 @@ pub async fn before_rollout(
     log: &mut (dyn FnMut(String) + Send),
 ) -> Result<(), String> {
     accessories::ensure_all(target, log).await?;
-    if !matches!(action, OpAction::Deploy | OpAction::Promote) || target.env.release_command.is_none() {
+    if !matches!(action, OpAction::Deploy | OpAction::Promote) {
+        release_command::warn_if_behind(target, release, log).await;
+        return Ok(());
+    }
+    if target.env.release_command.is_none() {
         return Ok(());
     }
     // The release already runs there: it was migrated when it was placed.

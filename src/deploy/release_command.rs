@@ -200,6 +200,34 @@ pub async fn read_mark(target: &Target) -> Result<Option<Mark>, crate::docker::D
     }))
 }
 
+/// The app's release images built before the newest release the release_command ran in on
+/// this environment (their image IDs); empty when none ran there.
+pub async fn behind_mark(target: &Target) -> Result<Vec<String>, crate::docker::DockerError> {
+    let Some(mark) = read_mark(target).await? else {
+        return Ok(Vec::new());
+    };
+    let images = target.docker.images_labelled(&[(labels::APP, &target.app)]).await?;
+    Ok(images
+        .into_iter()
+        .filter(|i| mark.ahead_of(&i.id, DateTime::from_timestamp(i.created, 0)))
+        .map(|i| i.id)
+        .collect())
+}
+
+/// Said before a rollback to a release built before the newest one the release_command ran
+/// in: it is put back all the same (a rollback never runs the release_command).
+pub async fn warn_if_behind(target: &Target, release: &ReleaseRef, log: &mut (dyn FnMut(String) + Send)) {
+    let behind = behind_mark(target).await.unwrap_or_default();
+    if !behind.contains(&release.image_id) {
+        return;
+    }
+    let newer = read_mark(target).await.ok().flatten().map(|m| m.short_commit).unwrap_or_default();
+    log(format!(
+        "NOTE: the release_command last ran in {newer}, built after {}: the schema may be ahead of this release (a rollback never runs the release_command)",
+        release.describe()
+    ));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -279,6 +279,9 @@ pub struct ReleaseChoice {
     pub current: bool,
     /// The run that built it, when known: one commit may have several releases.
     pub run: Option<RunNumber>,
+    /// Built before the newest release whose release_command ran on this environment: the
+    /// schema (or whatever the release_command changed) may be ahead of it.
+    pub schema_behind: bool,
 }
 
 /// A run from the history, with its stages and where their logs are.

@@ -123,6 +123,7 @@ pub async fn list_releases(engine: &Engine, env: &str) -> Event {
         smoke: r.passed,
         run: r.run,
         release: r.release.clone(),
+        schema_behind: false,
     };
     let (good, other): (Vec<_>, Vec<_>) = ran.iter().filter(|r| r.on_engine).partition(|r| r.good());
     let mut releases: Vec<ReleaseChoice> = good.into_iter().chain(other).take(20).map(choice).collect();
@@ -137,7 +138,14 @@ pub async fn list_releases(engine: &Engine, env: &str) -> Event {
                 smoke: None,
                 run,
                 release,
+                schema_behind: false,
             });
+        }
+    }
+    // Releases built before the newest one whose release_command ran there: marked.
+    if let Ok(behind) = crate::deploy::release_command::behind_mark(&target).await {
+        for choice in &mut releases {
+            choice.schema_behind = behind.contains(&choice.release.image_id);
         }
     }
     // The approval the rollback will want: HEAD's gates (an uncommitted edit does not drop it).

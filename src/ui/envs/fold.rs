@@ -209,6 +209,7 @@ impl App {
                             smoke: view.smoke_passed(),
                             current: true,
                             run: None,
+                            schema_behind: false,
                         });
                         with_current(releases, running)
                     }
