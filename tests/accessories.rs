@@ -35,7 +35,11 @@ fn accessory(d: &Deployable) -> String {
 
 fn psql(container: &str, sql: &str) -> String {
     let out = run(Command::new("docker").args(["exec", container, "psql", "-U", "postgres", "-tAc", sql]));
-    assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "psql {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -58,17 +62,26 @@ fn an_accessory_starts_on_the_first_deploy_and_keeps_its_data_across_deploys_rol
     let said = text(&out);
     assert_eq!(out.status.code(), Some(0), "{said}");
     assert!(said.contains("accessory db is ready"), "{said}");
-    assert!(said.contains("migrated against db"), "the release_command reached `db`: {said}");
+    assert!(
+        said.contains("migrated against db"),
+        "the release_command reached `db`: {said}"
+    );
     assert!(d.health().1.contains(&first));
     let db = accessory(&d);
     let started = inspect(&db, "{{.State.StartedAt}}");
-    psql(&db, "CREATE TABLE notes (body text); INSERT INTO notes VALUES ('kept across deploys')");
+    psql(
+        &db,
+        "CREATE TABLE notes (body text); INSERT INTO notes VALUES ('kept across deploys')",
+    );
     let (web, worker) = web_and_worker_images(&d);
     assert_eq!(web, worker, "the worker runs the release's image");
 
     // status lists the accessory and the worker, with their health; --json too.
     let status = text(&d.shipdeck(&["status"]));
-    assert!(status.contains("staging accessory db: running (postgres:15)"), "{status}");
+    assert!(
+        status.contains("staging accessory db: running (postgres:15)"),
+        "{status}"
+    );
     assert!(status.contains("staging process worker: running"), "{status}");
     let json = d.shipdeck(&["status", "--json"]);
     let rows: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
@@ -82,7 +95,11 @@ fn an_accessory_starts_on_the_first_deploy_and_keeps_its_data_across_deploys_rol
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(d.health().1.contains(&second));
     assert_eq!(accessory(&d), db, "a deploy replaced the accessory");
-    assert_eq!(inspect(&db, "{{.State.StartedAt}}"), started, "a deploy restarted the accessory");
+    assert_eq!(
+        inspect(&db, "{{.State.StartedAt}}"),
+        started,
+        "a deploy restarted the accessory"
+    );
     let (web2, worker2) = web_and_worker_images(&d);
     assert_eq!(web2, worker2);
     assert_ne!(worker2, worker, "the worker of the first release still runs");
@@ -91,19 +108,34 @@ fn an_accessory_starts_on_the_first_deploy_and_keeps_its_data_across_deploys_rol
     let out = d.shipdeck(&["rollback", "staging", "--to", &first[..8]]);
     let said = text(&out);
     assert_eq!(out.status.code(), Some(0), "{said}");
-    assert!(!said.contains("migrated against db"), "a rollback ran the release_command: {said}");
+    assert!(
+        !said.contains("migrated against db"),
+        "a rollback ran the release_command: {said}"
+    );
     assert!(d.health().1.contains(&first));
-    assert_eq!(inspect(&db, "{{.State.StartedAt}}"), started, "a rollback restarted the accessory");
+    assert_eq!(
+        inspect(&db, "{{.State.StartedAt}}"),
+        started,
+        "a rollback restarted the accessory"
+    );
     assert_eq!(web_and_worker_images(&d), (web.clone(), web));
     assert_eq!(psql(&db, "SELECT body FROM notes"), "kept across deploys");
 
     // `shipdeck clean` never removes an accessory's volume; a restart recreates the container
     // and finds the data.
-    let volumes_before: Vec<String> = d.app.volumes().into_iter().filter(|v| v.starts_with("shipdeck-data-")).collect();
+    let volumes_before: Vec<String> = d
+        .app
+        .volumes()
+        .into_iter()
+        .filter(|v| v.starts_with("shipdeck-data-"))
+        .collect();
     assert_eq!(volumes_before.len(), 1, "{:?}", d.app.volumes());
     let clean = d.shipdeck(&["clean"]);
     assert_eq!(clean.status.code(), Some(0), "{}", text(&clean));
-    assert!(d.app.volumes().contains(&volumes_before[0]), "clean removed the accessory's data");
+    assert!(
+        d.app.volumes().contains(&volumes_before[0]),
+        "clean removed the accessory's data"
+    );
     let restart = d.shipdeck(&["accessory", "staging", "db", "restart"]);
     assert_eq!(restart.status.code(), Some(0), "{}", text(&restart));
     let db2 = accessory(&d);
@@ -146,5 +178,9 @@ fn a_worker_that_exits_at_once_fails_the_deploy_and_the_previous_release_comes_b
     assert!(said.contains("the worker gives up"), "its last lines are shown: {said}");
     assert!(said.contains("the previous release runs again"), "{said}");
     assert!(d.health().1.contains(&first), "{:?}", d.health());
-    assert_eq!(web_and_worker_images(&d), (web.clone(), web), "the previous worker is back");
+    assert_eq!(
+        web_and_worker_images(&d),
+        (web.clone(), web),
+        "the previous worker is back"
+    );
 }

@@ -36,7 +36,10 @@ fn release_command_runs_before_the_switch_and_a_failing_one_leaves_the_previous_
     let refused = d.shipdeck(&["deploy", "staging"]);
     let said = text(&refused);
     assert_eq!(refused.status.code(), Some(2), "{said}");
-    assert!(said.contains(&format!("${SECRET_VAR}")), "the variable is named: {said}");
+    assert!(
+        said.contains(&format!("${SECRET_VAR}")),
+        "the variable is named: {said}"
+    );
     assert!(said.contains("[environments.staging.secrets]"), "{said}");
     assert!(d.running("deployment").is_empty(), "an app started without its secret");
     assert!(!said.contains("RELEASE-COMMAND-RAN"), "{said}");
@@ -46,7 +49,11 @@ fn release_command_runs_before_the_switch_and_a_failing_one_leaves_the_previous_
     let said = text(&out);
     assert_eq!(out.status.code(), Some(0), "{said}");
     assert!(
-        said.contains(&format!("RELEASE-COMMAND-RAN in {} with a key of {}", &first[..7], SECRET.len())),
+        said.contains(&format!(
+            "RELEASE-COMMAND-RAN in {} with a key of {}",
+            &first[..7],
+            SECRET.len()
+        )),
         "{said}"
     );
     let web = d.running("deployment");
@@ -62,7 +69,10 @@ fn release_command_runs_before_the_switch_and_a_failing_one_leaves_the_previous_
     assert!(said.contains("exit code 3"), "{said}");
     assert!(said.contains("leak:"), "the output is streamed into the log: {said}");
     assert!(!said.contains(SECRET), "the secret leaked: {said}");
-    assert!(!said.contains('\u{1b}') && !said.contains("\\u001b"), "an escape sequence got through: {said}");
+    assert!(
+        !said.contains('\u{1b}') && !said.contains("\\u001b"),
+        "an escape sequence got through: {said}"
+    );
     assert!(!said.contains('\u{7}') && !said.contains("\\u0007"), "{said}");
     // The previous release serves, untouched: same container, never restarted.
     let (status, body) = d.health();
@@ -79,7 +89,10 @@ fn release_command_runs_before_the_switch_and_a_failing_one_leaves_the_previous_
         .expect("the failed deploy is in the history");
     let kept = store.operation_log(failed.id).unwrap().join("\n");
     assert!(kept.contains("leak:"), "{kept}");
-    assert!(!kept.contains(SECRET) && !kept.contains('\u{1b}') && !kept.contains('\u{7}'), "{kept}");
+    assert!(
+        !kept.contains(SECRET) && !kept.contains('\u{1b}') && !kept.contains('\u{7}'),
+        "{kept}"
+    );
 
     // A third release migrates; a rollback to the first does not run the release_command
     // and says the schema may be ahead of it.
@@ -88,11 +101,17 @@ fn release_command_runs_before_the_switch_and_a_failing_one_leaves_the_previous_
     let out = d.shipdeck_with(&["deploy", "staging"], &vars);
     let said = text(&out);
     assert_eq!(out.status.code(), Some(0), "{said}");
-    assert!(said.contains(&format!("RELEASE-COMMAND-RAN in {}", &third[..7])), "{said}");
+    assert!(
+        said.contains(&format!("RELEASE-COMMAND-RAN in {}", &third[..7])),
+        "{said}"
+    );
     let back = d.shipdeck_with(&["rollback", "staging", "--to", &first[..8]], &vars);
     let said = text(&back);
     assert_eq!(back.status.code(), Some(0), "{said}");
-    assert!(!said.contains("RELEASE-COMMAND-RAN"), "a rollback ran the release_command: {said}");
+    assert!(
+        !said.contains("RELEASE-COMMAND-RAN"),
+        "a rollback ran the release_command: {said}"
+    );
     assert!(said.contains("the schema may be ahead"), "{said}");
     assert!(d.health().1.contains(&first));
 }

@@ -161,7 +161,13 @@ fn read_accessory(sink: &mut Sink<'_>, name: &str, t: &Table<'_, '_>) -> Option<
                 Some("e.g. volumes = [\"/var/lib/postgresql/data\"]".into()),
             );
         } else if volumes.contains(p) {
-            t.invalid(sink, path.span().start, "volumes", &format!("\"{p}\" is listed twice"), None);
+            t.invalid(
+                sink,
+                path.span().start,
+                "volumes",
+                &format!("\"{p}\" is listed twice"),
+                None,
+            );
         } else {
             volumes.push(p.clone());
         }
@@ -222,7 +228,10 @@ fn check_names(sink: &mut Sink<'_>, t: &Table<'_, '_>, parts: &EnvParts) {
         if p.name == "web" {
             sink.error(
                 t.at(),
-                format!("a process of {} is named `web`: that is the release's own process", t.label),
+                format!(
+                    "a process of {} is named `web`: that is the release's own process",
+                    t.label
+                ),
                 Some("name it after what it does, e.g. `worker`".into()),
             );
         }
@@ -245,7 +254,10 @@ pub(crate) fn check_stage_secrets(
                 .or_else(|| Some("a stage's `secrets` names secrets of the top-level [secrets] table".into()));
             sink.error(
                 stage.header.start,
-                format!("stage `{}` asks for secret `{name}`, which [secrets] does not define", stage.name),
+                format!(
+                    "stage `{}` asks for secret `{name}`, which [secrets] does not define",
+                    stage.name
+                ),
                 hint,
             );
         }

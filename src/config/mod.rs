@@ -36,8 +36,8 @@ use std::path::Path;
 use toml::de::DeTable;
 
 pub use diagnostic::{ConfigError, Diagnostic};
-pub use env_parts::{AccessoryConfig, ProcessConfig};
 pub use duration::parse_duration;
+pub use env_parts::{AccessoryConfig, ProcessConfig};
 pub use lookup::UnknownEnvironment;
 pub use model::*;
 pub use rules::{is_valid_app_name, is_valid_env_name, Publish, PLACEHOLDERS};

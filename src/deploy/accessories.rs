@@ -119,7 +119,12 @@ pub async fn ensure_all(target: &Target, log: &mut (dyn FnMut(String) + Send)) -
             }
             None => {
                 let id = create(target, acc, &net).await.map_err(|e| e.to_string())?;
-                log(format!("accessory {}: created {} from {}", acc.name, container_name(&target.app, &target.env.name, &acc.name), acc.image));
+                log(format!(
+                    "accessory {}: created {} from {}",
+                    acc.name,
+                    container_name(&target.app, &target.env.name, &acc.name),
+                    acc.image
+                ));
                 target.docker.start(&id).await.map_err(|e| e.to_string())?;
                 id
             }
@@ -253,7 +258,11 @@ pub async fn control(target: &Target, key: &str, action: AccessoryAction) -> Res
         return Err(format!(
             "{} has no accessory `{key}` (release.toml defines: {})",
             target.env.name,
-            if known.is_empty() { "none".to_string() } else { known.join(", ") }
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
         ));
     };
     let mut said = Vec::new();

@@ -35,7 +35,11 @@ pub async fn ensure(target: &Target) -> Result<String, DockerError> {
             }
         }
         None => {
-            let set = labels::set(&[(labels::APP, &target.app), (labels::ENV, &target.env.name), (labels::ROLE, ROLE)]);
+            let set = labels::set(&[
+                (labels::APP, &target.app),
+                (labels::ENV, &target.env.name),
+                (labels::ROLE, ROLE),
+            ]);
             docker.create_network(&net, set).await?;
         }
     }

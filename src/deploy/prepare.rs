@@ -30,5 +30,7 @@ pub async fn before_rollout(
         return Ok(());
     }
     let env = release_env(target, release, secrets);
-    release_command::run(target, release, env, masker, log).await.map(|_| ())
+    release_command::run(target, release, env, masker, log)
+        .await
+        .map(|_| ())
 }

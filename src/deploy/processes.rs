@@ -68,7 +68,11 @@ pub fn spec(web: &DeploymentSpec, process: &ProcessConfig) -> DeploymentSpec {
 }
 
 /// Creates (does not start) the processes of the release whose web container is `web`.
-pub async fn create(docker: &Docker, web: &DeploymentSpec, processes: &[ProcessConfig]) -> Result<Vec<Created>, DockerError> {
+pub async fn create(
+    docker: &Docker,
+    web: &DeploymentSpec,
+    processes: &[ProcessConfig],
+) -> Result<Vec<Created>, DockerError> {
     let mut out = Vec::new();
     for p in processes {
         let spec = spec(web, p);
@@ -86,7 +90,10 @@ pub async fn create(docker: &Docker, web: &DeploymentSpec, processes: &[ProcessC
 /// Starts the created processes and waits until each has stayed up, unrestarted, for a moment.
 pub async fn start(docker: &Docker, created: &[Created], log: &mut (dyn FnMut(String) + Send)) -> Result<(), String> {
     for c in created {
-        docker.start(&c.id).await.map_err(|e| format!("process {}: {e}", c.name))?;
+        docker
+            .start(&c.id)
+            .await
+            .map_err(|e| format!("process {}: {e}", c.name))?;
     }
     if created.is_empty() {
         return Ok(());
@@ -173,9 +180,7 @@ pub async fn states(target: &Target, web: Option<&str>) -> Result<Vec<PartState>
         .processes
         .iter()
         .map(|p| {
-            let found = mine
-                .iter()
-                .find(|c| c.labels.get(labels::PROCESS) == Some(&p.name));
+            let found = mine.iter().find(|c| c.labels.get(labels::PROCESS) == Some(&p.name));
             match found {
                 Some(c) => PartState {
                     name: p.name.clone(),

@@ -119,7 +119,9 @@ async fn follow(
     lines.finish(OutStream::Stdout, &mut emit);
     lines.finish(OutStream::Stderr, &mut emit);
     if cut > 0 {
-        log(format!("… {cut} more line(s) of the release_command's output not shown"));
+        log(format!(
+            "… {cut} more line(s) of the release_command's output not shown"
+        ));
     }
     if streamed.is_err() {
         let _ = docker.kill_container(id).await;
@@ -128,7 +130,11 @@ async fn follow(
             TIMEOUT.as_secs() / 60
         ));
     }
-    docker.wait_container(id).await.map(|s| s.code).map_err(|e| e.to_string())
+    docker
+        .wait_container(id)
+        .await
+        .map(|s| s.code)
+        .map_err(|e| e.to_string())
 }
 
 fn mark_volume(target: &Target) -> String {
@@ -221,7 +227,12 @@ pub async fn warn_if_behind(target: &Target, release: &ReleaseRef, log: &mut (dy
     if !behind.contains(&release.image_id) {
         return;
     }
-    let newer = read_mark(target).await.ok().flatten().map(|m| m.short_commit).unwrap_or_default();
+    let newer = read_mark(target)
+        .await
+        .ok()
+        .flatten()
+        .map(|m| m.short_commit)
+        .unwrap_or_default();
     log(format!(
         "NOTE: the release_command last ran in {newer}, built after {}: the schema may be ahead of this release (a rollback never runs the release_command)",
         release.describe()

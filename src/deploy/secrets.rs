@@ -27,7 +27,11 @@ pub fn for_environment(
         }
     }
     // An environment secret set on the host replaces a missing top-level one of its name.
-    missing.retain(|m| !values.iter().any(|(name, _)| m.starts_with(&format!("{name} of [secrets]"))));
+    missing.retain(|m| {
+        !values
+            .iter()
+            .any(|(name, _)| m.starts_with(&format!("{name} of [secrets]")))
+    });
     if missing.is_empty() {
         return Ok(values);
     }
@@ -61,7 +65,11 @@ mod tests {
             ]
         );
         let production = for_environment(&c, c.environment("production").unwrap(), lookup).unwrap();
-        assert_eq!(production.len(), 1, "staging's secret leaked into production: {production:?}");
+        assert_eq!(
+            production.len(),
+            1,
+            "staging's secret leaked into production: {production:?}"
+        );
     }
 
     #[test]

@@ -47,9 +47,7 @@ impl Event {
             Event::EnvironmentStatus { .. }
             | Event::EnvironmentParts { .. }
             | Event::ReleasesListed { .. }
-            | Event::PromotionPreview { .. } => {
-                EventGroup::Environment
-            }
+            | Event::PromotionPreview { .. } => EventGroup::Environment,
         }
     }
 }

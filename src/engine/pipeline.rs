@@ -283,7 +283,8 @@ pub fn plan(config: &crate::config::Config) -> Vec<PlannedStage> {
 pub(super) async fn warn_short_secrets(values: &[(String, String)], sink: &EventSink) {
     for (name, value) in values {
         if value.chars().count() < MIN_SECRET_LEN {
-            let message = format!("secret {name} is shorter than {MIN_SECRET_LEN} characters and cannot be masked in logs");
+            let message =
+                format!("secret {name} is shorter than {MIN_SECRET_LEN} characters and cannot be masked in logs");
             sink.notice(NoticeLevel::Warning, message).await;
         }
     }

@@ -379,7 +379,12 @@ fn stage_env(shared: &RunShared, stage: &StageConfig) -> Vec<String> {
         .collect();
     env.extend(stage.env.iter().map(|(k, v)| format!("{k}={v}")));
     // `secrets = [...]` scopes them; without the key a stage gets every secret (as before).
-    let scoped = |name: &str| stage.secrets.as_ref().is_none_or(|names| names.iter().any(|n| n == name));
+    let scoped = |name: &str| {
+        stage
+            .secrets
+            .as_ref()
+            .is_none_or(|names| names.iter().any(|n| n == name))
+    };
     env.extend(
         shared
             .secrets

@@ -17,7 +17,9 @@ impl Store {
         let op = "keep an operation's log lines";
         let tx = write_tx(&mut self.conn, &self.db_path, op)?;
         let kept: i64 = tx
-            .query_row("SELECT count(*) FROM operation_logs WHERE operation = ?1", [id], |r| r.get(0))
+            .query_row("SELECT count(*) FROM operation_logs WHERE operation = ?1", [id], |r| {
+                r.get(0)
+            })
             .map_err(error::sql(&self.db_path, op))?;
         for (i, line) in lines.iter().enumerate() {
             let n = kept + i as i64;

@@ -133,6 +133,10 @@ pub fn text(out: &Output) -> String {
 /// `docker inspect --format FORMAT ID`, trimmed.
 pub fn inspect(id: &str, format: &str) -> String {
     let out = run(Command::new("docker").args(["inspect", "--format", format, id]));
-    assert!(out.status.success(), "docker inspect {id}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "docker inspect {id}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }

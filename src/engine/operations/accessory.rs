@@ -31,7 +31,9 @@ pub async fn accessory(engine: &Engine, env: &str, name: &str, action: Accessory
             let doing = format!("accessory {name} {action:?}").to_lowercase();
             match lock::acquire(&target, &operator, &doing).await {
                 Ok(held) => Some(held),
-                Err(e) => return failed(OperationError::refused(crate::deploy::Refusal::Locked, e.to_string()).to_string()),
+                Err(e) => {
+                    return failed(OperationError::refused(crate::deploy::Refusal::Locked, e.to_string()).to_string())
+                }
             }
         }
     };

@@ -90,7 +90,11 @@ pub async fn load_environments(engine: &Engine) -> Vec<Event> {
             }
         }
     });
-    futures_util::future::join_all(reads).await.into_iter().flatten().collect()
+    futures_util::future::join_all(reads)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 /// The releases `env` can be rolled back to: those that ran there, the ones whose latest smoke

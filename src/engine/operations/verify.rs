@@ -119,7 +119,10 @@ async fn secrets(cx: &Context, sink: &EventSink) -> Result<Vec<String>, Operatio
         .map_err(|why| OperationError::refused(Refusal::Usage, why))?;
     crate::engine::pipeline::warn_short_secrets(&values, sink).await;
     sink.add_secrets(values.iter().map(|(_, v)| v.clone()));
-    Ok(values.into_iter().map(|(name, value)| format!("{name}={value}")).collect())
+    Ok(values
+        .into_iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect())
 }
 
 /// The target with the smoke checks committed with `release`.
