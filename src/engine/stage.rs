@@ -156,6 +156,28 @@ async fn run_container(
 ) -> Result<StageEnd, DockerError> {
     let docker = &shared.docker;
     let name = &stage.name;
+    // A secret the stage names (`secrets = [...]`) but the host does not have: the stage
+    // does not run without it.
+    let missing: Vec<String> = stage
+        .secrets
+        .iter()
+        .flatten()
+        .filter(|n| !shared.secrets.iter().any(|(k, _)| k == *n))
+        .map(|n| {
+            let var = shared.config.secrets.iter().find(|s| &s.name == n).map(|s| s.env.as_str());
+            format!("{n} (${})", var.unwrap_or("?"))
+        })
+        .collect();
+    if !missing.is_empty() {
+        return Ok(StageEnd {
+            status: StageStatus::Failed,
+            exit_code: None,
+            message: Some(format!(
+                "not run: it needs secrets whose host variables are not set: {}",
+                missing.join(", ")
+            )),
+        });
+    }
     let sink = shared.sink.clone();
     let run = shared.run;
     let image = spec.image.clone();
