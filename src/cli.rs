@@ -83,7 +83,7 @@ pub enum Command {
     /// gone from here). Prints what it removed.
     #[command(
         long_about = None,
-        after_help = "Every shipdeck start removes, by itself, only what provably dead shipdeck processes of this machine and PID namespace left. Leftovers whose owner cannot be judged from here (another container sharing the engine, another machine, an older shipdeck) are kept and listed by `shipdeck status` and the console: run `shipdeck clean` once you know that shipdeck is no longer running, as it removes their containers (stopping them), volumes and interrupted build images. Leftovers of a shipdeck process that runs here are never removed. Deployments, releases, caches and locks are not leftovers."
+        after_help = "Every shipdeck start removes, by itself, only what provably dead shipdeck processes of this machine and PID namespace left. Leftovers whose owner cannot be judged from here (another container sharing the engine, another machine, an older shipdeck) are kept and listed by `shipdeck status` and the console: run `shipdeck clean` once you know that shipdeck is no longer running, as it removes their containers (stopping them), volumes and interrupted build images. Leftovers of a shipdeck process that runs here are never removed. Deployments, their processes, accessories and their volumes, releases, caches and locks are not leftovers."
     )]
     Clean(CleanArgs),
 }
