@@ -164,6 +164,25 @@ fn a_worker_that_exits_at_once_fails_the_deploy_and_the_previous_release_comes_b
     let worker = "[environments.staging.processes.worker]\ncommand = [\"python\", \"-c\", \"import time\\nwhile True: time.sleep(1)\"]\n";
     let d = Deployable::new(worker);
     let first = d.build();
+
+    // Attack: a network planted under the environment's network name (not labelled as its
+    // own) is refused, never joined.
+    let planted = shipdeck::deploy::network::name(&d.app.name, "staging");
+    let made = run(Command::new("docker").args([
+        "network",
+        "create",
+        "--label",
+        &format!("dev.shipdeck.app={}", d.app.name),
+        &planted,
+    ]));
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let out = d.shipdeck(&["deploy", "staging"]);
+    let said = text(&out);
+    assert_ne!(out.status.code(), Some(0), "{said}");
+    assert!(said.contains("is not labelled as staging's"), "{said}");
+    assert!(d.running("deployment").is_empty(), "{said}");
+    run(Command::new("docker").args(["network", "rm", &planted]));
+
     let out = d.shipdeck(&["deploy", "staging"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let (web, before) = web_and_worker_images(&d);

@@ -38,10 +38,18 @@ fn a_stage_gets_the_secrets_it_is_scoped_to_and_one_it_needs_unset_fails_it() {
         .env("SHIPDECK_TEST_SCOPED_TOKEN", "a-scoped-secret-value-123")
         .env_remove("SHIPDECK_TEST_SCOPED_UNSET"));
     let events = parse_events(&String::from_utf8_lossy(&out.stdout));
-    assert_eq!(out.status.code(), Some(1), "the stage needing an unset secret fails the run");
-    assert!(log_lines(&events, "all").iter().any(|l| l.contains("all-sees-25-chars")));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the stage needing an unset secret fails the run"
+    );
+    assert!(log_lines(&events, "all")
+        .iter()
+        .any(|l| l.contains("all-sees-25-chars")));
     assert!(
-        log_lines(&events, "none").iter().any(|l| l.contains("none-sees-0-chars")),
+        log_lines(&events, "none")
+            .iter()
+            .any(|l| l.contains("none-sees-0-chars")),
         "{:?}",
         log_lines(&events, "none")
     );
@@ -49,5 +57,7 @@ fn a_stage_gets_the_secrets_it_is_scoped_to_and_one_it_needs_unset_fails_it() {
     assert_eq!(needs["status"], "failed", "{needs}");
     let message = needs["message"].as_str().unwrap_or_default();
     assert!(message.contains("$SHIPDECK_TEST_SCOPED_UNSET"), "{needs}");
-    assert!(log_lines(&events, "needs_key").iter().all(|l| !l.contains("should-not-run")));
+    assert!(log_lines(&events, "needs_key")
+        .iter()
+        .all(|l| !l.contains("should-not-run")));
 }

@@ -199,7 +199,11 @@ fn describe_environment(out: &mut String, env: &EnvironmentConfig) {
     let checks: Vec<String> = env.smoke.iter().map(describe_smoke).collect();
     field_list(out, "smoke", &checks);
     if let Some(cmd) = &env.release_command {
-        field(out, "release", format!("{} (before each new release takes traffic)", cmd.display()));
+        field(
+            out,
+            "release",
+            format!("{} (before each new release takes traffic)", cmd.display()),
+        );
     }
     let accessories: Vec<String> = env
         .accessories
@@ -220,7 +224,11 @@ fn describe_environment(out: &mut String, env: &EnvironmentConfig) {
         .map(|p| format!("{}: {}", p.name, p.command.display()))
         .collect();
     field_list(out, "processes", &processes);
-    let secrets: Vec<String> = env.secrets.iter().map(|s| format!("{} from ${}", s.name, s.env)).collect();
+    let secrets: Vec<String> = env
+        .secrets
+        .iter()
+        .map(|s| format!("{} from ${}", s.name, s.env))
+        .collect();
     field_list(out, "secrets", &secrets);
 }
 

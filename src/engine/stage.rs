@@ -164,7 +164,12 @@ async fn run_container(
         .flatten()
         .filter(|n| !shared.secrets.iter().any(|(k, _)| k == *n))
         .map(|n| {
-            let var = shared.config.secrets.iter().find(|s| &s.name == n).map(|s| s.env.as_str());
+            let var = shared
+                .config
+                .secrets
+                .iter()
+                .find(|s| &s.name == n)
+                .map(|s| s.env.as_str());
             format!("{n} (${})", var.unwrap_or("?"))
         })
         .collect();
