@@ -29,6 +29,10 @@ pub async fn before_rollout(
     if current.is_some_and(|c| c.running() && c.release.image_id == release.image_id) {
         return Ok(());
     }
+    // Not on the engine: the rollout refuses it, saying how to build it.
+    if !target.docker.image_exists(&release.image_id).await.map_err(|e| e.to_string())? {
+        return Ok(());
+    }
     let env = release_env(target, release, secrets);
     release_command::run(target, release, env, masker, log)
         .await
