@@ -30,7 +30,12 @@ pub async fn before_rollout(
         return Ok(());
     }
     // Not on the engine: the rollout refuses it, saying how to build it.
-    if !target.docker.image_exists(&release.image_id).await.map_err(|e| e.to_string())? {
+    if !target
+        .docker
+        .image_exists(&release.image_id)
+        .await
+        .map_err(|e| e.to_string())?
+    {
         return Ok(());
     }
     let env = release_env(target, release, secrets);
