@@ -239,4 +239,8 @@ pub struct HistoryArgs {
     /// How many runs (or operations) to list.
     #[arg(long, short = 'n', default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..))]
     pub limit: u16,
+    /// With an environment: print the log kept of its operation number N (the `#` column),
+    /// e.g. a release_command's output.
+    #[arg(long, value_name = "N", requires = "env")]
+    pub log: Option<i64>,
 }

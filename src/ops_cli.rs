@@ -180,6 +180,9 @@ pub async fn history(project: &Project, args: &HistoryArgs, env: &str) -> Result
     let config = load_config(project)?;
     known_env(&config, env)?;
     let store = Store::open(&project.state_dir()).map_err(Failure::usage)?;
+    if let Some(id) = args.log {
+        return operation_log(&store, &config.app.name, env, id);
+    }
     let local = store
         .operations(&config.app.name, Some(env), args.limit.into())
         .map_err(Failure::usage)?;
@@ -229,6 +232,28 @@ async fn ask(project: &Project, config: Config, query: engine::Command) -> Resul
         }
     };
     reply.map_err(Failure::usage)
+}
+
+/// `shipdeck history ENV --log N`: the log lines kept of operation N on ENV.
+fn operation_log(store: &Store, app: &str, env: &str, id: i64) -> Result<ExitCode, Failure> {
+    let ours = store
+        .operations(app, Some(env), usize::MAX)
+        .map_err(Failure::usage)?
+        .iter()
+        .any(|op| op.id == id);
+    if !ours {
+        return Err(Failure::usage(format!(
+            "shipdeck: no operation #{id} on {env} in this history (see `shipdeck history {env}`)"
+        )));
+    }
+    let lines = store.operation_log(id).map_err(Failure::usage)?;
+    if lines.is_empty() {
+        println!("operation #{id} kept no log lines");
+    }
+    for line in lines {
+        println!("{}", shipdeck::term::plain_text(&line));
+    }
+    Ok(ExitCode::Success)
 }
 
 /// The local history with the engine's records it lacks (matched by action, release and a start

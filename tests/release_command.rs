@@ -93,6 +93,10 @@ fn release_command_runs_before_the_switch_and_a_failing_one_leaves_the_previous_
         !kept.contains(SECRET) && !kept.contains('\u{1b}') && !kept.contains('\u{7}'),
         "{kept}"
     );
+    // ...and shown by `shipdeck history ENV --log N`.
+    let shown = text(&d.shipdeck(&["history", "staging", "--log", &failed.id.to_string()]));
+    assert!(shown.contains("leak:"), "{shown}");
+    assert!(!shown.contains(SECRET) && !shown.contains('\u{1b}'), "{shown}");
 
     // A third release migrates; a rollback to the first does not run the release_command
     // and says the schema may be ahead of it.
