@@ -312,11 +312,19 @@ pub(super) async fn read_secrets(config: &crate::config::Config, sink: &EventSin
     values
 }
 
-/// Adds the values of `config`'s secrets that the host has to the masker, silently: for
-/// operations that do not pass secrets anywhere but may still be shown them (a smoke check's
-/// answer, a release's logs).
+/// Adds the values of `config`'s secrets (top-level and environments') that the host has to
+/// the masker, silently: for operations that do not pass secrets anywhere but may still be
+/// shown them (a smoke check's answer, a release's logs).
 pub(super) fn mask_secrets_of(config: &crate::config::Config, sink: &EventSink) {
-    sink.add_secrets(config.secrets.iter().filter_map(|s| std::env::var(&s.env).ok()));
+    // Every environment's own secrets too: a smoke answer may carry one.
+    let own = config.environments.iter().flat_map(|e| &e.secrets);
+    sink.add_secrets(
+        config
+            .secrets
+            .iter()
+            .chain(own)
+            .filter_map(|s| std::env::var(&s.env).ok()),
+    );
 }
 
 /// Runs the stages in dependency order, as many at once as their `needs` allow.
