@@ -71,13 +71,19 @@ pub enum Command {
     Status(StatusArgs),
     /// Break an environment's lock (left by an operator whose shipdeck died).
     Unlock(UnlockArgs),
+    /// Start, stop, restart or read the logs of an environment's accessory (a database, a
+    /// cache: `[environments.ENV.accessories.NAME]`). Its volumes are always kept.
+    #[command(
+        after_help = "Deploys start missing or stopped accessories by themselves and never restart a running one. `restart` recreates the container from release.toml (a changed image or env applies), keeping its volumes; `stop` stops it until the next `start` or deploy; `logs` prints its last 200 lines."
+    )]
+    Accessory(AccessoryArgs),
     /// Remove what runs of this app left on the local engine and no running shipdeck here
     /// owns: leftovers of dead shipdeck processes and orphans (owned by a shipdeck in another
     /// PID namespace, container or machine, or by an older version, which cannot be proven
     /// gone from here). Prints what it removed.
     #[command(
         long_about = None,
-        after_help = "Every shipdeck start removes, by itself, only what provably dead shipdeck processes of this machine and PID namespace left. Leftovers whose owner cannot be judged from here (another container sharing the engine, another machine, an older shipdeck) are kept and listed by `shipdeck status` and the console: run `shipdeck clean` once you know that shipdeck is no longer running, as it removes their containers (stopping them), volumes and interrupted build images. Leftovers of a shipdeck process that runs here are never removed. Deployments, releases, caches and locks are not leftovers."
+        after_help = "Every shipdeck start removes, by itself, only what provably dead shipdeck processes of this machine and PID namespace left. Leftovers whose owner cannot be judged from here (another container sharing the engine, another machine, an older shipdeck) are kept and listed by `shipdeck status` and the console: run `shipdeck clean` once you know that shipdeck is no longer running, as it removes their containers (stopping them), volumes and interrupted build images. Leftovers of a shipdeck process that runs here are never removed. Deployments, their processes, accessories and their volumes, releases, caches and locks are not leftovers."
     )]
     Clean(CleanArgs),
 }
@@ -176,6 +182,27 @@ pub struct StatusArgs {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct AccessoryArgs {
+    /// The environment.
+    pub env: String,
+    /// The accessory's name (its key in release.toml, and its host name on the environment's network).
+    pub name: String,
+    pub action: AccessoryVerb,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum AccessoryVerb {
+    /// Create it if missing, start it if stopped, wait until it is ready.
+    Start,
+    /// Stop it; its volumes are kept.
+    Stop,
+    /// Recreate it from release.toml (volumes kept) and wait until it is ready.
+    Restart,
+    /// Print its last 200 log lines.
+    Logs,
+}
+
+#[derive(Debug, clap::Args)]
 pub struct UnlockArgs {
     /// The environment whose lock to break.
     pub env: String,
@@ -219,4 +246,8 @@ pub struct HistoryArgs {
     /// How many runs (or operations) to list.
     #[arg(long, short = 'n', default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..))]
     pub limit: u16,
+    /// With an environment: print the log kept of its operation number N (the `#` column),
+    /// e.g. a release_command's output.
+    #[arg(long, value_name = "N", requires = "env")]
+    pub log: Option<i64>,
 }

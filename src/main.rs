@@ -67,6 +67,7 @@ async fn dispatch(cli: Cli, started: std::time::Instant) -> Result<ExitCode, Fai
         Some(Command::Rollback(args)) => ops_cli::rollback(&project, &args).await,
         Some(Command::Status(args)) => ops_cli::status(&project, &args).await,
         Some(Command::Unlock(args)) => ops_cli::unlock(&project, &args).await,
+        Some(Command::Accessory(args)) => ops_cli::accessory(&project, &args).await,
         Some(Command::Clean(args)) => clean_cli::clean(&project, &args).await,
         Some(Command::Run(args)) => run(&project, &args).await,
         Some(Command::Watch(args)) => watch(&project, &args).await,

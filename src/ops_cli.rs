@@ -1,7 +1,9 @@
 //! The environment subcommands: deploy, smoke, promote, rollback (one operation each, through
 //! the headless view), status (a table read from the engines), unlock, and history ENV.
 
-use shipdeck::cli::{DeployArgs, HistoryArgs, PromoteArgs, RollbackArgs, SmokeArgs, StatusArgs, UnlockArgs};
+use shipdeck::cli::{
+    AccessoryArgs, AccessoryVerb, DeployArgs, HistoryArgs, PromoteArgs, RollbackArgs, SmokeArgs, StatusArgs, UnlockArgs,
+};
 use shipdeck::config::Config;
 use shipdeck::deploy::{journal, Target};
 use shipdeck::docker;
@@ -81,6 +83,39 @@ pub async fn unlock(project: &Project, args: &UnlockArgs) -> Result<ExitCode, Fa
     Ok(if refused { ExitCode::Refused } else { ExitCode::Success })
 }
 
+pub async fn accessory(project: &Project, args: &AccessoryArgs) -> Result<ExitCode, Failure> {
+    use shipdeck::deploy::accessories::AccessoryAction;
+    let config = load_config(project)?;
+    known_env(&config, &args.env)?;
+    let action = match args.action {
+        AccessoryVerb::Start => AccessoryAction::Start,
+        AccessoryVerb::Stop => AccessoryAction::Stop,
+        AccessoryVerb::Restart => AccessoryAction::Restart,
+        AccessoryVerb::Logs => AccessoryAction::Logs,
+    };
+    let command = engine::Command::Accessory {
+        env: args.env.clone(),
+        name: args.name.clone(),
+        action,
+    };
+    let mut failed = false;
+    for event in ask(project, config, command).await? {
+        match event {
+            Event::Notice { message, level } => {
+                failed |= level == engine::NoticeLevel::Error;
+                println!("{}", shipdeck::term::plain_text(&message));
+            }
+            Event::EnvironmentParts { env, accessories, .. } => {
+                for a in accessories.iter().filter(|a| a.name == args.name) {
+                    println!("{env} accessory {}: {}", a.name, shipdeck::term::plain_text(&a.health));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(if failed { ExitCode::Failed } else { ExitCode::Success })
+}
+
 pub async fn status(project: &Project, args: &StatusArgs) -> Result<ExitCode, Failure> {
     let config = load_config(project)?;
     // Orphaned leftovers of runs, on stderr with --json (the array stays as it is).
@@ -96,25 +131,37 @@ pub async fn status(project: &Project, args: &StatusArgs) -> Result<ExitCode, Fa
         return Ok(ExitCode::Success);
     }
     let events = ask(project, config, engine::Command::LoadEnvironments).await?;
-    let rows: Vec<EnvironmentRow> = events
-        .into_iter()
-        .filter_map(|e| match e {
+    let mut rows: Vec<EnvironmentRow> = Vec::new();
+    for event in events {
+        match event {
             Event::EnvironmentStatus {
                 env,
                 deployed,
                 lock,
                 error,
                 smoke,
-            } => Some(EnvironmentRow {
+            } => rows.push(EnvironmentRow {
                 env,
                 deployed,
                 lock,
                 error,
                 smoke,
+                accessories: Vec::new(),
+                processes: Vec::new(),
             }),
-            _ => None,
-        })
-        .collect();
+            Event::EnvironmentParts {
+                env,
+                accessories,
+                processes,
+            } => {
+                if let Some(row) = rows.iter_mut().find(|r| r.env == env) {
+                    row.accessories = accessories;
+                    row.processes = processes;
+                }
+            }
+            _ => {}
+        }
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rows).map_err(Failure::usage)?);
     } else {
@@ -136,6 +183,9 @@ pub async fn history(project: &Project, args: &HistoryArgs, env: &str) -> Result
     let config = load_config(project)?;
     known_env(&config, env)?;
     let store = Store::open(&project.state_dir()).map_err(Failure::usage)?;
+    if let Some(id) = args.log {
+        return operation_log(&store, &config.app.name, env, id);
+    }
     let local = store
         .operations(&config.app.name, Some(env), args.limit.into())
         .map_err(Failure::usage)?;
@@ -185,6 +235,28 @@ async fn ask(project: &Project, config: Config, query: engine::Command) -> Resul
         }
     };
     reply.map_err(Failure::usage)
+}
+
+/// `shipdeck history ENV --log N`: the log lines kept of operation N on ENV.
+fn operation_log(store: &Store, app: &str, env: &str, id: i64) -> Result<ExitCode, Failure> {
+    let ours = store
+        .operations(app, Some(env), usize::MAX)
+        .map_err(Failure::usage)?
+        .iter()
+        .any(|op| op.id == id);
+    if !ours {
+        return Err(Failure::usage(format!(
+            "shipdeck: no operation #{id} on {env} in this history (see `shipdeck history {env}`)"
+        )));
+    }
+    let lines = store.operation_log(id).map_err(Failure::usage)?;
+    if lines.is_empty() {
+        println!("operation #{id} kept no log lines");
+    }
+    for line in lines {
+        println!("{}", shipdeck::term::plain_text(&line));
+    }
+    Ok(ExitCode::Success)
 }
 
 /// The local history with the engine's records it lacks (matched by action, release and a start

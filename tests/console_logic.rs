@@ -668,6 +668,7 @@ pub mod environments {
             smoke,
             current,
             run: None,
+            schema_behind: false,
         }
     }
 
@@ -1282,6 +1283,7 @@ mod environments_review {
             smoke: None,
             current,
             run: None,
+            schema_behind: false,
         }
     }
 

@@ -663,6 +663,7 @@ mod environments {
             smoke,
             current,
             run: (c != 'd').then_some(c as i64),
+            schema_behind: false,
         };
         app.apply(Event::ReleasesListed {
             env: "staging".into(),
@@ -810,6 +811,7 @@ mod environments {
                 smoke: Some(true),
                 current: false,
                 run: None,
+                schema_behind: false,
             }],
             approval: true,
         });

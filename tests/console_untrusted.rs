@@ -86,6 +86,19 @@ fn no_cell_of_the_console_holds_a_control_character_from_untrusted_text() {
         level: shipdeck::engine::NoticeLevel::Warning,
         message: format!("engine says {EVIL}hi"),
     });
+    // An environment's parts as a hostile engine labels them (a process of another name).
+    let part = |name: &str| shipdeck::deploy::accessories::PartState {
+        name: format!("{name}{EVIL}"),
+        container: Some(format!("c{EVIL}")),
+        state: format!("running{EVIL}"),
+        health: format!("exited{EVIL}"),
+        image: format!("img{EVIL}"),
+    };
+    app.apply(Event::EnvironmentParts {
+        env: "staging".into(),
+        accessories: vec![part("db")],
+        processes: vec![part("worker")],
+    });
     let area = Rect::new(0, 0, 160, 40);
     let mut buf = Buffer::empty(area);
     render(&app, &chrome, area, &mut buf);
@@ -106,4 +119,5 @@ fn no_cell_of_the_console_holds_a_control_character_from_untrusted_text() {
         screen.contains("fix the build"),
         "the subject is still shown:\n{screen}"
     );
+    assert!(screen.contains("worker"), "the parts are shown:\n{screen}");
 }

@@ -138,6 +138,11 @@ fn describe_stage(out: &mut String, number: usize, stage: &StageConfig) {
         }
     }
     field_list(out, "env", &env_lines(&stage.env));
+    match stage.secrets.as_deref() {
+        Some([]) => field(out, "secrets", "none"),
+        Some(names) => field(out, "secrets", names.join(", ")),
+        None => {}
+    }
     let default = if stage.limits == StageLimits::DEFAULT {
         " (default)"
     } else {
@@ -247,6 +252,38 @@ fn describe_environment(out: &mut String, env: &EnvironmentConfig) {
     }
     let checks: Vec<String> = env.smoke.iter().map(describe_smoke).collect();
     field_list(out, "smoke", &checks);
+    if let Some(cmd) = &env.release_command {
+        field(
+            out,
+            "release",
+            format!("{} (before each new release takes traffic)", cmd.display()),
+        );
+    }
+    let accessories: Vec<String> = env
+        .accessories
+        .iter()
+        .map(|a| {
+            let kept = if a.volumes.is_empty() {
+                String::new()
+            } else {
+                format!(", keeps {}", a.volumes.join(", "))
+            };
+            format!("{} ({}{kept})", a.name, a.image)
+        })
+        .collect();
+    field_list(out, "accessories", &accessories);
+    let processes: Vec<String> = env
+        .processes
+        .iter()
+        .map(|p| format!("{}: {}", p.name, p.command.display()))
+        .collect();
+    field_list(out, "processes", &processes);
+    let secrets: Vec<String> = env
+        .secrets
+        .iter()
+        .map(|s| format!("{} from ${}", s.name, s.env))
+        .collect();
+    field_list(out, "secrets", &secrets);
 }
 
 fn describe_smoke(check: &SmokeCheck) -> String {

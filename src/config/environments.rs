@@ -25,6 +25,10 @@ const ENV_KEYS: &[&str] = &[
     "approval",
     "auto_rollback",
     "smoke",
+    "release_command",
+    "accessories",
+    "processes",
+    "secrets",
 ];
 const HEALTHCHECK_KEYS: &[&str] = &["cmd", "interval", "timeout", "retries", "start_period"];
 const DOCKER_HOST_SCHEMES: &[&str] = &["unix://", "tcp://", "ssh://", "npipe://"];
@@ -107,6 +111,7 @@ fn read_environment(sink: &mut Sink<'_>, name: String, t: &Table<'_, '_>) -> Par
     let approval = t.bool(sink, "approval").unwrap_or(false);
     let auto_rollback = t.bool(sink, "auto_rollback").unwrap_or(false);
     let smoke = read_smoke(sink, t, &name, publish.is_some());
+    let parts = crate::config::env_parts::read_env_parts(sink, t);
     let config = (sink.len() == before).then(|| EnvironmentConfig {
         name: name.clone(),
         publish,
@@ -119,6 +124,10 @@ fn read_environment(sink: &mut Sink<'_>, name: String, t: &Table<'_, '_>) -> Par
         approval,
         auto_rollback,
         smoke,
+        release_command: parts.release_command,
+        accessories: parts.accessories,
+        processes: parts.processes,
+        secrets: parts.secrets,
     });
     ParsedEnvironment {
         name,

@@ -12,6 +12,7 @@
 mod describe;
 mod diagnostic;
 mod duration;
+mod env_parts;
 mod environments;
 mod graph;
 mod hint;
@@ -37,6 +38,7 @@ use toml::de::DeTable;
 
 pub use diagnostic::{ConfigError, Diagnostic};
 pub use duration::parse_duration;
+pub use env_parts::{AccessoryConfig, ProcessConfig};
 pub use lookup::UnknownEnvironment;
 pub use model::*;
 pub use rules::{is_valid_app_name, is_valid_env_name, Publish, PLACEHOLDERS};
@@ -91,6 +93,7 @@ pub fn parse(text: &str, file_name: &str, app_dir: Option<&Path>) -> Result<Conf
     let secrets = sections::read_secrets(&mut sink, &root);
     let parsed_services = services::read_services(&mut sink, &root);
 
+    env_parts::check_stage_secrets(&mut sink, &parsed_stages, &secrets);
     check_package_stages(&mut sink, &parsed_stages, envs_span.filter(|_| !parsed_envs.is_empty()));
     services::check_stage_services(&mut sink, &parsed_stages, &parsed_services);
     let stages = needs::order_stages(&mut sink, parsed_stages);

@@ -148,6 +148,9 @@ pub struct StageConfig {
     /// `services = ["db"]`: the `[services.NAME]` this stage gets its own instances of
     /// (defined, no duplicates; never on a package stage).
     pub services: Vec<String>,
+    /// `secrets = [...]`: the names of the top-level secrets this stage gets; `None` (the key
+    /// left out): all of them, as before the key existed.
+    pub secrets: Option<Vec<String>>,
 }
 
 impl StageConfig {
@@ -232,6 +235,14 @@ pub struct EnvironmentConfig {
     pub approval: bool,
     pub auto_rollback: bool,
     pub smoke: Vec<SmokeCheck>,
+    /// Run once in each new release, on the environment's network, before it takes traffic.
+    pub release_command: Option<CommandSpec>,
+    /// Long-lived containers beside the releases (`[environments.X.accessories.NAME]`).
+    pub accessories: Vec<crate::config::AccessoryConfig>,
+    /// More processes of each release (`[environments.X.processes.NAME]`).
+    pub processes: Vec<crate::config::ProcessConfig>,
+    /// Secrets for this environment only, on top of the top-level `[secrets]`.
+    pub secrets: Vec<SecretConfig>,
 }
 
 impl EnvironmentConfig {

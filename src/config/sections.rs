@@ -221,6 +221,12 @@ pub(crate) fn read_secrets(sink: &mut Sink<'_>, root: &Table<'_, '_>) -> Vec<Sec
     let Some(secrets) = root.table(sink, "secrets", "[secrets]".into()) else {
         return Vec::new();
     };
+    read_secret_entries(sink, &secrets, "[secrets")
+}
+
+/// The entries of a secrets table (`[secrets]`, or an environment's `secrets`); `prefix` is
+/// the table's header without its closing bracket (`[secrets`).
+pub(crate) fn read_secret_entries(sink: &mut Sink<'_>, secrets: &Table<'_, '_>, prefix: &str) -> Vec<SecretConfig> {
     let mut out = Vec::new();
     for (key, value) in &secrets.entries {
         let name = key.get_ref().to_string();
@@ -242,7 +248,7 @@ pub(crate) fn read_secrets(sink: &mut Sink<'_>, root: &Table<'_, '_>) -> Vec<Sec
             );
             continue;
         };
-        let t = Table::new(format!("[secrets.{}]", toml_key(&name)), value.span(), t);
+        let t = Table::new(format!("{prefix}.{}]", toml_key(&name)), value.span(), t);
         let guessed = t.check_keys(sink, &["env"]);
         if !t.has("env") {
             if guessed.is_empty() {

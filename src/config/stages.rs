@@ -32,6 +32,7 @@ pub(crate) const STAGE_KEYS: &[&str] = &[
     "cpus",
     "pids",
     "services",
+    "secrets",
 ];
 const RUN_ONLY_KEYS: &[&str] = &["network", "cache", "artifacts", "workdir"];
 const MINIMAL_STAGE: &str = "[stages.test] with image = \"alpine:3.20\" and run = [\"make test\"]";
@@ -113,6 +114,9 @@ fn read_stage(
     let on_save = t.bool(sink, "on_save").unwrap_or(false);
     let limits = read_limits(sink, t, defaults);
     let services = crate::config::services::read_stage_services(sink, t);
+    let secrets = t
+        .str_list(sink, "secrets")
+        .map(|names| names.into_iter().map(|n| n.into_inner()).collect());
     let kind = if t.has("dockerfile") {
         read_package(sink, &name, t, app_dir)
     } else {
@@ -127,6 +131,7 @@ fn read_stage(
         on_save,
         limits,
         services: services.iter().map(|s| s.get_ref().clone()).collect(),
+        secrets,
     });
     ParsedStage {
         name,

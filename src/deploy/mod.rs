@@ -2,15 +2,21 @@
 //! promotion, rollback, the per-environment lock and release retention. The engine's
 //! operations (`engine::operations`) drive these; nothing here draws or prints.
 
+pub mod accessories;
 pub mod checks;
 pub mod journal;
 pub mod lock;
 pub mod model;
+pub mod network;
 mod operator;
 pub mod phrases;
+pub mod prepare;
+pub mod processes;
 pub mod provenance;
+pub mod release_command;
 pub mod retention;
 pub mod rollout;
+pub mod secrets;
 pub mod smoke;
 pub mod target;
 pub mod verdict;

@@ -12,6 +12,7 @@ use chrono::Utc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::deploy::model::{OpAction, Operator, ReleaseRef};
+use crate::deploy::processes;
 use crate::deploy::target::{Deployed, Target, STOP_GRACE};
 use crate::docker::{labels, DeploymentSpec, DockerError};
 
@@ -71,6 +72,7 @@ impl Rollout<'_> {
                 ),
             });
         }
+        crate::deploy::network::ensure(target).await?;
         // Leftovers of earlier attempts (stopped, not the current one) go first, so that
         // names and ports are free and only one previous release is ever kept.
         for old in all
@@ -79,18 +81,32 @@ impl Rollout<'_> {
         {
             docker.remove_container(&old.container_id).await?;
         }
+        processes::remove_all_but(target, current.as_ref().map(|c| c.container.as_str())).await?;
         let name = self.container_name(current.as_ref());
-        let id = docker.create_deployment(&self.spec(&name)).await?;
+        let spec = self.spec(&name);
+        let id = docker.create_deployment(&spec).await?;
         log(format!("created {name} from {}", self.release.describe()));
+        let procs = match processes::create(docker, &spec, &target.env.processes).await {
+            Ok(p) => p,
+            Err(e) => {
+                docker.remove_container(&id).await?;
+                return Err(e);
+            }
+        };
         if let Some(cur) = current.as_ref().filter(|c| c.running()) {
             log(format!("stopping {} ({})", cur.container, cur.release.describe()));
+            processes::stop_of(target, &cur.container, log).await?;
             docker.stop(&cur.container_id, STOP_GRACE).await?;
         }
         let started = Instant::now();
         let ready = match docker.start(&id).await {
             Ok(()) => {
                 log(format!("started {name}; waiting until it is healthy"));
-                self.wait_ready(&id, log).await?
+                match self.wait_ready(&id, log).await? {
+                    // The release is its web process and its other processes, as one.
+                    Ok(how) => processes::start(docker, &procs, log).await.map(|()| how),
+                    Err(why) => Err(why),
+                }
             }
             Err(e) => Err(port_in_use(self.target, e.to_string())),
         };
@@ -98,6 +114,7 @@ impl Rollout<'_> {
             Ok(how) => {
                 log(format!("{name} is {how} after {} ms", started.elapsed().as_millis()));
                 if let Some(cur) = &current {
+                    processes::remove_all_but(target, Some(&name)).await?;
                     docker.remove_container(&cur.container_id).await?;
                     log(format!("retired {}", cur.container));
                 }
@@ -107,11 +124,13 @@ impl Rollout<'_> {
             }
             Err(reason) => {
                 let logs = docker.last_log_lines(&id, LOG_LINES).await;
+                processes::remove(docker, procs.iter().map(|p| p.id.as_str())).await;
                 docker.remove_container(&id).await?;
                 log(format!("{name} did not become healthy: {reason}; removed it"));
                 let mut restored = false;
                 if let Some(cur) = &current {
                     docker.start(&cur.container_id).await?;
+                    processes::restart_of(target, &cur.container, log).await?;
                     // Back means answering again, not just started.
                     match self.wait_ready(&cur.container_id, log).await? {
                         Ok(how) => {
@@ -145,14 +164,7 @@ impl Rollout<'_> {
     fn spec(&self, name: &str) -> DeploymentSpec {
         let t = self.target;
         let r = self.release;
-        let mut env = vec![
-            format!("SHIPDECK_COMMIT={}", r.commit),
-            format!("SHIPDECK_SHORT_COMMIT={}", r.short_commit),
-            format!("SHIPDECK_ENV={}", t.env.name),
-            format!("SHIPDECK_APP={}", t.app),
-        ];
-        env.extend(t.env.env.iter().map(|(k, v)| format!("{k}={v}")));
-        env.extend(self.secrets.iter().cloned());
+        let env = release_env(t, r, &self.secrets);
         let now = Utc::now().to_rfc3339();
         let by = self.operator.display();
         let labels = labels::set(&[
@@ -177,6 +189,9 @@ impl Rollout<'_> {
             command: t.env.command.clone(),
             entrypoint: t.env.entrypoint.clone(),
             healthcheck: t.env.healthcheck.clone(),
+            network: Some(crate::deploy::network::name(&t.app, &t.env.name)),
+            aliases: Vec::new(),
+            binds: Vec::new(),
         }
     }
 
@@ -249,6 +264,20 @@ impl Rollout<'_> {
             tokio::time::sleep(POLL).await;
         }
     }
+}
+
+/// The `KEY=value` pairs of a release on an environment: shipdeck's, the environment's `env`,
+/// then the secrets. Its processes and its release_command get the same.
+pub fn release_env(t: &Target, r: &ReleaseRef, secrets: &[String]) -> Vec<String> {
+    let mut env = vec![
+        format!("SHIPDECK_COMMIT={}", r.commit),
+        format!("SHIPDECK_SHORT_COMMIT={}", r.short_commit),
+        format!("SHIPDECK_ENV={}", t.env.name),
+        format!("SHIPDECK_APP={}", t.app),
+    ];
+    env.extend(t.env.env.iter().map(|(k, v)| format!("{k}={v}")));
+    env.extend(secrets.iter().cloned());
+    env
 }
 
 /// Docker's words for a taken host port, in the user's.

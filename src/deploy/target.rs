@@ -39,12 +39,7 @@ impl Deployed {
 
     /// `healthy`, `unhealthy`, `starting` from Docker's status, or the state itself.
     pub fn health(&self) -> String {
-        for word in ["unhealthy", "healthy", "health: starting"] {
-            if self.status.contains(word) {
-                return word.trim_start_matches("health: ").to_string();
-            }
-        }
-        self.state.clone()
+        health_of(&self.state, &self.status)
     }
 
     fn from_container(c: LabelledContainer) -> Option<Deployed> {
@@ -151,6 +146,17 @@ impl Target {
             .or((!all.is_empty()).then_some(0));
         Ok(found.map(|i| all[i].clone()))
     }
+}
+
+/// `healthy`, `unhealthy`, `starting` from Docker's status words (`Up 2 minutes (healthy)`),
+/// or the state itself.
+pub(crate) fn health_of(state: &str, status: &str) -> String {
+    for word in ["unhealthy", "healthy", "health: starting"] {
+        if status.contains(word) {
+            return word.trim_start_matches("health: ").to_string();
+        }
+    }
+    state.to_string()
 }
 
 /// `tcp://10.0.0.5:2376` → `10.0.0.5`; `ssh://deploy@host:22` → `host`.

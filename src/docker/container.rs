@@ -18,6 +18,8 @@ pub struct ContainerSpec {
     pub name: String,
     pub image: String,
     pub cmd: Vec<String>,
+    /// Replaces the image's `ENTRYPOINT`; `None` keeps it.
+    pub entrypoint: Option<Vec<String>>,
     /// `KEY=value` pairs.
     pub env: Vec<String>,
     pub workdir: Option<String>,
@@ -49,6 +51,7 @@ impl Docker {
         let body = ContainerCreateBody {
             image: Some(spec.image.clone()),
             cmd: Some(spec.cmd.clone()),
+            entrypoint: spec.entrypoint.clone(),
             env: Some(spec.env.clone()),
             working_dir: spec.workdir.clone(),
             labels: Some(spec.labels.clone()),

@@ -8,8 +8,8 @@ use std::time::Duration;
 use bollard::container::LogOutput;
 use bollard::exec::{StartExecOptions, StartExecResults};
 use bollard::models::{
-    ContainerCreateBody, ExecConfig, HealthConfig, HealthStatusEnum, HostConfig, PortBinding, RestartPolicy,
-    RestartPolicyNameEnum,
+    ContainerCreateBody, EndpointSettings, ExecConfig, HealthConfig, HealthStatusEnum, HostConfig, NetworkingConfig,
+    PortBinding, RestartPolicy, RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
     ListContainersOptionsBuilder, ListImagesOptionsBuilder, LogsOptionsBuilder, StopContainerOptionsBuilder,
@@ -32,6 +32,12 @@ pub struct DeploymentSpec {
     pub command: Option<Vec<String>>,
     pub entrypoint: Option<Vec<String>>,
     pub healthcheck: Option<HealthcheckConfig>,
+    /// The user-defined network it joins (the environment's), instead of the default bridge.
+    pub network: Option<String>,
+    /// Extra DNS names on that network (an accessory's key).
+    pub aliases: Vec<String>,
+    /// `volume:/path` binds (an accessory's kept volumes).
+    pub binds: Vec<String>,
 }
 
 /// A container found by its labels.
@@ -58,6 +64,8 @@ pub struct ContainerState {
     /// The last healthcheck's output, when it failed.
     pub health_log: Option<String>,
     pub restarting: bool,
+    /// How often the engine restarted it (its restart policy): a process that keeps exiting.
+    pub restarts: i64,
 }
 
 /// A release image found by its labels.
@@ -127,7 +135,18 @@ impl Docker {
             exposed_ports: exposed,
             healthcheck,
             tty: Some(false),
+            networking_config: spec.network.as_ref().map(|net| NetworkingConfig {
+                endpoints_config: Some(HashMap::from([(
+                    net.clone(),
+                    EndpointSettings {
+                        aliases: (!spec.aliases.is_empty()).then(|| spec.aliases.clone()),
+                        ..Default::default()
+                    },
+                )])),
+            }),
             host_config: Some(HostConfig {
+                network_mode: spec.network.clone(),
+                binds: (!spec.binds.is_empty()).then(|| spec.binds.clone()),
                 port_bindings: bindings,
                 restart_policy: Some(RestartPolicy {
                     name: Some(RestartPolicyNameEnum::UNLESS_STOPPED),
@@ -205,6 +224,7 @@ impl Docker {
             Err(e) if is_not_found(&e) => return Ok(None),
             Err(e) => return Err(DockerError::api(format!("inspect container {id}"), e)),
         };
+        let restarts = inspect.restart_count.unwrap_or(0);
         let state = inspect.state.unwrap_or_default();
         let health = state.health.as_ref();
         let health_status = health.and_then(|h| h.status).and_then(|s| match s {
@@ -226,6 +246,7 @@ impl Docker {
             health: health_status,
             health_log,
             restarting: state.restarting.unwrap_or(false),
+            restarts,
         }))
     }
 

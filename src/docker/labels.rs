@@ -26,6 +26,12 @@ pub const DEPLOYED_BY: &str = "dev.shipdeck.deployed-by";
 pub const DEPLOYED_AT: &str = "dev.shipdeck.deployed-at";
 /// How it got there: `deploy`, `promote`, `rollback`, `auto_rollback`.
 pub const ACTION: &str = "dev.shipdeck.action";
+/// On an accessory's container and volumes: its key in `[environments.X.accessories]`.
+pub const ACCESSORY: &str = "dev.shipdeck.accessory";
+/// On a release's process container: its key in `[environments.X.processes]`; and the
+/// release (web) container it belongs to.
+pub const PROCESS: &str = "dev.shipdeck.process";
+pub const PROCESS_OF: &str = "dev.shipdeck.process-of";
 /// On an environment's lock volume: who holds it, since when, doing what, and the holding
 /// process (`host/pid/start/boot/pidns`, see `owner`). Not `OWNER`: the reaper must never break a lock.
 pub const LOCK_HOLDER: &str = "dev.shipdeck.lock-holder";

@@ -1,5 +1,6 @@
-//! User-defined networks: a stage's services and the stage container meet on one, where the
-//! engine's DNS answers each service's name.
+//! User-defined networks: a stage's services and the stage container meet on one, and an
+//! environment's releases, processes and accessories on another; the engine's DNS answers
+//! each service or accessory by its name (`db`).
 
 use std::collections::HashMap;
 
@@ -17,8 +18,19 @@ pub struct LabelledNetwork {
 }
 
 impl Docker {
+    /// The labels of the network `name`, or `None` when there is none.
+    pub async fn network_labels(&self, name: &str) -> Result<Option<HashMap<String, String>>, DockerError> {
+        match self.api.inspect_network(name, None).await {
+            Ok(n) => Ok(Some(n.labels.unwrap_or_default())),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(DockerError::api(format!("inspect network {name}"), e)),
+        }
+    }
+
     /// Creates a bridge network named `name` with `labels`; `internal`: no route out of it
-    /// (its containers reach each other, nothing else). Returns its ID.
+    /// (its containers reach each other, nothing else). Returns its ID. Engines before API
+    /// 1.44 accept two networks of one name: callers that must have one look first
+    /// ([`Docker::network_labels`]) under a lock.
     pub async fn create_network(
         &self,
         name: &str,

@@ -2,8 +2,9 @@
 //! images labelled with a `dev.shipdeck.owner`. The start-up reap removes only what belongs to
 //! a provably dead owner (see `owner`); what cannot be proven either way is an *orphan*, listed
 //! by `shipdeck status` and the console and removed only by an explicit `shipdeck clean`.
-//! Never removed here: anything of a live owner, anything without an owner (deployments,
-//! caches, locks, releases), images a container uses.
+//! Never removed here: anything of a live owner, anything without an owner (deployments and
+//! their processes, accessories and their volumes, caches, locks, releases), images a
+//! container uses.
 
 use std::collections::HashMap;
 

@@ -267,6 +267,14 @@ pub enum Event {
         /// history: passed, failed, or unknown.
         smoke: Option<bool>,
     },
+    /// What runs on an environment besides its release container, read from its engine: its
+    /// accessories and the release's processes, each with its state and health. Follows the
+    /// environment's [`Event::EnvironmentStatus`] when it has any.
+    EnvironmentParts {
+        env: String,
+        accessories: Vec<crate::deploy::accessories::PartState>,
+        processes: Vec<crate::deploy::accessories::PartState>,
+    },
     /// What promoting to `env` would do: the release it runs now (`current`) → the one running
     /// in `source` (`candidate`), the commits between them (newest first), and whether the
     /// smoke gate lets it through (`blocked`: why not).
@@ -303,6 +311,9 @@ pub struct ReleaseChoice {
     pub current: bool,
     /// The run that built it, when known: one commit may have several releases.
     pub run: Option<RunNumber>,
+    /// Built before the newest release whose release_command ran on this environment: the
+    /// schema (or whatever the release_command changed) may be ahead of it.
+    pub schema_behind: bool,
 }
 
 /// A run from the history, with its stages and where their logs are.
@@ -347,6 +358,7 @@ impl Event {
             | Event::SmokeChecked { .. }
             | Event::OperationFinished { .. }
             | Event::EnvironmentStatus { .. }
+            | Event::EnvironmentParts { .. }
             | Event::ReleasesListed { .. }
             | Event::PromotionPreview { .. } => None,
         }

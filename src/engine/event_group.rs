@@ -45,9 +45,10 @@ impl Event {
             | Event::OperationLog { .. }
             | Event::SmokeChecked { .. }
             | Event::OperationFinished { .. } => EventGroup::Operation,
-            Event::EnvironmentStatus { .. } | Event::ReleasesListed { .. } | Event::PromotionPreview { .. } => {
-                EventGroup::Environment
-            }
+            Event::EnvironmentStatus { .. }
+            | Event::EnvironmentParts { .. }
+            | Event::ReleasesListed { .. }
+            | Event::PromotionPreview { .. } => EventGroup::Environment,
         }
     }
 }

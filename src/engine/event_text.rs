@@ -203,6 +203,20 @@ pub fn visit(event: &mut Event, f: &mut impl FnMut(TextKind, &mut String)) {
             }
             opt(f, Plain, error);
         }
+        Event::EnvironmentParts {
+            env,
+            accessories,
+            processes,
+        } => {
+            f(Plain, env);
+            for part in accessories.iter_mut().chain(processes.iter_mut()) {
+                f(Plain, &mut part.name);
+                opt(f, Plain, &mut part.container);
+                f(Plain, &mut part.state);
+                f(Plain, &mut part.health);
+                f(Plain, &mut part.image);
+            }
+        }
         Event::PromotionPreview {
             env,
             source,

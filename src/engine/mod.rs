@@ -105,7 +105,8 @@ pub enum Command {
         approval: Option<String>,
     },
     /// Read what runs on each environment from its engine. A query: one
-    /// [`Event::EnvironmentStatus`] per environment of release.toml, in its order.
+    /// [`Event::EnvironmentStatus`] per environment of release.toml, in its order, each
+    /// followed by an [`Event::EnvironmentParts`] when it has accessories or processes.
     LoadEnvironments,
     /// The releases an environment could be rolled back to. A query: a
     /// [`Event::ReleasesListed`] (or an error notice).
@@ -114,6 +115,14 @@ pub enum Command {
     /// A query: a notice of what it did (level `Error` when it did not break it), then the
     /// environment's [`Event::EnvironmentStatus`].
     Unlock { env: String, force: bool },
+    /// Start, stop, restart (recreate from release.toml, volumes kept) or read the logs of
+    /// one accessory of an environment. A query: notices of what it did (level `Error` when it
+    /// failed), then the environment's [`Event::EnvironmentParts`].
+    Accessory {
+        env: String,
+        name: String,
+        action: crate::deploy::accessories::AccessoryAction,
+    },
 }
 
 /// How many of the branch's recent commits a [`Event::RepoState`] lists.

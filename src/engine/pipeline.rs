@@ -279,18 +279,22 @@ pub fn plan(config: &crate::config::Config) -> Vec<PlannedStage> {
 
 /// The secrets' values from the host; a missing variable is a warning, not a failure, so that
 /// a pipeline whose stages do not need that secret still runs on a laptop.
+/// A warning for each value too short to be masked in logs.
+pub(super) async fn warn_short_secrets(values: &[(String, String)], sink: &EventSink) {
+    for (name, value) in values {
+        if value.chars().count() < MIN_SECRET_LEN {
+            let message =
+                format!("secret {name} is shorter than {MIN_SECRET_LEN} characters and cannot be masked in logs");
+            sink.notice(NoticeLevel::Warning, message).await;
+        }
+    }
+}
+
 pub(super) async fn read_secrets(config: &crate::config::Config, sink: &EventSink) -> Vec<(String, String)> {
     let mut values = Vec::new();
     for secret in &config.secrets {
         match std::env::var(&secret.env) {
             Ok(value) => {
-                if value.chars().count() < MIN_SECRET_LEN {
-                    let message = format!(
-                        "secret {} is shorter than {MIN_SECRET_LEN} characters and cannot be masked in logs",
-                        secret.name
-                    );
-                    sink.notice(NoticeLevel::Warning, message).await;
-                }
                 values.push((secret.name.clone(), value));
             }
             Err(_) => {
@@ -302,16 +306,25 @@ pub(super) async fn read_secrets(config: &crate::config::Config, sink: &EventSin
             }
         }
     }
+    warn_short_secrets(&values, sink).await;
     // Masked from here on in every event, log line and stored text.
     sink.add_secrets(values.iter().map(|(_, v)| v.clone()));
     values
 }
 
-/// Adds the values of `config`'s secrets that the host has to the masker, silently: for
-/// operations that do not pass secrets anywhere but may still be shown them (a smoke check's
-/// answer, a release's logs).
+/// Adds the values of `config`'s secrets (top-level and environments') that the host has to
+/// the masker, silently: for operations that do not pass secrets anywhere but may still be
+/// shown them (a smoke check's answer, a release's logs).
 pub(super) fn mask_secrets_of(config: &crate::config::Config, sink: &EventSink) {
-    sink.add_secrets(config.secrets.iter().filter_map(|s| std::env::var(&s.env).ok()));
+    // Every environment's own secrets too: a smoke answer may carry one.
+    let own = config.environments.iter().flat_map(|e| &e.secrets);
+    sink.add_secrets(
+        config
+            .secrets
+            .iter()
+            .chain(own)
+            .filter_map(|s| std::env::var(&s.env).ok()),
+    );
 }
 
 /// Runs the stages in dependency order, as many at once as their `needs` allow.

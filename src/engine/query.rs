@@ -45,6 +45,7 @@ impl Command {
                 | Command::LoadReleases { .. }
                 | Command::PreviewPromotion { .. }
                 | Command::Unlock { .. }
+                | Command::Accessory { .. }
         )
     }
 }

@@ -371,6 +371,10 @@ impl Audit {
                 self.rows.insert(*op, (id, app.clone()));
                 Ok(())
             }
+            Event::OperationLog { op, lines, .. } => match self.rows.get(op) {
+                Some((id, _)) => store.append_operation_log(*id, lines),
+                None => Ok(()),
+            },
             Event::SmokeChecked {
                 op,
                 env,

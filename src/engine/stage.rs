@@ -156,6 +156,33 @@ async fn run_container(
 ) -> Result<StageEnd, DockerError> {
     let docker = &shared.docker;
     let name = &stage.name;
+    // A secret the stage names (`secrets = [...]`) but the host does not have: the stage
+    // does not run without it.
+    let missing: Vec<String> = stage
+        .secrets
+        .iter()
+        .flatten()
+        .filter(|n| !shared.secrets.iter().any(|(k, _)| k == *n))
+        .map(|n| {
+            let var = shared
+                .config
+                .secrets
+                .iter()
+                .find(|s| &s.name == n)
+                .map(|s| s.env.as_str());
+            format!("{n} (${})", var.unwrap_or("?"))
+        })
+        .collect();
+    if !missing.is_empty() {
+        return Ok(StageEnd {
+            status: StageStatus::Failed,
+            exit_code: None,
+            message: Some(format!(
+                "not run: it needs secrets whose host variables are not set: {}",
+                missing.join(", ")
+            )),
+        });
+    }
     let sink = shared.sink.clone();
     let run = shared.run;
     let image = spec.image.clone();
@@ -208,6 +235,7 @@ async fn run_container(
             binds: binds(shared, stage, spec).await?,
             labels: shared.workspace.labels("stage", Some(name)),
             limits: Some(stage.limits),
+            entrypoint: None,
         };
         let id = docker.create_container(&container).await?;
         let outcome = supervise(shared, stage, spec, &id, cancel, log_file).await;
@@ -415,7 +443,20 @@ fn stage_env(shared: &RunShared, stage: &StageConfig) -> Vec<String> {
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
     env.extend(stage.env.iter().map(|(k, v)| format!("{k}={v}")));
-    env.extend(shared.secrets.iter().map(|(k, v)| format!("{k}={v}")));
+    // `secrets = [...]` scopes them; without the key a stage gets every secret (as before).
+    let scoped = |name: &str| {
+        stage
+            .secrets
+            .as_ref()
+            .is_none_or(|names| names.iter().any(|n| n == name))
+    };
+    env.extend(
+        shared
+            .secrets
+            .iter()
+            .filter(|(k, _)| scoped(k))
+            .map(|(k, v)| format!("{k}={v}")),
+    );
     env
 }
 

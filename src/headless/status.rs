@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Local, Utc};
 
+use crate::deploy::accessories::PartState;
 use crate::deploy::{short_image_id, Deployed};
 use crate::engine::event::LockHolder;
 
@@ -15,6 +16,10 @@ pub struct EnvironmentRow {
     /// The smoke verdict kept on the engine for the container that runs now: passed, failed,
     /// or none (UNVERIFIED: put there by an operation that died before its checks).
     pub smoke: Option<bool>,
+    /// Its accessories, with their state and health.
+    pub accessories: Vec<PartState>,
+    /// The processes of the release that runs there, besides its web process.
+    pub processes: Vec<PartState>,
 }
 
 /// An aligned table: ENV RELEASE COMMIT IMAGE SINCE HEALTH SMOKE BY, then lock and error notes.
@@ -22,6 +27,7 @@ pub fn format_status(rows: &[EnvironmentRow]) -> String {
     let header = ["ENV", "RELEASE", "COMMIT", "IMAGE", "SINCE", "HEALTH", "SMOKE", "BY"].map(String::from);
     let mut table: Vec<[String; 8]> = vec![header];
     let mut notes = Vec::new();
+    let mut parts = Vec::new();
     for row in rows {
         let cells = match (&row.deployed, &row.error) {
             (_, Some(error)) => {
@@ -82,6 +88,7 @@ pub fn format_status(rows: &[EnvironmentRow]) -> String {
         if let Some(lock) = &row.lock {
             notes.push(format!("{} (lock)", lock.describe().replace('\n', "\n ")));
         }
+        parts.extend(part_lines(row));
     }
     let widths: Vec<usize> = (0..8)
         .map(|i| table.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
@@ -96,11 +103,34 @@ pub fn format_status(rows: &[EnvironmentRow]) -> String {
         out.push_str(line.join("  ").trim_end());
         out.push('\n');
     }
-    for note in notes {
-        out.push_str(&note);
+    for line in parts.into_iter().chain(notes) {
+        out.push_str(&line);
         out.push('\n');
     }
     out
+}
+
+/// `  staging accessory db: healthy (postgres:15)`, `  staging process worker: running (a1b2c3d)`.
+fn part_lines(row: &EnvironmentRow) -> Vec<String> {
+    let kinds = [("accessory", &row.accessories), ("process", &row.processes)];
+    kinds
+        .into_iter()
+        .flat_map(|(kind, parts)| parts.iter().map(move |p| (kind, p)))
+        .map(|(kind, p)| {
+            let what = if p.image.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", p.image)
+            };
+            let hint = match (kind, p.state.as_str()) {
+                (_, "running") => String::new(),
+                ("accessory", "missing") => " — started by the next deploy".to_string(),
+                ("accessory", _) => format!(" — `shipdeck accessory {} {} start`", row.env, p.name),
+                _ => String::new(),
+            };
+            format!("  {} {kind} {}: {}{what}{hint}", row.env, p.name, p.health)
+        })
+        .collect()
 }
 
 fn since(rfc3339: &str) -> String {

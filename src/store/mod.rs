@@ -15,6 +15,7 @@
 
 mod error;
 mod interrupted;
+mod operation_logs;
 mod operation_reads;
 mod operations;
 mod paths;

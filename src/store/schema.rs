@@ -121,6 +121,17 @@ ALTER TABLE operations ADD COLUMN overridden TEXT; -- in words: "smoke gate: …
 ALTER TABLE operations ADD COLUMN policy TEXT;     -- "release.toml at a1b2c3d"
 "#,
     },
+    Migration {
+        name: "operations' log lines",
+        sql: r#"
+CREATE TABLE operation_logs (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    operation    INTEGER NOT NULL REFERENCES operations (id) ON DELETE CASCADE,
+    line         TEXT NOT NULL
+) STRICT;
+CREATE INDEX operation_logs_operation ON operation_logs (operation, id);
+"#,
+    },
 ];
 
 /// The schema version this build writes.

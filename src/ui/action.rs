@@ -41,11 +41,7 @@ pub enum Action {
     #[strum(message = "help", detailed_message = "this help", props(keys = "?"))]
     Help,
     /// Opens (and closes) the whole diagnostic of an invalid release.toml.
-    #[strum(
-        message = "why",
-        detailed_message = "why release.toml is invalid",
-        props(keys = "e")
-    )]
+    #[strum(message = "why", detailed_message = "why release.toml is invalid", props(keys = "e"))]
     ShowConfigError,
     #[strum(message = "panel", detailed_message = "focus the next panel", props(keys = "tab"))]
     FocusNext,

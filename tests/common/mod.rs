@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod deploy;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_shipdeck");
 
 pub fn repo_root() -> PathBuf {
@@ -309,6 +311,17 @@ impl Drop for TestApp {
         let containers = self.containers();
         if !containers.is_empty() {
             let _ = Command::new("docker").args(["rm", "-fv"]).args(&containers).output();
+        }
+        // Environment networks, once their containers are gone.
+        let networks = docker_list(&[
+            "network",
+            "ls",
+            "-q",
+            "--filter",
+            &format!("label=dev.shipdeck.app={}", self.name),
+        ]);
+        if !networks.is_empty() {
+            let _ = Command::new("docker").args(["network", "rm"]).args(&networks).output();
         }
         let volumes = self.volumes();
         if !volumes.is_empty() {

@@ -4,6 +4,7 @@
 //! reports `OperationStarted` … `OperationFinished` (recorded in the audit history); none is
 //! ever cancelled by a watch trigger.
 
+mod accessory;
 mod candidates;
 mod error;
 mod flows;
@@ -64,6 +65,7 @@ pub(super) async fn answer(engine: &Engine, command: Command) -> Vec<Event> {
         Command::LoadReleases { env } => vec![list_releases(engine, &env).await],
         Command::PreviewPromotion { env } => vec![promote::preview_promotion(engine, &env).await],
         Command::Unlock { env, force } => unlock(engine, &env, force).await.to_vec(),
+        Command::Accessory { env, name, action } => accessory::accessory(engine, &env, &name, action).await,
         _ => Vec::new(),
     }
 }

@@ -317,6 +317,10 @@ mod tests {
             approval,
             auto_rollback,
             smoke: Vec::new(),
+            release_command: None,
+            accessories: Vec::new(),
+            processes: Vec::new(),
+            secrets: Vec::new(),
         }
     }
 

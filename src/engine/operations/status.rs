@@ -4,7 +4,7 @@
 use super::candidates::ran_there;
 use super::release::{candidate_of, release_images};
 use super::{target, target_named, OperationError};
-use crate::deploy::{lock, Target};
+use crate::deploy::{accessories, lock, processes, Target};
 use crate::engine::event::{Event, NoticeLevel, ReleaseChoice};
 use crate::engine::Engine;
 
@@ -42,7 +42,30 @@ pub(super) async fn environment_status(target: &Target) -> Event {
     }
 }
 
-/// An [`Event::EnvironmentStatus`] for every environment of release.toml, in its order (none
+/// What runs beside the release on an environment that has accessories or processes: an
+/// [`Event::EnvironmentParts`]; `None` for one that has neither.
+pub(super) async fn environment_parts(target: &Target) -> Option<Event> {
+    if target.env.accessories.is_empty() && target.env.processes.is_empty() {
+        return None;
+    }
+    let web = target.current().await.ok().flatten().map(|d| d.container);
+    let accessories = accessories::states(target).await.unwrap_or_else(|e| {
+        tracing::warn!("the accessories of {} cannot be read: {e}", target.env.name);
+        Vec::new()
+    });
+    let processes = processes::states(target, web.as_deref()).await.unwrap_or_else(|e| {
+        tracing::warn!("the processes of {} cannot be read: {e}", target.env.name);
+        Vec::new()
+    });
+    Some(Event::EnvironmentParts {
+        env: target.env.name.clone(),
+        accessories,
+        processes,
+    })
+}
+
+/// An [`Event::EnvironmentStatus`] for every environment of release.toml, in its order, each
+/// followed by its [`Event::EnvironmentParts`] when it has accessories or processes (none
 /// while release.toml is invalid).
 pub async fn load_environments(engine: &Engine) -> Vec<Event> {
     let Some(config) = engine.config.clone() else {
@@ -53,18 +76,25 @@ pub async fn load_environments(engine: &Engine) -> Vec<Event> {
         let app = app.clone();
         async move {
             match target(engine, &app, env).await {
-                Ok(t) => environment_status(&t).await,
-                Err(why) => Event::EnvironmentStatus {
+                Ok(t) => {
+                    let status = environment_status(&t).await;
+                    std::iter::once(status).chain(environment_parts(&t).await).collect()
+                }
+                Err(why) => vec![Event::EnvironmentStatus {
                     env: env.name.clone(),
                     deployed: None,
                     lock: None,
                     error: Some(why.to_string()),
                     smoke: None,
-                },
+                }],
             }
         }
     });
-    futures_util::future::join_all(reads).await
+    futures_util::future::join_all(reads)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 /// The releases `env` can be rolled back to: those that ran there, the ones whose latest smoke
@@ -92,6 +122,7 @@ pub async fn list_releases(engine: &Engine, env: &str) -> Event {
         smoke: r.passed,
         run: r.run,
         release: r.release.clone(),
+        schema_behind: false,
     };
     let (good, other): (Vec<_>, Vec<_>) = ran.iter().filter(|r| r.on_engine).partition(|r| r.good());
     let mut releases: Vec<ReleaseChoice> = good.into_iter().chain(other).take(20).map(choice).collect();
@@ -106,7 +137,14 @@ pub async fn list_releases(engine: &Engine, env: &str) -> Event {
                 smoke: None,
                 run,
                 release,
+                schema_behind: false,
             });
+        }
+    }
+    // Releases built before the newest one whose release_command ran there: marked.
+    if let Ok(behind) = crate::deploy::release_command::behind_mark(&target).await {
+        for choice in &mut releases {
+            choice.schema_behind = behind.contains(&choice.release.image_id);
         }
     }
     // The approval the rollback will want: HEAD's gates (an uncommitted edit does not drop it).

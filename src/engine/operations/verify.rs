@@ -66,6 +66,8 @@ struct Locked {
 impl Locked {
     /// The lock, then the record (the lock is given back when the record cannot be kept).
     async fn take(sink: &EventSink, cx: &Context, op: &Op, release: &ReleaseRef) -> Result<Locked, OperationError> {
+        // Secrets first: one whose host variable is unset refuses before anything is held.
+        let secrets = secrets(cx, sink).await?;
         let held = lock(cx, op, release).await?;
         let kept = match keep(cx, op).await {
             Ok(kept) => kept,
@@ -74,7 +76,6 @@ impl Locked {
                 return Err(why);
             }
         };
-        let secrets = secrets(cx, sink).await;
         Ok(Locked { held, kept, secrets })
     }
 
@@ -117,13 +118,17 @@ async fn finish_kept(cx: &Context, op: &Op, kept: journal::Kept, outcome: OpOutc
     }
 }
 
-/// Read once, with the pipeline's warnings for unset or unmaskable ones.
-async fn secrets(cx: &Context, sink: &EventSink) -> Vec<String> {
-    crate::engine::pipeline::read_secrets(&cx.config, sink)
-        .await
+/// Read once: the top-level secrets and the environment's own, each one needed (see
+/// `deploy::secrets`); masked from here on, with a warning for values too short to mask.
+async fn secrets(cx: &Context, sink: &EventSink) -> Result<Vec<String>, OperationError> {
+    let values = crate::deploy::secrets::for_environment(&cx.config, &cx.target.env, |v| std::env::var(v).ok())
+        .map_err(|why| OperationError::refused(Refusal::Usage, why))?;
+    crate::engine::pipeline::warn_short_secrets(&values, sink).await;
+    sink.add_secrets(values.iter().map(|(_, v)| v.clone()));
+    Ok(values
         .into_iter()
         .map(|(name, value)| format!("{name}={value}"))
-        .collect()
+        .collect())
 }
 
 /// The target with the smoke checks committed with `release`.
@@ -152,6 +157,11 @@ async fn place_locked(
         secrets: secrets.to_vec(),
     };
     let mut log = op.logger();
+    let masker = crate::mask::SecretMasker::clone(&op.masker.current());
+    let prepared = crate::deploy::prepare::before_rollout(target, release, op.action, secrets, masker, &mut log).await;
+    if let Err(why) = prepared {
+        return (OpOutcome::Failed, why, Vec::new());
+    }
     let previous = match rollout.run(&mut log).await {
         Err(e) => return (OpOutcome::Failed, e.to_string(), Vec::new()),
         Ok(RolloutOutcome::Unchanged) => {

@@ -20,6 +20,18 @@ impl App {
     pub(in crate::ui) fn apply_environment(&mut self, event: Event) -> Vec<Effect> {
         match event {
             Event::EnvironmentStatus { .. } => self.apply_environment_status(event),
+            Event::EnvironmentParts {
+                env,
+                accessories,
+                processes,
+            } => {
+                if let Some(index) = self.envs.index(&env) {
+                    let view = &mut self.envs.list[index];
+                    self.dirty |= view.accessories != accessories || view.processes != processes;
+                    view.accessories = accessories;
+                    view.processes = processes;
+                }
+            }
             Event::PromotionPreview { .. } | Event::ReleasesListed { .. } => self.apply_modal_answer(event),
             _ if event.group() == EventGroup::Operation => self.apply_operation(event),
             other => tracing::warn!("not an environment event: {other:?}"),
@@ -209,6 +221,7 @@ impl App {
                             smoke: view.smoke_passed(),
                             current: true,
                             run: None,
+                            schema_behind: false,
                         });
                         with_current(releases, running)
                     }

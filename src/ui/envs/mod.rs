@@ -87,6 +87,9 @@ pub struct EnvView {
     /// The last smoke verdict known for a release there: from the history (with its status),
     /// or from the checks of an operation of this session.
     pub smoke: Option<SmokeVerdict>,
+    /// Its accessories and the processes of its release, as its engine last said.
+    pub accessories: Vec<crate::deploy::accessories::PartState>,
+    pub processes: Vec<crate::deploy::accessories::PartState>,
 }
 
 /// How a release's smoke checks went on an environment.
@@ -110,6 +113,8 @@ impl EnvView {
             requested: None,
             op: None,
             smoke: None,
+            accessories: Vec::new(),
+            processes: Vec::new(),
         }
     }
 

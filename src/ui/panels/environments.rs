@@ -99,7 +99,7 @@ fn env_lines<'a>(app: &App, index: usize, theme: &Theme, width: usize) -> Vec<Li
     let indent = " ".repeat(name_width + 1);
     let room = width.saturating_sub(name_width + 2);
     let mut lines = vec![fit_line(Line::from(first), width.saturating_sub(1))];
-    for row in detail(app, env, theme, room) {
+    for row in detail(app, env, theme, room).into_iter().chain(parts(env, theme)) {
         let mut spans = vec![Span::raw(indent.clone())];
         spans.extend(row);
         lines.push(fit_line(Line::from(spans), width.saturating_sub(1)));
@@ -160,6 +160,30 @@ fn state(app: &App, env: &EnvView, theme: &Theme) -> (char, String, Style) {
         _ => ('○', theme.muted),
     };
     (glyph, health, style)
+}
+
+/// A row of its accessories and its release's other processes, each with a health glyph:
+/// `db ● running · worker ✗ exited`.
+fn parts<'a>(env: &EnvView, theme: &Theme) -> Option<Vec<Span<'a>>> {
+    let all: Vec<&crate::deploy::accessories::PartState> = env.accessories.iter().chain(&env.processes).collect();
+    if all.is_empty() {
+        return None;
+    }
+    let mut spans = Vec::new();
+    for (i, part) in all.into_iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(" · ", theme.muted));
+        }
+        let (glyph, style) = match part.health.as_str() {
+            "healthy" | "running" => ('●', theme.success),
+            "starting" | "restarting" | "created" => ('◐', theme.running),
+            "missing" => ('○', theme.muted),
+            _ => ('✗', theme.failure),
+        };
+        spans.push(Span::styled(format!("{} ", part.name), theme.text));
+        spans.push(Span::styled(format!("{glyph} {}", part.health), style));
+    }
+    Some(spans)
 }
 
 /// The rows under the state: an operation under way, an unreachable engine, a lock, or since
@@ -278,5 +302,34 @@ mod tests {
         let (x, y) = find(&buf, "✗");
         assert_eq!(buf[(x, y)].fg, theme.failure.fg.unwrap(), "{screen}");
         assert!(buf[(x, y)].modifier.contains(Modifier::BOLD), "{screen}");
+    }
+
+    #[test]
+    fn accessories_and_processes_show_under_their_environment_with_their_health() {
+        use crate::deploy::accessories::PartState;
+        let (mut app, theme) = (running(), theme());
+        staging_smoke(&mut app, Some(true));
+        let part = |name: &str, state: &str| PartState {
+            name: name.into(),
+            container: Some(format!("c-{name}")),
+            state: state.into(),
+            health: state.into(),
+            image: "postgres:15".into(),
+        };
+        app.apply(Event::EnvironmentParts {
+            env: "staging".into(),
+            accessories: vec![part("db", "running")],
+            processes: vec![part("worker", "exited")],
+        });
+        let buf = draw(60, 8, |area, buf| render(&app, &theme, area, buf));
+        let screen = text(&buf);
+        let (x, y) = find(&buf, "db ● running");
+        assert_eq!(buf[(x + 3, y)].fg, theme.success.fg.unwrap(), "{screen}");
+        let (x, y2) = find(&buf, "worker ✗ exited");
+        assert_eq!(y, y2, "one row for the parts:\n{screen}");
+        assert_eq!(buf[(x + 7, y)].fg, theme.failure.fg.unwrap(), "{screen}");
+        let (_, staging) = find(&buf, "staging");
+        let (_, production) = find(&buf, "production");
+        assert!(staging < y && y < production, "under staging:\n{screen}");
     }
 }

@@ -18,12 +18,20 @@ const WHEN: usize = 16;
 const BY: usize = 14;
 /// `#123 0123abcd`.
 const RELEASE: usize = 13;
+/// After a release built before the newest one whose release_command ran there.
+const SCHEMA_MARK: &str = " schema may be ahead";
 
 pub fn render(picker: &RollbackPicker, now: DateTime<Utc>, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let width = area.width.saturating_sub(4).min(100);
     let inner_width = width.saturating_sub(2) as usize;
-    // Marker, commit, release, when, by, smoke, "current" and the gaps between columns.
-    let subject_width = inner_width.saturating_sub(2 + 7 + 2 + RELEASE + 2 + 2 + WHEN + 2 + BY + 2 + 5 + 8);
+    // Marker, commit, release, when, by, smoke, "current" (or the schema mark) and the gaps
+    // between columns.
+    let tail = if picker.releases.iter().any(|c| c.schema_behind) {
+        SCHEMA_MARK.chars().count()
+    } else {
+        8
+    };
+    let subject_width = inner_width.saturating_sub(2 + 7 + 2 + RELEASE + 2 + 2 + WHEN + 2 + BY + 2 + 5 + tail);
     let mut lines = vec![Line::styled(
         format!(
             "  {:<7}  {:<RELEASE$}  {:<subject_width$}  {:<WHEN$}  {:<BY$}  smoke",
@@ -64,6 +72,10 @@ pub fn render(picker: &RollbackPicker, now: DateTime<Utc>, theme: &Theme, area: 
         ]);
         if choice.current {
             line.spans.push(Span::styled(" current", theme.accent));
+        }
+        if choice.schema_behind {
+            // Built before the newest release whose release_command ran there.
+            line.spans.push(Span::styled(SCHEMA_MARK, theme.awaiting_approval));
         }
         if i == picker.selected {
             line = line.patch_style(theme.selection);
@@ -157,6 +169,7 @@ mod tests {
             smoke,
             current,
             run: Some(1),
+            schema_behind: false,
         };
         app.apply(Event::ReleasesListed {
             env: "staging".into(),
@@ -183,5 +196,36 @@ mod tests {
             theme.muted.fg.unwrap(),
             "the current release is dimmed:\n{screen}"
         );
+    }
+
+    #[test]
+    fn a_release_behind_the_release_commands_schema_is_marked() {
+        let theme = theme();
+        let mut app = finished();
+        app.update(Action::Rollback);
+        let choice = |c: char, current: bool, behind: bool| ReleaseChoice {
+            release: release(c, "Add a column"),
+            deployed_at: Some(at(0)),
+            by: None,
+            smoke: Some(true),
+            current,
+            run: Some(1),
+            schema_behind: behind,
+        };
+        app.apply(Event::ReleasesListed {
+            env: "staging".into(),
+            releases: vec![choice('b', true, false), choice('c', false, true)],
+            approval: false,
+        });
+        let Some(Modal::Rollback(picker)) = &app.modal else {
+            panic!("no rollback picker");
+        };
+        let buf = draw(120, 12, |area, buf| render(picker, app.now, &theme, area, buf));
+        let screen = text(&buf);
+        let (x, y) = find(&buf, "schema may be ahead");
+        let (_, row_c) = find(&buf, "ccccccc");
+        assert_eq!(y, row_c, "the mark is on the older release's row:\n{screen}");
+        assert_eq!(buf[(x, y)].fg, theme.awaiting_approval.fg.unwrap(), "{screen}");
+        assert_eq!(screen.matches("schema may be ahead").count(), 1, "{screen}");
     }
 }
