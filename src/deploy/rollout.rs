@@ -148,11 +148,14 @@ impl Rollout<'_> {
         }
     }
 
-    /// `hello-py-staging-a1b2c3d`, or with the image ID too when that name is taken by the
-    /// running container (the same commit rebuilt).
+    /// `hello-py-staging-a1b2c3d-5e0f`, or with the image ID too when that name is taken by
+    /// the running container (the same commit rebuilt). The last part hashes app and
+    /// environment taken apart (see `docker::names`): app `a` with environment `x-y` and app
+    /// `a-x` with `y` would otherwise want the same name.
     fn container_name(&self, current: Option<&Deployed>) -> String {
         let t = self.target;
-        let name = format!("{}-{}-{}", t.app, t.env.name, self.release.short_commit);
+        let scope = crate::docker::names::parts_hash(&[&t.app, &t.env.name]) & 0xffff;
+        let name = format!("{}-{}-{}-{scope:04x}", t.app, t.env.name, self.release.short_commit);
         match current {
             Some(c) if c.container == name => {
                 format!("{name}-{}", &crate::deploy::short_image_id(&self.release.image_id)[..6])
