@@ -8,10 +8,9 @@
 
 mod common;
 
-use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use common::envs::free_port;
+use common::envs::{free_port, http};
 use common::*;
 
 const IMAGES: &[&str] = &["postgres:15", "redis:7", "shipdeck/python-web:bookworm"];
@@ -43,29 +42,6 @@ expect_body = "{{commit}}"
 within = "30s"
 "#
     )
-}
-
-/// One HTTP/1.0 request to the published port: (status, body); (0, why) when nothing answers.
-fn http(port: u16, method: &str, path: &str, json: Option<&str>) -> (u16, String) {
-    let mut stream = match std::net::TcpStream::connect(("127.0.0.1", port)) {
-        Ok(s) => s,
-        Err(e) => return (0, e.to_string()),
-    };
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let body = json.unwrap_or("");
-    let request = format!(
-        "{method} {path} HTTP/1.0\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    let _ = stream.write_all(request.as_bytes());
-    let mut answer = String::new();
-    let _ = stream.read_to_string(&mut answer);
-    let status = answer
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    (status, answer.split("\r\n\r\n").nth(1).unwrap_or("").to_string())
 }
 
 fn expect(app: &TestApp, code: i32, args: &[&str]) -> String {

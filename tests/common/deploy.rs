@@ -80,24 +80,9 @@ impl Deployable {
         self.shipdeck_with(args, &[])
     }
 
-    /// GET /health on staging: (status, body); (0, why) when nothing answers.
+    /// GET /health on staging: (status, body); (0, "") when nothing answers.
     pub fn health(&self) -> (u16, String) {
-        use std::io::{Read, Write};
-        let mut stream = match std::net::TcpStream::connect(("127.0.0.1", self.port)) {
-            Ok(s) => s,
-            Err(e) => return (0, e.to_string()),
-        };
-        stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        let _ = stream.write_all(b"GET /health HTTP/1.0\r\nHost: localhost\r\n\r\n");
-        let mut answer = String::new();
-        let _ = stream.read_to_string(&mut answer);
-        let status = answer
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let body = answer.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
-        (status, body)
+        super::envs::health(self.port)
     }
 
     /// Running containers of this app with `role` (and `extra` label filters).

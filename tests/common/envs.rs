@@ -170,12 +170,23 @@ pub fn short_smoke(toml: &str) -> String {
 
 /// GET /health on a port: (status, body); (0, "") when nothing answers.
 pub fn health(port: u16) -> (u16, String) {
+    http(port, "GET", "/health", None)
+}
+
+/// One HTTP/1.0 request to a loopback port, with a JSON body if given: (status, body);
+/// (0, "") when nothing answers.
+pub fn http(port: u16, method: &str, path: &str, json: Option<&str>) -> (u16, String) {
     use std::io::{Read, Write};
     let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
         return (0, String::new());
     };
-    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let _ = stream.write_all(b"GET /health HTTP/1.0\r\nHost: localhost\r\n\r\n");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let body = json.unwrap_or("");
+    let request = format!(
+        "{method} {path} HTTP/1.0\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.write_all(request.as_bytes());
     let mut answer = String::new();
     let _ = stream.read_to_string(&mut answer);
     let status = answer
