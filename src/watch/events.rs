@@ -11,8 +11,11 @@ pub(crate) enum Change {
     Created,
     /// Its content or metadata changed.
     Modified,
-    /// The path disappeared (deleted, or renamed away).
+    /// The path disappeared: renamed away, or gone from the poller's scan.
     Removed,
+    /// inotify saw the path deleted. A directory can only be deleted once empty, so a watched directory's files
+    /// were reported one by one before it: its own deletion adds nothing.
+    Deleted,
 }
 
 /// One change of one path, as seen by the working-tree watcher (inotify or the poller).
@@ -48,7 +51,7 @@ pub(crate) enum Msg {
 pub(crate) fn change_of(kind: &EventKind) -> Option<Change> {
     match kind {
         EventKind::Create(_) => Some(Change::Created),
-        EventKind::Remove(_) => Some(Change::Removed),
+        EventKind::Remove(_) => Some(Change::Deleted),
         EventKind::Modify(ModifyKind::Name(RenameMode::From)) => Some(Change::Removed),
         EventKind::Modify(ModifyKind::Name(RenameMode::To)) => Some(Change::Created),
         EventKind::Modify(ModifyKind::Name(RenameMode::Both)) => None,

@@ -137,8 +137,14 @@ impl Worker {
             return;
         }
         let was_watched_dir = self.tree.contains(&path);
-        if change == Change::Removed && was_watched_dir {
+        let gone = matches!(change, Change::Removed | Change::Deleted);
+        if gone && was_watched_dir {
             self.tree.remove_under(&path);
+            if change == Change::Deleted {
+                // Its files' deletions came through its own watch; reporting the directory too would only split
+                // one removal into two saves when the last events arrive after the debounce.
+                return;
+            }
         }
         let is_dir = match std::fs::symlink_metadata(&path) {
             Ok(meta) => meta.is_dir(),
@@ -147,14 +153,14 @@ impl Worker {
         if self.rules.is_ignored(&path, is_dir) {
             return;
         }
-        if is_ignore_file(&path) && change != Change::Removed {
+        if is_ignore_file(&path) && !gone {
             if let Some(dir) = path.parent() {
                 self.rules.invalidate(dir);
                 let dir = dir.to_path_buf();
                 self.tree.walk(&self.rules, &dir, None);
             }
         }
-        if is_dir && change != Change::Removed {
+        if is_dir && !gone {
             if !was_watched_dir {
                 // A new directory (or one renamed in): watch it and its subdirectories; files already in it
                 // were written before the watch existed, so they count as changes.
