@@ -268,7 +268,7 @@ fn describe_environment(out: &mut String, env: &EnvironmentConfig) {
             } else {
                 format!(", keeps {}", a.volumes.join(", "))
             };
-            format!("{} ({}{kept})", a.name, a.image)
+            format!("{} ({}{kept})", a.service.name, a.service.image)
         })
         .collect();
     field_list(out, "accessories", &accessories);
