@@ -188,6 +188,16 @@ fn a_worker_that_exits_at_once_fails_the_deploy_and_the_previous_release_comes_b
     let (web, before) = web_and_worker_images(&d);
     assert_eq!(web, before);
 
+    // The worker dies: deploying the release that runs is not "unchanged", it places the
+    // release again, worker included.
+    let worker_id = d.running("process");
+    run(Command::new("docker").args(["kill", &worker_id[0]]));
+    let out = d.shipdeck(&["deploy", "staging"]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(said.contains("its process `worker` does not"), "{said}");
+    assert_eq!(web_and_worker_images(&d), (web.clone(), web.clone()), "{said}");
+
     d.configure("[environments.staging.processes.worker]\ncommand = \"echo the worker gives up; exit 3\"\n");
     d.build();
     let out = d.shipdeck(&["deploy", "staging"]);
