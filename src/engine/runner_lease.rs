@@ -7,6 +7,7 @@
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 const FILE: &str = "watch-runner.lock";
@@ -35,11 +36,13 @@ impl RunnerLease {
     /// the others to show.
     pub fn try_take(state_dir: &Path, who: &str) -> std::io::Result<Lease> {
         std::fs::create_dir_all(state_dir)?;
+        // A repository can commit the file as a symlink: never open (and truncate) its target.
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(path(state_dir))?;
         match file.try_lock() {
             Ok(()) => {
@@ -50,7 +53,8 @@ impl RunnerLease {
             }
             Err(TryLockError::WouldBlock) => {
                 let mut holder = String::new();
-                let _ = file.read_to_string(&mut holder);
+                // What the holder wrote is one short line; anything else is cut.
+                let _ = (&mut file).take(200).read_to_string(&mut holder);
                 let holder = crate::term::plain_text(holder.trim()).into_owned();
                 Ok(Lease::Elsewhere(if holder.is_empty() {
                     "another shipdeck".to_string()
@@ -82,5 +86,17 @@ mod tests {
             RunnerLease::try_take(dir.path(), "watch").unwrap(),
             Lease::Held(_)
         ));
+    }
+
+    #[test]
+    fn a_planted_symlink_is_never_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "precious\n").unwrap();
+        let state = dir.path().join("state");
+        std::fs::create_dir(&state).unwrap();
+        std::os::unix::fs::symlink(&victim, state.join(FILE)).unwrap();
+        assert!(RunnerLease::try_take(&state, "console").is_err());
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
     }
 }
