@@ -386,5 +386,39 @@ fn a_run_uses_the_release_toml_committed_with_its_commit() {
     let (code, events, _) = app.run_json(&["--commit", "HEAD~1"]);
     assert_eq!(code, 0);
     assert_eq!(log_lines(&events, "say"), ["$ echo committed-one", "committed-one"]);
+
+    // A commit whose committed release.toml is invalid is a failed run, in order, whose
+    // `release.toml` stage holds the whole diagnostic; nothing runs.
+    let broken = config
+        .replace("{app}", &app.name)
+        .replace("run = ", "neds = [\"x\"]\nrun = ");
+    app.write("release.toml", &broken.replace("WORD", "broken"));
+    app.commit_all("break the pipeline \u{1b}]0;title\u{7}");
+    // (The working copy is fixed but not committed: what runs is what was committed.)
+    app.write(
+        "release.toml",
+        &config.replace("{app}", &app.name).replace("WORD", "fixed"),
+    );
+    let (code, events, stderr) = app.run_json(&[]);
+    assert_eq!(code, 1, "{stderr}");
+    let diagnostic = log_lines(&events, "release.toml").join("\n");
+    assert!(
+        diagnostic.contains("unknown key `neds` in [stages.say]") && diagnostic.contains("did you mean `needs`?"),
+        "{diagnostic}"
+    );
+    assert!(diagnostic.contains("release.toml (as committed in"), "{diagnostic}");
+    assert!(log_lines(&events, "say").is_empty(), "a stage ran");
+    let finished: Vec<&serde_json::Value> = events.iter().filter(|e| e["event"] == "run_finished").collect();
+    assert_eq!(finished.len(), 1);
+    assert_eq!(finished[0]["status"], "failed");
+    let history = run(app.shipdeck().args(["history"]));
+    let listed = String::from_utf8_lossy(&history.stdout);
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.starts_with("3  failed") && l.contains("break the pipeline")),
+        "{listed}"
+    );
+    assert!(!listed.contains('\u{1b}'), "{listed}");
     app.assert_no_leftovers();
 }

@@ -9,6 +9,7 @@ mod dockerignore;
 pub mod event;
 mod event_group;
 pub mod event_text;
+mod invalid_run;
 mod log_tail;
 mod operations;
 mod package;

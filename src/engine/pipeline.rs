@@ -73,6 +73,9 @@ pub async fn run(start: RunStart) -> Option<RunNumber> {
     };
     let (commit, tree, config) = match prepared {
         Ok(prepared) => prepared,
+        Err(RunError::InvalidCommitted { commit, error }) => {
+            return super::invalid_run::record(&engine, &sink, &commit, trigger, &error, &numbered).await;
+        }
         Err(why) => {
             sink.emit(reject(why.to_string())).await;
             return None;
@@ -178,7 +181,16 @@ async fn prepare_commit(engine: &Engine, rev: &str, sink: &EventSink) -> Result<
     })
     .await
     .map_err(RunError::CommitTask)??;
-    let config = match committed_config(engine, &commit).await? {
+    let committed = match committed_config(engine, &commit).await {
+        Err(RunError::Config(error)) => {
+            return Err(RunError::InvalidCommitted {
+                commit: Box::new(commit),
+                error,
+            })
+        }
+        other => other?,
+    };
+    let config = match committed {
         Some(config) => Arc::new(config),
         None => {
             let file = crate::config::CONFIG_FILE;

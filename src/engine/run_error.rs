@@ -20,6 +20,12 @@ pub enum RunError {
     /// The release.toml committed with the commit is invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The same, for a commit that was read: it is recorded as a failed run.
+    #[error("{error}")]
+    InvalidCommitted {
+        commit: Box<crate::source::CommitInfo>,
+        error: ConfigError,
+    },
     #[error("{short} has no committed {file}, and the working copy's {file} is not valid (run `shipdeck check`)", file = CONFIG_FILE)]
     NoPipeline { short: String },
     #[error("the working copy's {file} is not valid (run `shipdeck check`)", file = CONFIG_FILE)]

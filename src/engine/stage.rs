@@ -509,7 +509,7 @@ pub struct LogFile {
 }
 
 impl LogFile {
-    fn create(path: Option<&Path>, masker: SecretMasker) -> LogFile {
+    pub(super) fn create(path: Option<&Path>, masker: SecretMasker) -> LogFile {
         let file = path.and_then(|p| match create_no_follow(p) {
             Ok(f) => Some(std::io::BufWriter::with_capacity(64 * 1024, f)),
             Err(e) => {
