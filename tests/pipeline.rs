@@ -361,6 +361,13 @@ fn the_release_image_context_honours_dockerignore_and_carries_artifacts() {
     let lines = log_lines(&events, "package");
     assert_eq!(code, 0, "{stderr}\n{lines:#?}");
     assert!(lines.iter().any(|l| l == "context-ok"), "{lines:#?}");
+    // What the log file says of the build, the live log says too (the console's pane).
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("shipdeck: built ") && l.contains("sha256:")),
+        "{lines:#?}"
+    );
     app.assert_no_leftovers();
 }
 

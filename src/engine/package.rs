@@ -139,7 +139,17 @@ async fn build_release(
     if let Ok(mut built) = shared.built.lock() {
         *built = Some((image_id.clone(), tag.clone()));
     }
-    log_file.write_line(&format!("shipdeck: built {tag} ({image_id})"));
+    // Into the pane as well as the file: what a user reads live is what `cat` replays.
+    let say = |text: String| {
+        super::stage::emit_lines(
+            shared,
+            &stage.name,
+            Stream::System,
+            vec![shared.clean_line(&text)],
+            log_file,
+        )
+    };
+    say(format!("shipdeck: built {tag} ({image_id})")).await;
     // Labels prove nothing (an image `FROM` this one inherits them): the engine keeps a record
     // that this run built it (see deploy::provenance). Without it the image is no release.
     let recorded = crate::deploy::provenance::record(
@@ -162,11 +172,14 @@ async fn build_release(
     // Rollback needs earlier release images: keep the newest `keep_releases` and every one
     // an environment runs; the rest go.
     match crate::deploy::retention::prune_releases(&shared.docker, &config.app.name, config.app.keep_releases).await {
-        Ok(removed) if !removed.is_empty() => log_file.write_line(&format!(
-            "shipdeck: kept the newest {} release images; removed {}",
-            config.app.keep_releases,
-            removed.join(", ")
-        )),
+        Ok(removed) if !removed.is_empty() => {
+            say(format!(
+                "shipdeck: kept the newest {} release images; removed {}",
+                config.app.keep_releases,
+                removed.join(", ")
+            ))
+            .await
+        }
         Ok(_) => {}
         Err(e) => tracing::warn!("pruning old release images failed: {e}"),
     }
