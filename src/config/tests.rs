@@ -149,7 +149,7 @@ fn an_accessory_names_secrets_the_environment_has() {
 
 #[test]
 fn an_accessory_takes_a_services_keys_with_the_same_reader() {
-    let text = "[app]\nname = \"a\"\n[stages.p]\ndockerfile = \"Dockerfile\"\n[environments.staging.accessories.db]\nimage = \"postgres:15\"\ncommand = \"postgres -c fsync=off\"\nready_timeout = \"5s\"\nvolumes = [\"/data\"]\nreadyy = \"x\"\n";
+    let text = "[app]\nname = \"a\"\n[stages.p]\ndockerfile = \"Dockerfile\"\n[environments.staging.accessories.db]\nimage = \"postgres:15\"\ncommand = [\"postgres\", \"-c\", \"fsync=off\"]\nready_timeout = \"5s\"\nvolumes = [\"/data\"]\nreadyy = \"x\"\n";
     let err = parse(text, "release.toml", None).unwrap_err().to_string();
     assert!(err.contains("unknown key `readyy`") && err.contains("ready"), "{err}");
     let ok = parse(&text.replace("readyy = \"x\"\n", ""), "release.toml", None).unwrap();
@@ -157,7 +157,7 @@ fn an_accessory_takes_a_services_keys_with_the_same_reader() {
     assert_eq!(acc.service.ready_timeout, std::time::Duration::from_secs(5));
     assert_eq!(
         acc.service.command.as_deref(),
-        Some(&["sh".to_string(), "-c".to_string(), "postgres -c fsync=off".to_string()][..])
+        Some(&["postgres".to_string(), "-c".to_string(), "fsync=off".to_string()][..])
     );
     assert_eq!(acc.volumes, vec!["/data".to_string()]);
 }
