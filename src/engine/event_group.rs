@@ -37,6 +37,7 @@ impl Event {
             | Event::ImageBuilt { .. }
             | Event::StageLogLoaded { .. } => EventGroup::Stage,
             Event::Notice { .. }
+            | Event::Notification { .. }
             | Event::EngineStatus { .. }
             | Event::RepoState { .. }
             | Event::WatchStatus { .. }

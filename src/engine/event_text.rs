@@ -240,6 +240,20 @@ pub fn visit(event: &mut Event, f: &mut impl FnMut(TextKind, &mut String)) {
             releases.iter_mut().for_each(|c| choice(f, c));
         }
         Event::Notice { message, .. } => f(Plain, message),
+        Event::Notification {
+            channel,
+            kind,
+            env,
+            message,
+            ..
+        } => {
+            for t in [channel, kind, message] {
+                f(Plain, t);
+            }
+            if let Some(env) = env {
+                f(Plain, env);
+            }
+        }
     }
 }
 
