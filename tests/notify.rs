@@ -534,3 +534,43 @@ fn email_goes_through_a_real_smtp_server_with_starttls_and_auth() {
     assert!(!text(&out).contains("wrong-password-1234"), "{}", text(&out));
     assert_eq!(std::fs::read_to_string(&mailbox).unwrap().lines().count(), 1);
 }
+
+/// A receiver that accepts connections and never answers.
+fn black_hole() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+        }
+    });
+    port
+}
+
+#[test]
+fn a_receiver_that_never_answers_holds_nothing_up_and_exit_waits_a_bounded_time() {
+    let port = black_hole();
+    let app = app_with(
+        &format!(
+            "[notify.hole]\nwebhook = {{ url = \"http://127.0.0.1:{port}/SECRETHOLE\" }}\non = [\"run_failed\"]\n"
+        ),
+        "false",
+    );
+    let started = Instant::now();
+    let out = shipdeck_out(&app, &["run"]);
+    let elapsed = started.elapsed();
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(1), "the run's own outcome: {all}");
+    // Each attempt is cut after 10 s; on exit, deliveries get 20 s in all, then are cut.
+    assert!(
+        all.contains("notify hole: webhook failed: no answer within 10s (retrying in 2s)"),
+        "{all}"
+    );
+    assert!(
+        all.contains("notify hole: webhook failed: shipdeck exited before it was delivered"),
+        "{all}"
+    );
+    assert!(elapsed < Duration::from_secs(45), "exit took {elapsed:?}: {all}");
+    assert!(!all.contains("SECRETHOLE"), "{all}");
+}

@@ -341,6 +341,32 @@ mod tests {
     use crate::engine::event::NoticeLevel;
 
     #[test]
+    fn a_notification_line_is_plain_and_masked() {
+        // An error answer's excerpt is the receiver's text; the URL is a secret.
+        let url = "https://hooks.example.com/services/T0/B0/TOKEN123456";
+        let masker = SecretMasker::new([url]);
+        let mut event = Event::Notification {
+            channel: "team\x1b]2;pwn\x07".into(),
+            kind: "webhook".into(),
+            about: crate::config::NotifyEvent::Deployed,
+            env: Some("staging".into()),
+            status: crate::notifications::DeliveryStatus::Retrying,
+            attempt: 1,
+            message: format!("webhook failed: HTTP 404: no such hook {url} \x1b[2J\x1b[31mred (retrying in 2s)"),
+            at: chrono::Utc::now(),
+        };
+        clean(&mut event, &masker);
+        let Event::Notification { channel, message, .. } = &event else {
+            unreachable!()
+        };
+        assert_eq!(channel, "team");
+        assert_eq!(
+            message,
+            "webhook failed: HTTP 404: no such hook *** red (retrying in 2s)"
+        );
+    }
+
+    #[test]
     fn subjects_lose_every_escape_and_log_lines_keep_colour_and_secrets_go() {
         let masker = SecretMasker::new(["hunter2-secret"]);
         let mut queued = Event::RunQueued {

@@ -242,3 +242,130 @@ pub fn start(config: Option<&Arc<Config>>, sink: &crate::engine::EventSink) -> O
     let outbox = super::outbox::spawn(config.clone(), sink.clone());
     Some(Tap::new(config.app.name.clone(), outbox))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_support::{operator, release};
+
+    fn started(op: OpId, env: &str, action: OpAction) -> Event {
+        Event::OperationStarted {
+            op,
+            app: "shop".into(),
+            env: env.into(),
+            action,
+            from: Some(release("aaaa1111")),
+            to: Some(release("bbbb2222")),
+            run: None,
+            by: operator(),
+            approval: None,
+            forced: false,
+            overridden: None,
+            policy: None,
+            at: Utc::now(),
+        }
+    }
+
+    fn finished(op: OpId, env: &str, action: OpAction, outcome: OpOutcome) -> Event {
+        Event::OperationFinished {
+            op,
+            env: env.into(),
+            action,
+            outcome,
+            message: "what happened".into(),
+            logs: Vec::new(),
+            refusal: None,
+            duration_ms: 1,
+            at: Utc::now(),
+        }
+    }
+
+    /// The event each operation's end is news as (`None`: no news).
+    #[test]
+    fn operations_map_to_their_events() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(tmp.path()).unwrap();
+        let (tx, mut rx) = mpsc::channel(64);
+        let mut tap = Tap::new("shop".into(), tx);
+        let cases = [
+            (OpAction::Deploy, OpOutcome::Succeeded, Some(NotifyEvent::Deployed)),
+            (OpAction::Promote, OpOutcome::Succeeded, Some(NotifyEvent::Deployed)),
+            (OpAction::Deploy, OpOutcome::Failed, Some(NotifyEvent::DeployFailed)),
+            (OpAction::Deploy, OpOutcome::RolledBack, Some(NotifyEvent::DeployFailed)),
+            (OpAction::Rollback, OpOutcome::Failed, Some(NotifyEvent::DeployFailed)),
+            (OpAction::Promote, OpOutcome::Refused, Some(NotifyEvent::Refused)),
+            (OpAction::Smoke, OpOutcome::Refused, Some(NotifyEvent::Refused)),
+            (OpAction::Rollback, OpOutcome::Succeeded, Some(NotifyEvent::RolledBack)),
+            (
+                OpAction::AutoRollback,
+                OpOutcome::Succeeded,
+                Some(NotifyEvent::AutoRollback),
+            ),
+            (
+                OpAction::AutoRollback,
+                OpOutcome::Failed,
+                Some(NotifyEvent::AutoRollback),
+            ),
+            (OpAction::Deploy, OpOutcome::Unchanged, None),
+            (OpAction::Smoke, OpOutcome::Succeeded, None),
+            (OpAction::Smoke, OpOutcome::Failed, None),
+        ];
+        for (i, (action, outcome, expected)) in cases.into_iter().enumerate() {
+            let op = i as OpId;
+            assert_eq!(tap.observe(&store, &started(op, "production", action)), None);
+            assert_eq!(tap.observe(&store, &finished(op, "production", action, outcome)), None);
+            let got = match rx.try_recv() {
+                Ok(Job::Send(n)) => {
+                    assert_eq!(n.environment.as_deref(), Some("production"));
+                    assert!(n.title.starts_with("shop: "), "{}", n.title);
+                    assert_eq!(n.text, "what happened");
+                    Some(n.event)
+                }
+                Ok(Job::Configure(_)) => panic!("unexpected reconfiguration"),
+                Err(_) => None,
+            };
+            assert_eq!(got, expected, "{action:?} {outcome:?}");
+        }
+    }
+
+    #[test]
+    fn a_promotion_waiting_for_approval_is_news_and_a_blocked_one_is_not() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(tmp.path()).unwrap();
+        let (tx, mut rx) = mpsc::channel(64);
+        let mut tap = Tap::new("shop".into(), tx);
+        let preview = |blocked: Option<String>, approval: bool| Event::PromotionPreview {
+            env: "production".into(),
+            source: "staging".into(),
+            current: None,
+            candidate: Some(release("cccc3333")),
+            commits: Vec::new(),
+            approval,
+            blocked,
+        };
+        tap.observe(&store, &preview(Some("smoke gate closed".into()), true));
+        tap.observe(&store, &preview(None, false));
+        assert!(rx.try_recv().is_err());
+        tap.observe(&store, &preview(None, true));
+        let Ok(Job::Send(n)) = rx.try_recv() else {
+            panic!("approval_waiting expected")
+        };
+        assert_eq!(n.event, NotifyEvent::ApprovalWaiting);
+        assert!(n.title.contains("waits for approval"), "{}", n.title);
+    }
+
+    #[test]
+    fn a_full_outbox_drops_with_one_warning_and_never_blocks() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = Store::open(tmp.path()).unwrap();
+        let (tx, _rx) = mpsc::channel(1);
+        let mut tap = Tap::new("shop".into(), tx);
+        let mut warnings = 0;
+        for op in 0..5 {
+            tap.observe(&store, &started(op, "staging", OpAction::Deploy));
+            let finished = finished(op, "staging", OpAction::Deploy, OpOutcome::Succeeded);
+            warnings += usize::from(tap.observe(&store, &finished).is_some());
+        }
+        assert_eq!(warnings, 1, "one warning per burst");
+    }
+}

@@ -4,7 +4,8 @@
 //! as [`Event::Notification`]s through the engine's sink (shown and recorded).
 //!
 //! When the engine shuts down (the recorder drops the tap, closing the queue) the deliveries
-//! under way get [`DRAIN`] to finish; what is still pending then is reported as failed.
+//! under way get [`DRAIN`] to finish, retries included (a one-shot `shipdeck deploy` ends as
+//! soon as its release is out); what is still pending then is reported as failed.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,6 +27,8 @@ pub const FIRST_BACKOFF: Duration = Duration::from_secs(2);
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long deliveries under way may still take once shipdeck is exiting.
 pub const DRAIN: Duration = Duration::from_secs(20);
+/// After [`DRAIN`], how long the cut deliveries have to say so.
+const LAST_WORDS: Duration = Duration::from_secs(2);
 /// Notifications waiting to be delivered before new ones are dropped.
 const QUEUE: usize = 256;
 
@@ -97,10 +100,14 @@ async fn run(mut rx: mpsc::Receiver<Job>, mut config: Arc<Config>, sink: EventSi
             Some(_) = deliveries.join_next(), if !deliveries.is_empty() => {}
         }
     }
-    // Exiting: retries are cut short; an attempt under way may finish within DRAIN.
-    exiting.cancel();
-    let _ = tokio::time::timeout(DRAIN, async { while deliveries.join_next().await.is_some() {} }).await;
-    deliveries.abort_all();
+    // Exiting: what is under way may finish, retries included, within DRAIN; then it is cut,
+    // and each cut delivery reports itself failed.
+    let drained = tokio::time::timeout(DRAIN, async { while deliveries.join_next().await.is_some() {} }).await;
+    if drained.is_err() {
+        exiting.cancel();
+        let _ = tokio::time::timeout(LAST_WORDS, async { while deliveries.join_next().await.is_some() {} }).await;
+        deliveries.abort_all();
+    }
 }
 
 struct Delivery {
@@ -115,14 +122,20 @@ impl Delivery {
         let mut backoff = FIRST_BACKOFF;
         let kind = self.channel.channel.kind();
         for attempt in 1..=ATTEMPTS {
-            let result = match tokio::time::timeout(
+            let attempt_once = tokio::time::timeout(
                 ATTEMPT_TIMEOUT,
                 deliver_once(&self.channel, &self.config, &self.notification),
-            )
-            .await
-            {
-                Ok(r) => r,
-                Err(_) => Err(format!("no answer within {}s", ATTEMPT_TIMEOUT.as_secs())),
+            );
+            let result = tokio::select! {
+                r = attempt_once => match r {
+                    Ok(r) => r,
+                    Err(_) => Err(format!("no answer within {}s", ATTEMPT_TIMEOUT.as_secs())),
+                },
+                _ = exiting.cancelled() => {
+                    let message = format!("{kind} failed: shipdeck exited before it was delivered");
+                    self.report(DeliveryStatus::Failed, attempt, message).await;
+                    return;
+                }
             };
             let why = match result {
                 Ok(answer) => {
@@ -137,17 +150,12 @@ impl Delivery {
                 self.report(DeliveryStatus::Failed, attempt, message).await;
                 return;
             }
-            if exiting.is_cancelled() {
-                let message = format!("{kind} failed: {why} (not retried: shipdeck is exiting)");
-                self.report(DeliveryStatus::Failed, attempt, message).await;
-                return;
-            }
             let message = format!("{kind} failed: {why} (retrying in {}s)", backoff.as_secs());
             self.report(DeliveryStatus::Retrying, attempt, message).await;
             tokio::select! {
                 _ = tokio::time::sleep(backoff) => {}
                 _ = exiting.cancelled() => {
-                    let message = format!("{kind} failed: {why} (not retried: shipdeck is exiting)");
+                    let message = format!("{kind} failed: {why} (not retried: shipdeck exited)");
                     self.report(DeliveryStatus::Failed, attempt, message).await;
                     return;
                 }
