@@ -110,6 +110,11 @@ impl<W: Write> HeadlessView<W> {
     /// Writes one event; returns the session's outcome when the event ends it.
     /// Writes the event; returns the session's exit code once its run or operation is over.
     pub fn handle(&mut self, event: &Event) -> io::Result<Option<ExitCode>> {
+        // Other processes' runs are for a console that follows the history; a script reads
+        // its own run (or watch) alone.
+        if matches!(event, Event::RunsElsewhere { .. }) {
+            return Ok(None);
+        }
         match self.format {
             Format::Json => {
                 serde_json::to_writer(&mut self.out, event)?;

@@ -188,6 +188,16 @@ fn a_worker_that_exits_at_once_fails_the_deploy_and_the_previous_release_comes_b
     let (web, before) = web_and_worker_images(&d);
     assert_eq!(web, before);
 
+    // The worker dies: deploying the release that runs is not "unchanged", it places the
+    // release again, worker included.
+    let worker_id = d.running("process");
+    run(Command::new("docker").args(["kill", &worker_id[0]]));
+    let out = d.shipdeck(&["deploy", "staging"]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(said.contains("its process `worker` does not"), "{said}");
+    assert_eq!(web_and_worker_images(&d), (web.clone(), web.clone()), "{said}");
+
     d.configure("[environments.staging.processes.worker]\ncommand = \"echo the worker gives up; exit 3\"\n");
     d.build();
     let out = d.shipdeck(&["deploy", "staging"]);
@@ -202,4 +212,57 @@ fn a_worker_that_exits_at_once_fails_the_deploy_and_the_previous_release_comes_b
         (web.clone(), web),
         "the previous worker is back"
     );
+}
+
+/// An accessory takes the environment's secrets it names, as variables; their values (and
+/// their base64) never show in what shipdeck prints of it; a secret it needs whose host
+/// variable is unset refuses to start it, naming the variable.
+#[test]
+fn an_accessory_gets_the_secrets_it_names_masked_in_its_logs() {
+    require_docker(&["python:3.11-slim"]);
+    const TOKEN: &str = "acc-secret-9f3b2c71d04e";
+    let cache = r#"[environments.staging.secrets]
+CACHE_TOKEN = { env = "SHIPDECK_TEST_CACHE_TOKEN" }
+[environments.staging.accessories.cache]
+image = "python:3.11-slim"
+command = ["python", "-c", "import os, base64, time\nt = os.environ['CACHE_TOKEN']\nprint('token', t, base64.b64encode(t.encode()).decode(), flush=True)\ntime.sleep(3600)"]
+secrets = ["CACHE_TOKEN"]
+"#;
+    let d = Deployable::new(cache);
+    d.build();
+    let vars = [("SHIPDECK_TEST_CACHE_TOKEN", TOKEN)];
+
+    let out = d.shipdeck_with(&["deploy", "staging"], &vars);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    let ids = d.running("accessory");
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    let env = inspect(&ids[0], "{{json .Config.Env}}");
+    assert!(
+        env.contains(&format!("CACHE_TOKEN={TOKEN}")),
+        "the accessory did not get its secret: {env}"
+    );
+
+    let logs = d.shipdeck_with(&["accessory", "staging", "cache", "logs"], &vars);
+    let printed = text(&logs);
+    assert_eq!(logs.status.code(), Some(0), "{printed}");
+    assert!(printed.contains("token "), "its logs were not printed: {printed}");
+    let b64 = base64_of(TOKEN);
+    assert!(
+        !printed.contains(TOKEN) && !printed.contains(&b64),
+        "a secret shown in clear: {printed}"
+    );
+
+    // Without the host variable, a restart refuses and names it; the accessory is not
+    // recreated without its secret.
+    let restart = d.shipdeck(&["accessory", "staging", "cache", "restart"]);
+    let said = text(&restart);
+    assert_ne!(restart.status.code(), Some(0), "{said}");
+    assert!(said.contains("$SHIPDECK_TEST_CACHE_TOKEN"), "{said}");
+    assert_eq!(d.running("accessory"), ids, "the accessory was touched: {said}");
+}
+
+fn base64_of(value: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(value)
 }

@@ -33,7 +33,10 @@ impl Tmux {
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
             .collect();
-        let name = format!("shipdeck-test-{}-{dir_name}", std::process::id());
+        // Numbered too: a test may run two consoles on one repository.
+        static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("shipdeck-test-{}-{n}-{dir_name}", std::process::id());
         let status = Command::new("tmux")
             .args([
                 "new-session",
@@ -356,4 +359,50 @@ fn sigint_during_a_run_restores_the_terminal_and_removes_the_run() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// Two consoles on one repository: a commit is run once, by one of them, and the other shows
+/// that run live; a `shipdeck run` in a third shell shows in both.
+#[test]
+fn two_consoles_run_a_commit_once_and_both_follow_runs_made_elsewhere() {
+    require_docker(&["python:3.11-slim"]);
+    let app = TestApp::from_fixture("hello-py");
+    let consoles: Vec<Tmux> = (0..2).map(|_| Tmux::start(app.path(), 120, 36)).collect();
+    for tmux in &consoles {
+        tmux.send(&[BIN, "Enter"]);
+        tmux.wait_for("the console", Duration::from_secs(20), |s| {
+            s.contains("Runs") && s.contains("watch: commits")
+        });
+    }
+    app.write("NOTES", "a commit both consoles see");
+    app.commit_all("seen by two consoles");
+    for tmux in &consoles {
+        let screen = tmux.wait_for("the commit's run", Duration::from_secs(60), |s| s.contains("#1"));
+        assert!(!screen.contains("#2"), "the commit was run twice:\n{screen}");
+    }
+    let left = consoles
+        .iter()
+        .map(|t| t.screen())
+        .filter(|s| s.contains("left to the shipdeck that runs"))
+        .count();
+    assert_eq!(left, 1, "exactly one console leaves the run to the other");
+    for tmux in &consoles {
+        tmux.wait_for("the run, green, in both", Duration::from_secs(240), |s| {
+            s.contains("✓ test") && s.contains("✓ package")
+        });
+    }
+    let store = shipdeck::store::Store::open(&app.path().join(".shipdeck")).unwrap();
+    assert_eq!(store.recent_runs(10).unwrap().len(), 1, "one commit, one run");
+
+    // A headless run in another shell: both consoles show it as it goes.
+    let out = run(app.shipdeck().args(["run"]));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for tmux in &consoles {
+        tmux.wait_for("the headless run", Duration::from_secs(20), |s| s.contains("#2"));
+    }
+    for tmux in &consoles {
+        tmux.send(&["q"]);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    app.assert_no_leftovers();
 }

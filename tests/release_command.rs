@@ -119,3 +119,98 @@ fn release_command_runs_before_the_switch_and_a_failing_one_leaves_the_previous_
     assert!(said.contains("the schema may be ahead"), "{said}");
     assert!(d.health().1.contains(&first));
 }
+
+/// Prints `lines` lines of 100 characters, then, with `sleep`, says MIGRATING and sleeps.
+fn chatty(lines: usize, sleep: u32) -> String {
+    format!(
+        "release_command = '''python -c \"import sys, time\nfor i in range({lines}): print('row', i, 'x' * 90)\nprint('MIGRATING', flush=True); time.sleep({sleep})\"'''\n"
+    )
+}
+
+/// The release_command containers of the app on the engine (any state).
+fn release_command_containers(d: &Deployable) -> Vec<String> {
+    let out = run(std::process::Command::new("docker").args([
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("label=dev.shipdeck.app={}", d.app.name),
+        "--filter",
+        "label=dev.shipdeck.role=release-command",
+    ]));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Attacks: a release_command that floods its output (the log stays bounded, the deploy
+/// goes on), and `kill -9` of shipdeck while a release_command runs (the previous release
+/// keeps serving; the next deploy is told the lock is stale and, once unlocked, replaces the
+/// leftover and deploys).
+#[test]
+fn a_flooding_release_command_is_bounded_and_kill_9_during_one_leaves_the_previous_release_serving() {
+    require_docker(&["python:3.11-slim"]);
+    let d = Deployable::new(&chatty(60_000, 0));
+    let first = d.build();
+    let out = d.shipdeck(&["deploy", "staging"]);
+    let said = text(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        &said[said.len().saturating_sub(2000)..]
+    );
+    assert!(
+        said.contains("more lines of the release_command's output not shown"),
+        "the flood was not cut"
+    );
+    assert!(said.lines().count() < 12_000, "{} lines printed", said.lines().count());
+    let store = shipdeck::store::Store::open(&d.app.path().join(".shipdeck")).unwrap();
+    let ops = store.operations(&d.app.name, Some("staging"), 10).unwrap();
+    let kept = store.operation_log(ops[0].id).unwrap();
+    assert!(kept.len() < 12_000, "the kept log is not bounded: {} lines", kept.len());
+    assert!(d.health().1.contains(&first));
+
+    // A second release whose release_command takes long: shipdeck is killed during it.
+    d.configure(&chatty(1, 300));
+    let second = d.next_release("second");
+    let mut child = d
+        .app
+        .shipdeck()
+        .args(["deploy", "staging"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let waited = std::time::Instant::now();
+    while release_command_containers(&d).is_empty() {
+        assert!(waited.elapsed().as_secs() < 120, "the release_command never started");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    run(std::process::Command::new("kill").args(["-9", &child.id().to_string()]));
+    let _ = child.wait();
+    let (status, body) = d.health();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(&first) && !body.contains(&second), "{body}");
+
+    d.configure(&chatty(1, 0));
+    let third = d.next_release("third");
+    let refused = d.shipdeck(&["deploy", "staging"]);
+    let said = text(&refused);
+    assert_ne!(refused.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("INTERRUPTED") && said.contains("shipdeck unlock staging"),
+        "{said}"
+    );
+    let unlocked = d.shipdeck(&["unlock", "staging"]);
+    assert_eq!(unlocked.status.code(), Some(0), "{}", text(&unlocked));
+    let out = d.shipdeck(&["deploy", "staging"]);
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    assert!(d.health().1.contains(&third), "{said}");
+    assert!(
+        release_command_containers(&d).is_empty(),
+        "the killed release_command's container was left: {said}"
+    );
+}

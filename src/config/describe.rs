@@ -297,7 +297,12 @@ fn describe_environment(out: &mut String, env: &EnvironmentConfig) {
             } else {
                 format!(", keeps {}", a.volumes.join(", "))
             };
-            format!("{} ({}{kept})", a.name, a.image)
+            let secrets = if a.secrets.is_empty() {
+                String::new()
+            } else {
+                format!(", secrets {}", a.secrets.join(", "))
+            };
+            format!("{} ({}{kept}{secrets})", a.service.name, a.service.image)
         })
         .collect();
     field_list(out, "accessories", &accessories);

@@ -4,58 +4,35 @@
 //! `[environments.X.secrets]` (secrets for this environment only).
 //!
 //! An accessory has the keys of a stage service (image, command, entrypoint, env, ready,
-//! ready_timeout) plus `volumes`; when the services parser lands the two share it.
-
-use std::time::Duration;
+//! ready_timeout), read by `services::read_service`, plus `volumes`.
 
 use toml::de::DeValue;
 
 use crate::config::diagnostic::Sink;
 use crate::config::environments::command_spec;
-use crate::config::model::{CommandSpec, SecretConfig};
+use crate::config::hint::did_you_mean;
+use crate::config::model::{CommandSpec, SecretConfig, ServiceConfig};
 use crate::config::reader::{toml_key, Table};
 use crate::config::rules::is_valid_unit_name;
 use crate::config::sections::read_secret_entries;
+use crate::config::services::read_service;
 use crate::config::stages::read_env;
 
-const ACCESSORY_KEYS: &[&str] = &[
-    "image",
-    "command",
-    "entrypoint",
-    "env",
-    "ready",
-    "ready_timeout",
-    "volumes",
-];
 const PROCESS_KEYS: &[&str] = &["command", "env"];
 
 /// `[environments.X.accessories.NAME]`: a container that lives beside the releases (started on
 /// the first deploy, never restarted by deploys or rollbacks), reached on the environment's
-/// network at host `NAME`.
+/// network at host `NAME`. It is a service (`[services.NAME]`'s keys, read by the same reader,
+/// made ready by the same `docker::wait_ready`) that keeps data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessoryConfig {
-    pub name: String,
-    pub image: String,
-    /// Exec form, replacing the image's `CMD`.
-    pub command: Option<Vec<String>>,
-    /// Exec form, replacing the image's `ENTRYPOINT`.
-    pub entrypoint: Option<Vec<String>>,
-    pub env: Vec<(String, String)>,
-    /// Run inside it until it succeeds; `None`: its HEALTHCHECK, else being up for a moment.
-    pub ready: Option<CommandSpec>,
-    /// How long `ready` may take; [`AccessoryConfig::DEFAULT_READY_TIMEOUT`] when unset.
-    pub ready_timeout: Option<Duration>,
+    pub service: ServiceConfig,
     /// Absolute paths in the container, each a named volume kept across deploys, rollbacks,
     /// restarts and `shipdeck clean`.
     pub volumes: Vec<String>,
-}
-
-impl AccessoryConfig {
-    pub const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(60);
-
-    pub fn ready_timeout(&self) -> Duration {
-        self.ready_timeout.unwrap_or(Self::DEFAULT_READY_TIMEOUT)
-    }
+    /// Names of the environment's secrets (`[secrets]` or its own) passed into it as variables,
+    /// e.g. the database's password; masked like every secret.
+    pub secrets: Vec<String>,
 }
 
 /// `[environments.X.processes.NAME]`: another process of the same release (same image),
@@ -78,11 +55,8 @@ pub(crate) struct EnvParts {
 }
 
 /// Reads `release_command`, `accessories`, `processes` and `secrets` of the environment `t`.
-pub(crate) fn read_env_parts(sink: &mut Sink<'_>, t: &Table<'_, '_>) -> EnvParts {
+pub(crate) fn read_env_parts(sink: &mut Sink<'_>, t: &Table<'_, '_>, top_secrets: &[SecretConfig]) -> EnvParts {
     let release_command = command_spec(sink, t, "release_command");
-    let accessories = named_tables(sink, t, "accessories", |sink, name, table| {
-        read_accessory(sink, name, table)
-    });
     let processes = named_tables(sink, t, "processes", |sink, name, table| {
         read_process(sink, name, table)
     });
@@ -90,6 +64,10 @@ pub(crate) fn read_env_parts(sink: &mut Sink<'_>, t: &Table<'_, '_>) -> EnvParts
         Some(table) => read_secret_entries(sink, &table, &format!("{}.secrets", t.label.trim_end_matches(']'))),
         None => Vec::new(),
     };
+    let known: Vec<&str> = top_secrets.iter().chain(&secrets).map(|s| s.name.as_str()).collect();
+    let accessories = named_tables(sink, t, "accessories", |sink, name, table| {
+        read_accessory(sink, name, table, &known)
+    });
     let parts = EnvParts {
         release_command,
         accessories,
@@ -132,22 +110,40 @@ fn named_tables<T>(
     out
 }
 
-fn read_accessory(sink: &mut Sink<'_>, name: &str, t: &Table<'_, '_>) -> Option<AccessoryConfig> {
+/// `known`: the names of the secrets the environment has, which `secrets` may name.
+fn read_accessory(sink: &mut Sink<'_>, name: &str, t: &Table<'_, '_>, known: &[&str]) -> Option<AccessoryConfig> {
+    let service = read_service(sink, name, t, &["volumes", "secrets"]);
+    let volumes = read_volumes(sink, t);
     let before = sink.len();
-    let guessed = t.check_keys(sink, ACCESSORY_KEYS);
-    let image = t.non_empty_str(sink, "image");
-    if image.is_none() && !t.has("image") && !guessed.contains(&"image") {
-        sink.error(
-            t.at(),
-            format!("missing `image` in {}", t.label),
-            Some("e.g. image = \"postgres:15\"".into()),
+    let mut secrets = Vec::new();
+    for secret in t.str_list(sink, "secrets").unwrap_or_default() {
+        let wanted = secret.get_ref();
+        if known.contains(&wanted.as_str()) {
+            secrets.push(wanted.clone());
+            continue;
+        }
+        let hint = did_you_mean(wanted, known.iter().copied()).or_else(|| {
+            Some("an accessory's `secrets` names entries of [secrets] or of the environment's own secrets".into())
+        });
+        t.invalid(
+            sink,
+            secret.span().start,
+            "secrets",
+            &format!("no secret `{wanted}` is defined for this environment"),
+            hint,
         );
     }
-    let command = exec_list(sink, t, "command");
-    let entrypoint = exec_list(sink, t, "entrypoint");
-    let env = read_env(sink, t, "env", &t.label);
-    let ready = command_spec(sink, t, "ready");
-    let ready_timeout = t.duration(sink, "ready_timeout");
+    let secrets_ok = sink.len() == before;
+    Some(AccessoryConfig {
+        service: service?,
+        volumes: volumes?,
+        secrets: secrets_ok.then_some(secrets)?,
+    })
+}
+
+/// An accessory's `volumes`: absolute paths inside the container, each once. `None` when one is wrong.
+fn read_volumes(sink: &mut Sink<'_>, t: &Table<'_, '_>) -> Option<Vec<String>> {
+    let before = sink.len();
     let mut volumes = Vec::new();
     for path in t.str_list(sink, "volumes").unwrap_or_default() {
         let p = path.get_ref();
@@ -172,21 +168,7 @@ fn read_accessory(sink: &mut Sink<'_>, name: &str, t: &Table<'_, '_>) -> Option<
             volumes.push(p.clone());
         }
     }
-    (sink.len() == before).then(|| AccessoryConfig {
-        name: name.to_string(),
-        image: image.map(|i| i.into_inner()).unwrap_or_default(),
-        command,
-        entrypoint,
-        env,
-        ready,
-        ready_timeout,
-        volumes,
-    })
-}
-
-/// An accessory's `command`/`entrypoint`: exec form, or a string run by `sh -c`.
-fn exec_list(sink: &mut Sink<'_>, t: &Table<'_, '_>, key: &str) -> Option<Vec<String>> {
-    command_spec(sink, t, key).map(|c| c.argv())
+    (sink.len() == before).then_some(volumes)
 }
 
 fn read_process(sink: &mut Sink<'_>, name: &str, t: &Table<'_, '_>) -> Option<ProcessConfig> {
@@ -215,7 +197,7 @@ fn read_process(sink: &mut Sink<'_>, name: &str, t: &Table<'_, '_>) -> Option<Pr
 /// for both would be two hosts of one name.
 fn check_names(sink: &mut Sink<'_>, t: &Table<'_, '_>, parts: &EnvParts) {
     for p in &parts.processes {
-        if parts.accessories.iter().any(|a| a.name == p.name) {
+        if parts.accessories.iter().any(|a| a.service.name == p.name) {
             sink.error(
                 t.at(),
                 format!(

@@ -8,7 +8,7 @@ use toml::de::DeValue;
 use crate::config::diagnostic::Sink;
 use crate::config::graph;
 use crate::config::hint::did_you_mean;
-use crate::config::model::{CommandSpec, EnvironmentConfig, HealthcheckConfig};
+use crate::config::model::{CommandSpec, EnvironmentConfig, HealthcheckConfig, SecretConfig};
 use crate::config::reader::{toml_key, Table};
 use crate::config::rules::{is_valid_unit_name, Publish};
 use crate::config::smoke::read_smoke;
@@ -46,6 +46,7 @@ pub(crate) struct ParsedEnvironment {
 pub(crate) fn read_environments(
     sink: &mut Sink<'_>,
     root: &Table<'_, '_>,
+    top_secrets: &[SecretConfig],
 ) -> (Vec<ParsedEnvironment>, Option<Range<usize>>) {
     let Some(envs) = root.table(sink, "environments", "[environments]".into()) else {
         return (Vec::new(), None);
@@ -67,13 +68,18 @@ pub(crate) fn read_environments(
             continue;
         };
         let t = Table::new(format!("[environments.{}]", toml_key(&name)), value.span(), t);
-        out.push(read_environment(sink, name, &t));
+        out.push(read_environment(sink, name, &t, top_secrets));
     }
     let span = root.get("environments").map(|v| v.span());
     (out, span)
 }
 
-fn read_environment(sink: &mut Sink<'_>, name: String, t: &Table<'_, '_>) -> ParsedEnvironment {
+fn read_environment(
+    sink: &mut Sink<'_>,
+    name: String,
+    t: &Table<'_, '_>,
+    top_secrets: &[SecretConfig],
+) -> ParsedEnvironment {
     let before = sink.len();
     t.check_keys(sink, ENV_KEYS);
     let publish_value = t.get("publish").map(|v| v.span().start);
@@ -111,7 +117,7 @@ fn read_environment(sink: &mut Sink<'_>, name: String, t: &Table<'_, '_>) -> Par
     let approval = t.bool(sink, "approval").unwrap_or(false);
     let auto_rollback = t.bool(sink, "auto_rollback").unwrap_or(false);
     let smoke = read_smoke(sink, t, &name, publish.is_some());
-    let parts = crate::config::env_parts::read_env_parts(sink, t);
+    let parts = crate::config::env_parts::read_env_parts(sink, t, top_secrets);
     let config = (sink.len() == before).then(|| EnvironmentConfig {
         name: name.clone(),
         publish,

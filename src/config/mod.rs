@@ -90,8 +90,8 @@ pub fn parse(text: &str, file_name: &str, app_dir: Option<&Path>) -> Result<Conf
     let watch = sections::read_watch(&mut sink, &root);
     let defaults = app.as_ref().map_or(StageLimits::DEFAULT, |a| a.limits);
     let parsed_stages = stages::read_stages(&mut sink, &root, app_dir, misspelt.contains(&"stages"), defaults);
-    let (parsed_envs, envs_span) = environments::read_environments(&mut sink, &root);
     let secrets = sections::read_secrets(&mut sink, &root);
+    let (parsed_envs, envs_span) = environments::read_environments(&mut sink, &root, &secrets);
     let parsed_services = services::read_services(&mut sink, &root);
     let notify = notifications::read_notify(&mut sink, &root, &secrets, &parsed_envs);
 

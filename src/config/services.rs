@@ -7,7 +7,7 @@ use serde_spanned::Spanned;
 use toml::de::DeValue;
 
 use crate::config::diagnostic::Sink;
-use crate::config::environments::{command_spec, exec_form};
+use crate::config::environments::command_spec;
 use crate::config::hint::did_you_mean;
 use crate::config::model::ServiceConfig;
 use crate::config::reader::{toml_key, Table};
@@ -113,8 +113,9 @@ pub(crate) fn read_service(
         );
     }
     let image = t.non_empty_str(sink, "image");
-    let command = exec_form(sink, t, "command");
-    let entrypoint = exec_form(sink, t, "entrypoint");
+    // Exec form, or one string run by `sh -c`.
+    let command = command_spec(sink, t, "command").map(|c| c.argv());
+    let entrypoint = command_spec(sink, t, "entrypoint").map(|c| c.argv());
     let env = read_env(sink, t, "env", &t.label);
     let ready = command_spec(sink, t, "ready");
     // parse_duration refuses "0s": a service that must be ready at once never is.

@@ -123,3 +123,41 @@ fn describe_never_shows_secret_values_only_their_source() {
     let text = cfg.describe();
     assert!(text.contains("TOKEN") && text.contains("from $HOST_TOKEN"), "{text}");
 }
+
+#[test]
+fn an_accessory_names_secrets_the_environment_has() {
+    let base = "[app]\nname = \"a\"\n[stages.p]\ndockerfile = \"Dockerfile\"\n[secrets]\nAPI = { env = \"HOST_API\" }\n[environments.staging]\n[environments.staging.secrets]\nDB_PASSWORD = { env = \"STAGING_DB\" }\n[environments.staging.accessories.db]\nimage = \"postgres:15\"\n";
+    let ok = parse(
+        &format!("{base}secrets = [\"DB_PASSWORD\", \"API\"]\n"),
+        "release.toml",
+        None,
+    )
+    .unwrap();
+    let acc = &ok.environment("staging").unwrap().accessories[0];
+    assert_eq!(acc.secrets, vec!["DB_PASSWORD".to_string(), "API".to_string()]);
+    assert_eq!(acc.service.name, "db");
+    let err = parse(&format!("{base}secrets = [\"DB_PASSWROD\"]\n"), "release.toml", None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("no secret `DB_PASSWROD` is defined for this environment"),
+        "{err}"
+    );
+    assert!(err.contains("DB_PASSWORD"), "the hint names the closest: {err}");
+    assert!(err.contains("release.toml:12:12:"), "{err}");
+}
+
+#[test]
+fn an_accessory_takes_a_services_keys_with_the_same_reader() {
+    let text = "[app]\nname = \"a\"\n[stages.p]\ndockerfile = \"Dockerfile\"\n[environments.staging.accessories.db]\nimage = \"postgres:15\"\ncommand = \"postgres -c fsync=off\"\nready_timeout = \"5s\"\nvolumes = [\"/data\"]\nreadyy = \"x\"\n";
+    let err = parse(text, "release.toml", None).unwrap_err().to_string();
+    assert!(err.contains("unknown key `readyy`") && err.contains("ready"), "{err}");
+    let ok = parse(&text.replace("readyy = \"x\"\n", ""), "release.toml", None).unwrap();
+    let acc = &ok.environment("staging").unwrap().accessories[0];
+    assert_eq!(acc.service.ready_timeout, std::time::Duration::from_secs(5));
+    assert_eq!(
+        acc.service.command.as_deref(),
+        Some(&["sh".to_string(), "-c".to_string(), "postgres -c fsync=off".to_string()][..])
+    );
+    assert_eq!(acc.volumes, vec!["/data".to_string()]);
+}

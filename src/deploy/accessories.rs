@@ -4,8 +4,6 @@
 //! one that runs. Their volumes are named, labelled with the app, environment, accessory and
 //! path, and carry no owner: the reaper and `shipdeck clean` never remove them.
 
-use std::time::{Duration, Instant};
-
 use crate::config::AccessoryConfig;
 use crate::deploy::target::health_of;
 use crate::deploy::{network, Target};
@@ -15,9 +13,6 @@ use crate::docker::{labels, names, DeploymentSpec, DockerError, LabelledContaine
 pub const ROLE: &str = "accessory";
 /// The role label of an accessory's kept volumes.
 pub const VOLUME_ROLE: &str = "accessory-volume";
-/// Without `ready` or a HEALTHCHECK: how long it must stay up to count as ready.
-const SETTLE: Duration = Duration::from_secs(1);
-const POLL: Duration = Duration::from_millis(500);
 /// Log lines shown when one never gets ready.
 const LOG_LINES: usize = 20;
 
@@ -96,34 +91,39 @@ pub async fn states(target: &Target) -> Result<Vec<PartState>, DockerError> {
         .accessories
         .iter()
         .map(|a| {
-            let c = found.iter().find(|(k, _)| *k == a.name).map(|(_, c)| c);
-            PartState::of(&a.name, &a.image, c)
+            let c = found.iter().find(|(k, _)| *k == a.service.name).map(|(_, c)| c);
+            PartState::of(&a.service.name, &a.service.image, c)
         })
         .collect())
 }
 
 /// Before a release is placed: every accessory runs and is ready. Creates the missing ones
 /// (with their volumes), starts the stopped ones, and leaves the running ones alone.
-pub async fn ensure_all(target: &Target, log: &mut (dyn FnMut(String) + Send)) -> Result<(), String> {
+/// `secrets`: `KEY=value` of the environment's secrets; each accessory gets those it names.
+pub async fn ensure_all(
+    target: &Target,
+    secrets: &[String],
+    log: &mut (dyn FnMut(String) + Send),
+) -> Result<(), String> {
     if target.env.accessories.is_empty() {
         return Ok(());
     }
     let net = network::ensure(target).await.map_err(|e| e.to_string())?;
     for acc in &target.env.accessories {
-        let id = match find(target, &acc.name).await.map_err(|e| e.to_string())? {
+        let id = match find(target, &acc.service.name).await.map_err(|e| e.to_string())? {
             Some(c) if c.state == "running" => c.id,
             Some(c) => {
-                log(format!("accessory {} is {}: starting it", acc.name, c.state));
+                log(format!("accessory {} is {}: starting it", acc.service.name, c.state));
                 target.docker.start(&c.id).await.map_err(|e| e.to_string())?;
                 c.id
             }
             None => {
-                let id = create(target, acc, &net).await.map_err(|e| e.to_string())?;
+                let id = create(target, acc, &net, secrets).await.map_err(|e| e.to_string())?;
                 log(format!(
                     "accessory {}: created {} from {}",
-                    acc.name,
-                    container_name(&target.app, &target.env.name, &acc.name),
-                    acc.image
+                    acc.service.name,
+                    container_name(&target.app, &target.env.name, &acc.service.name),
+                    acc.service.image
                 ));
                 target.docker.start(&id).await.map_err(|e| e.to_string())?;
                 id
@@ -135,52 +135,67 @@ pub async fn ensure_all(target: &Target, log: &mut (dyn FnMut(String) + Send)) -
 }
 
 /// Creates the accessory's container, and its volumes unless they exist (kept data).
-async fn create(target: &Target, acc: &AccessoryConfig, net: &str) -> Result<String, DockerError> {
+async fn create(target: &Target, acc: &AccessoryConfig, net: &str, secrets: &[String]) -> Result<String, DockerError> {
     let docker = &target.docker;
     let (app, env) = (&target.app, &target.env.name);
-    if !docker.image_exists(&acc.image).await? {
+    if !docker.image_exists(&acc.service.image).await? {
         return Err(DockerError::ImageUnavailable {
-            image: acc.image.clone(),
-            message: format!("accessory {} of {env} needs it", acc.name),
+            image: acc.service.image.clone(),
+            message: format!("accessory {} of {env} needs it", acc.service.name),
         });
     }
     let mut binds = Vec::new();
     for path in &acc.volumes {
-        let volume = volume_name(app, env, &acc.name, path);
+        let volume = volume_name(app, env, &acc.service.name, path);
         let set = labels::set(&[
             (labels::APP, app),
             (labels::ENV, env),
             (labels::ROLE, VOLUME_ROLE),
-            (labels::ACCESSORY, &acc.name),
+            (labels::ACCESSORY, &acc.service.name),
             (labels::CACHE_PATH, path),
         ]);
         docker.ensure_volume(&volume, set).await?;
         binds.push(format!("{volume}:{path}"));
     }
     let spec = DeploymentSpec {
-        name: container_name(app, env, &acc.name),
-        image: acc.image.clone(),
-        env: acc.env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+        name: container_name(app, env, &acc.service.name),
+        image: acc.service.image.clone(),
+        env: accessory_env(acc, secrets),
         labels: labels::set(&[
             (labels::APP, app),
             (labels::ENV, env),
             (labels::ROLE, ROLE),
-            (labels::ACCESSORY, &acc.name),
+            (labels::ACCESSORY, &acc.service.name),
         ]),
         publish: None,
-        command: acc.command.clone(),
-        entrypoint: acc.entrypoint.clone(),
+        command: acc.service.command.clone(),
+        entrypoint: acc.service.entrypoint.clone(),
         healthcheck: None,
         network: Some(net.to_string()),
-        aliases: vec![acc.name.clone()],
+        aliases: vec![acc.service.name.clone()],
         binds,
     };
     docker.create_deployment(&spec).await
 }
 
-/// Waits until the accessory is ready: its `ready` command succeeds inside it; else its
-/// HEALTHCHECK says healthy; else it stays up for a moment. Gives up after `ready_timeout`,
-/// with its last log lines.
+/// The accessory's `env`, then the secrets it names (from `secrets`, `KEY=value`).
+fn accessory_env(acc: &AccessoryConfig, secrets: &[String]) -> Vec<String> {
+    let mut env: Vec<String> = acc.service.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    env.extend(
+        secrets
+            .iter()
+            .filter(|kv| {
+                kv.split_once('=')
+                    .is_some_and(|(k, _)| acc.secrets.iter().any(|n| n == k))
+            })
+            .cloned(),
+    );
+    env
+}
+
+/// Waits until the accessory is ready, judged like a stage's service (`docker::wait_ready`):
+/// its `ready` command succeeds inside it, else its HEALTHCHECK says healthy, else its exposed
+/// ports listen, else it runs. Gives up after `ready_timeout`, with its last log lines.
 async fn wait_ready(
     target: &Target,
     acc: &AccessoryConfig,
@@ -188,51 +203,27 @@ async fn wait_ready(
     log: &mut (dyn FnMut(String) + Send),
 ) -> Result<(), String> {
     let docker = &target.docker;
-    let limit = acc.ready_timeout();
-    let started = Instant::now();
-    let mut next_note = Duration::from_secs(5);
-    let failed = |why: String| async move {
-        let lines = docker.last_log_lines(id, LOG_LINES).await;
-        let tail = if lines.is_empty() {
-            String::new()
-        } else {
-            format!("; its last lines:\n{}", lines.join("\n"))
-        };
-        Err(format!("accessory {} is not ready: {why}{tail}", acc.name))
-    };
-    loop {
-        let Some(state) = docker.container_state(id).await.map_err(|e| e.to_string())? else {
-            return Err(format!("accessory {}: its container disappeared", acc.name));
-        };
-        if !state.running && state.status != "created" {
-            let code = state.exit_code.map(|c| format!(" with code {c}")).unwrap_or_default();
-            return failed(format!("it exited{code}")).await;
-        }
-        let ready = match (&acc.ready, state.health.as_deref()) {
-            (Some(cmd), _) => docker
-                .exec(id, cmd.argv(), Vec::new())
-                .await
-                .is_ok_and(|out| out.exit_code == Some(0)),
-            (None, Some(health)) => health == "healthy",
-            (None, None) => started.elapsed() >= SETTLE,
-        };
-        if ready {
-            log(format!("accessory {} is ready", acc.name));
-            return Ok(());
-        }
-        if started.elapsed() >= limit {
-            return failed(format!("not ready within {} s", limit.as_secs())).await;
-        }
-        if started.elapsed() >= next_note {
+    let service = &acc.service;
+    let mut note = |line: String| log(format!("accessory {}: {line}", service.name));
+    match crate::docker::wait_ready(docker, id, service, service.ready_timeout, &mut note).await {
+        Ok(ready) => {
             log(format!(
-                "waiting for accessory {} ({} s; giving up after {} s)",
-                acc.name,
-                next_note.as_secs(),
-                limit.as_secs()
+                "accessory {} is ready ({}, after {} ms)",
+                service.name,
+                ready.check.describe(),
+                ready.waited.as_millis()
             ));
-            next_note += Duration::from_secs(5);
+            Ok(())
         }
-        tokio::time::sleep(POLL).await;
+        Err(why) => {
+            let lines = docker.last_log_lines(id, LOG_LINES).await;
+            let tail = if lines.is_empty() {
+                String::new()
+            } else {
+                format!("; its last lines:\n{}", lines.join("\n"))
+            };
+            Err(format!("accessory {} is not ready: {why}{tail}", service.name))
+        }
     }
 }
 
@@ -251,10 +242,15 @@ pub enum AccessoryAction {
 }
 
 /// Runs `action` on the accessory `key` (the caller holds the environment's lock for all but
-/// `Logs`); what it did, in lines.
-pub async fn control(target: &Target, key: &str, action: AccessoryAction) -> Result<Vec<String>, String> {
-    let Some(acc) = target.env.accessories.iter().find(|a| a.name == key) else {
-        let known: Vec<&str> = target.env.accessories.iter().map(|a| a.name.as_str()).collect();
+/// `Logs`); what it did, in lines. `secrets` (`KEY=value`) hold at least those it names.
+pub async fn control(
+    target: &Target,
+    key: &str,
+    action: AccessoryAction,
+    secrets: &[String],
+) -> Result<Vec<String>, String> {
+    let Some(acc) = target.env.accessories.iter().find(|a| a.service.name == key) else {
+        let known: Vec<&str> = target.env.accessories.iter().map(|a| a.service.name.as_str()).collect();
         return Err(format!(
             "{} has no accessory `{key}` (release.toml defines: {})",
             target.env.name,
@@ -298,7 +294,7 @@ pub async fn control(target: &Target, key: &str, action: AccessoryAction) -> Res
                 },
                 ..target.clone()
             };
-            ensure_all(&one, &mut log).await?;
+            ensure_all(&one, secrets, &mut log).await?;
         }
         AccessoryAction::Start => {
             let one = Target {
@@ -308,7 +304,7 @@ pub async fn control(target: &Target, key: &str, action: AccessoryAction) -> Res
                 },
                 ..target.clone()
             };
-            ensure_all(&one, &mut log).await?;
+            ensure_all(&one, secrets, &mut log).await?;
         }
     }
     Ok(said)

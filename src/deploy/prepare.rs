@@ -16,7 +16,7 @@ pub async fn before_rollout(
     masker: SecretMasker,
     log: &mut (dyn FnMut(String) + Send),
 ) -> Result<(), String> {
-    accessories::ensure_all(target, log).await?;
+    accessories::ensure_all(target, secrets, log).await?;
     if !matches!(action, OpAction::Deploy | OpAction::Promote) {
         release_command::warn_if_behind(target, release, log).await;
         return Ok(());

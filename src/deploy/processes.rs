@@ -42,6 +42,23 @@ pub fn of<'a>(all: &'a [LabelledContainer], web: &'a str) -> impl Iterator<Item 
         .filter(move |c| c.labels.get(labels::PROCESS_OF).map(String::as_str) == Some(web))
 }
 
+/// The processes release.toml gives the environment that do not run beside the web container
+/// `web`: exited, missing, or restarting.
+pub async fn not_running(target: &Target, web: &str) -> Result<Vec<String>, DockerError> {
+    let all = all(target).await?;
+    let running: Vec<&str> = of(&all, web)
+        .filter(|c| c.state == "running")
+        .filter_map(|c| c.labels.get(labels::PROCESS).map(String::as_str))
+        .collect();
+    Ok(target
+        .env
+        .processes
+        .iter()
+        .filter(|p| !running.contains(&p.name.as_str()))
+        .map(|p| p.name.clone())
+        .collect())
+}
+
 /// The spec of process `process` of the release whose web container is `web`: same image,
 /// same labels (it is the same release), the environment's env plus its own, no published
 /// port.

@@ -120,7 +120,8 @@ async fn follow(
     lines.finish(OutStream::Stderr, &mut emit);
     if cut > 0 {
         log(format!(
-            "… {cut} more line(s) of the release_command's output not shown"
+            "… {} of the release_command's output not shown",
+            crate::text::count(cut, "more line")
         ));
     }
     if streamed.is_err() {

@@ -60,7 +60,18 @@ impl Rollout<'_> {
         let current = running.or_else(|| all.iter().find(|d| d.state == "exited").cloned());
         if let Some(cur) = current.as_ref().filter(|c| c.running()) {
             if cur.release.image_id == self.release.image_id && cur.health() != "unhealthy" {
-                return Ok(RolloutOutcome::Unchanged);
+                // The release is its web container and its processes: one that died (a worker
+                // that crashed) makes the release worth placing again, whole.
+                let down = processes::not_running(target, &cur.container).await?;
+                if down.is_empty() {
+                    return Ok(RolloutOutcome::Unchanged);
+                }
+                let names: Vec<&str> = down.iter().map(String::as_str).collect();
+                log(format!(
+                    "{} runs, but its process {} does not: placing the release again",
+                    cur.container,
+                    crate::text::quoted_list(&names, "and")
+                ));
             }
         }
         if !docker.image_exists(&self.release.image_id).await? {

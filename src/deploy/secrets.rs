@@ -12,6 +12,26 @@ pub fn for_environment(
     env: &EnvironmentConfig,
     lookup: impl Fn(&str) -> Option<String>,
 ) -> Result<Vec<(String, String)>, String> {
+    read(config, env, |_| true, lookup)
+}
+
+/// The secrets of `env` that `names` asks for (an accessory's `secrets`), read like
+/// [`for_environment`]: only these must be set.
+pub fn named(
+    config: &Config,
+    env: &EnvironmentConfig,
+    names: &[String],
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<Vec<(String, String)>, String> {
+    read(config, env, |name| names.iter().any(|n| n == name), lookup)
+}
+
+fn read(
+    config: &Config,
+    env: &EnvironmentConfig,
+    wanted: impl Fn(&str) -> bool,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<Vec<(String, String)>, String> {
     let mut values: Vec<(String, String)> = Vec::new();
     let mut missing = Vec::new();
     let top = config.secrets.iter().map(|s| (s, "[secrets]".to_string()));
@@ -19,7 +39,7 @@ pub fn for_environment(
         .secrets
         .iter()
         .map(|s| (s, format!("[environments.{}.secrets]", env.name)));
-    for (secret, table) in top.chain(own) {
+    for (secret, table) in top.chain(own).filter(|(s, _)| wanted(&s.name)) {
         values.retain(|(name, _)| *name != secret.name);
         match lookup(&secret.env) {
             Some(value) => values.push((secret.name.clone(), value)),

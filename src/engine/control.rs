@@ -13,6 +13,7 @@ use super::operations;
 use super::pipeline::{self, describe_paths, RunSource};
 use super::query::{Ask, ReplyTo};
 use super::recorder::{self, EventSink};
+use super::runner_lease::{Lease, RunnerLease};
 use super::{Command, Engine};
 use crate::config::OnBusy;
 use crate::store::RunNumber;
@@ -36,7 +37,12 @@ pub(super) struct Control {
     watch: Option<ActiveWatch>,
     /// Operations on environments: never cancelled by a trigger or a cancel of runs.
     ops: JoinSet<()>,
+    /// Held once this process runs the app's triggered runs (see [`super::runner_lease`]).
+    runner: Option<RunnerLease>,
 }
+
+/// How often the history is looked at for runs of other processes.
+const FOLLOW_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Who started a run. A new commit supersedes commit and save runs; a save supersedes only
 /// save runs (a commit run is never cancelled by an editor); manual runs are left alone.
@@ -79,13 +85,17 @@ impl Control {
             lanes: HashMap::new(),
             watch: None,
             ops: JoinSet::new(),
+            runner: None,
         }
     }
 
     /// Serves `rx` (commands) and `asks` (queries answered to their asker) until `rx` closes.
     pub async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Command>, mut asks: mpsc::UnboundedReceiver<Ask>) {
+        let mut follow = tokio::time::interval(FOLLOW_EVERY);
+        follow.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
+                _ = follow.tick() => self.sink.request(recorder::RecorderMsg::Follow).await,
                 command = rx.recv() => match command {
                     Some(command) => self.command(command).await,
                     None => break,
@@ -276,7 +286,9 @@ impl Control {
                 };
                 self.note_trigger(&why);
                 self.sink.emit(self.engine.repo_state().await).await;
-                self.spawn_triggered(RunSource::Commit(commit), why);
+                if self.may_run_triggered(&why).await {
+                    self.spawn_triggered(RunSource::Commit(commit), why);
+                }
                 self.watch_status().await;
             }
             Trigger::Saved { paths } => {
@@ -290,11 +302,40 @@ impl Control {
                 let paths: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
                 let why = format!("save: {}", describe_paths(&paths));
                 self.note_trigger(&why);
-                self.spawn_triggered(RunSource::WorkingTree { paths }, why);
+                if self.may_run_triggered(&why).await {
+                    self.spawn_triggered(RunSource::WorkingTree { paths }, why);
+                }
                 self.watch_status().await;
             }
             Trigger::ConfigChanged => self.reload_config().await,
             Trigger::Warning(message) => self.sink.notice(NoticeLevel::Warning, message).await,
+        }
+    }
+
+    /// Whether this process runs the triggered run `why`: it does once it holds the app's
+    /// runner lease; while another process holds it, that one runs it and this one says so
+    /// (and shows the run as it goes, from the history).
+    async fn may_run_triggered(&mut self, why: &str) -> bool {
+        if self.runner.is_some() {
+            return true;
+        }
+        match RunnerLease::try_take(&self.engine.project.state_dir(), "shipdeck") {
+            Ok(Lease::Held(lease)) => {
+                self.runner = Some(lease);
+                true
+            }
+            Ok(Lease::Elsewhere(who)) => {
+                let message = format!(
+                    "{why}: left to the shipdeck that runs this app's triggered runs ({who}); its run shows here as it goes"
+                );
+                self.sink.notice(NoticeLevel::Info, message).await;
+                false
+            }
+            Err(e) => {
+                // Without the lock file (a read-only .shipdeck), run as before rather than never.
+                tracing::warn!("cannot take the runner lease: {e}");
+                true
+            }
         }
     }
 

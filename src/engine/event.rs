@@ -185,6 +185,10 @@ pub enum Event {
     },
     /// Recent runs from the history, newest first, for a view that starts.
     HistoryLoaded { runs: Vec<PastRun> },
+    /// Runs another shipdeck process (a `shipdeck run`, a second console, `shipdeck watch`)
+    /// recorded or advanced in this app's history since the last look, newest first: a view
+    /// follows them live.
+    RunsElsewhere { runs: Vec<PastRun> },
     /// The tail of a finished stage's log, read back from its file.
     StageLogLoaded {
         run: RunNumber,
@@ -366,6 +370,7 @@ impl Event {
             | Event::EngineStatus { .. }
             | Event::RepoState { .. }
             | Event::HistoryLoaded { .. }
+            | Event::RunsElsewhere { .. }
             | Event::WatchStatus { .. }
             | Event::ConfigReloaded { .. }
             | Event::OperationStarted { .. }

@@ -27,7 +27,8 @@ impl Event {
             | Event::RunStarted { .. }
             | Event::RunFinished { .. }
             | Event::RunRejected { .. }
-            | Event::HistoryLoaded { .. } => EventGroup::Run,
+            | Event::HistoryLoaded { .. }
+            | Event::RunsElsewhere { .. } => EventGroup::Run,
             Event::ImagePull { .. }
             | Event::StageStarted { .. }
             | Event::StageLog { .. }

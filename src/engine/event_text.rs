@@ -152,7 +152,7 @@ pub fn visit(event: &mut Event, f: &mut impl FnMut(TextKind, &mut String)) {
                 .chain(commits.iter_mut())
                 .for_each(|c| commit_info(f, c));
         }
-        Event::HistoryLoaded { runs } => runs.iter_mut().for_each(|r| past_run(f, r)),
+        Event::HistoryLoaded { runs } | Event::RunsElsewhere { runs } => runs.iter_mut().for_each(|r| past_run(f, r)),
         Event::WatchStatus { last_trigger, .. } => opt(f, Plain, last_trigger),
         Event::ConfigReloaded { error, .. } => opt(f, Plain, error),
         Event::OperationStarted {

@@ -17,6 +17,7 @@ mod query;
 pub mod reaper;
 pub mod recorder;
 mod run_error;
+pub mod runner_lease;
 mod safe_dir;
 mod services;
 mod stage;

@@ -46,6 +46,9 @@ pub enum RecorderMsg {
         limit: usize,
         reply: ReplyTo,
     },
+    /// Look whether another process changed the history; if so, send
+    /// [`Event::RunsElsewhere`] with the recent runs this process did not start.
+    Follow,
     /// Answer [`Event::StageLogLoaded`] with the tail (this many lines) of a stage's log file.
     LoadLog {
         run: RunNumber,
@@ -191,17 +194,27 @@ impl Output {
 
 fn run(mut store: Store, mut rx: mpsc::Receiver<RecorderMsg>, out: Output) {
     let mut audit = Audit::default();
+    let mut elsewhere = Elsewhere::default();
     let mut tap: Option<Box<crate::notifications::Tap>> = None;
     while let Some(msg) = rx.blocking_recv() {
         match msg {
             RecorderMsg::Tap(new) => tap = Some(new),
             RecorderMsg::CloseTap => tap = None,
+            RecorderMsg::Follow => {
+                if let Some(runs) = elsewhere.look(&store) {
+                    out.send(Event::RunsElsewhere { runs });
+                }
+            }
             RecorderMsg::CreateRun(mut request, reply) => {
                 let masker = out.masker.current();
                 for text in [&mut request.subject, &mut request.author, &mut request.trigger] {
                     *text = masker.mask(crate::term::plain_text(text).into_owned());
                 }
-                let _ = reply.send(create_run(&mut store, &request));
+                let created = create_run(&mut store, &request);
+                if let Ok(files) = &created {
+                    elsewhere.own.insert(files.number);
+                }
+                let _ = reply.send(created);
             }
             RecorderMsg::LoadHistory { limit, reply } => {
                 let event = match load_history(&store, limit) {
@@ -301,6 +314,38 @@ fn create_run(store: &mut Store, r: &RunRequest) -> Result<RunFiles, StoreError>
             .collect(),
         artifacts: store.artifacts_dir(number),
     })
+}
+
+/// What other processes did to the history, as this one last saw it.
+#[derive(Default)]
+struct Elsewhere {
+    /// The database's `data_version` at the last look; `None` before the first.
+    version: Option<i64>,
+    /// Runs this process numbered: its own events tell about them.
+    own: std::collections::HashSet<RunNumber>,
+}
+
+impl Elsewhere {
+    /// How many recent runs a look reads: enough for every run another process can have
+    /// going at once, and the ones it finished since.
+    const RECENT: usize = 20;
+
+    /// The recent runs that are not this process's, when another process changed the
+    /// history since the last look (never on the first look: the view loaded the history).
+    fn look(&mut self, store: &Store) -> Option<Vec<PastRun>> {
+        let version = store.data_version().ok()?;
+        let changed = self.version.is_some_and(|v| v != version);
+        self.version = Some(version);
+        if !changed {
+            return None;
+        }
+        let runs: Vec<PastRun> = load_history(store, Self::RECENT)
+            .ok()?
+            .into_iter()
+            .filter(|r| !self.own.contains(&r.run.number))
+            .collect();
+        (!runs.is_empty()).then_some(runs)
+    }
 }
 
 fn load_history(store: &Store, limit: usize) -> Result<Vec<PastRun>, StoreError> {
@@ -438,5 +483,31 @@ impl Audit {
             },
             _ => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_support::{new_run, t};
+
+    #[test]
+    fn another_process_runs_are_seen_and_this_ones_are_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let mine = Store::open(dir.path()).unwrap();
+        let mut theirs = Store::open(dir.path()).unwrap();
+        let mut elsewhere = Elsewhere::default();
+        assert!(elsewhere.look(&mine).is_none(), "the first look only takes the version");
+        assert!(elsewhere.look(&mine).is_none(), "nothing changed");
+        let number = theirs.create_run(&new_run("other"), t(0)).unwrap();
+        let seen = elsewhere.look(&mine).expect("the other connection's run");
+        assert_eq!(seen.iter().map(|r| r.run.number).collect::<Vec<_>>(), vec![number]);
+        assert!(elsewhere.look(&mine).is_none(), "told once");
+        // A run this process numbered is its own events' business.
+        elsewhere
+            .own
+            .insert(theirs.create_run(&new_run("other"), t(1)).unwrap());
+        let seen = elsewhere.look(&mine).expect("a change");
+        assert_eq!(seen.iter().map(|r| r.run.number).collect::<Vec<_>>(), vec![number]);
     }
 }

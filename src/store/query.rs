@@ -90,6 +90,14 @@ fn stage_from_row(row: &Row<'_>) -> rusqlite::Result<StageRecord> {
 }
 
 impl Store {
+    /// SQLite's `data_version`: it changes when another connection (another shipdeck
+    /// process) commits to the database, never for this one's own writes.
+    pub fn data_version(&self) -> Result<i64, StoreError> {
+        self.conn
+            .query_row("PRAGMA data_version", [], |row| row.get(0))
+            .map_err(error::sql(&self.db_path, "read the database's data_version"))
+    }
+
     /// The newest `limit` runs, newest first.
     pub fn recent_runs(&self, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
         let op = "read recent runs";

@@ -113,6 +113,7 @@ impl App {
                     format!("cannot run {rev}: {}", first_line(&message),),
                 );
             }
+            Event::RunsElsewhere { runs } => return self.follow_elsewhere(runs),
             Event::HistoryLoaded { runs } => {
                 for past in runs {
                     if !self.runs.iter().any(|r| r.number == past.run.number) {

@@ -5,6 +5,7 @@
 
 pub mod action;
 pub mod app;
+mod elsewhere;
 pub mod envs;
 mod fold;
 pub mod keymap;

@@ -37,7 +37,31 @@ pub async fn accessory(engine: &Engine, env: &str, name: &str, action: Accessory
             }
         }
     };
-    let done = accessories::control(&target, name, action).await;
+    // The secrets this accessory names (only those must be set), masked in all it answers.
+    let wanted: &[String] = env_config
+        .accessories
+        .iter()
+        .find(|a| a.service.name == name)
+        .map_or(&[], |a| a.secrets.as_slice());
+    let secrets = match engine.config.as_deref() {
+        Some(config) => crate::deploy::secrets::named(config, &env_config, wanted, |v| std::env::var(v).ok()),
+        None => Ok(Vec::new()),
+    };
+    let secrets = match secrets {
+        Ok(s) => s,
+        Err(why) => {
+            if let Some(held) = held {
+                held.release().await;
+            }
+            return failed(why);
+        }
+    };
+    let masker = crate::mask::SecretMasker::new(secrets.iter().map(|(_, v)| v.clone()));
+    let pairs: Vec<String> = secrets.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let done = accessories::control(&target, name, action, &pairs)
+        .await
+        .map(|lines| lines.into_iter().map(|l| masker.mask(l)).collect::<Vec<_>>())
+        .map_err(|why| masker.mask(why));
     if let Some(held) = held {
         held.release().await;
     }
