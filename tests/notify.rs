@@ -574,3 +574,18 @@ fn a_receiver_that_never_answers_holds_nothing_up_and_exit_waits_a_bounded_time(
     assert!(elapsed < Duration::from_secs(45), "exit took {elapsed:?}: {all}");
     assert!(!all.contains("SECRETHOLE"), "{all}");
 }
+
+#[test]
+fn check_lists_channels_without_their_urls() {
+    let app = app_with(
+        "[notify.chat]\nslack = \"https://hooks.slack.com/services/T0/B0/CHECKTOKEN\"\non = [\"deployed\"]\n\n[notify.team]\nwebhook = { url = \"https://hooks.example.com/CHECKHOOK\", secret = \"HOOK_KEY\" }\n",
+        "true",
+    );
+    let out = shipdeck_out(&app, &["check"]);
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("notify (2, URLs masked)"), "{all}");
+    assert!(all.contains("chat  slack"), "{all}");
+    assert!(all.contains("team  webhook, signed with secret HOOK_KEY"), "{all}");
+    assert!(!all.contains("CHECKTOKEN") && !all.contains("CHECKHOOK"), "{all}");
+}
