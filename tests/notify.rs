@@ -457,17 +457,6 @@ fn python_with_aiosmtpd() -> String {
     panic!("the SMTP tests need aiosmtpd: apt-get install python3-aiosmtpd (or pip install aiosmtpd)");
 }
 
-struct SmtpServer {
-    child: Child,
-}
-
-impl Drop for SmtpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn email_goes_through_a_real_smtp_server_with_starttls_and_auth() {
     let dir = tempfile::tempdir().unwrap();
@@ -488,7 +477,7 @@ fn email_goes_through_a_real_smtp_server_with_starttls_and_auth() {
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut ready)
         .unwrap();
-    let _server = SmtpServer { child };
+    let _server = Process(child);
     assert_eq!(ready.trim(), "ready");
 
     let app = app_with(
@@ -588,4 +577,65 @@ fn check_lists_channels_without_their_urls() {
     assert!(all.contains("chat  slack"), "{all}");
     assert!(all.contains("team  webhook, signed with secret HOOK_KEY"), "{all}");
     assert!(!all.contains("CHECKTOKEN") && !all.contains("CHECKHOOK"), "{all}");
+}
+
+/// A process killed when the test ends.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn https_webhooks_check_the_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    make_certs(dir.path());
+    let port = free_port();
+    let received = dir.path().join("received");
+    let mut child = Command::new("python3")
+        .arg(repo_root().join("fixtures/notify/https_receiver.py"))
+        .args([&port.to_string(), "cert.pem", "key.pem"])
+        .arg(&received)
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    let _server = Process(child);
+    assert_eq!(ready.trim(), "ready");
+    let app = app_with(
+        &format!("[notify.tls]\nwebhook = {{ url = \"https://localhost:{port}/tls-hook\" }}\n"),
+        "true",
+    );
+    let send = |ca: Option<&Path>| {
+        let mut cmd = app.shipdeck();
+        cmd.args(["notify", "test", "tls"]);
+        match ca {
+            Some(ca) => cmd.env("SSL_CERT_FILE", ca),
+            // The system's roots only: the test CA is not among them.
+            None => cmd.env_remove("SSL_CERT_FILE"),
+        };
+        run_within(&mut cmd, Duration::from_secs(60))
+    };
+    // A certificate no trusted root signed is refused: nothing is sent.
+    let out = send(None);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("notify tls: webhook failed: TLS:"),
+        "{}",
+        text(&out)
+    );
+    assert!(!received.exists(), "sent over an unverified connection");
+    // Trusted (SSL_CERT_FILE names the CA): delivered over TLS.
+    let out = send(Some(&dir.path().join("ca.pem")));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let got = std::fs::read_to_string(&received).unwrap();
+    assert!(got.starts_with("/tls-hook {"), "{got}");
+    assert!(got.contains("\"test\":true"), "{got}");
 }
