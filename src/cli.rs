@@ -86,6 +86,24 @@ pub enum Command {
         after_help = "Every shipdeck start removes, by itself, only what provably dead shipdeck processes of this machine and PID namespace left. Leftovers whose owner cannot be judged from here (another container sharing the engine, another machine, an older shipdeck) are kept and listed by `shipdeck status` and the console: run `shipdeck clean` once you know that shipdeck is no longer running, as it removes their containers (stopping them), volumes and interrupted build images. Leftovers of a shipdeck process that runs here are never removed. Deployments, their processes, accessories and their volumes, releases, caches and locks are not leftovers."
     )]
     Clean(CleanArgs),
+    /// Notification channels (`[notify.NAME]` in release.toml).
+    Notify(NotifyArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct NotifyArgs {
+    #[command(subcommand)]
+    pub command: NotifyCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NotifyCommand {
+    /// Send a test message on channel NAME now (one attempt, no retries) and say what
+    /// happened; exits 1 when it was not delivered.
+    Test {
+        /// The channel, as named in release.toml (`[notify.NAME]`).
+        name: String,
+    },
 }
 
 #[derive(Debug, clap::Args)]

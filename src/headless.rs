@@ -388,6 +388,9 @@ impl<W: Write> HeadlessView<W> {
                 };
                 writeln!(self.out, "{} {level}: {message}", self.clock.now())
             }
+            Event::Notification { channel, message, .. } => {
+                writeln!(self.out, "{} notify {channel}: {message}", self.clock.now())
+            }
             _ => Ok(()),
         }
     }

@@ -13,6 +13,7 @@ pub mod exit;
 pub mod headless;
 pub mod mask;
 pub mod model;
+pub mod notifications;
 pub mod owner;
 pub mod source;
 pub mod store;

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use clap::Parser;
 
 mod clean_cli;
+mod notify_cli;
 mod ops_cli;
 
 use shipdeck::cli::{Cli, Command, HistoryArgs, RunArgs, WatchArgs};
@@ -69,6 +70,7 @@ async fn dispatch(cli: Cli, started: std::time::Instant) -> Result<ExitCode, Fai
         Some(Command::Unlock(args)) => ops_cli::unlock(&project, &args).await,
         Some(Command::Accessory(args)) => ops_cli::accessory(&project, &args).await,
         Some(Command::Clean(args)) => clean_cli::clean(&project, &args).await,
+        Some(Command::Notify(args)) => notify_cli::notify(&project, &args).await,
         Some(Command::Run(args)) => run(&project, &args).await,
         Some(Command::Watch(args)) => watch(&project, &args).await,
         Some(Command::Console(args)) => console(&project, args.theme.or(cli.theme).as_deref(), started).await,

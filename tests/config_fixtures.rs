@@ -241,3 +241,41 @@ fn services_config_reads_every_key_and_check_describes_them() {
     );
     assert!(text.contains("services     db, cache"), "{text}");
 }
+
+#[test]
+fn notify_config_reads_every_channel_kind_and_its_filters() {
+    use config::{NotifyChannel, NotifyEvent};
+    let cfg = load_valid("notify");
+    let names: Vec<&str> = cfg.notify.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(names, ["team", "chat", "oncall"]);
+    let team = &cfg.notify[0];
+    assert_eq!(
+        team.channel,
+        NotifyChannel::Webhook {
+            url: "https://hooks.example.com/shipdeck".into(),
+            secret: Some("HOOK_KEY".into())
+        }
+    );
+    assert_eq!(team.on.len(), 8);
+    assert_eq!(team.environments.as_deref(), Some(&["production".to_string()][..]));
+    assert!(team.wants(NotifyEvent::Deployed, Some("production")));
+    assert!(
+        !team.wants(NotifyEvent::Deployed, Some("staging")),
+        "environments filter"
+    );
+    assert!(
+        team.wants(NotifyEvent::RunFailed, None),
+        "runs belong to no environment"
+    );
+    let chat = &cfg.notify[1];
+    assert!(matches!(chat.channel, NotifyChannel::Slack { .. }));
+    assert!(chat.wants(NotifyEvent::RolledBack, Some("staging")));
+    assert!(!chat.wants(NotifyEvent::RunFailed, None), "`on` filter");
+    let NotifyChannel::Email(email) = &cfg.notify[2].channel else {
+        panic!("oncall is email")
+    };
+    assert_eq!(email.smtp, "smtp://mail.example.com:587");
+    assert_eq!(email.to, ["oncall@example.com"]);
+    assert_eq!(email.password.as_deref(), Some("SMTP_PASSWORD"));
+    assert_eq!(cfg.notify[2].on, NotifyEvent::ALL, "every event without `on`");
+}

@@ -92,7 +92,36 @@ impl Config {
                 let _ = writeln!(out, "  {:<width$}  from ${}", secret.name, secret.env);
             }
         }
+        if !self.notify.is_empty() {
+            let _ = writeln!(out, "\nnotify ({}, URLs masked)", self.notify.len());
+            for channel in &self.notify {
+                describe_notify(&mut out, channel);
+            }
+        }
         out
+    }
+}
+
+/// A channel without its URL (a secret): its kind, what signs or logs in, its filters.
+fn describe_notify(out: &mut String, channel: &super::model::NotifyConfig) {
+    use super::model::NotifyChannel;
+    let how = match &channel.channel {
+        NotifyChannel::Webhook { secret: Some(s), .. } => format!("webhook, signed with secret {s}"),
+        NotifyChannel::Webhook { secret: None, .. } => "webhook, unsigned".to_string(),
+        NotifyChannel::Slack { .. } => "slack".to_string(),
+        NotifyChannel::Email(e) => {
+            let auth = match (&e.user, &e.password) {
+                (Some(u), Some(p)) => format!(", as {u} (password from secret {p})"),
+                _ => String::new(),
+            };
+            format!("email from {} to {}{auth}", e.from, e.to.join(", "))
+        }
+    };
+    let _ = writeln!(out, "  {}  {how}", channel.name);
+    let on: Vec<&str> = channel.on.iter().map(|e| e.as_str()).collect();
+    field(out, "on", on.join(", "));
+    if let Some(envs) = &channel.environments {
+        field(out, "environments", envs.join(", "));
     }
 }
 

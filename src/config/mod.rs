@@ -21,6 +21,7 @@ mod lookup;
 pub(crate) use crate::text::closest as closest_name;
 mod model;
 mod needs;
+mod notifications;
 mod reader;
 mod rules;
 mod secret_check;
@@ -92,6 +93,7 @@ pub fn parse(text: &str, file_name: &str, app_dir: Option<&Path>) -> Result<Conf
     let secrets = sections::read_secrets(&mut sink, &root);
     let (parsed_envs, envs_span) = environments::read_environments(&mut sink, &root, &secrets);
     let parsed_services = services::read_services(&mut sink, &root);
+    let notify = notifications::read_notify(&mut sink, &root, &secrets, &parsed_envs);
 
     env_parts::check_stage_secrets(&mut sink, &parsed_stages, &secrets);
     check_package_stages(&mut sink, &parsed_stages, envs_span.filter(|_| !parsed_envs.is_empty()));
@@ -108,6 +110,7 @@ pub fn parse(text: &str, file_name: &str, app_dir: Option<&Path>) -> Result<Conf
             environments: parsed_envs.into_iter().filter_map(|e| e.config).collect(),
             secrets,
             services: parsed_services.into_iter().filter_map(|s| s.config).collect(),
+            notify,
         }),
         _ => Err(sink.into_error()),
     }

@@ -16,6 +16,8 @@ pub struct Config {
     pub secrets: Vec<SecretConfig>,
     /// `[services.NAME]`, in file order: containers that stages naming them get, fresh.
     pub services: Vec<ServiceConfig>,
+    /// `[notify.NAME]`, in file order: where news of runs and releases is sent.
+    pub notify: Vec<NotifyConfig>,
 }
 
 impl Config {
@@ -381,4 +383,120 @@ impl std::fmt::Display for JsonScalar {
 pub struct SecretConfig {
     pub name: String,
     pub env: String,
+}
+
+/// `[notify.NAME]`: one channel that hears about some events (`on`), optionally only those
+/// of some environments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifyConfig {
+    pub name: String,
+    pub channel: NotifyChannel,
+    /// The events sent; every event when `on` is not given.
+    pub on: Vec<NotifyEvent>,
+    /// Only events on these environments; `None`: every environment. Run events (a run
+    /// failed or was fixed) belong to no environment and are not filtered by it.
+    pub environments: Option<Vec<String>>,
+}
+
+impl NotifyConfig {
+    /// Whether this channel wants `event` (on environment `env`, for events on one).
+    pub fn wants(&self, event: NotifyEvent, env: Option<&str>) -> bool {
+        let env_ok = match (&self.environments, env) {
+            (Some(envs), Some(env)) => envs.iter().any(|e| e == env),
+            _ => true,
+        };
+        self.on.contains(&event) && env_ok
+    }
+}
+
+/// How a channel sends. URLs and credentials are secrets: masked wherever shipdeck shows text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotifyChannel {
+    /// A JSON POST; with `secret` (the name of a `[secrets]` entry), signed with HMAC-SHA256
+    /// of the body in the `X-Shipdeck-Signature: sha256=HEX` header.
+    Webhook {
+        url: String,
+        secret: Option<String>,
+    },
+    /// A Slack-compatible incoming webhook: `{"text": …}`.
+    Slack {
+        url: String,
+    },
+    Email(EmailConfig),
+}
+
+impl NotifyChannel {
+    /// "webhook", "slack", "email": what the lines about it call it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            NotifyChannel::Webhook { .. } => "webhook",
+            NotifyChannel::Slack { .. } => "slack",
+            NotifyChannel::Email(_) => "email",
+        }
+    }
+}
+
+/// `email = { smtp = "smtp://host:587", from, to = [...], user, password = "SECRET" }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailConfig {
+    /// `smtp://host[:port]` (STARTTLS when the server offers it; port 587 by default) or
+    /// `smtps://host[:port]` (TLS from the start; port 465 by default).
+    pub smtp: String,
+    pub from: String,
+    pub to: Vec<String>,
+    pub user: Option<String>,
+    /// The name of the `[secrets]` entry holding the password.
+    pub password: Option<String>,
+}
+
+/// What a channel can hear about (`on = [...]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifyEvent {
+    /// A pipeline run failed.
+    RunFailed,
+    /// A run succeeded after the previous finished run of its branch failed.
+    RunFixed,
+    /// A deploy or promotion succeeded.
+    Deployed,
+    /// A deploy, promotion or rollback failed (also when the previous release was put back).
+    DeployFailed,
+    /// A deploy, promotion, rollback or smoke check was refused (gate, approval, lock).
+    Refused,
+    /// A rollback asked for by someone succeeded.
+    RolledBack,
+    /// shipdeck put the previous release back itself after a failed smoke check.
+    AutoRollback,
+    /// A promotion waits for someone to approve it in the console.
+    ApprovalWaiting,
+}
+
+impl NotifyEvent {
+    pub const ALL: [NotifyEvent; 8] = [
+        NotifyEvent::RunFailed,
+        NotifyEvent::RunFixed,
+        NotifyEvent::Deployed,
+        NotifyEvent::DeployFailed,
+        NotifyEvent::Refused,
+        NotifyEvent::RolledBack,
+        NotifyEvent::AutoRollback,
+        NotifyEvent::ApprovalWaiting,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotifyEvent::RunFailed => "run_failed",
+            NotifyEvent::RunFixed => "run_fixed",
+            NotifyEvent::Deployed => "deployed",
+            NotifyEvent::DeployFailed => "deploy_failed",
+            NotifyEvent::Refused => "refused",
+            NotifyEvent::RolledBack => "rolled_back",
+            NotifyEvent::AutoRollback => "auto_rollback",
+            NotifyEvent::ApprovalWaiting => "approval_waiting",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<NotifyEvent> {
+        NotifyEvent::ALL.into_iter().find(|e| e.as_str() == s)
+    }
 }

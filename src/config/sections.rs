@@ -18,6 +18,7 @@ pub(crate) const TOP_KEYS: &[&str] = &[
     "environments",
     "secrets",
     "services",
+    "notify",
 ];
 const APP_KEYS: &[&str] = &[
     "name",

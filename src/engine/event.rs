@@ -301,6 +301,20 @@ pub enum Event {
     /// Something the user should know that is not part of one stage: leftovers reaped, a
     /// secret too short to mask, an engine warning.
     Notice { level: NoticeLevel, message: String },
+    /// What happened to a notification on one channel (`[notify.NAME]`): sent, failed and
+    /// retried later, or given up. `message` is the line to show after "notify NAME: ".
+    Notification {
+        channel: String,
+        /// "webhook", "slack" or "email".
+        kind: String,
+        /// What the notification was about.
+        about: crate::config::NotifyEvent,
+        env: Option<String>,
+        status: crate::notifications::DeliveryStatus,
+        attempt: u32,
+        message: String,
+        at: DateTime<Utc>,
+    },
 }
 
 /// A release offered for rollback: where it was deployed before, by whom, how smoke went.
@@ -351,6 +365,7 @@ impl Event {
             | Event::RunFinished { run, .. }
             | Event::StageLogLoaded { run, .. } => Some(*run),
             Event::Notice { .. }
+            | Event::Notification { .. }
             | Event::RunRejected { .. }
             | Event::EngineStatus { .. }
             | Event::RepoState { .. }

@@ -38,6 +38,7 @@ impl Event {
             | Event::ImageBuilt { .. }
             | Event::StageLogLoaded { .. } => EventGroup::Stage,
             Event::Notice { .. }
+            | Event::Notification { .. }
             | Event::EngineStatus { .. }
             | Event::RepoState { .. }
             | Event::WatchStatus { .. }

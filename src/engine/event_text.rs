@@ -240,6 +240,20 @@ pub fn visit(event: &mut Event, f: &mut impl FnMut(TextKind, &mut String)) {
             releases.iter_mut().for_each(|c| choice(f, c));
         }
         Event::Notice { message, .. } => f(Plain, message),
+        Event::Notification {
+            channel,
+            kind,
+            env,
+            message,
+            ..
+        } => {
+            for t in [channel, kind, message] {
+                f(Plain, t);
+            }
+            if let Some(env) = env {
+                f(Plain, env);
+            }
+        }
     }
 }
 
@@ -325,6 +339,32 @@ fn past_run(f: &mut impl FnMut(TextKind, &mut String), p: &mut PastRun) {
 mod tests {
     use super::*;
     use crate::engine::event::NoticeLevel;
+
+    #[test]
+    fn a_notification_line_is_plain_and_masked() {
+        // An error answer's excerpt is the receiver's text; the URL is a secret.
+        let url = "https://hooks.example.com/services/T0/B0/TOKEN123456";
+        let masker = SecretMasker::new([url]);
+        let mut event = Event::Notification {
+            channel: "team\x1b]2;pwn\x07".into(),
+            kind: "webhook".into(),
+            about: crate::config::NotifyEvent::Deployed,
+            env: Some("staging".into()),
+            status: crate::notifications::DeliveryStatus::Retrying,
+            attempt: 1,
+            message: format!("webhook failed: HTTP 404: no such hook {url} \x1b[2J\x1b[31mred (retrying in 2s)"),
+            at: chrono::Utc::now(),
+        };
+        clean(&mut event, &masker);
+        let Event::Notification { channel, message, .. } = &event else {
+            unreachable!()
+        };
+        assert_eq!(channel, "team");
+        assert_eq!(
+            message,
+            "webhook failed: HTTP 404: no such hook *** red (retrying in 2s)"
+        );
+    }
 
     #[test]
     fn subjects_lose_every_escape_and_log_lines_keep_colour_and_secrets_go() {

@@ -190,6 +190,7 @@ impl Engine {
         if let Some(config) = &self.config {
             pipeline::mask_secrets_of(config, &sink);
         }
+        start_notifications(self.config.as_ref(), &sink);
         let (commands, rx) = mpsc::unbounded_channel();
         let (queries, asks) = mpsc::unbounded_channel();
         tokio::spawn(self.command_loop(rx, asks, sink));
@@ -208,6 +209,7 @@ impl Engine {
             pipeline::mask_secrets_of(config, &sink);
         }
         let engine = Engine::new(DockerLink::monitored(sink.clone()), project, config);
+        start_notifications(engine.config.as_ref(), &sink);
         let (commands, rx) = mpsc::unbounded_channel();
         let (queries, asks) = mpsc::unbounded_channel();
         tokio::spawn(engine.command_loop(rx, asks, sink));
@@ -263,6 +265,18 @@ impl Engine {
         asks: mpsc::UnboundedReceiver<Ask>,
         sink: EventSink,
     ) {
-        control::Control::new(self, sink).run(rx, asks).await
+        control::Control::new(self, sink.clone()).run(rx, asks).await;
+        // Everything has stopped and sent its last event: the notifications of those events
+        // are queued; the outbox may finish them and then let the recorder close.
+        sink.request(recorder::RecorderMsg::CloseTap).await;
+    }
+}
+
+/// Starts the notification outbox for `config`'s `[notify]` channels and shows the recorder
+/// the tap that feeds it (before any command can produce an event).
+fn start_notifications(config: Option<&Arc<Config>>, sink: &EventSink) {
+    if let Some(tap) = crate::notifications::start(config, sink) {
+        // The recorder's channel has room: nothing else has been sent yet.
+        let _ = sink.try_request(recorder::RecorderMsg::Tap(Box::new(tap)));
     }
 }

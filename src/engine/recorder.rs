@@ -56,6 +56,11 @@ pub enum RecorderMsg {
         lines: usize,
         reply: ReplyTo,
     },
+    /// From now on, every recorded event is shown to this tap (notifications).
+    Tap(Box<crate::notifications::Tap>),
+    /// The engine is stopping: drop the tap, so that the notification outbox finishes what it
+    /// has and lets go of its sink (sent after every other message of the engine).
+    CloseTap,
 }
 
 /// Where the engine's tasks send their events. Every event's text is masked with the secrets
@@ -112,6 +117,11 @@ impl EventSink {
     /// Asks the recorder for something it reads from the history; it answers as `reply` says.
     pub async fn request(&self, msg: RecorderMsg) {
         let _ = self.tx.send(msg).await;
+    }
+
+    /// Sends without waiting (while starting, when the channel is known to have room).
+    pub(crate) fn try_request(&self, msg: RecorderMsg) -> bool {
+        self.tx.try_send(msg).is_ok()
     }
 
     pub async fn create_run(&self, request: RunRequest) -> Result<RunFiles, StoreError> {
@@ -185,8 +195,11 @@ impl Output {
 fn run(mut store: Store, mut rx: mpsc::Receiver<RecorderMsg>, out: Output) {
     let mut audit = Audit::default();
     let mut elsewhere = Elsewhere::default();
+    let mut tap: Option<Box<crate::notifications::Tap>> = None;
     while let Some(msg) = rx.blocking_recv() {
         match msg {
+            RecorderMsg::Tap(new) => tap = Some(new),
+            RecorderMsg::CloseTap => tap = None,
             RecorderMsg::Follow => {
                 if let Some(runs) = elsewhere.look(&store) {
                     out.send(Event::RunsElsewhere { runs });
@@ -253,8 +266,15 @@ fn run(mut store: Store, mut rx: mpsc::Receiver<RecorderMsg>, out: Output) {
                     };
                     out.send(notice);
                 }
+                let behind = tap.as_mut().and_then(|t| t.observe(&store, &event));
                 // When the view has gone, keep recording what is still arriving. (Already clean.)
                 let _ = out.tx.blocking_send(event);
+                if let Some(message) = behind {
+                    out.send(Event::Notice {
+                        level: NoticeLevel::Warning,
+                        message,
+                    });
+                }
             }
         }
     }
@@ -366,6 +386,27 @@ fn record(store: &mut Store, event: &Event) -> Result<(), StoreError> {
             tag,
         } => store.set_image(*run, stage, image_id, tag),
         Event::RunFinished { run, status, at, .. } => store.run_finished(*run, *status, *at),
+        Event::Notification {
+            channel,
+            kind,
+            about,
+            env,
+            status,
+            attempt,
+            message,
+            at,
+        } => store.record_notification(
+            &crate::store::NewNotification {
+                channel,
+                kind,
+                event: about.as_str(),
+                env: env.as_deref(),
+                status: status.as_str(),
+                attempt: *attempt,
+                message,
+            },
+            *at,
+        ),
         _ => Ok(()),
     }
 }

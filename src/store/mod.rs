@@ -15,6 +15,7 @@
 
 mod error;
 mod interrupted;
+mod notifications;
 mod operation_logs;
 mod operation_reads;
 mod operations;
@@ -38,6 +39,7 @@ use rusqlite::{Connection, ErrorCode};
 
 use crate::model::{RunStatus, StageStatus};
 pub use error::StoreError;
+pub use notifications::{NewNotification, NotificationRecord};
 pub use operations::{NewOperation, OperationRecord, SmokeVerdict};
 pub use query::{RunRecord, StageRecord};
 pub use runs::NewRun;

@@ -132,6 +132,23 @@ CREATE TABLE operation_logs (
 CREATE INDEX operation_logs_operation ON operation_logs (operation, id);
 "#,
     },
+    Migration {
+        name: "notifications' delivery outcomes",
+        sql: r#"
+CREATE TABLE notifications (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    channel      TEXT NOT NULL,
+    kind         TEXT NOT NULL,
+    event        TEXT NOT NULL,
+    env          TEXT,
+    status       TEXT NOT NULL,
+    attempt      INTEGER NOT NULL,
+    message      TEXT NOT NULL,
+    at           TEXT NOT NULL
+) STRICT;
+CREATE INDEX runs_branch ON runs (app, branch, number);
+"#,
+    },
 ];
 
 /// The schema version this build writes.

@@ -266,6 +266,20 @@ impl App {
         let mut effects = Vec::new();
         match event {
             Event::Notice { level, message } => self.notify(level, first_line(&message).to_string()),
+            Event::Notification {
+                channel,
+                status,
+                message,
+                ..
+            } => {
+                use crate::notifications::DeliveryStatus;
+                let level = match status {
+                    DeliveryStatus::Sent => NoticeLevel::Info,
+                    DeliveryStatus::Retrying => NoticeLevel::Warning,
+                    DeliveryStatus::Failed => NoticeLevel::Error,
+                };
+                self.notify(level, format!("notify {channel}: {}", first_line(&message)));
+            }
             Event::EngineStatus {
                 connected,
                 address,

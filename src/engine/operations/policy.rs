@@ -245,7 +245,7 @@ pub(super) async fn shown_gates(engine: &Engine, working: &EnvironmentConfig) ->
 
 /// What HEAD says of the policy.
 enum HeadPolicy {
-    Parsed(Config, String),
+    Parsed(Box<Config>, String),
     NotCommitted(String),
     Unparsable(String, String),
     NoHead(String),
@@ -260,7 +260,7 @@ async fn head_config(engine: &Engine) -> HeadPolicy {
         Err(e) => return HeadPolicy::NoHead(e.to_string()),
     };
     match crate::engine::pipeline::committed_config(engine, &head).await {
-        Ok(Some(config)) => HeadPolicy::Parsed(config, head.short),
+        Ok(Some(config)) => HeadPolicy::Parsed(Box::new(config), head.short),
         Ok(None) => HeadPolicy::NotCommitted(head.short),
         Err(e) => HeadPolicy::Unparsable(head.short, crate::text::first_line(&e.to_string()).to_string()),
     }
