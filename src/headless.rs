@@ -177,8 +177,9 @@ impl<W: Write> HeadlessView<W> {
                 let branch = branch.as_deref().map(|b| format!(" on {b}")).unwrap_or_default();
                 writeln!(
                     self.out,
-                    "{} run #{run} of {app}: {short_commit}{branch} \"{subject}\" by {author} ({trigger})",
-                    self.clock.now()
+                    "{} run #{run} of {app}: {short_commit}{branch} {} by {author} ({trigger})",
+                    self.clock.now(),
+                    crate::text::quoted(subject)
                 )
             }
             Event::RunStarted { run, stages, .. } => {
