@@ -1167,6 +1167,48 @@ mod environments_review {
     }
 
     #[test]
+    fn a_release_rolled_back_automatically_is_not_offered_for_deploy_again() {
+        let mut app = connected_app();
+        super::start_run(&mut app, 1, &"a".repeat(40));
+        app.apply(Event::RunFinished {
+            run: 1,
+            status: RunStatus::Success,
+            duration_ms: 1,
+            image_id: Some("sha256:1".into()),
+            image_tag: Some("demo:aaaaaaa".into()),
+            at: at(2),
+        });
+        assert_eq!(
+            app.next_step().map(|(a, _)| a),
+            Some(Action::Deploy),
+            "a green run is offered to staging"
+        );
+        app.apply(op_started(5, "staging", OpAction::Deploy, 'a'));
+        app.apply(smoke_checked(5, "staging", 'a', false));
+        app.apply(op_started(6, "staging", OpAction::AutoRollback, 'b'));
+        app.apply(op_finished(
+            6,
+            "staging",
+            OpAction::AutoRollback,
+            OpOutcome::Succeeded,
+            None,
+        ));
+        app.apply(op_finished(5, "staging", OpAction::Deploy, OpOutcome::RolledBack, None));
+        // Staging runs `b` again, verified before.
+        status(
+            &mut app,
+            "staging",
+            Some(deployed('b', "Up 2 minutes (healthy)")),
+            Some(true),
+        );
+        let next = app.next_step();
+        assert!(
+            !matches!(next, Some((Action::Deploy, _)) | Some((Action::Promote, _))),
+            "the release that just failed smoke is offered nothing: {next:?}"
+        );
+    }
+
+    #[test]
     fn enter_on_the_environments_runs_nothing() {
         let mut app = connected_app();
         app.update(Action::FocusPrev);

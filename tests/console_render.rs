@@ -595,6 +595,10 @@ mod environments {
         assert_eq!(fg_at(&buf, "✗ smoke GET /health"), theme.failure.fg.unwrap());
         let (x, y) = find(&buf, "⚠ ROLLED BACK");
         assert_eq!(buf[(x, y)].bg, theme.alert.bg.unwrap(), "the panel says so too");
+        assert!(
+            !text(&buf).contains("deploy aaaaaaa"),
+            "the release that just failed smoke is not offered again"
+        );
     }
 
     #[test]
