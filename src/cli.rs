@@ -50,6 +50,10 @@ pub enum Command {
     /// (`[watch].on = "save"` or `"both"`, or --saves), saved files run the `on_save` stages on
     /// the working tree. Ctrl-C stops.
     Watch(WatchArgs),
+    /// Write a first release.toml (and a Dockerfile when there is none) for the app in the
+    /// directory (--repo, default: the current one): Python, Rust, Node.js, Go or a Dockerfile,
+    /// with a test stage, a package stage, staging and production. Never overwrites.
+    Init,
     /// Validate release.toml and print the resolved pipeline.
     Check(CheckArgs),
     /// Print a shell completion script: `shipdeck completions bash > ~/.local/share/bash-completion/completions/shipdeck`

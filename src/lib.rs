@@ -11,6 +11,7 @@ pub mod docker;
 pub mod engine;
 pub mod exit;
 pub mod headless;
+pub mod init;
 pub mod mask;
 pub mod model;
 pub mod owner;

@@ -57,6 +57,8 @@ async fn dispatch(cli: Cli, started: std::time::Instant) -> Result<ExitCode, Fai
     match &cli.command {
         Some(Command::Completions(args)) => return completions(args.shell),
         Some(Command::Man(args)) => return man_page(args),
+        // There is no release.toml yet: nothing to discover.
+        Some(Command::Init) => return init(cli.repo.as_deref().unwrap_or(Path::new("."))),
         _ => {}
     }
     let start = cli.repo.clone().unwrap_or_else(|| PathBuf::from("."));
@@ -64,6 +66,7 @@ async fn dispatch(cli: Cli, started: std::time::Instant) -> Result<ExitCode, Fai
     match cli.command {
         Some(Command::Completions(args)) => completions(args.shell),
         Some(Command::Man(args)) => man_page(&args),
+        Some(Command::Init) => init(&project.config_path().with_file_name("")),
         Some(Command::Check(args)) => check(&project, args.json),
         Some(Command::History(args)) => match &args.env {
             Some(env) => ops_cli::history(&project, &args, env).await,
@@ -103,6 +106,23 @@ fn display_path(path: &Path) -> PathBuf {
         .and_then(|cwd| cwd.canonicalize().ok())
         .and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf))
         .unwrap_or_else(|| path.to_path_buf())
+}
+
+/// `shipdeck init`: a first release.toml for the app in `dir`.
+fn init(dir: &Path) -> Result<ExitCode, Failure> {
+    let written = shipdeck::init::init(dir).map_err(Failure::usage)?;
+    println!(
+        "Found {} ({}). Wrote:",
+        written.detected.stack.name(),
+        written.detected.marker
+    );
+    for file in &written.files {
+        println!("  {}", display_path(file).display());
+    }
+    println!(
+        "Review them (the Dockerfile's CMD must start the app on port 8080), commit them, then run          `shipdeck check` and `shipdeck`."
+    );
+    Ok(ExitCode::Success)
 }
 
 /// `shipdeck completions SHELL`: the completion script, generated from the clap definitions.
