@@ -54,6 +54,9 @@ pub enum Command {
     /// directory (--repo, default: the current one): Python, Rust, Node.js, Go or a Dockerfile,
     /// with a test stage, a package stage, staging and production. Never overwrites.
     Init,
+    /// Check what runs need of this machine: the Docker engine, the stages' images, the
+    /// environments' host ports and the inotify limits, each with the fix when it is not fine.
+    Doctor,
     /// Validate release.toml and print the resolved pipeline.
     Check(CheckArgs),
     /// Print a shell completion script: `shipdeck completions bash > ~/.local/share/bash-completion/completions/shipdeck`

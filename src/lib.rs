@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod deploy;
 pub mod docker;
+pub mod doctor;
 pub mod engine;
 pub mod exit;
 pub mod headless;

@@ -59,6 +59,8 @@ async fn dispatch(cli: Cli, started: std::time::Instant) -> Result<ExitCode, Fai
         Some(Command::Man(args)) => return man_page(args),
         // There is no release.toml yet: nothing to discover.
         Some(Command::Init) => return init(cli.repo.as_deref().unwrap_or(Path::new("."))),
+        // A missing or broken release.toml is one of its findings.
+        Some(Command::Doctor) => return doctor(cli.repo.as_deref().unwrap_or(Path::new("."))).await,
         _ => {}
     }
     let start = cli.repo.clone().unwrap_or_else(|| PathBuf::from("."));
@@ -67,6 +69,7 @@ async fn dispatch(cli: Cli, started: std::time::Instant) -> Result<ExitCode, Fai
         Some(Command::Completions(args)) => completions(args.shell),
         Some(Command::Man(args)) => man_page(&args),
         Some(Command::Init) => init(&project.config_path().with_file_name("")),
+        Some(Command::Doctor) => doctor(&project.config_path().with_file_name("")).await,
         Some(Command::Check(args)) => check(&project, args.json),
         Some(Command::History(args)) => match &args.env {
             Some(env) => ops_cli::history(&project, &args, env).await,
@@ -108,6 +111,24 @@ fn display_path(path: &Path) -> PathBuf {
         .unwrap_or_else(|| path.to_path_buf())
 }
 
+/// `shipdeck doctor`: every check, with its fix; exit code 1 when one is a problem.
+async fn doctor(dir: &Path) -> Result<ExitCode, Failure> {
+    let config = Project::discover(dir)
+        .map_err(|e| e.to_string())
+        .and_then(|p| config::load(&display_path(&p.config_path())).map_err(|e| e.to_string()));
+    let (config, error) = match config {
+        Ok(c) => (Some(c), None),
+        Err(e) => (None, Some(e)),
+    };
+    let findings = shipdeck::doctor::diagnose(config.as_ref(), error.as_deref()).await;
+    for finding in &findings {
+        // Findings quote release.toml and the engine: plain text only.
+        println!("{}", shipdeck::term::plain_text(&finding.line()));
+    }
+    let problem = findings.iter().any(|f| f.level == shipdeck::doctor::Level::Problem);
+    Ok(if problem { ExitCode::Failed } else { ExitCode::Success })
+}
+
 /// `shipdeck init`: a first release.toml for the app in `dir`.
 fn init(dir: &Path) -> Result<ExitCode, Failure> {
     let written = shipdeck::init::init(dir).map_err(Failure::usage)?;
@@ -120,7 +141,7 @@ fn init(dir: &Path) -> Result<ExitCode, Failure> {
         println!("  {}", display_path(file).display());
     }
     println!(
-        "Review them (the Dockerfile's CMD must start the app on port 8080), commit them, then run          `shipdeck check` and `shipdeck`."
+        "Review them (the Dockerfile's CMD must start the app on port 8080), commit them, then run `shipdeck check` and `shipdeck`."
     );
     Ok(ExitCode::Success)
 }
