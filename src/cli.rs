@@ -50,8 +50,21 @@ pub enum Command {
     /// (`[watch].on = "save"` or `"both"`, or --saves), saved files run the `on_save` stages on
     /// the working tree. Ctrl-C stops.
     Watch(WatchArgs),
+    /// Write a first release.toml (and a Dockerfile when there is none) for the app in the
+    /// directory (--repo, default: the current one): Python, Rust, Node.js, Go or a Dockerfile,
+    /// with a test stage, a package stage, staging and production. Never overwrites.
+    Init,
+    /// Check what runs need of this machine: the Docker engine, the stages' images, the
+    /// environments' host ports and the inotify limits, each with the fix when it is not fine.
+    Doctor,
     /// Validate release.toml and print the resolved pipeline.
-    Check,
+    Check(CheckArgs),
+    /// Print a shell completion script: `shipdeck completions bash > ~/.local/share/bash-completion/completions/shipdeck`
+    /// (zsh: a `_shipdeck` file on $fpath; fish: ~/.config/fish/completions/shipdeck.fish).
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff): `shipdeck man > ~/.local/share/man/man1/shipdeck.1`;
+    /// with a command, its own page (`shipdeck man deploy > …/shipdeck-deploy.1`).
+    Man(ManArgs),
     /// List recent runs of this app, or with ENV the operations on that environment
     /// (deployments, promotions, rollbacks, smoke results: who, when, from → to, outcome).
     History(HistoryArgs),
@@ -258,6 +271,26 @@ pub struct WatchArgs {
 }
 
 #[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// bash, zsh, fish, elvish or powershell.
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ManArgs {
+    /// A command whose page to print instead of shipdeck's.
+    pub command: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Print a JSON document instead: `valid`, the stages and environments, or every error
+    /// with its line, column and hint (exit code 2 when invalid, as without --json).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
 pub struct HistoryArgs {
     /// An environment: list its operations instead of the runs.
     pub env: Option<String>,
@@ -268,4 +301,8 @@ pub struct HistoryArgs {
     /// e.g. a release_command's output.
     #[arg(long, value_name = "N", requires = "env")]
     pub log: Option<i64>,
+    /// Print a JSON array of the runs (or operations, with their smoke results) instead of a
+    /// table; an empty history is `[]`.
+    #[arg(long, conflicts_with = "log")]
+    pub json: bool,
 }

@@ -6,6 +6,7 @@ use std::io::{self, Write};
 
 use chrono::{Local, Timelike};
 
+mod check_json;
 mod ops;
 mod safe_out;
 mod status;
@@ -13,6 +14,7 @@ mod tables;
 
 use safe_out::SafeLines;
 
+pub use check_json::{check_error_json, check_json};
 pub use status::{format_status, EnvironmentRow};
 pub use tables::{format_history, format_operations};
 
@@ -182,8 +184,9 @@ impl<W: Write> HeadlessView<W> {
                 let branch = branch.as_deref().map(|b| format!(" on {b}")).unwrap_or_default();
                 writeln!(
                     self.out,
-                    "{} run #{run} of {app}: {short_commit}{branch} \"{subject}\" by {author} ({trigger})",
-                    self.clock.now()
+                    "{} run #{run} of {app}: {short_commit}{branch} {} by {author} ({trigger})",
+                    self.clock.now(),
+                    crate::text::quoted(subject)
                 )
             }
             Event::RunStarted { run, stages, .. } => {

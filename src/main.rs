@@ -7,7 +7,7 @@ mod clean_cli;
 mod notify_cli;
 mod ops_cli;
 
-use shipdeck::cli::{Cli, Command, HistoryArgs, RunArgs, WatchArgs};
+use shipdeck::cli::{Cli, Command, HistoryArgs, ManArgs, RunArgs, WatchArgs};
 use shipdeck::config::{self, Config};
 use shipdeck::docker::{self, Docker};
 use shipdeck::engine::{self, Engine};
@@ -54,10 +54,24 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn dispatch(cli: Cli, started: std::time::Instant) -> Result<ExitCode, Failure> {
+    // These describe the command line itself: no repository needed.
+    match &cli.command {
+        Some(Command::Completions(args)) => return completions(args.shell),
+        Some(Command::Man(args)) => return man_page(args),
+        // There is no release.toml yet: nothing to discover.
+        Some(Command::Init) => return init(cli.repo.as_deref().unwrap_or(Path::new("."))),
+        // A missing or broken release.toml is one of its findings.
+        Some(Command::Doctor) => return doctor(cli.repo.as_deref().unwrap_or(Path::new("."))).await,
+        _ => {}
+    }
     let start = cli.repo.clone().unwrap_or_else(|| PathBuf::from("."));
     let project = Project::discover(&start).map_err(Failure::usage)?;
     match cli.command {
-        Some(Command::Check) => check(&project),
+        Some(Command::Completions(args)) => completions(args.shell),
+        Some(Command::Man(args)) => man_page(&args),
+        Some(Command::Init) => init(&project.config_path().with_file_name("")),
+        Some(Command::Doctor) => doctor(&project.config_path().with_file_name("")).await,
+        Some(Command::Check(args)) => check(&project, args.json),
         Some(Command::History(args)) => match &args.env {
             Some(env) => ops_cli::history(&project, &args, env).await,
             None => history(&project, &args),
@@ -99,21 +113,116 @@ fn display_path(path: &Path) -> PathBuf {
         .unwrap_or_else(|| path.to_path_buf())
 }
 
-fn check(project: &Project) -> Result<ExitCode, Failure> {
-    let config = load_config(project)?;
-    // The description quotes the file (commands, images): plain text only.
-    println!("{}", shipdeck::term::plain_text(&config.describe()));
-    for warning in config.secret_warnings(|var| std::env::var(var).ok()) {
-        eprintln!("warning: {warning}");
+/// `shipdeck doctor`: every check, with its fix; exit code 1 when one is a problem.
+async fn doctor(dir: &Path) -> Result<ExitCode, Failure> {
+    let config = Project::discover(dir)
+        .map_err(|e| e.to_string())
+        .and_then(|p| config::load(&display_path(&p.config_path())).map_err(|e| e.to_string()));
+    let (config, error) = match config {
+        Ok(c) => (Some(c), None),
+        Err(e) => (None, Some(e)),
+    };
+    let findings = shipdeck::doctor::diagnose(config.as_ref(), error.as_deref()).await;
+    for finding in &findings {
+        // Findings quote release.toml and the engine: plain text only.
+        println!("{}", shipdeck::term::plain_text(&finding.line()));
     }
-    println!("{} is valid.", display_path(&project.config_path()).display());
+    let problem = findings.iter().any(|f| f.level == shipdeck::doctor::Level::Problem);
+    Ok(if problem { ExitCode::Failed } else { ExitCode::Success })
+}
+
+/// `shipdeck init`: a first release.toml for the app in `dir`.
+fn init(dir: &Path) -> Result<ExitCode, Failure> {
+    let written = shipdeck::init::init(dir).map_err(Failure::usage)?;
+    println!(
+        "Found {} ({}). Wrote:",
+        written.detected.stack.name(),
+        written.detected.marker
+    );
+    for file in &written.files {
+        println!("  {}", display_path(file).display());
+    }
+    println!(
+        "Review them (the Dockerfile's CMD must start the app on port 8080), commit them, then run `shipdeck check` and `shipdeck`."
+    );
     Ok(ExitCode::Success)
+}
+
+/// `shipdeck completions SHELL`: the completion script, generated from the clap definitions.
+fn completions(shell: clap_complete::Shell) -> Result<ExitCode, Failure> {
+    use clap::CommandFactory;
+    let mut command = Cli::command();
+    // Into memory first: clap_complete panics on a write error (`… | head` closes the pipe).
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "shipdeck", &mut script);
+    print_all(&script)
+}
+
+/// Writes `bytes` to stdout; a reader that stopped reading (a closed pipe) is no failure.
+fn print_all(bytes: &[u8]) -> Result<ExitCode, Failure> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Failure::usage(e)),
+        _ => Ok(ExitCode::Success),
+    }
+}
+
+/// `shipdeck man [COMMAND]`: the manual page of shipdeck, or of one of its commands
+/// (`shipdeck-deploy(1)`), generated from the clap definitions.
+fn man_page(args: &ManArgs) -> Result<ExitCode, Failure> {
+    use clap::CommandFactory;
+    let top = Cli::command();
+    let command = match &args.command {
+        None => top,
+        Some(name) => {
+            let sub = top.find_subcommand(name).cloned().ok_or_else(|| {
+                let names: Vec<&str> = top.get_subcommands().map(|s| s.get_name()).collect();
+                Failure::usage(format!("no command `{name}`: one of {}", names.join(", ")))
+            })?;
+            let full = format!("shipdeck-{}", sub.get_name());
+            sub.display_name(full).bin_name(format!("shipdeck {name}"))
+        }
+    };
+    let mut page = Vec::new();
+    clap_mangen::Man::new(command)
+        .render(&mut page)
+        .map_err(Failure::usage)?;
+    print_all(&page)
+}
+
+fn check(project: &Project, json: bool) -> Result<ExitCode, Failure> {
+    let shown = display_path(&project.config_path()).display().to_string();
+    if !json {
+        let config = load_config(project)?;
+        // The description quotes the file (commands, images): plain text only.
+        println!("{}", shipdeck::term::plain_text(&config.describe()));
+        for warning in config.secret_warnings(|var| std::env::var(var).ok()) {
+            eprintln!("warning: {warning}");
+        }
+        println!("{shown} is valid.");
+        return Ok(ExitCode::Success);
+    }
+    match config::load(&display_path(&project.config_path())) {
+        Ok(config) => {
+            let warnings = config.secret_warnings(|var| std::env::var(var).ok());
+            println!("{}", shipdeck::headless::check_json(&shown, &config, &warnings));
+            Ok(ExitCode::Success)
+        }
+        Err(error) => {
+            println!("{}", shipdeck::headless::check_error_json(&shown, &error));
+            Ok(ExitCode::Usage)
+        }
+    }
 }
 
 fn history(project: &Project, args: &HistoryArgs) -> Result<ExitCode, Failure> {
     let store = Store::open(&project.state_dir()).map_err(Failure::usage)?;
     let runs = store.recent_runs(args.limit.into()).map_err(Failure::usage)?;
-    if runs.is_empty() {
+    if args.json {
+        // serde_json escapes control characters: commit data cannot reach a terminal raw.
+        println!("{}", serde_json::to_string_pretty(&runs).map_err(Failure::usage)?);
+    } else if runs.is_empty() {
         println!("No runs yet. Start one with `shipdeck run`.");
     } else {
         // The history holds what repositories wrote (subjects, authors): sanitized on the way out.

@@ -205,7 +205,10 @@ pub async fn history(project: &Project, args: &HistoryArgs, env: &str) -> Result
             local
         }
     };
-    if ops.is_empty() {
+    if args.json {
+        // serde_json escapes control characters: what operations quote cannot reach a terminal raw.
+        println!("{}", serde_json::to_string_pretty(&ops).map_err(Failure::usage)?);
+    } else if ops.is_empty() {
         println!("Nothing deployed to {env} yet (from this history). Deploy with `shipdeck deploy {env}`.");
     } else {
         print!("{}", shipdeck::term::plain_text(&format_operations(&ops)));

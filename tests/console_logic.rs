@@ -1167,6 +1167,48 @@ mod environments_review {
     }
 
     #[test]
+    fn a_release_rolled_back_automatically_is_not_offered_for_deploy_again() {
+        let mut app = connected_app();
+        super::start_run(&mut app, 1, &"a".repeat(40));
+        app.apply(Event::RunFinished {
+            run: 1,
+            status: RunStatus::Success,
+            duration_ms: 1,
+            image_id: Some("sha256:1".into()),
+            image_tag: Some("demo:aaaaaaa".into()),
+            at: at(2),
+        });
+        assert_eq!(
+            app.next_step().map(|(a, _)| a),
+            Some(Action::Deploy),
+            "a green run is offered to staging"
+        );
+        app.apply(op_started(5, "staging", OpAction::Deploy, 'a'));
+        app.apply(smoke_checked(5, "staging", 'a', false));
+        app.apply(op_started(6, "staging", OpAction::AutoRollback, 'b'));
+        app.apply(op_finished(
+            6,
+            "staging",
+            OpAction::AutoRollback,
+            OpOutcome::Succeeded,
+            None,
+        ));
+        app.apply(op_finished(5, "staging", OpAction::Deploy, OpOutcome::RolledBack, None));
+        // Staging runs `b` again, verified before.
+        status(
+            &mut app,
+            "staging",
+            Some(deployed('b', "Up 2 minutes (healthy)")),
+            Some(true),
+        );
+        let next = app.next_step();
+        assert!(
+            !matches!(next, Some((Action::Deploy, _)) | Some((Action::Promote, _))),
+            "the release that just failed smoke is offered nothing: {next:?}"
+        );
+    }
+
+    #[test]
     fn enter_on_the_environments_runs_nothing() {
         let mut app = connected_app();
         app.update(Action::FocusPrev);
@@ -1387,4 +1429,160 @@ mod environments_review {
         assert_eq!(app.help_scroll, 1);
         assert_eq!(app.modal, Some(Modal::Help));
     }
+}
+
+#[test]
+fn a_failed_run_opens_on_its_failed_stage_at_the_failure_and_next_failure_walks_on() {
+    let mut app = App::new(plan(), 1000);
+    let stage = |name: &str, position: usize, status: StageStatus| shipdeck::store::StageRecord {
+        run: 4,
+        name: name.into(),
+        position,
+        status,
+        exit_code: status.is_failure().then_some(1),
+        started_at: (status != StageStatus::Skipped).then(|| at(0)),
+        finished_at: Some(at(1)),
+        duration_ms: Some(1000),
+        message: None,
+        image_id: None,
+    };
+    let failed = shipdeck::engine::PastRun {
+        run: shipdeck::store::RunRecord {
+            number: 4,
+            app: "demo".into(),
+            commit: "c".repeat(40),
+            short_commit: "ccccccc".into(),
+            branch: None,
+            subject: "broken".into(),
+            author: "Ada".into(),
+            trigger: "manual".into(),
+            status: RunStatus::Failed,
+            queued_at: at(0),
+            started_at: Some(at(0)),
+            finished_at: Some(at(3)),
+            duration_ms: Some(3000),
+            image_id: None,
+            image_tag: None,
+            owner: "h/1/1".into(),
+        },
+        // Drawn test, lint, build: lint failed, build never ran.
+        stages: vec![
+            stage("test", 0, StageStatus::Success),
+            stage("lint", 1, StageStatus::Failed),
+            stage("build", 2, StageStatus::Skipped),
+        ],
+        log_paths: vec![
+            ("test".into(), "/logs/test.log".into()),
+            ("lint".into(), "/logs/lint.log".into()),
+        ],
+    };
+    let effects = app.apply(Event::HistoryLoaded { runs: vec![failed] });
+    assert_eq!(
+        app.runs[0].selected().unwrap().name,
+        "lint",
+        "the failed stage is selected"
+    );
+    assert_eq!(
+        effects,
+        vec![Effect::Engine(Command::LoadLog {
+            run: 4,
+            stage: "lint".into(),
+            lines: 1000
+        })]
+    );
+    let mut lines: Vec<String> = (0..300).map(|i| format!("checking file_{i}.py ... ok")).collect();
+    lines[40] = "error: line too long (E501)".into();
+    lines[200] = "Traceback (most recent call last):".into();
+    lines[299] = "shipdeck: exited with code 1".into();
+    app.apply(Event::StageLogLoaded {
+        run: 4,
+        stage: "lint".into(),
+        path: "/logs/lint.log".into(),
+        lines,
+        skipped: 0,
+    });
+    let view = |app: &App| {
+        let s = app.runs[0].selected().unwrap();
+        (
+            s.view.following(),
+            s.view.current_failure(),
+            s.view.top_position(&s.log).line,
+        )
+    };
+    let (following, failure, top) = view(&app);
+    assert!(!following, "the view stays at the failure, not the tail");
+    assert_eq!(failure, Some(40));
+    assert!(top <= 40, "line 40 is on screen from {top}");
+
+    app.focus = Focus::Log;
+    app.update(Action::NextFailure);
+    assert_eq!(view(&app).1, Some(200));
+    app.update(Action::NextFailure);
+    assert_eq!(view(&app).1, Some(299));
+    app.update(Action::NextFailure);
+    assert_eq!(view(&app).1, Some(40), "wraps around");
+    assert!(app.notice.is_none());
+
+    // Once the user moved on, selecting the stage again does not jump back.
+    app.update(Action::Follow);
+    app.update(Action::Left);
+    app.update(Action::Right);
+    assert_eq!(app.runs[0].selected().unwrap().name, "lint");
+    assert!(view(&app).0, "still following the tail");
+
+    // A log without failure lines says so.
+    app.update(Action::Left);
+    assert_eq!(app.runs[0].selected().unwrap().name, "test");
+    app.update(Action::NextFailure);
+    assert!(
+        app.notice.as_ref().unwrap().1.contains("no failure line"),
+        "{:?}",
+        app.notice
+    );
+}
+
+#[test]
+fn a_live_run_that_fails_selects_its_failed_stage_at_the_failure() {
+    let mut app = app_with_repo();
+    start_run(&mut app, 1, &"a".repeat(40));
+    for (stage, status) in [("test", StageStatus::Failed), ("lint", StageStatus::Success)] {
+        app.apply(Event::StageStarted {
+            run: 1,
+            stage: stage.into(),
+            at: at(1),
+            log_path: None,
+        });
+        let mut lines: Vec<String> = (0..100).map(|i| format!("{stage} line {i}")).collect();
+        if status.is_failure() {
+            lines[10] = "thread 'main' panicked at src/lib.rs:3:5:".into();
+        }
+        app.apply(Event::StageLog {
+            run: 1,
+            stage: stage.into(),
+            stream: Stream::Stdout,
+            lines,
+        });
+        app.apply(Event::StageFinished {
+            run: 1,
+            stage: stage.into(),
+            status,
+            exit_code: Some(if status.is_failure() { 101 } else { 0 }),
+            duration_ms: 1000,
+            message: None,
+            at: at(2),
+        });
+    }
+    assert_eq!(app.runs[0].selected().unwrap().name, "lint", "the last stage to start");
+    app.apply(Event::RunFinished {
+        run: 1,
+        status: RunStatus::Failed,
+        duration_ms: 2000,
+        image_id: None,
+        image_tag: None,
+        at: at(3),
+    });
+    let stage = app.runs[0].selected().unwrap();
+    assert_eq!(stage.name, "test");
+    assert_eq!(stage.view.current_failure(), Some(10));
+    assert!(!stage.view.following());
 }

@@ -231,6 +231,9 @@ fn failed_stage() {
     insta::assert_snapshot!(text(&buf));
     let theme = Theme::builtin("default").unwrap();
     assert_eq!(fg_at(&buf, "✗ test"), theme.failure.fg.unwrap());
+    // The stage's own failure lines stand out; an ordinary one keeps the text colour.
+    assert_eq!(fg_at(&buf, "FAIL: test_health"), theme.failure.fg.unwrap());
+    assert_ne!(fg_at(&buf, "AssertionError: 500"), theme.failure.fg.unwrap());
 }
 
 #[test]
@@ -592,6 +595,10 @@ mod environments {
         assert_eq!(fg_at(&buf, "✗ smoke GET /health"), theme.failure.fg.unwrap());
         let (x, y) = find(&buf, "⚠ ROLLED BACK");
         assert_eq!(buf[(x, y)].bg, theme.alert.bg.unwrap(), "the panel says so too");
+        assert!(
+            !text(&buf).contains("deploy aaaaaaa"),
+            "the release that just failed smoke is not offered again"
+        );
     }
 
     #[test]

@@ -118,8 +118,9 @@ fn enter_runs_the_pipeline_live_and_quit_restores_the_terminal() {
         &format!("{BIN}; echo SHIPDECK_EXIT_$?_END; stty -a | tr ' ;' '\\n\\n' | grep -x -- '-\\?icanon'"),
         "Enter",
     ]);
+    // The engine may answer before the repository is read (a loaded machine): wait for both.
     let screen = tmux.wait_for("the console", Duration::from_secs(20), |s| {
-        s.contains("Runs") && s.contains("docker ●")
+        s.contains("Runs") && s.contains("docker ●") && !s.contains("reading the repository")
     });
     assert!(screen.contains("initial commit"), "the commit is listed:\n{screen}");
     assert!(

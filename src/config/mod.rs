@@ -42,7 +42,7 @@ pub use duration::parse_duration;
 pub use env_parts::{AccessoryConfig, ProcessConfig};
 pub use lookup::UnknownEnvironment;
 pub use model::*;
-pub use rules::{is_valid_app_name, is_valid_env_name, Publish, PLACEHOLDERS};
+pub use rules::{is_valid_app_name, is_valid_env_name, suggest_app_name, Publish, PLACEHOLDERS};
 pub use services::is_valid_service_name;
 pub use size::{format_size, parse_size};
 

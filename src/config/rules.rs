@@ -14,7 +14,7 @@ pub fn is_valid_app_name(name: &str) -> bool {
 }
 
 /// A valid app name close to `name` (lowercased, other characters turned into `-`), if any.
-pub(crate) fn suggest_app_name(name: &str) -> Option<String> {
+pub fn suggest_app_name(name: &str) -> Option<String> {
     let mapped: String = name
         .to_lowercase()
         .chars()

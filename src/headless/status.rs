@@ -62,7 +62,7 @@ pub fn format_status(rows: &[EnvironmentRow]) -> String {
                 format!(
                     "{} {}",
                     d.release.short_commit,
-                    crate::text::truncate(&d.release.subject, 32)
+                    crate::text::fit(&d.release.subject, 32)
                 ),
                 short_image_id(&d.release.image_id),
                 since(&d.deployed_at),
@@ -91,14 +91,14 @@ pub fn format_status(rows: &[EnvironmentRow]) -> String {
         parts.extend(part_lines(row));
     }
     let widths: Vec<usize> = (0..8)
-        .map(|i| table.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .map(|i| table.iter().map(|r| crate::text::width(&r[i])).max().unwrap_or(0))
         .collect();
     let mut out = String::new();
     for row in &table {
         let line: Vec<String> = row
             .iter()
             .zip(&widths)
-            .map(|(cell, w)| format!("{cell:<w$}", w = *w))
+            .map(|(cell, w)| crate::text::pad(cell, *w))
             .collect();
         out.push_str(line.join("  ").trim_end());
         out.push('\n');

@@ -7,6 +7,7 @@ use chrono::{Local, TimeZone};
 
 use crate::store::{OperationRecord, RunRecord};
 use crate::text::duration::DurationStyle;
+use crate::text::{fit, pad, pad_left, width};
 
 const SUBJECT_WIDTH: usize = 40;
 const AUTHOR_WIDTH: usize = 20;
@@ -16,7 +17,7 @@ const MESSAGE_WIDTH: usize = 100;
 const INDENT: &str = "    ";
 
 /// A table of runs (as given, e.g. newest first), times in local time. Columns: #, status,
-/// commit, subject (cut to 40 characters), author, started (queued time if it never
+/// commit, subject (cut to 40 columns), author, started (queued time if it never
 /// started), duration, image tag. Control characters from commit data are replaced.
 pub fn format_history(runs: &[RunRecord]) -> String {
     format_history_in(runs, &Local)
@@ -144,18 +145,19 @@ where
             out.push_str(&format!("{INDENT}{}\n", clean(message, MESSAGE_WIDTH)));
         }
         let checks: Vec<String> = op.smoke.iter().map(|s| clean(&s.check, SUBJECT_WIDTH)).collect();
-        let width = checks.iter().map(|c| c.chars().count()).max().unwrap_or(0);
+        let check_width = checks.iter().map(|c| width(c)).max().unwrap_or(0);
         for (smoke, check) in op.smoke.iter().zip(&checks) {
-            let pad = " ".repeat(width - check.chars().count());
-            let attempts = match smoke.attempts {
-                1 => "1 attempt".to_string(),
-                n => format!("{n} attempts"),
-            };
+            let check = pad(check, check_width);
+            let attempts = crate::text::count(smoke.attempts as usize, "attempt");
+            // The latency is the last attempt's, not the sum of them all: say so.
             let line = if smoke.passed {
-                format!("{INDENT}✓ {check}{pad}  {attempts}  {} ms", smoke.latency_ms)
+                format!(
+                    "{INDENT}✓ {check}  passed on attempt {} (answered in {} ms)",
+                    smoke.attempts, smoke.latency_ms
+                )
             } else {
                 format!(
-                    "{INDENT}✗ {check}{pad}  {attempts}: {}",
+                    "{INDENT}✗ {check}  {attempts}: {}",
                     clean(&smoke.message, MESSAGE_WIDTH)
                 )
             };
@@ -169,10 +171,10 @@ where
 /// The lines of an aligned table, header first, cells two spaces apart, without trailing
 /// blanks.
 fn table<const N: usize>(header: [&str; N], right_aligned: [bool; N], rows: &[[String; N]]) -> Vec<String> {
-    let mut widths = header.map(|h| h.chars().count());
+    let mut widths = header.map(width);
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
+            *w = (*w).max(width(cell));
         }
     }
     let header = header.map(str::to_string);
@@ -184,13 +186,10 @@ fn table<const N: usize>(header: [&str; N], right_aligned: [bool; N], rows: &[[S
                 if i > 0 {
                     line.push_str("  ");
                 }
-                let pad = " ".repeat(widths[i] - cell.chars().count());
                 if right_aligned[i] {
-                    line.push_str(&pad);
-                    line.push_str(cell);
+                    line.push_str(&pad_left(cell, widths[i]));
                 } else {
-                    line.push_str(cell);
-                    line.push_str(&pad);
+                    line.push_str(&pad(cell, widths[i]));
                 }
             }
             line.trim_end().to_string()
@@ -198,11 +197,11 @@ fn table<const N: usize>(header: [&str; N], right_aligned: [bool; N], rows: &[[S
         .collect()
 }
 
-/// Replaces control characters (terminal escapes in commit data) and cuts to `max` chars
-/// with a trailing `…`.
+/// Replaces control characters (terminal escapes in commit data) and cuts to `max` display
+/// columns with a trailing `…`.
 fn clean(text: &str, max: usize) -> String {
     let visible: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-    crate::text::truncate(&visible, max).into_owned()
+    fit(&visible, max)
 }
 
 #[cfg(test)]
@@ -284,6 +283,36 @@ mod tests {
         assert!(local.contains("1m 03s"));
     }
 
+    #[test]
+    fn wide_characters_keep_the_columns() {
+        let cjk = RunRecord {
+            author: "山田太郎".into(),
+            ..record(
+                2,
+                RunStatus::Success,
+                "修复登录页面的编码问题并更新文档，让用户可以用中文名字登录系统",
+            )
+        };
+        let out = format_history_in(&[cjk, record(1, RunStatus::Failed, "Fix typo")], &Utc);
+        let lines: Vec<&str> = out.lines().collect();
+        let column = |line: &str, text: &str| line.find(text).map(|i| width(&line[..i]));
+        for heading in ["AUTHOR", "STARTED"] {
+            let at = column(lines[0], heading);
+            let cell = if heading == "AUTHOR" {
+                ["山田太郎", "Ada Lovelace"]
+            } else {
+                ["2023", "2023"]
+            };
+            assert_eq!(column(lines[1], cell[0]), at, "{heading}:\n{out}");
+            assert_eq!(column(lines[2], cell[1]), at, "{heading}:\n{out}");
+        }
+        // The subject is cut at 40 columns (20 wide characters), not 40 characters.
+        let subject = &lines[1][lines[1].find("修").unwrap()..];
+        let subject = subject.split("  ").next().unwrap();
+        assert!(subject.ends_with('…') && width(subject) <= SUBJECT_WIDTH, "{out}");
+        assert_eq!(width(lines[1]), width(lines[2]), "rows end together:\n{out}");
+    }
+
     fn operation(id: i64, action: OpAction, outcome: OpOutcome) -> OperationRecord {
         OperationRecord {
             id,
@@ -362,7 +391,10 @@ mod tests {
         let cut: String = long.chars().take(39).collect();
         assert!(row.contains(&format!("{cut}…")) && !row.contains("idempotent"), "{out}");
         assert_eq!(lines[3], "    smoke failed: put 1a2b3c4 back");
-        assert_eq!(lines[4], "    ✓ GET /health       1 attempt  12 ms");
+        assert_eq!(
+            lines[4],
+            "    ✓ GET /health       passed on attempt 1 (answered in 12 ms)"
+        );
         assert_eq!(
             lines[5],
             "    ✗ GET /version [2J  5 attempts: expected status 200, got 503"

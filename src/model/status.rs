@@ -82,6 +82,11 @@ impl StageStatus {
     pub fn is_active(self) -> bool {
         matches!(self, StageStatus::Pending | StageStatus::Running)
     }
+
+    /// Failed or TimedOut: the stage is why its run failed.
+    pub fn is_failure(self) -> bool {
+        matches!(self, StageStatus::Failed | StageStatus::TimedOut)
+    }
 }
 
 #[cfg(test)]

@@ -54,6 +54,27 @@ pub fn fit(text: &str, width: usize) -> String {
     out
 }
 
+/// Display columns of `text` (wide characters count two, combining marks none).
+pub fn width(text: &str) -> usize {
+    text.width()
+}
+
+/// `text` followed by spaces up to `width` display columns (nothing added when it is wider):
+/// `format!("{:<w$}")` counts characters, so CJK text would push the next column right.
+pub fn pad(text: &str, width: usize) -> String {
+    let mut out = String::with_capacity(text.len() + width);
+    out.push_str(text);
+    out.extend(std::iter::repeat_n(' ', width.saturating_sub(text.width())));
+    out
+}
+
+/// `text` after spaces up to `width` display columns, for right-aligned cells.
+pub fn pad_left(text: &str, width: usize) -> String {
+    let mut out: String = std::iter::repeat_n(' ', width.saturating_sub(text.width())).collect();
+    out.push_str(text);
+    out
+}
+
 /// 1-based line and column (columns count characters) of a byte offset; offsets past the end
 /// clamp to the end, offsets inside a character snap back to its start.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
@@ -120,6 +141,16 @@ pub fn count(n: usize, noun: &str) -> String {
     }
 }
 
+/// `text` in quotes that it does not contain itself: `"Fix typo"`, but `'Revert "Fix typo"'`
+/// rather than `"Revert "Fix typo""` (a commit subject often quotes another).
+pub fn quoted(text: &str) -> String {
+    match (text.contains('"'), text.contains('\'')) {
+        (false, _) => format!("\"{text}\""),
+        (true, false) => format!("'{text}'"),
+        (true, true) => format!("«{text}»"),
+    }
+}
+
 /// Seven characters of a commit ID, as git shows it short.
 pub fn short_commit(id: &str) -> String {
     id.chars().take(7).collect()
@@ -136,6 +167,13 @@ mod tests {
         assert_eq!(count(12, "dir"), "12 dirs");
         assert_eq!(short_commit("0123456789abcdef"), "0123456");
         assert_eq!(short_commit("abc"), "abc");
+    }
+
+    #[test]
+    fn quotes_never_nest() {
+        assert_eq!(quoted("Fix typo"), "\"Fix typo\"");
+        assert_eq!(quoted("Revert \"Fix typo\""), "'Revert \"Fix typo\"'");
+        assert_eq!(quoted("Revert \"Don't\""), "«Revert \"Don't\"»");
     }
 
     #[test]
@@ -170,6 +208,20 @@ mod tests {
         // Wide characters take two columns each.
         assert_eq!(fit("日本語です", 5), "日本…");
         assert_eq!(fit("abc", 0), "");
+    }
+
+    #[test]
+    fn pads_count_display_columns() {
+        assert_eq!(pad("ab", 4), "ab  ");
+        assert_eq!(pad("日本", 6), "日本  ");
+        assert_eq!(pad("日本語", 4), "日本語", "wider than asked: unchanged");
+        assert_eq!(pad_left("7", 3), "  7");
+        assert_eq!(pad_left("語", 3), " 語");
+        assert_eq!(width("e\u{301}"), 1, "a combining accent takes no column");
+        // A cut that ends before a wide character is one column short; the pad fills it.
+        let cut = fit("日本語です", 4);
+        assert_eq!(cut, "日…");
+        assert_eq!(width(&pad(&cut, 4)), 4);
     }
 
     #[test]

@@ -86,6 +86,13 @@ pub enum Action {
     NextMatch,
     #[strum(message = "match", detailed_message = "previous search match", props(keys = "N"))]
     PrevMatch,
+    /// Jump to the next line that reports a failure (exit code, FAILED, error:, panic, traceback).
+    #[strum(
+        message = "failure",
+        detailed_message = "next failure line in the log",
+        props(keys = "F")
+    )]
+    NextFailure,
     #[strum(message = "wrap", detailed_message = "wrap long lines", props(keys = "w"))]
     ToggleWrap,
     #[strum(message = "split", detailed_message = "parallel stages split", props(keys = "v"))]

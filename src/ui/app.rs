@@ -96,6 +96,7 @@ impl Focus {
             PanelCommand::new(Action::PageDown),
             PanelCommand::new(Action::Follow),
             PanelCommand::new(Action::Search),
+            PanelCommand::new(Action::NextFailure),
             PanelCommand::new(Action::ToggleWrap),
             PanelCommand::new(Action::ToggleSplit),
             PanelCommand::new(Action::OpenPager),
@@ -345,6 +346,16 @@ impl App {
             Action::Search => self.modal = Some(Modal::Search(String::new())),
             Action::NextMatch => self.with_log(|v, l| v.next_match(l)),
             Action::PrevMatch => self.with_log(|v, l| v.prev_match(l)),
+            Action::NextFailure => {
+                let mut found = None;
+                self.with_log(|v, l| found = Some(v.next_failure(l)));
+                if found != Some(true) {
+                    self.notify(
+                        NoticeLevel::Info,
+                        "no failure line in this log (exit code, FAILED, error:, panic, traceback)",
+                    );
+                }
+            }
             Action::ToggleWrap => self.with_log(|v, l| v.toggle_wrap(l)),
             Action::ToggleSplit => self.split = !self.split,
             Action::OpenPager if self.shows_env_log() => {

@@ -95,14 +95,12 @@ impl App {
                     r.duration_ms = Some(duration_ms);
                     r.image_tag = image_tag.or(r.image_tag.take());
                     effects.push(Effect::Engine(Command::Refresh));
-                    // A failed run opens on the stage that failed.
+                    // A failed run opens on the stage that failed, at its first failure line.
                     if status == RunStatus::Failed {
-                        if let Some(i) = r
-                            .stages
-                            .iter()
-                            .position(|s| matches!(s.status, StageStatus::Failed | StageStatus::TimedOut))
-                        {
+                        if let Some(i) = r.failed_stage() {
                             r.selected_stage = i;
+                            let stage = &mut r.stages[i];
+                            stage.view.show_first_failure(&stage.log);
                         }
                     }
                 }
@@ -253,6 +251,9 @@ impl App {
                     s.log.push_lines(LineKind::Stdout, lines.iter().map(|l| sanitize(l)));
                     s.view.sync(&s.log);
                     s.source = LogSource::Loaded;
+                    if s.status.is_failure() {
+                        s.view.show_first_failure(&s.log);
+                    }
                 }
                 self.enforce_log_budget();
             }

@@ -137,6 +137,13 @@ impl RunView {
         self.stages.iter_mut().find(|s| s.name == name)
     }
 
+    /// The stage a failed run opens on: the first that failed, in the order drawn.
+    pub fn failed_stage(&self) -> Option<usize> {
+        visual_order(&self.stages)
+            .into_iter()
+            .find(|i| self.stages[*i].status.is_failure())
+    }
+
     pub fn selected(&self) -> Option<&StageView> {
         self.stages.get(self.selected_stage)
     }
@@ -178,7 +185,7 @@ impl RunView {
                 view
             })
             .collect();
-        RunView {
+        let mut view = RunView {
             number: run.number,
             commit: run.commit.clone(),
             short: run.short_commit.clone(),
@@ -191,7 +198,10 @@ impl RunView {
             image_tag: run.image_tag.clone(),
             stages,
             selected_stage: 0,
-        }
+        };
+        // A failed run opens on the stage that failed.
+        view.selected_stage = view.failed_stage().unwrap_or(0);
+        view
     }
 }
 

@@ -113,6 +113,10 @@ impl App {
         let Some(stage) = run.selected_mut() else {
             return Vec::new();
         };
+        // A failed stage whose log is here shows where it failed (once: see LogView).
+        if stage.status.is_failure() && matches!(stage.source, LogSource::Live | LogSource::Loaded) {
+            stage.view.show_first_failure(&stage.log);
+        }
         if stage.source != LogSource::OnDisk {
             return Vec::new();
         }

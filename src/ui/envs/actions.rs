@@ -2,6 +2,7 @@
 //! smoke-checks, `p` promotes along `promote_from` (through the approval modal), `r` opens the
 //! rollback picker; and what the footer offers as the next step.
 
+use super::EnvView;
 use crate::deploy::OpAction;
 use crate::engine::{Command, NoticeLevel};
 use crate::model::RunStatus;
@@ -235,19 +236,29 @@ impl App {
             .selected_run()
             .filter(|r| r.status == RunStatus::Success && r.image_tag.is_some())
         {
-            let failed_there = first.smoke.as_ref().is_some_and(|v| {
-                first.commit() == Some(run.commit.as_str()) && first.image() == Some(v.image.as_str()) && !v.passed
-            }) || first.op.as_ref().is_some_and(|op| {
-                !op.outcome.is_ok() && !op.is_running() && op.release.as_ref().is_some_and(|r| r.commit == run.commit)
-            });
-            if failed_there {
-                let selected = self.envs.selected == 0;
-                return (first.commit() == Some(run.commit.as_str()) && selected).then(|| {
-                    (
-                        Action::Rollback,
-                        format!("roll back {} ({} failed)", first.name(), run.short),
-                    )
-                });
+            // Where the run's release just failed (its smoke checks, or the operation that put
+            // it there), it is never offered again, to that environment or the first: where it
+            // still runs and is selected, rolling back is the step.
+            let failed_on = |env: &EnvView| {
+                env.smoke.as_ref().is_some_and(|v| {
+                    env.commit() == Some(run.commit.as_str()) && env.image() == Some(v.image.as_str()) && !v.passed
+                }) || env.op.as_ref().is_some_and(|op| {
+                    !op.outcome.is_ok()
+                        && !op.is_running()
+                        && op.release.as_ref().is_some_and(|r| r.commit == run.commit)
+                })
+            };
+            if self.envs.list.iter().any(failed_on) {
+                return self
+                    .envs
+                    .selected()
+                    .filter(|env| failed_on(env) && env.commit() == Some(run.commit.as_str()))
+                    .map(|env| {
+                        (
+                            Action::Rollback,
+                            format!("roll back {} ({} failed)", env.name(), run.short),
+                        )
+                    });
             }
             if first.loaded && first.commit() != Some(run.commit.as_str()) {
                 return Some((Action::Deploy, format!("deploy {} → {}", run.short, first.name())));

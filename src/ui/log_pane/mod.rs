@@ -13,6 +13,7 @@
 //! arrive below or old lines are dropped above. Rendering reads only the lines on screen.
 
 mod buffer;
+mod failures;
 mod geometry;
 mod search;
 mod styled;
@@ -28,6 +29,7 @@ mod view_tests;
 use ratatui::style::{Color, Modifier, Style};
 
 pub use buffer::{LineKind, LogBuffer, LogLine, CUT_MARKER, DEFAULT_TAIL_LINES, MAX_LINE_BYTES};
+pub use failures::is_failure_line;
 pub use geometry::Position;
 pub use search::Matcher;
 pub use view::LogView;

@@ -168,7 +168,12 @@ fn search_highlights_matches_and_the_current_one() {
         assert!(buf[(x, 3)].modifier.contains(Modifier::BOLD));
     }
     assert_eq!(bg(5, 3), Color::Reset);
-    assert_eq!(buf[(6, 3)].fg, Color::LightRed, "stderr style between matches");
+    // `ERROR:` opens a failure line: between the matches it has the failure style, not stderr's.
+    assert_eq!(
+        buf[(6, 3)].fg,
+        styles.failure.fg.unwrap(),
+        "failure style between matches"
+    );
     assert_eq!(bg(0, 0), Color::Reset);
     assert!(row_text(&buf, 5).ends_with(" /error 2/2 │ paused · End to follow "));
 }
@@ -214,4 +219,35 @@ fn renders_into_a_sub_area_only() {
         Rect::new(0, 5, 1, 1),
         &mut buf,
     );
+}
+
+#[test]
+fn failure_lines_stand_out_and_the_one_jumped_to_is_reversed() {
+    let mut pane = LogPane::default();
+    pane.push_lines(
+        LineKind::Stdout,
+        ["collected 2 items", "FAILED tests/test_app.py::test_health"],
+    );
+    pane.push_lines(LineKind::Stderr, ["\x1b[31merror\x1b[0m: could not compile `hello`"]);
+    pane.push_lines(
+        LineKind::System,
+        ["shipdeck: exited with code 0", "shipdeck: exited with code 1"],
+    );
+    let styles = LogStyles::default();
+    let buf = draw(&pane, 40, 5);
+    let fg = |y: u16| buf[(0, y)].fg;
+    assert_eq!(fg(0), Color::Reset, "an ordinary line:\n{}", text(&buf));
+    assert_eq!(fg(1), styles.failure.fg.unwrap(), "FAILED:\n{}", text(&buf));
+    assert!(buf[(0, 1)].modifier.contains(Modifier::BOLD));
+    // The line's own colour stays on its word; the rest is the failure's.
+    assert_eq!(fg(2), Color::Red);
+    assert_eq!(buf[(6, 2)].fg, styles.failure.fg.unwrap());
+    assert_eq!(fg(3), styles.muted.fg.unwrap(), "a zero exit is not a failure");
+    assert_eq!(fg(4), styles.failure.fg.unwrap());
+
+    assert!(pane.view.next_failure(&pane.buffer));
+    let buf = draw(&pane, 40, 5);
+    assert_eq!(pane.view.current_failure(), Some(1));
+    assert!(buf[(0, 1)].modifier.contains(Modifier::REVERSED));
+    assert!(!buf[(0, 4)].modifier.contains(Modifier::REVERSED));
 }

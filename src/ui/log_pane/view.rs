@@ -8,6 +8,7 @@
 use std::cell::{Cell, RefCell};
 
 use super::buffer::LogBuffer;
+use super::failures::is_failure_line;
 use super::geometry::{Geometry, Position};
 use super::search::{Matcher, SearchState};
 use super::wrap::WrapCache;
@@ -18,8 +19,13 @@ pub struct LogView {
     follow: bool,
     /// Top of the viewport while not following.
     anchor: Position,
+    /// The anchor is a line revealed before the pane was ever drawn: the first render puts
+    /// it a third of the way down (the height was unknown), until the view moves.
+    anchor_needs_context: bool,
     wrap: bool,
     search: Option<SearchState>,
+    /// The failure line last jumped to (see [`Self::next_failure`]).
+    failure: Option<u64>,
     /// Size of the last render (columns, rows).
     size: Cell<(u16, u16)>,
     wrap_cache: RefCell<WrapCache>,
@@ -37,8 +43,10 @@ impl LogView {
         Self {
             follow: true,
             anchor: Position::default(),
+            anchor_needs_context: false,
             wrap: false,
             search: None,
+            failure: None,
             size: Cell::new((0, 0)),
             wrap_cache: RefCell::new(WrapCache::default()),
         }
@@ -100,7 +108,7 @@ impl LogView {
     pub fn scroll_up(&mut self, buffer: &LogBuffer, n: usize) {
         let geo = self.geometry(buffer);
         let top = self.top_in(&geo);
-        self.anchor = geo.up(top, n);
+        self.set_anchor(geo.up(top, n));
         self.follow = false;
     }
 
@@ -114,7 +122,7 @@ impl LogView {
         if pos >= geo.bottom() {
             self.follow = true;
         } else {
-            self.anchor = pos;
+            self.set_anchor(pos);
         }
     }
 
@@ -130,7 +138,7 @@ impl LogView {
 
     /// Jumps to the oldest retained line; stops following.
     pub fn top(&mut self, buffer: &LogBuffer) {
-        self.anchor = Position::line(buffer.start());
+        self.set_anchor(Position::line(buffer.start()));
         self.follow = false;
     }
 
@@ -143,7 +151,7 @@ impl LogView {
     pub fn toggle_wrap(&mut self, buffer: &LogBuffer) {
         let top = self.top_position(buffer);
         self.wrap = !self.wrap;
-        self.anchor = Position::line(top.line);
+        self.set_anchor(Position::line(top.line));
     }
 
     /// Starts a search (an empty query clears it) and shows the match nearest to the view:
@@ -202,17 +210,58 @@ impl LogView {
         }
     }
 
+    /// Moves to the next line that reports a failure (see [`is_failure_line`]) after the one
+    /// last jumped to, or from the top of the screen, wrapping around to the first; scrolls
+    /// to it. False when the log has none.
+    pub fn next_failure(&mut self, buffer: &LogBuffer) -> bool {
+        let from = match self.failure {
+            Some(last) => last + 1,
+            None => self.top_position(buffer).line,
+        };
+        let found = find_failure(buffer, from, buffer.end()).or_else(|| find_failure(buffer, buffer.start(), from));
+        if let Some(line) = found {
+            self.failure = Some(line);
+            self.reveal(buffer, line);
+        }
+        found.is_some()
+    }
+
+    /// Once per log: scrolls to its first failure line (a failed stage shows where it failed
+    /// when it is selected). Later calls leave the view where the user put it.
+    pub fn show_first_failure(&mut self, buffer: &LogBuffer) {
+        if self.failure.is_some() {
+            return;
+        }
+        if let Some(line) = find_failure(buffer, buffer.start(), buffer.end()) {
+            self.failure = Some(line);
+            self.reveal(buffer, line);
+        }
+    }
+
+    /// The failure line last jumped to.
+    pub fn current_failure(&self) -> Option<u64> {
+        self.failure
+    }
+
     /// Stops following and makes `line` visible: unchanged if it is on screen, else it is
     /// placed a third of the way down, with context above it.
     fn reveal(&mut self, buffer: &LogBuffer, line: u64) {
         let geo = self.geometry(buffer);
         let top = self.top_in(&geo);
-        self.anchor = if geo.is_visible(top, line) {
-            top
+        if geo.height == 0 {
+            self.anchor = Position::line(line);
+            self.anchor_needs_context = true;
+        } else if !geo.is_visible(top, line) {
+            self.set_anchor(geo.clamp(geo.up(Position::line(line), geo.height / 3)));
         } else {
-            geo.clamp(geo.up(Position::line(line), geo.height / 3))
-        };
+            self.set_anchor(top);
+        }
         self.follow = false;
+    }
+
+    fn set_anchor(&mut self, anchor: Position) {
+        self.anchor = anchor;
+        self.anchor_needs_context = false;
     }
 
     fn page(&self) -> usize {
@@ -234,6 +283,8 @@ impl LogView {
     pub(crate) fn top_in(&self, geo: &Geometry<'_>) -> Position {
         if self.follow {
             geo.bottom()
+        } else if self.anchor_needs_context {
+            geo.clamp(geo.up(self.anchor, geo.height / 3))
         } else {
             geo.clamp(self.anchor)
         }
@@ -255,4 +306,12 @@ impl LogView {
     pub(crate) fn cached_rows(&self) -> usize {
         self.wrap_cache.borrow().cached()
     }
+}
+
+/// The first line in `from..to` that reports a failure.
+fn find_failure(buffer: &LogBuffer, from: u64, to: u64) -> Option<u64> {
+    buffer
+        .lines(from, to)
+        .find(|line| is_failure_line(&line.plain()))
+        .map(|line| line.number)
 }

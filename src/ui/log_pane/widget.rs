@@ -2,11 +2,12 @@
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::Style;
+use ratatui::style::{Modifier, Style};
 use ratatui::widgets::Widget;
 use unicode_width::UnicodeWidthStr;
 
-use super::buffer::{LineKind, LogBuffer};
+use super::buffer::{LineKind, LogBuffer, LogLine};
+use super::failures::is_failure_line;
 use super::styled::{Highlight, StyledLine};
 use super::view::LogView;
 use super::wrap::{char_width, row_starts};
@@ -73,7 +74,7 @@ impl Widget for LogPaneWidget<'_> {
             if y >= area.bottom() {
                 break;
             }
-            let styled = StyledLine::new(&line, self.base_style(line.kind), self.highlight(line.number));
+            let styled = StyledLine::new(&line, self.line_style(&line), self.highlight(line.number));
             let starts = if self.view.wrap() {
                 row_starts(&styled.plain, usize::from(area.width))
             } else {
@@ -103,6 +104,24 @@ impl LogPaneWidget<'_> {
             LineKind::Success => self.styles.text.patch(self.styles.success),
             LineKind::Failure => self.styles.text.patch(self.styles.failure),
             LineKind::Alert => self.styles.text.patch(self.styles.alert),
+        }
+    }
+
+    /// A stage's own line that reports a failure stands out as shipdeck's failure lines do;
+    /// the one last jumped to (with the next-failure key) is marked like a current match.
+    fn line_style(&self, line: &LogLine<'_>) -> Style {
+        let base = self.base_style(line.kind);
+        if !matches!(line.kind, LineKind::Stdout | LineKind::Stderr | LineKind::System) {
+            return base;
+        }
+        if !is_failure_line(&line.plain()) {
+            return base;
+        }
+        let failure = self.styles.text.patch(self.styles.failure);
+        if self.view.current_failure() == Some(line.number) {
+            failure.add_modifier(Modifier::REVERSED)
+        } else {
+            failure
         }
     }
 

@@ -58,7 +58,7 @@ fn env_lines<'a>(app: &App, index: usize, theme: &Theme, width: usize) -> Vec<Li
         .envs
         .list
         .iter()
-        .map(|e| e.name().chars().count())
+        .map(|e| crate::text::width(e.name()))
         .max()
         .unwrap_or(0)
         .clamp(7, 14);
@@ -68,7 +68,7 @@ fn env_lines<'a>(app: &App, index: usize, theme: &Theme, width: usize) -> Vec<Li
         theme.text
     };
     let mut first = vec![Span::styled(
-        format!("{:<name_width$} ", fit(env.name(), name_width)),
+        format!("{} ", crate::text::pad(&fit(env.name(), name_width), name_width)),
         name_style,
     )];
     let (glyph, word, style) = state(app, env, theme);
@@ -78,7 +78,7 @@ fn env_lines<'a>(app: &App, index: usize, theme: &Theme, width: usize) -> Vec<Li
         .list
         .iter()
         .filter(|e| e.deployed.is_some())
-        .map(|e| health_word(e).chars().count())
+        .map(|e| crate::text::width(&health_word(e)))
         .max()
         .unwrap_or(0);
     first.push(Span::styled(format!("{glyph} {word:<word_width$} "), style));

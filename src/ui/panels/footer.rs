@@ -8,9 +8,13 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use crate::engine::NoticeLevel;
+use crate::text::{first_line, fit};
 use crate::ui::app::{App, Modal};
 use crate::ui::keymap::Keymap;
 use crate::ui::theme::Theme;
+
+/// Columns a notice keeps however long the next step is.
+const MIN_NOTICE: usize = 12;
 
 pub fn render(app: &App, keymap: &Keymap, theme: &Theme, area: Rect, buf: &mut Buffer) {
     let line = match &app.modal {
@@ -67,24 +71,30 @@ pub fn render(app: &App, keymap: &Keymap, theme: &Theme, area: Rect, buf: &mut B
         ]),
         _ => {
             let mut spans = Vec::new();
+            let next = app.next_step();
+            let mut step = Vec::new();
+            if let Some((action, what)) = &next {
+                step.push(Span::styled(format!(" {} ", keymap.primary(*action)), theme.accent));
+                step.push(Span::styled(
+                    format!("{what} "),
+                    theme.success.add_modifier(Modifier::BOLD),
+                ));
+                step.push(Span::styled("│", theme.border));
+            }
             if let Some((level, message)) = app.current_notice() {
                 let style = match level {
                     NoticeLevel::Error => theme.failure,
                     NoticeLevel::Warning => theme.awaiting_approval,
                     NoticeLevel::Info => theme.muted,
                 };
-                spans.push(Span::styled(format!(" {message} "), style));
+                // The next step is what to do about it: a long message is cut to leave it
+                // room, never the other way round.
+                let step_width: usize = step.iter().map(Span::width).sum();
+                let room = (area.width as usize).saturating_sub(step_width + 3).max(MIN_NOTICE);
+                spans.push(Span::styled(format!(" {} ", fit(first_line(message), room)), style));
                 spans.push(Span::styled("│", theme.border));
             }
-            let next = app.next_step();
-            if let Some((action, what)) = &next {
-                spans.push(Span::styled(format!(" {} ", keymap.primary(*action)), theme.accent));
-                spans.push(Span::styled(
-                    format!("{what} "),
-                    theme.success.add_modifier(Modifier::BOLD),
-                ));
-                spans.push(Span::styled("│", theme.border));
-            }
+            spans.extend(step);
             let offered = next.map(|(a, _)| a);
             // Each panel lists its commands beside its logic (`Focus::commands`).
             for command in app.focus.commands().iter().filter(|c| Some(c.action) != offered) {
@@ -131,5 +141,30 @@ mod tests {
         let (x, y) = find(&buf, "the engine went away");
         assert_eq!((x, y), (1, 0), "{}", text(&buf));
         assert_eq!(buf[(x, y)].fg, theme.failure.fg.unwrap());
+    }
+
+    #[test]
+    fn a_long_notice_never_hides_the_next_step() {
+        let (mut app, theme, keymap) = (finished(), theme(), Keymap::default());
+        let long = format!(
+            "deploy to staging failed: {}",
+            "the container kept restarting ".repeat(6)
+        );
+        app.apply(Event::Notice {
+            level: NoticeLevel::Error,
+            message: long,
+        });
+        for width in [60, 80, 132] {
+            let buf = draw(width, 1, |area, buf| render(&app, &keymap, &theme, area, buf));
+            let screen = text(&buf);
+            let key = keymap.primary(Action::Deploy);
+            assert!(
+                screen.contains(&format!(" {key} deploy aaaaaaa → staging")),
+                "at {width} columns: {screen}"
+            );
+            assert!(screen.starts_with(" deploy to staging failed:"), "{screen}");
+            assert!(screen.contains('…'), "the notice is cut: {screen}");
+            assert_eq!(find(&buf, "deploy to staging").0, 1);
+        }
     }
 }

@@ -10,7 +10,7 @@ use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 
 use super::popup;
-use crate::text::fit;
+use crate::text::{fit, pad};
 use crate::ui::envs::{local_time, short_operator, RollbackPicker};
 use crate::ui::theme::Theme;
 
@@ -62,12 +62,15 @@ pub fn render(picker: &RollbackPicker, now: DateTime<Utc>, theme: &Theme, area: 
                 if choice.current { theme.muted } else { theme.accent },
             ),
             Span::styled(
-                format!("{:<RELEASE$}  ", fit(&release_words(choice), RELEASE)),
+                format!("{}  ", pad(&fit(&release_words(choice), RELEASE), RELEASE)),
                 theme.muted,
             ),
-            Span::styled(format!("{:<subject_width$}  ", fit(&r.subject, subject_width)), text),
-            Span::styled(format!("{:<WHEN$}  ", fit(&when, WHEN)), theme.muted),
-            Span::styled(format!("{:<BY$}  ", fit(by, BY)), theme.muted),
+            Span::styled(
+                format!("{}  ", pad(&fit(&r.subject, subject_width), subject_width)),
+                text,
+            ),
+            Span::styled(format!("{}  ", pad(&fit(&when, WHEN), WHEN)), theme.muted),
+            Span::styled(format!("{}  ", pad(&fit(by, BY), BY)), theme.muted),
             Span::styled(format!("  {smoke}  "), smoke_style),
         ]);
         if choice.current {

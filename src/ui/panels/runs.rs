@@ -8,7 +8,7 @@ use ratatui::widgets::{Paragraph, Widget};
 
 use super::{block, run_glyph, run_style};
 use crate::text::duration::DurationStyle;
-use crate::text::fit;
+use crate::text::{fit, width as width_of};
 use crate::ui::app::{App, Focus};
 use crate::ui::model::Row;
 use crate::ui::theme::Theme;
@@ -35,11 +35,11 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
                 let number = format!("#{:<3}", run.number);
                 let glyph = run_glyph(run.status, app.spinner);
                 let duration = DurationStyle::Compact.format_ms(run.elapsed_ms(app.now));
-                let fixed = number.len() + 2 + run.short.chars().count() + 1 + duration.len() + 2;
+                let fixed = number.len() + 2 + width_of(&run.short) + 1 + width_of(&duration) + 2;
                 let room = width.saturating_sub(fixed);
                 let author = fit(&run.author, (room / 3).min(14));
-                let subject = fit(&run.subject, room.saturating_sub(author.chars().count() + 1));
-                let pad = room.saturating_sub(subject.chars().count() + author.chars().count() + 1);
+                let subject = fit(&run.subject, room.saturating_sub(width_of(&author) + 1));
+                let pad = room.saturating_sub(width_of(&subject) + width_of(&author) + 1);
                 Line::from(vec![
                     Span::styled(number, theme.muted),
                     Span::styled(format!("{glyph} "), run_style(run.status, theme)),
@@ -106,5 +106,42 @@ mod tests {
         );
         assert_eq!(glyph.fg, theme.running.fg.unwrap(), "{screen}");
         assert!(screen.contains("aaaaaaa Add /health"), "{screen}");
+    }
+
+    #[test]
+    fn wide_subjects_keep_the_author_and_duration_columns() {
+        let mut app = running();
+        app.apply(crate::engine::Event::RunQueued {
+            run: 2,
+            app: "hello-py".into(),
+            commit: "c".repeat(40),
+            short_commit: "ccccccc".into(),
+            subject: "修复登录页面的编码问题并更新文档".into(),
+            author: "Ada Lovelace".into(),
+            branch: Some("main".into()),
+            trigger: "manual".into(),
+            at: crate::ui::panels::test_support::at(0),
+        });
+        let theme = theme();
+        for width in [44, 47, 60] {
+            let buf = draw(width, 6, |area, buf| render(&app, &theme, area, buf));
+            let screen = text(&buf);
+            // Each row ends at the same column: nothing pushed right by the wide characters.
+            let ends: Vec<u16> = (1..=2)
+                .map(|y| {
+                    (0..buf.area.width)
+                        .rev()
+                        .find(|&x| buf[(x, y)].symbol() != " ")
+                        .unwrap()
+                })
+                .collect();
+            assert_eq!(ends[0], ends[1], "at {width} columns:\n{screen}");
+            let author = |y: u16| {
+                let row: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
+                row.find("Ada").map(|b| row[..b].chars().count())
+            };
+            assert_eq!(author(1), author(2), "at {width} columns:\n{screen}");
+            assert!(screen.contains("#2"), "{screen}");
+        }
     }
 }
