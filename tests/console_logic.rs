@@ -796,7 +796,7 @@ pub mod environments {
         assert!(
             has(
                 LineKind::Failure,
-                "✗ smoke GET /health: expected status 200, got 500 (3 attempts, 12 ms)"
+                "✗ smoke GET /health: expected status 200, got 500 (attempt 3, answered in 12 ms)"
             ),
             "{log:#?}"
         );

@@ -39,15 +39,18 @@ pub fn replacing(action: OpAction, from: Option<&ReleaseRef>) -> String {
     }
 }
 
-/// One smoke check's result: `✓ smoke GET /health: 200 (1 attempt, 12 ms)`.
+/// One smoke check's result: `✓ smoke GET /health: 200 (answered in 12 ms)`, or with the
+/// attempt it ended on: `✗ smoke GET /health: expected status 200, got 500 (attempt 3,
+/// answered in 12 ms)` — the time is the last answer's, never the whole wait's.
 pub fn smoke_line(result: &SmokeResult) -> String {
     let mark = if result.passed { "✓" } else { "✗" };
-    let attempts = match result.attempts {
-        1 => "1 attempt".to_string(),
-        n => format!("{n} attempts"),
+    let attempt = match result.attempts {
+        0 => return format!("{mark} smoke {}: {} (not attempted)", result.check, result.message),
+        1 => String::new(),
+        n => format!("attempt {n}, "),
     };
     format!(
-        "{mark} smoke {}: {} ({attempts}, {} ms)",
+        "{mark} smoke {}: {} ({attempt}answered in {} ms)",
         result.check, result.message, result.latency_ms
     )
 }
