@@ -109,7 +109,7 @@ mod tests {
     }
 
     #[test]
-    fn smoke_lines_count_attempts_and_ends_say_how() {
+    fn smoke_lines_say_the_attempt_and_the_answer_time_and_ends_say_how() {
         let mut result = SmokeResult {
             check: "GET /health".into(),
             passed: true,
@@ -119,10 +119,15 @@ mod tests {
             excerpt: None,
             message: "200".into(),
         };
-        assert_eq!(smoke_line(&result), "✓ smoke GET /health: 200 (1 attempt, 12 ms)");
+        assert_eq!(smoke_line(&result), "✓ smoke GET /health: 200 (answered in 12 ms)");
         result.passed = false;
         result.attempts = 3;
-        assert_eq!(smoke_line(&result), "✗ smoke GET /health: 200 (3 attempts, 12 ms)");
+        assert_eq!(
+            smoke_line(&result),
+            "✗ smoke GET /health: 200 (attempt 3, answered in 12 ms)"
+        );
+        result.attempts = 0;
+        assert_eq!(smoke_line(&result), "✗ smoke GET /health: 200 (not attempted)");
         assert_eq!(
             ended(OpAction::AutoRollback, &outcome_word(OpOutcome::RolledBack), 4200, "m"),
             "auto-rollback rolled back in 4.2s: m"
