@@ -239,3 +239,89 @@ fn strategy_recreate_still_stops_then_starts_and_moving_to_the_proxy_works() {
     assert_eq!(proxy_containers(&envs, "staging", false).len(), 1, "{moved}");
     assert!(health(envs.staging).1.contains(&third));
 }
+
+#[test]
+fn an_image_healthcheck_is_waited_for_with_its_own_interval() {
+    // The image's own HEALTHCHECK runs first after 35 s: more than the 30 s a release without
+    // one gets. The wait follows the healthcheck's timing, so the release goes in.
+    let envs = Envs::new();
+    let dockerfile = envs.app.path().join("Dockerfile");
+    let mut text = std::fs::read_to_string(&dockerfile).unwrap();
+    text.push_str(
+        "HEALTHCHECK --interval=35s --timeout=5s --retries=2 CMD [\"python\", \"-c\", \"import urllib.request as u; u.urlopen('http://127.0.0.1:8080/health')\"]\n",
+    );
+    std::fs::write(&dockerfile, text).unwrap();
+    let commit = envs.app.commit_all("a HEALTHCHECK every 35 s");
+    envs.build();
+    let deployed = envs.expect(0, &["deploy", "staging"]);
+    assert!(deployed.contains("waiting until its HEALTHCHECK passes"), "{deployed}");
+    assert!(deployed.contains("is healthy after"), "{deployed}");
+    assert!(health(envs.staging).1.contains(&commit));
+}
+
+#[test]
+fn kill_9_at_random_moments_of_a_switch_never_lets_the_failing_release_serve() {
+    let envs = Envs::new();
+    let good = envs.build();
+    envs.expect(0, &["deploy", "staging"]);
+    envs.expect(0, &["promote", "production", "--yes"]);
+    let good_image = envs.running_image("production");
+    let bad = envs.commit_health_failing_when(
+        "os.environ.get(\"SHIPDECK_ENV\") == \"production\"",
+        "break /health on production",
+    );
+    envs.build();
+    envs.expect(0, &["deploy", "staging"]);
+
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    println!("kill loop seed: {seed}");
+    let load = Load::start(envs.production, "/health", 4, Duration::from_millis(10));
+    let mut kills = 0;
+    for attempt in 0..20 {
+        if kills == 5 {
+            break;
+        }
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let wait = Duration::from_millis((seed >> 33) % 8000);
+        let mut child = envs.app.spawn_silent(&["promote", "production", "--yes"]);
+        let started = std::time::Instant::now();
+        while started.elapsed() < wait && child.try_wait().unwrap().is_none() {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if let Some(code) = child.try_wait().unwrap() {
+            assert_eq!(
+                code.code(),
+                Some(1),
+                "attempt {attempt}: the failing promotion ended with {code}"
+            );
+            continue;
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        kills += 1;
+        // What serves, and what status calls current, is the good release: the failing one
+        // may run beside it after the kill, but the proxy never pointed at it.
+        let (status, body) = health(envs.production);
+        assert_eq!(status, 200, "kill {kills} after {wait:?}: {body}");
+        assert!(body.contains(&good), "kill {kills} after {wait:?}: {body}");
+        let row = envs.status_row("production");
+        assert_eq!(row["deployed"]["release"]["commit"], good.as_str(), "{row}");
+        if !row["lock"].is_null() {
+            envs.expect(0, &["unlock", "production"]);
+        }
+    }
+    assert!(kills > 0, "the promotion always ended before the kill");
+    // The next promotion cleans up what the kills left and fails the same way.
+    let said = envs.expect(1, &["promote", "production", "--yes"]);
+    assert!(said.contains("before the switch"), "{said}");
+    assert_eq!(envs.running_image("production"), good_image);
+    let tally = load.stop();
+    assert_eq!(tally.failed, 0, "failed requests: {:#?}", tally.failures);
+    assert!(
+        !tally.commits.contains_key(&bad),
+        "the failing release answered: {tally:?}"
+    );
+}

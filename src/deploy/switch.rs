@@ -73,15 +73,15 @@ pub(crate) async fn run(
             }
         };
         // With two running (an interrupted switch), the one the proxy serves is current.
-        if let Ok(Some(slot)) = p.serving(target).await {
-            for d in &running {
-                if docker.address_on(&d.container_id, &net).await?.as_deref() == Some(slot.ip()) {
-                    current = Some((*d).clone());
-                }
+        if running.len() > 1 {
+            if let Some(served) = proxy::served_among(target, &running).await? {
+                current = Some(served);
             }
         }
-        if holder.is_some() {
-            current = holder.clone();
+        if let Some(mut old) = holder.clone() {
+            // Stopped above: not "unchanged", and restored if the new release fails.
+            old.state = "exited".into();
+            current = Some(old);
         }
         proxy = Some(p);
     }
@@ -136,7 +136,8 @@ pub(crate) async fn run(
     let fail = |reason: String, logs: Vec<String>| RolloutOutcome::Failed {
         reason,
         logs,
-        restored: current.as_ref().is_some_and(Deployed::running),
+        // Every failure below leaves the previous release serving (or serving again).
+        restored: current.is_some(),
     };
     let started = Instant::now();
     let ready = match docker.start(&id).await {
@@ -193,8 +194,14 @@ pub(crate) async fn run(
     // The switch.
     if let (Some(p), Some(port)) = (&proxy, port) {
         let Some(address) = address else {
-            abandon(()).await?;
-            return Ok(fail(format!("{name} has no address on {net}"), Vec::new()));
+            let logs = abandon(()).await?;
+            return after_failure(
+                target,
+                &current,
+                log,
+                fail(format!("{name} has no address on {net}"), logs),
+            )
+            .await;
         };
         let up = Upstream {
             container: name.clone(),
@@ -211,7 +218,8 @@ pub(crate) async fn run(
                     }
                 }
                 let logs = abandon(()).await?;
-                return Ok(fail(format!("the proxy could not be switched: {why}"), logs));
+                let outcome = fail(format!("the proxy could not be switched: {why}"), logs);
+                return after_failure(target, &current, log, outcome).await;
             }
         };
         log(format!(

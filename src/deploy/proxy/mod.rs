@@ -15,7 +15,7 @@ pub mod haproxy;
 use std::time::{Duration, Instant};
 
 use crate::deploy::target::health_of;
-use crate::deploy::{network, Target};
+use crate::deploy::{network, Deployed, Target};
 use crate::docker::{labels, names, DeploymentSpec, DockerError, LabelledContainer};
 pub use haproxy::{SlotStat, Upstream};
 
@@ -89,6 +89,30 @@ pub async fn state(target: &Target) -> Result<crate::deploy::accessories::PartSt
         health,
         image: target.env.proxy_image.clone(),
     })
+}
+
+/// Which of `running` the proxy serves now; `None` when there is no proxy, it serves
+/// nothing, or none of them.
+pub async fn served_among(target: &Target, running: &[&Deployed]) -> Result<Option<Deployed>, DockerError> {
+    let Some(c) = find(target).await?.filter(|c| c.state == "running") else {
+        return Ok(None);
+    };
+    let proxy = Proxy {
+        container_id: c.id,
+        container: c.name,
+        port: 0,
+        recreated: None,
+    };
+    let Ok(Some(slot)) = proxy.serving(target).await else {
+        return Ok(None);
+    };
+    let net = network::name(&target.app, &target.env.name);
+    for d in running {
+        if target.docker.address_on(&d.container_id, &net).await?.as_deref() == Some(slot.ip()) {
+            return Ok(Some((*d).clone()));
+        }
+    }
+    Ok(None)
 }
 
 async fn find(target: &Target) -> Result<Option<LabelledContainer>, DockerError> {
