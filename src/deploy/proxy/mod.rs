@@ -79,7 +79,7 @@ pub async fn state(target: &Target) -> Result<crate::deploy::accessories::PartSt
         None => (
             None,
             "missing".to_string(),
-            "missing: the next deploy recreates it".to_string(),
+            "missing: the next deploy creates it".to_string(),
         ),
     };
     Ok(crate::deploy::accessories::PartState {
