@@ -148,15 +148,18 @@ pub async fn status(project: &Project, args: &StatusArgs) -> Result<ExitCode, Fa
                 smoke,
                 accessories: Vec::new(),
                 processes: Vec::new(),
+                proxy: None,
             }),
             Event::EnvironmentParts {
                 env,
                 accessories,
                 processes,
+                proxy,
             } => {
                 if let Some(row) = rows.iter_mut().find(|r| r.env == env) {
                     row.accessories = accessories;
                     row.processes = processes;
+                    row.proxy = proxy;
                 }
             }
             _ => {}

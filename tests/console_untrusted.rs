@@ -98,6 +98,7 @@ fn no_cell_of_the_console_holds_a_control_character_from_untrusted_text() {
         env: "staging".into(),
         accessories: vec![part("db")],
         processes: vec![part("worker")],
+        proxy: Some(part("proxy")),
     });
     let area = Rect::new(0, 0, 160, 40);
     let mut buf = Buffer::empty(area);

@@ -117,7 +117,15 @@ fn deploy_smoke_promote_and_status_from_the_engine() {
 
 #[test]
 fn a_bad_release_fails_staging_smoke_promote_refuses_and_production_rolls_back_by_itself() {
-    let envs = hello_py_envs("");
+    // Strategy `recreate`: a release that fails its smoke checks runs there, so the promotion
+    // gate and auto_rollback have something to do. With the proxy (the default) a failing
+    // release never takes the place of the previous one: tests/proxy.rs.
+    let envs = hello_py_envs("strategy = \"recreate\"");
+    let toml = envs
+        .release_toml()
+        .replace("auto_rollback = true", "auto_rollback = true\nstrategy = \"recreate\"");
+    envs.app.write("release.toml", &toml);
+    envs.app.commit_all("strategy recreate");
     let good = envs.build();
     assert_eq!(envs.shipdeck(&["deploy", "staging"]).status.code(), Some(0));
     let promoted = envs.shipdeck(&["promote", "production", "--yes"]);

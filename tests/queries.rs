@@ -56,7 +56,14 @@ async fn load_environments_answers_one_status_per_environment_to_the_asker_alone
     let app = TestApp::from_fixture(FIXTURE);
     let handle = engine_for(&app).await;
     let reply = handle.ask(Command::LoadEnvironments).await.unwrap();
-    assert_eq!(reply.len(), 2, "{reply:?}");
+    // Each status is followed by the environment's parts: its proxy (strategy `proxy`).
+    assert_eq!(reply.len(), 4, "{reply:?}");
+    for parts in [&reply[1], &reply[3]] {
+        assert!(
+            matches!(parts, Event::EnvironmentParts { proxy: Some(p), .. } if p.state == "missing"),
+            "{reply:?}"
+        );
+    }
     assert_eq!(
         statuses(&reply),
         vec![("staging".to_string(), None), ("production".to_string(), None)]
@@ -149,7 +156,10 @@ async fn queries_in_flight_together_each_get_their_own_answer() {
     for (kind, ask) in asks {
         let reply = ask.await.unwrap();
         match (kind, reply.as_slice()) {
-            (0, [Event::EnvironmentStatus { .. }, Event::EnvironmentStatus { .. }]) => {}
+            (
+                0,
+                [Event::EnvironmentStatus { .. }, Event::EnvironmentParts { .. }, Event::EnvironmentStatus { .. }, Event::EnvironmentParts { .. }],
+            ) => {}
             (1, [Event::Notice { .. }, Event::EnvironmentStatus { env, .. }]) if env == "production" => {}
             (2, [Event::ReleasesListed { env, releases, .. }]) if env == "staging" && releases.is_empty() => {}
             (3, [Event::PromotionPreview { env, source, .. }]) if env == "production" && source == "staging" => {}

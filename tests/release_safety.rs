@@ -185,7 +185,15 @@ fn an_uncommitted_edit_cannot_lower_a_gate() {
 
 #[test]
 fn rollback_goes_to_what_ran_and_passed_there_verified_with_its_own_checks() {
-    let envs = Envs::new();
+    // Strategy `recreate`: a release whose first checks fail keeps running there (no
+    // auto_rollback on staging). With the proxy (the default) it would never take the place
+    // of the previous one: tests/proxy.rs.
+    let envs = Envs::hello_py(|toml| {
+        format!("{}within = \"3s\"\n", short_smoke(&toml)).replace(
+            "env = { APP_ENV = \"staging\" }",
+            "env = { APP_ENV = \"staging\" }\nstrategy = \"recreate\"",
+        )
+    });
     let first = envs.build();
     // Its first smoke checks on staging fail (a wrong check committed, say), and a later
     // `smoke` passes once the fix is committed. (Checks come from HEAD: an uncommitted edit
@@ -336,7 +344,14 @@ fn a_dockerfile_cannot_forge_another_apps_release_labels() {
 
 #[test]
 fn an_uncommitted_smoke_check_edit_cannot_verify_a_failing_release() {
-    let envs = Envs::new();
+    // Strategy `recreate`: the failing release must run on staging for `smoke` to judge it.
+    // With the proxy (the default) it is removed before it serves: tests/proxy.rs.
+    let envs = Envs::hello_py(|toml| {
+        format!("{}within = \"3s\"\n", short_smoke(&toml)).replace(
+            "env = { APP_ENV = \"staging\" }",
+            "env = { APP_ENV = \"staging\" }\nstrategy = \"recreate\"",
+        )
+    });
     // A release whose /health fails on staging only: staging's committed checks fail it.
     envs.commit_health_failing_when("environ.get(\"APP_ENV\") == \"staging\"", "broken on staging");
     let broken = envs.build();

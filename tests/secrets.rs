@@ -184,8 +184,24 @@ const EVIL: &str = "\x1b]52;c;cHduZWQ=\x07\x1b]2;pwned title\x07\x1b[2J\x1b[?104
 
 #[test]
 fn a_leaky_release_from_a_commit_with_terminal_sequences_is_clean_in_run_deploy_status_and_history() {
+    // Strategy `recreate`: the leaky release runs, and `smoke` judges it again.
+    leaky_release_is_clean("recreate");
+}
+
+#[test]
+fn a_leaky_release_failing_its_checks_before_the_proxy_switch_is_clean_too() {
+    // Strategy `proxy` (the default): its smoke checks fail before the switch, where the
+    // secret-bearing answer is shown; it never runs after, so `smoke` has nothing to judge.
+    leaky_release_is_clean("proxy");
+}
+
+fn leaky_release_is_clean(strategy: &str) {
     let secret = "dep-S3cr3t/Va+lue\"x~9";
     let envs = Envs::hello_py(|toml| {
+        let toml = toml.replace(
+            "env = { APP_ENV = \"staging\" }",
+            &format!("env = {{ APP_ENV = \"staging\" }}\nstrategy = \"{strategy}\""),
+        );
         format!(
             "{}\n[secrets]\nAPI_TOKEN = {{ env = \"SHIPDECK_TEST_TOKEN\" }}\n\n[[environments.staging.smoke]]\ncommand = [\"python\", \"-c\", \"import os, urllib.request as u; print(u.urlopen(os.environ['SHIPDECK_URL'] + '/health').read())\"]\nwithin = \"2s\"\n",
             short_smoke(&toml)
@@ -251,13 +267,18 @@ fn a_leaky_release_from_a_commit_with_terminal_sequences_is_clean_in_run_deploy_
         assert_only_sgr(&what, &json_unescape(&said));
         assert_no_trace(&what, &said, secret);
         assert!(!said.contains("pwned"), "{what}: {said}");
-        if matches!(args[0], "deploy" | "smoke") {
+        if args[0] == "smoke" && strategy == "proxy" {
+            assert_eq!(out.status.code(), Some(4), "{what}: {said}");
+            assert!(said.contains("nothing runs on staging"), "{what}: {said}");
+        } else if matches!(args[0], "deploy" | "smoke") {
             // The smoke checks failed on the secret-bearing answer: shown, masked.
             assert_eq!(out.status.code(), Some(1), "{what}: {said}");
             assert!(said.contains("503") && said.contains("***"), "{what}: {said}");
         }
-        if args == ["status"] {
+        if args == ["status"] && strategy == "recreate" {
             assert!(said.contains("fix the build"), "{what}: {said}");
+        } else if args == ["status"] {
+            assert!(said.contains("staging     not deployed"), "{what}: {said}");
         }
     }
     for (path, text) in state_files(app) {

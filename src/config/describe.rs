@@ -233,6 +233,27 @@ pub(crate) fn describe_service(out: &mut String, service: &ServiceConfig, stages
     field(out, "stages", users);
 }
 
+/// `proxy shipdeck/proxy:bookworm (smoke-checked before traffic moves; drain up to 30s)`.
+fn describe_strategy(env: &EnvironmentConfig) -> String {
+    let ready = env
+        .ready_timeout
+        .map(|t| format!("; ready within {}", DurationStyle::Config.format(t)))
+        .unwrap_or_default();
+    match env.strategy {
+        crate::config::Strategy::Recreate => {
+            format!("recreate (the old release stops, then the new one starts){ready}")
+        }
+        crate::config::Strategy::Proxy if env.publish.is_none() => {
+            format!("proxy (no proxy: nothing is published; the new release starts beside the old one){ready}")
+        }
+        crate::config::Strategy::Proxy => format!(
+            "proxy {} (smoke-checked before traffic moves; drain up to {}){ready}",
+            env.proxy_image,
+            DurationStyle::Config.format(env.drain)
+        ),
+    }
+}
+
 fn describe_environment(out: &mut String, env: &EnvironmentConfig) {
     let _ = writeln!(out, "  {}", env.name);
     let url = env
@@ -245,6 +266,7 @@ fn describe_environment(out: &mut String, env: &EnvironmentConfig) {
         format!("{}{url}", env.publish.as_deref().unwrap_or("not published")),
     );
     field(out, "engine", env.docker_host.as_deref().unwrap_or("local"));
+    field(out, "strategy", describe_strategy(env));
     if let Some(from) = &env.promote_from {
         field(
             out,

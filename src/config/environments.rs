@@ -8,7 +8,7 @@ use toml::de::DeValue;
 use crate::config::diagnostic::Sink;
 use crate::config::graph;
 use crate::config::hint::did_you_mean;
-use crate::config::model::{CommandSpec, EnvironmentConfig, HealthcheckConfig, SecretConfig};
+use crate::config::model::{CommandSpec, EnvironmentConfig, HealthcheckConfig, SecretConfig, Strategy};
 use crate::config::reader::{toml_key, Table};
 use crate::config::rules::{is_valid_unit_name, Publish};
 use crate::config::smoke::read_smoke;
@@ -29,6 +29,10 @@ const ENV_KEYS: &[&str] = &[
     "accessories",
     "processes",
     "secrets",
+    "strategy",
+    "proxy_image",
+    "ready_timeout",
+    "drain",
 ];
 const HEALTHCHECK_KEYS: &[&str] = &["cmd", "interval", "timeout", "retries", "start_period"];
 const DOCKER_HOST_SCHEMES: &[&str] = &["unix://", "tcp://", "ssh://", "npipe://"];
@@ -118,6 +122,11 @@ fn read_environment(
     let auto_rollback = t.bool(sink, "auto_rollback").unwrap_or(false);
     let smoke = read_smoke(sink, t, &name, publish.is_some());
     let parts = crate::config::env_parts::read_env_parts(sink, t, top_secrets);
+    let strategy = read_strategy(sink, t);
+    let proxy_image = read_image_name(sink, t, "proxy_image");
+    // parse_duration refuses "0s": a release that must be ready at once never is.
+    let ready_timeout = t.duration(sink, "ready_timeout");
+    let drain = t.duration(sink, "drain");
     let config = (sink.len() == before).then(|| EnvironmentConfig {
         name: name.clone(),
         publish,
@@ -134,6 +143,10 @@ fn read_environment(
         accessories: parts.accessories,
         processes: parts.processes,
         secrets: parts.secrets,
+        strategy: strategy.unwrap_or_default(),
+        proxy_image: proxy_image.unwrap_or_else(|| EnvironmentConfig::DEFAULT_PROXY_IMAGE.to_string()),
+        ready_timeout,
+        drain: drain.unwrap_or(EnvironmentConfig::DEFAULT_DRAIN),
     });
     ParsedEnvironment {
         name,
@@ -141,6 +154,43 @@ fn read_environment(
         promote_from,
         publish_at: publish_value,
     }
+}
+
+/// `strategy`: `"proxy"` or `"recreate"`.
+fn read_strategy(sink: &mut Sink<'_>, t: &Table<'_, '_>) -> Option<Strategy> {
+    let value = t.str(sink, "strategy")?;
+    if let Some(s) = Strategy::parse(value.get_ref()) {
+        return Some(s);
+    }
+    let message = format!(
+        "expected \"proxy\" (a proxy owns the address; the default) or \"recreate\" (stop, then start), found \"{}\"",
+        value.get_ref()
+    );
+    let hint = did_you_mean(value.get_ref(), Strategy::NAMES.iter().copied());
+    t.invalid(sink, value.span().start, "strategy", &message, hint);
+    None
+}
+
+/// An image reference such as `proxy_image`: `name[:tag][@digest]`, no spaces or control
+/// characters (it is passed to the engine and shown in logs).
+fn read_image_name(sink: &mut Sink<'_>, t: &Table<'_, '_>, key: &str) -> Option<String> {
+    let value = t.non_empty_str(sink, key)?;
+    let name = value.get_ref();
+    let valid = name.len() <= 255
+        && !name.starts_with(['-', ':', '/', '@'])
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '/' | ':' | '@'));
+    if valid {
+        return Some(value.into_inner());
+    }
+    let message = format!(
+        "expected an image reference like \"{}\", found {:?}",
+        EnvironmentConfig::DEFAULT_PROXY_IMAGE,
+        name
+    );
+    t.invalid(sink, value.span().start, key, &message, None);
+    None
 }
 
 /// `command` / `entrypoint`: a non-empty array of strings (exec form).

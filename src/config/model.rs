@@ -245,9 +245,53 @@ pub struct EnvironmentConfig {
     pub processes: Vec<crate::config::ProcessConfig>,
     /// Secrets for this environment only, on top of the top-level `[secrets]`.
     pub secrets: Vec<SecretConfig>,
+    /// How a release replaces another: `strategy`, default [`Strategy::Proxy`].
+    pub strategy: Strategy,
+    /// The proxy's image (`proxy_image`), default [`EnvironmentConfig::DEFAULT_PROXY_IMAGE`].
+    pub proxy_image: String,
+    /// How long a new release may take to become ready (`ready_timeout`); `None`: derived from
+    /// its HEALTHCHECK (start period, interval, timeout, retries), else 30 s.
+    pub ready_timeout: Option<Duration>,
+    /// How long the previous release may keep serving the requests it has (`drain`), at most.
+    pub drain: Duration,
+}
+
+/// How a release replaces the one before it on an environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Strategy {
+    /// A proxy owns the published address; the new release starts beside the old one, is
+    /// smoke-checked directly, then takes the traffic; the old one drains.
+    #[default]
+    Proxy,
+    /// The old release stops, then the new one starts on the published port (apps that
+    /// cannot run two copies at once).
+    Recreate,
+}
+
+impl Strategy {
+    pub const NAMES: &'static [&'static str] = &["proxy", "recreate"];
+
+    pub fn parse(name: &str) -> Option<Strategy> {
+        match name {
+            "proxy" => Some(Strategy::Proxy),
+            "recreate" => Some(Strategy::Recreate),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strategy::Proxy => "proxy",
+            Strategy::Recreate => "recreate",
+        }
+    }
 }
 
 impl EnvironmentConfig {
+    /// Built offline by `fixtures/images/build.sh` (HAProxy and socat from Debian bookworm).
+    pub const DEFAULT_PROXY_IMAGE: &'static str = "shipdeck/proxy:bookworm";
+    pub const DEFAULT_DRAIN: Duration = Duration::from_secs(30);
+
     /// The parsed `publish` value (always valid in a loaded config).
     pub fn publish_spec(&self) -> Option<crate::config::Publish> {
         self.publish

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::config::SmokeCheck;
 use crate::deploy::model::SmokeResult;
-use crate::deploy::smoke::{run_http_check, SmokeContext};
+use crate::deploy::smoke::{run_http_check_via, SmokeContext, Via};
 use crate::deploy::target::{Deployed, Target};
 
 /// Runs every smoke check of the target against what is deployed, in order; `progress` gets
@@ -14,6 +14,17 @@ use crate::deploy::target::{Deployed, Target};
 pub async fn run_checks(
     target: &Target,
     deployed: &Deployed,
+    progress: &mut (dyn FnMut(String) + Send),
+) -> Vec<SmokeResult> {
+    run_checks_via(target, deployed, &Via::Published, progress).await
+}
+
+/// [`run_checks`], with HTTP checks carried `via` a tunnel (to a release that publishes
+/// nothing, before the proxy sends it any request).
+pub async fn run_checks_via(
+    target: &Target,
+    deployed: &Deployed,
+    via: &Via,
     progress: &mut (dyn FnMut(String) + Send),
 ) -> Vec<SmokeResult> {
     let ctx = SmokeContext {
@@ -40,7 +51,7 @@ pub async fn run_checks(
         };
         let result = if check.http.is_some() {
             let label = check.http.clone().unwrap_or_default();
-            run_http_check(check, &ctx, |line| quiet(format!("{label}: {line}"))).await
+            run_http_check_via(check, &ctx, via, |line| quiet(format!("{label}: {line}"))).await
         } else {
             run_command_check(target, deployed, check, &ctx, &mut quiet).await
         };

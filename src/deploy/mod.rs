@@ -13,11 +13,13 @@ pub mod phrases;
 pub mod prepare;
 pub mod processes;
 pub mod provenance;
+pub mod proxy;
 pub mod release_command;
 pub mod retention;
 pub mod rollout;
 pub mod secrets;
 pub mod smoke;
+pub mod switch;
 pub mod target;
 pub mod verdict;
 

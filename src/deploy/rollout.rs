@@ -16,6 +16,11 @@ use crate::deploy::processes;
 use crate::deploy::target::{Deployed, Target, STOP_GRACE};
 use crate::docker::{labels, DeploymentSpec, DockerError};
 
+/// The smoke checks a new release must pass before it takes traffic (strategy `proxy`): given
+/// the new release and how to reach it, whether all passed and a summary.
+pub type Gate<'a> =
+    dyn FnMut(Deployed, crate::deploy::smoke::Via) -> futures_util::future::BoxFuture<'a, (bool, String)> + Send + 'a;
+
 /// What to put where, and who asks.
 pub struct Rollout<'a> {
     pub target: &'a Target,
@@ -39,6 +44,9 @@ pub enum RolloutOutcome {
         logs: Vec<String>,
         restored: bool,
     },
+    /// The new release was ready but failed its smoke checks before the switch (strategy
+    /// `proxy`): it was removed, never served a request, and the previous one never stopped.
+    Rejected { summary: String },
 }
 
 /// How long a release without a healthcheck gets to answer on its port.
@@ -47,10 +55,25 @@ const READY_WITHOUT_HEALTHCHECK: Duration = Duration::from_secs(30);
 const SETTLE: Duration = Duration::from_millis(500);
 const POLL: Duration = Duration::from_millis(100);
 /// Log lines shown when a release fails to start.
-const LOG_LINES: usize = 20;
+pub(crate) const LOG_LINES: usize = 20;
 
 impl Rollout<'_> {
-    pub async fn run(&self, log: &mut (dyn FnMut(String) + Send)) -> Result<RolloutOutcome, DockerError> {
+    /// Puts the release in place by the environment's strategy. With `proxy`, `gate` (the
+    /// smoke checks) runs against the new release before it takes any traffic; `recreate`
+    /// has no such moment and ignores it (its checks run after, through the published port).
+    pub async fn run(
+        &self,
+        log: &mut (dyn FnMut(String) + Send),
+        gate: Option<&mut Gate<'_>>,
+    ) -> Result<RolloutOutcome, DockerError> {
+        match self.target.env.strategy {
+            crate::config::Strategy::Proxy => crate::deploy::switch::run(self, log, gate).await,
+            crate::config::Strategy::Recreate => self.recreate(log).await,
+        }
+    }
+
+    /// Strategy `recreate`: the previous release stops, then the new one starts on the port.
+    async fn recreate(&self, log: &mut (dyn FnMut(String) + Send)) -> Result<RolloutOutcome, DockerError> {
         let target = self.target;
         let docker = &target.docker;
         let all = target.containers().await?;
@@ -163,7 +186,7 @@ impl Rollout<'_> {
     /// the running container (the same commit rebuilt). The last part hashes app and
     /// environment taken apart (see `docker::names`): app `a` with environment `x-y` and app
     /// `a-x` with `y` would otherwise want the same name.
-    fn container_name(&self, current: Option<&Deployed>) -> String {
+    pub(crate) fn container_name(&self, current: Option<&Deployed>) -> String {
         let t = self.target;
         let scope = crate::docker::names::parts_hash(&[&t.app, &t.env.name]) & 0xffff;
         let name = format!("{}-{}-{}-{scope:04x}", t.app, t.env.name, self.release.short_commit);
@@ -175,7 +198,7 @@ impl Rollout<'_> {
         }
     }
 
-    fn spec(&self, name: &str) -> DeploymentSpec {
+    pub(crate) fn spec(&self, name: &str) -> DeploymentSpec {
         let t = self.target;
         let r = self.release;
         let env = release_env(t, r, &self.secrets);

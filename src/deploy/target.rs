@@ -139,6 +139,14 @@ impl Target {
     /// deploy interrupted after stopping it); else the newest one (never started).
     pub async fn current(&self) -> Result<Option<Deployed>, DockerError> {
         let all = self.containers().await?;
+        // Two running: a switch in progress, or one a crash interrupted. What runs there is
+        // what the proxy serves, not the newer one that may never have served a request.
+        let running: Vec<&Deployed> = all.iter().filter(|d| d.running()).collect();
+        if running.len() > 1 && crate::deploy::proxy::wanted(self) {
+            if let Some(served) = crate::deploy::proxy::served_among(self, &running).await? {
+                return Ok(Some(served));
+            }
+        }
         let found = all
             .iter()
             .position(Deployed::running)

@@ -5,6 +5,7 @@
 mod connect;
 mod container;
 mod deployment;
+mod exec_stream;
 mod image;
 pub mod labels;
 pub mod names;
@@ -17,6 +18,7 @@ mod volume;
 pub use connect::{connect, connect_to, default_address, Docker};
 pub use container::{ContainerSpec, ExitStatus, LogChunk};
 pub use deployment::{ContainerState, DeploymentSpec, ExecOutput, LabelledContainer, ReleaseImage};
+pub use exec_stream::{ExecStream, HealthTiming};
 pub use image::{BuildOutput, PullProgress};
 pub use network::LabelledNetwork;
 pub use ready::{wait_ready, NotReady, Ready, ReadyCheck};

@@ -319,7 +319,7 @@ mod tests {
             assert_eq!(found.map(|l| l.liveness), Some(Liveness::Alive), "{role}");
         }
         // A deployment inherits its release image's labels: never a run's leftover.
-        for role in ["deployment", "release", "cache", "lock", "smoke-verdict", ""] {
+        for role in ["deployment", "release", "cache", "lock", "smoke-verdict", "proxy", ""] {
             assert_eq!(
                 leftover(
                     LeftoverKind::Container,

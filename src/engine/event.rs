@@ -278,6 +278,10 @@ pub enum Event {
         env: String,
         accessories: Vec<crate::deploy::accessories::PartState>,
         processes: Vec<crate::deploy::accessories::PartState>,
+        /// The environment's proxy (strategy `proxy`): `missing`, `running` and what it serves,
+        /// `broken: …` when its runtime API does not answer.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        proxy: Option<crate::deploy::accessories::PartState>,
     },
     /// What promoting to `env` would do: the release it runs now (`current`) → the one running
     /// in `source` (`candidate`), the commits between them (newest first), and whether the

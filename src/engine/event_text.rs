@@ -207,9 +207,14 @@ pub fn visit(event: &mut Event, f: &mut impl FnMut(TextKind, &mut String)) {
             env,
             accessories,
             processes,
+            proxy,
         } => {
             f(Plain, env);
-            for part in accessories.iter_mut().chain(processes.iter_mut()) {
+            for part in accessories
+                .iter_mut()
+                .chain(processes.iter_mut())
+                .chain(proxy.iter_mut())
+            {
                 f(Plain, &mut part.name);
                 opt(f, Plain, &mut part.container);
                 f(Plain, &mut part.state);

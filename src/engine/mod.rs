@@ -108,7 +108,8 @@ pub enum Command {
     },
     /// Read what runs on each environment from its engine. A query: one
     /// [`Event::EnvironmentStatus`] per environment of release.toml, in its order, each
-    /// followed by an [`Event::EnvironmentParts`] when it has accessories or processes.
+    /// followed by an [`Event::EnvironmentParts`] when it has accessories, processes or a
+    /// proxy (strategy `proxy` with `publish`).
     LoadEnvironments,
     /// The releases an environment could be rolled back to. A query: a
     /// [`Event::ReleasesListed`] (or an error notice).

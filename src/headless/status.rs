@@ -20,6 +20,9 @@ pub struct EnvironmentRow {
     pub accessories: Vec<PartState>,
     /// The processes of the release that runs there, besides its web process.
     pub processes: Vec<PartState>,
+    /// Its proxy (strategy `proxy`): missing, running and what it serves, or broken.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<PartState>,
 }
 
 /// An aligned table: ENV RELEASE COMMIT IMAGE SINCE HEALTH SMOKE BY, then lock and error notes.
@@ -112,7 +115,11 @@ pub fn format_status(rows: &[EnvironmentRow]) -> String {
 
 /// `  staging accessory db: healthy (postgres:15)`, `  staging process worker: running (a1b2c3d)`.
 fn part_lines(row: &EnvironmentRow) -> Vec<String> {
-    let kinds = [("accessory", &row.accessories), ("process", &row.processes)];
+    let kinds = [
+        ("proxy", row.proxy.as_slice()),
+        ("accessory", row.accessories.as_slice()),
+        ("process", row.processes.as_slice()),
+    ];
     kinds
         .into_iter()
         .flat_map(|(kind, parts)| parts.iter().map(move |p| (kind, p)))
@@ -128,7 +135,10 @@ fn part_lines(row: &EnvironmentRow) -> Vec<String> {
                 ("accessory", _) => format!(" — `shipdeck accessory {} {} start`", row.env, p.name),
                 _ => String::new(),
             };
-            format!("  {} {kind} {}: {}{what}{hint}", row.env, p.name, p.health)
+            match kind {
+                "proxy" => format!("  {} proxy: {}{what}", row.env, p.health),
+                _ => format!("  {} {kind} {}: {}{what}{hint}", row.env, p.name, p.health),
+            }
         })
         .collect()
 }

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use super::*;
 
-pub const IMAGES: &[&str] = &["python:3.11-slim"];
+/// The release base image, and the proxy every environment gets by default (strategy `proxy`).
+pub const IMAGES: &[&str] = &["python:3.11-slim", "shipdeck/proxy:bookworm"];
 
 /// How long one shipdeck command may take before the test fails instead of hanging the suite.
 pub const COMMAND_LIMIT: Duration = Duration::from_secs(180);

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 pub mod deploy;
+pub mod load;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_shipdeck");
 

@@ -120,17 +120,57 @@ pub(super) enum FetchError {
     Http(hyper::Error),
     #[error("invalid request: {0}")]
     Request(hyper::http::Error),
+    #[error("cannot open a connection from inside the environment's network: {0}")]
+    Tunnel(String),
     #[error("reading the body of a {status} answer: {}", describe_hyper(.error))]
     Body { status: u16, error: hyper::Error },
 }
 
-/// Sends one request and reads the answer. No timeout of its own: the caller bounds it.
-pub(super) async fn fetch(target: &Target, method: hyper::Method, path: &str) -> Result<Answer, FetchError> {
-    let stream = TcpStream::connect((target.host.as_str(), target.port))
-        .await
-        .map_err(FetchError::Connect)?;
-    let _ = stream.set_nodelay(true);
-    let (mut sender, connection) = http1::handshake::<_, Empty<Bytes>>(TokioIo::new(stream))
+/// Sends one request and reads the answer, over a TCP connection to the target or `via` a
+/// tunnel. No timeout of its own: the caller bounds it.
+pub(super) async fn fetch(
+    target: &Target,
+    via: &super::Via,
+    method: hyper::Method,
+    path: &str,
+) -> Result<Answer, FetchError> {
+    match via {
+        super::Via::Published => {
+            let stream = TcpStream::connect((target.host.as_str(), target.port))
+                .await
+                .map_err(FetchError::Connect)?;
+            let _ = stream.set_nodelay(true);
+            exchange(TokioIo::new(stream), target, method, path).await
+        }
+        super::Via::Inside {
+            docker,
+            container,
+            host,
+            port,
+        } => {
+            // `-t 30`: after the request is sent (our end shut), wait up to 30 s for the answer.
+            let argv = vec![
+                "socat".to_string(),
+                "-t".into(),
+                "30".into(),
+                "-".into(),
+                format!("TCP:{host}:{port}"),
+            ];
+            let stream = docker
+                .exec_stream(container, argv)
+                .await
+                .map_err(|e| FetchError::Tunnel(e.to_string()))?;
+            let (io, _pumps) = stream.into_parts();
+            exchange(TokioIo::new(io), target, method, path).await
+        }
+    }
+}
+
+async fn exchange<I>(io: I, target: &Target, method: hyper::Method, path: &str) -> Result<Answer, FetchError>
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let (mut sender, connection) = http1::handshake::<_, Empty<Bytes>>(io)
         .await
         .map_err(FetchError::Http)?;
     let _connection = AbortOnDrop(tokio::spawn(async move {

@@ -77,14 +77,41 @@ impl SmokeContext {
     }
 }
 
-/// Runs one HTTP check against `ctx.url`, retrying until it passes or `within` has elapsed
+/// How a check's requests reach the release.
+#[derive(Debug, Clone)]
+pub enum Via {
+    /// A TCP connection to `ctx.url` (the published address: the proxy, or the release).
+    Published,
+    /// A TCP connection to `host:port` made from inside `container` on the environment's
+    /// network (`docker exec CONTAINER socat - TCP:HOST:PORT`), carried by the engine's API:
+    /// a release that publishes nothing, reached the same on local and remote engines. The
+    /// request still names `ctx.url`'s host, as users' requests do.
+    Inside {
+        docker: Box<crate::docker::Docker>,
+        container: String,
+        host: String,
+        port: u16,
+    },
+}
+
+/// Runs one HTTP check against `ctx.url`: [`run_http_check_via`] the published address.
+pub async fn run_http_check(check: &SmokeCheck, ctx: &SmokeContext, progress: impl FnMut(&str)) -> SmokeResult {
+    run_http_check_via(check, ctx, &Via::Published, progress).await
+}
+
+/// Runs one HTTP check against `ctx.url` (or `via` a tunnel), retrying until it passes or `within` has elapsed
 /// (one attempt when `within` is `None`). Each attempt may take min(5 s, time left), but at
 /// least 1 s; failed attempts are 250 ms apart. `progress` hears each failed attempt in one
 /// line (`attempt 3: connection refused`). Placeholders are filled in the path too.
 ///
 /// A check without `http` (a command check) is not run: the result fails with 0 attempts.
 /// The future holds no resources beyond itself, so it may be dropped at any await point.
-pub async fn run_http_check(check: &SmokeCheck, ctx: &SmokeContext, mut progress: impl FnMut(&str)) -> SmokeResult {
+pub async fn run_http_check_via(
+    check: &SmokeCheck,
+    ctx: &SmokeContext,
+    via: &Via,
+    mut progress: impl FnMut(&str),
+) -> SmokeResult {
     let label = check.http.clone().unwrap_or_else(|| {
         check
             .command
@@ -119,7 +146,7 @@ pub async fn run_http_check(check: &SmokeCheck, ctx: &SmokeContext, mut progress
         attempts += 1;
         let timeout = attempt_timeout(deadline, Instant::now());
         let started = Instant::now();
-        let outcome = tokio::time::timeout(timeout, http::fetch(&target, method.clone(), &path)).await;
+        let outcome = tokio::time::timeout(timeout, http::fetch(&target, via, method.clone(), &path)).await;
         let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let (status, excerpt, message) = match outcome {
             Err(_) => (None, None, format!("no answer within {}", seconds(timeout))),

@@ -321,6 +321,10 @@ mod tests {
             accessories: Vec::new(),
             processes: Vec::new(),
             secrets: Vec::new(),
+            strategy: Default::default(),
+            proxy_image: EnvironmentConfig::DEFAULT_PROXY_IMAGE.into(),
+            ready_timeout: None,
+            drain: EnvironmentConfig::DEFAULT_DRAIN,
         }
     }
 

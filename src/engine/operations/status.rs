@@ -42,10 +42,11 @@ pub(super) async fn environment_status(target: &Target) -> Event {
     }
 }
 
-/// What runs beside the release on an environment that has accessories or processes: an
-/// [`Event::EnvironmentParts`]; `None` for one that has neither.
+/// What runs beside the release on an environment that has accessories, processes or a proxy:
+/// an [`Event::EnvironmentParts`]; `None` for one that has none of them.
 pub(super) async fn environment_parts(target: &Target) -> Option<Event> {
-    if target.env.accessories.is_empty() && target.env.processes.is_empty() {
+    let proxied = crate::deploy::proxy::wanted(target);
+    if target.env.accessories.is_empty() && target.env.processes.is_empty() && !proxied {
         return None;
     }
     let web = target.current().await.ok().flatten().map(|d| d.container);
@@ -57,10 +58,18 @@ pub(super) async fn environment_parts(target: &Target) -> Option<Event> {
         tracing::warn!("the processes of {} cannot be read: {e}", target.env.name);
         Vec::new()
     });
+    let proxy = match proxied {
+        true => crate::deploy::proxy::state(target).await.map(Some).unwrap_or_else(|e| {
+            tracing::warn!("the proxy of {} cannot be read: {e}", target.env.name);
+            None
+        }),
+        false => None,
+    };
     Some(Event::EnvironmentParts {
         env: target.env.name.clone(),
         accessories,
         processes,
+        proxy,
     })
 }
 

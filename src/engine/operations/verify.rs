@@ -7,12 +7,14 @@
 use super::candidates::{previous_good, ran_there};
 use super::flows::{running, Context};
 use super::{Op, OpStart, OperationError};
-use crate::deploy::checks::run_checks;
+use crate::deploy::checks::run_checks_via;
 use crate::deploy::rollout::{Rollout, RolloutOutcome};
+use crate::deploy::smoke::Via;
 use crate::deploy::{journal, lock, verdict};
 use crate::deploy::{Deployed, OpAction, OpOutcome, Refusal, ReleaseRef, Target};
 use crate::engine::event::Event;
 use crate::engine::recorder::EventSink;
+use futures_util::future::BoxFuture;
 
 /// Which smoke checks verify the release placed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,8 +164,20 @@ async fn place_locked(
     if let Err(why) = prepared {
         return (OpOutcome::Failed, why, Vec::new());
     }
-    let previous = match rollout.run(&mut log).await {
+    let mut gate = pre_switch_gate(cx, op, target);
+    let previous = match rollout.run(&mut log, Some(&mut gate)).await {
         Err(e) => return (OpOutcome::Failed, e.to_string(), Vec::new()),
+        Ok(RolloutOutcome::Rejected { summary }) => {
+            let still = match running(target).await {
+                Ok(Some(d)) => format!("{env} still runs {}, which kept serving", d.release.describe()),
+                _ => format!("nothing ran on {env} before it, and nothing runs now"),
+            };
+            let why = format!(
+                "{} FAILED its smoke checks before the switch ({summary}): it never served a request; {still}",
+                release.describe()
+            );
+            return (OpOutcome::Failed, why, Vec::new());
+        }
         Ok(RolloutOutcome::Unchanged) => {
             let current = match running(target).await {
                 Ok(Some(d)) => d,
@@ -313,7 +327,9 @@ async fn auto_rollback(
         secrets: secrets.to_vec(),
     };
     let mut log = op.logger();
-    let result = match rollout.run(&mut log).await {
+    let mut gate = pre_switch_gate(cx, &op, &target);
+    let result = match rollout.run(&mut log, Some(&mut gate)).await {
+        Ok(RolloutOutcome::Rejected { summary }) => Err(format!("its smoke checks fail before the switch ({summary})")),
         Ok(RolloutOutcome::Deployed { .. }) | Ok(RolloutOutcome::Unchanged) => match running(&target).await {
             Ok(Some(d)) => {
                 let (passed, summary) = smoke_checks(cx, &op, &target, &d).await;
@@ -328,6 +344,7 @@ async fn auto_rollback(
         Ok(RolloutOutcome::Failed { reason, .. }) => Err(reason),
         Err(e) => Err(e.to_string()),
     };
+    drop(gate);
     let (outcome, message) = match &result {
         Ok(summary) => (
             OpOutcome::Succeeded,
@@ -343,10 +360,34 @@ async fn auto_rollback(
     result.map(|_| ())
 }
 
+/// The smoke checks a new release passes before the proxy sends it traffic: the target's,
+/// carried `via` a tunnel to the new release, reported and kept like any (a failure there is a
+/// failed verdict of that release).
+fn pre_switch_gate<'a>(
+    cx: &'a Context,
+    op: &'a Op,
+    target: &'a Target,
+) -> impl FnMut(Deployed, Via) -> BoxFuture<'a, (bool, String)> + Send + 'a {
+    move |deployed, via| {
+        Box::pin(async move {
+            op.log(format!(
+                "pre-switch smoke checks of {} (no user request reaches it yet)",
+                deployed.container
+            ));
+            smoke_checks_via(cx, op, target, &deployed, &via).await
+        })
+    }
+}
+
 /// Runs the target's smoke checks against `deployed`, reporting each result and keeping the
 /// verdict on the engine (also "no checks configured": the release is verified all the same);
 /// returns whether all passed and a summary.
 pub(super) async fn smoke_checks(cx: &Context, op: &Op, target: &Target, deployed: &Deployed) -> (bool, String) {
+    smoke_checks_via(cx, op, target, deployed, &Via::Published).await
+}
+
+/// [`smoke_checks`], with HTTP checks carried `via` a tunnel.
+async fn smoke_checks_via(cx: &Context, op: &Op, target: &Target, deployed: &Deployed, via: &Via) -> (bool, String) {
     // Checks forced in from the working copy verify nothing: their verdict is kept as not
     // passed, saying why, so the promotion gate and rollback candidates never trust it.
     let forced = cx.checks_forced && target.env.smoke == cx.target.env.smoke;
@@ -380,7 +421,7 @@ pub(super) async fn smoke_checks(cx: &Context, op: &Op, target: &Target, deploye
     }
     op.log(format!("running {} smoke check(s)", target.env.smoke.len()));
     let mut log = op.logger();
-    let results = run_checks(target, deployed, &mut log).await;
+    let results = run_checks_via(target, deployed, via, &mut log).await;
     for (position, result) in results.iter().enumerate() {
         op.send(Event::SmokeChecked {
             op: op.id,

@@ -24,6 +24,7 @@ impl App {
                 env,
                 accessories,
                 processes,
+                ..
             } => {
                 if let Some(index) = self.envs.index(&env) {
                     let view = &mut self.envs.list[index];

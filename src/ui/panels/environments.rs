@@ -320,6 +320,7 @@ mod tests {
             env: "staging".into(),
             accessories: vec![part("db", "running")],
             processes: vec![part("worker", "exited")],
+            proxy: None,
         });
         let buf = draw(60, 8, |area, buf| render(&app, &theme, area, buf));
         let screen = text(&buf);
