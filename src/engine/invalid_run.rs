@@ -13,7 +13,6 @@ use super::stage::LogFile;
 use super::Engine;
 use crate::config::ConfigError;
 use crate::model::{RunStatus, StageStatus};
-use crate::owner::Owner;
 use crate::source::CommitInfo;
 use crate::store::RunNumber;
 
@@ -33,18 +32,13 @@ pub(super) async fn record(
         .config
         .as_ref()
         .map_or(crate::config::AppConfig::DEFAULT_KEEP_RUNS, |c| c.app.keep_runs);
-    let request = RunRequest {
-        app: engine.app_name(),
-        commit: commit.id.clone(),
-        short_commit: commit.short.clone(),
-        branch: commit.branch.clone(),
-        subject: commit.subject.clone(),
-        author: commit.author.clone(),
-        trigger: trigger.clone(),
-        stages: vec![STAGE.to_string()],
-        owner: Owner::current().label(),
+    let request = RunRequest::of_commit(
+        engine.app_name(),
+        commit,
+        trigger.clone(),
+        vec![STAGE.to_string()],
         keep_runs,
-    };
+    );
     let files = match sink.create_run(request).await {
         Ok(files) => files,
         Err(e) => {

@@ -19,7 +19,6 @@ use super::Engine;
 use crate::config::StageKind;
 use crate::mask::{SecretMasker, MIN_SECRET_LEN};
 use crate::model::{RunStatus, StageStatus};
-use crate::owner::Owner;
 use crate::store::RunNumber;
 
 /// What a run runs on.
@@ -81,18 +80,13 @@ pub async fn run(start: RunStart) -> Option<RunNumber> {
             return None;
         }
     };
-    let request = RunRequest {
-        app: config.app.name.clone(),
-        commit: commit.id.clone(),
-        short_commit: commit.short.clone(),
-        branch: commit.branch.clone(),
-        subject: commit.subject.clone(),
-        author: commit.author.clone(),
-        trigger: trigger.clone(),
-        stages: config.stages.iter().map(|s| s.name.clone()).collect(),
-        owner: Owner::current().label(),
-        keep_runs: config.app.keep_runs,
-    };
+    let request = RunRequest::of_commit(
+        config.app.name.clone(),
+        &commit,
+        trigger.clone(),
+        config.stages.iter().map(|s| s.name.clone()).collect(),
+        config.app.keep_runs,
+    );
     let files = match sink.create_run(request).await {
         Ok(files) => files,
         Err(e) => {

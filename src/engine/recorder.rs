@@ -28,6 +28,30 @@ pub struct RunRequest {
     pub keep_runs: usize,
 }
 
+impl RunRequest {
+    /// The run of `commit`, started by `trigger`, owned by this process.
+    pub fn of_commit(
+        app: String,
+        commit: &crate::source::CommitInfo,
+        trigger: String,
+        stages: Vec<String>,
+        keep_runs: usize,
+    ) -> RunRequest {
+        RunRequest {
+            app,
+            commit: commit.id.clone(),
+            short_commit: commit.short.clone(),
+            branch: commit.branch.clone(),
+            subject: commit.subject.clone(),
+            author: commit.author.clone(),
+            trigger,
+            stages,
+            owner: crate::owner::Owner::current().label(),
+            keep_runs,
+        }
+    }
+}
+
 /// Where a newly numbered run keeps its files.
 #[derive(Debug, Clone)]
 pub struct RunFiles {
