@@ -570,7 +570,7 @@ mod environments {
             env: "production".into(),
             action: OpAction::AutoRollback,
             outcome: OpOutcome::Succeeded,
-            message: "bbbbbbb (bbbbbbbbbbbb) restored; smoke passed (1 check(s))".into(),
+            message: "bbbbbbb (bbbbbbbbbbbb) restored; smoke passed (1 check)".into(),
             logs: Vec::new(),
             refusal: None,
             duration_ms: 2100,
