@@ -46,13 +46,18 @@ pub fn smoke_line(result: &SmokeResult) -> String {
     let mark = if result.passed { "✓" } else { "✗" };
     let attempt = match result.attempts {
         0 => return format!("{mark} smoke {}: {} (not attempted)", result.check, result.message),
-        1 => String::new(),
-        n => format!("attempt {n}, "),
+        1 => None,
+        n => Some(format!("attempt {n}")),
     };
-    format!(
-        "{mark} smoke {}: {} ({attempt}answered in {} ms)",
-        result.check, result.message, result.latency_ms
-    )
+    // An HTTP answer's words already say how long it took ("200 OK in 7 ms").
+    let said = result.message.contains(&format!("in {} ms", result.latency_ms));
+    let time = (!said).then(|| format!("answered in {} ms", result.latency_ms));
+    let detail: Vec<String> = attempt.into_iter().chain(time).collect();
+    if detail.is_empty() {
+        format!("{mark} smoke {}: {}", result.check, result.message)
+    } else {
+        format!("{mark} smoke {}: {} ({})", result.check, result.message, detail.join(", "))
+    }
 }
 
 /// The mark of how an operation ended: ✓ done (or nothing to do), ⊘ refused, ✗ otherwise.
@@ -128,6 +133,9 @@ mod tests {
         );
         result.attempts = 0;
         assert_eq!(smoke_line(&result), "✗ smoke GET /health: 200 (not attempted)");
+        result.attempts = 2;
+        result.message = "200 OK in 12 ms".into();
+        assert_eq!(smoke_line(&result), "✗ smoke GET /health: 200 OK in 12 ms (attempt 2)");
         assert_eq!(
             ended(OpAction::AutoRollback, &outcome_word(OpOutcome::RolledBack), 4200, "m"),
             "auto-rollback rolled back in 4.2s: m"
