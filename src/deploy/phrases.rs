@@ -56,7 +56,12 @@ pub fn smoke_line(result: &SmokeResult) -> String {
     if detail.is_empty() {
         format!("{mark} smoke {}: {}", result.check, result.message)
     } else {
-        format!("{mark} smoke {}: {} ({})", result.check, result.message, detail.join(", "))
+        format!(
+            "{mark} smoke {}: {} ({})",
+            result.check,
+            result.message,
+            detail.join(", ")
+        )
     }
 }
 

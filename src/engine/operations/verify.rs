@@ -414,7 +414,10 @@ async fn smoke_checks_via(cx: &Context, op: &Op, target: &Target, deployed: &Dep
         keep(true, "no smoke checks configured".into()).await;
         return (true, "no smoke checks configured".into());
     }
-    op.log(format!("running {}", crate::text::count(target.env.smoke.len(), "smoke check")));
+    op.log(format!(
+        "running {}",
+        crate::text::count(target.env.smoke.len(), "smoke check")
+    ));
     let mut log = op.logger();
     let results = run_checks_via(target, deployed, via, &mut log).await;
     for (position, result) in results.iter().enumerate() {
@@ -438,7 +441,10 @@ async fn smoke_checks_via(cx: &Context, op: &Op, target: &Target, deployed: &Dep
         .mask(crate::term::plain_text(&failed.join("; ")).into_owned());
     keep(failed.is_empty(), summary).await;
     if failed.is_empty() {
-        (true, format!("smoke passed ({})", crate::text::count(results.len(), "check")))
+        (
+            true,
+            format!("smoke passed ({})", crate::text::count(results.len(), "check")),
+        )
     } else {
         (
             false,
