@@ -270,6 +270,33 @@ impl Docker {
         text.lines().map(str::to_string).collect()
     }
 
+    /// Creates and starts an exec of `config` in container `id`, attached (not detached, no
+    /// tty): the exec's ID (to read its exit code) and the engine's answer. `action` names it
+    /// in errors.
+    pub(super) async fn start_attached_exec(
+        &self,
+        id: &str,
+        config: ExecConfig,
+        action: &str,
+    ) -> Result<(String, StartExecResults), DockerError> {
+        let created = self
+            .api
+            .create_exec(id, config)
+            .await
+            .map_err(|e| DockerError::api(action, e))?;
+        let options = StartExecOptions {
+            detach: false,
+            tty: false,
+            output_capacity: None,
+        };
+        let started = self
+            .api
+            .start_exec(&created.id, Some(options))
+            .await
+            .map_err(|e| DockerError::api(action, e))?;
+        Ok((created.id, started))
+    }
+
     /// Runs `cmd` inside a running container with extra `env`, and returns its combined
     /// output (capped at 64 KiB) and exit code.
     pub async fn exec(&self, id: &str, cmd: Vec<String>, env: Vec<String>) -> Result<ExecOutput, DockerError> {
@@ -280,21 +307,9 @@ impl Docker {
             attach_stderr: Some(true),
             ..Default::default()
         };
-        let created = self
-            .api
-            .create_exec(id, config)
-            .await
-            .map_err(|e| DockerError::api("start a command in the container", e))?;
-        let options = StartExecOptions {
-            detach: false,
-            tty: false,
-            output_capacity: None,
-        };
-        let started = self
-            .api
-            .start_exec(&created.id, Some(options))
-            .await
-            .map_err(|e| DockerError::api("start a command in the container", e))?;
+        let (exec_id, started) = self
+            .start_attached_exec(id, config, "start a command in the container")
+            .await?;
         let mut output = String::new();
         if let StartExecResults::Attached { output: mut stream, .. } = started {
             while let Some(Ok(chunk)) = stream.next().await {
@@ -307,7 +322,7 @@ impl Docker {
         }
         let inspect = self
             .api
-            .inspect_exec(&created.id)
+            .inspect_exec(&exec_id)
             .await
             .map_err(|e| DockerError::api("read the command's exit code", e))?;
         Ok(ExecOutput {

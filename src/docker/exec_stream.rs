@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use bollard::container::LogOutput;
-use bollard::exec::{StartExecOptions, StartExecResults};
+use bollard::exec::StartExecResults;
 use bollard::models::ExecConfig;
 use futures_util::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
@@ -86,21 +86,8 @@ impl Docker {
             attach_stderr: Some(false),
             ..Default::default()
         };
-        let created = self
-            .api
-            .create_exec(id, config)
-            .await
-            .map_err(|e| DockerError::api(format!("start a command in container {id}"), e))?;
-        let options = StartExecOptions {
-            detach: false,
-            tty: false,
-            output_capacity: None,
-        };
-        let started = self
-            .api
-            .start_exec(&created.id, Some(options))
-            .await
-            .map_err(|e| DockerError::api(format!("start a command in container {id}"), e))?;
+        let action = format!("start a command in container {id}");
+        let (_, started) = self.start_attached_exec(id, config, &action).await?;
         let StartExecResults::Attached { mut output, mut input } = started else {
             return Err(DockerError::Api {
                 action: format!("start a command in container {id}"),
