@@ -3,7 +3,7 @@
 //! names a secret whose host variable is unset fails without running, naming the variable.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::*;
 

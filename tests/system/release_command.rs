@@ -5,7 +5,7 @@
 //! release keeps serving, untouched; a rollback never runs it and says the schema may be ahead.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::deploy::*;
 use common::*;

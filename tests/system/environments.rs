@@ -7,7 +7,7 @@
 // crate-wide unwrap/expect denial (Cargo.toml [lints]) is for the shipped library and binary.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
@@ -119,7 +119,7 @@ fn deploy_smoke_promote_and_status_from_the_engine() {
 fn a_bad_release_fails_staging_smoke_promote_refuses_and_production_rolls_back_by_itself() {
     // Strategy `recreate`: a release that fails its smoke checks runs there, so the promotion
     // gate and auto_rollback have something to do. With the proxy (the default) a failing
-    // release never takes the place of the previous one: tests/proxy.rs.
+    // release never takes the place of the previous one: tests/system/proxy.rs.
     let envs = hello_py_envs("strategy = \"recreate\"");
     let toml = envs
         .release_toml()

@@ -6,7 +6,7 @@
 //! release; `status` lists both.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -7,7 +7,7 @@
 // crate-wide unwrap/expect denial (Cargo.toml [lints]) is for the shipped library and binary.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::envs::*;
 use common::*;
@@ -187,7 +187,7 @@ fn an_uncommitted_edit_cannot_lower_a_gate() {
 fn rollback_goes_to_what_ran_and_passed_there_verified_with_its_own_checks() {
     // Strategy `recreate`: a release whose first checks fail keeps running there (no
     // auto_rollback on staging). With the proxy (the default) it would never take the place
-    // of the previous one: tests/proxy.rs.
+    // of the previous one: tests/system/proxy.rs.
     let envs = Envs::hello_py(|toml| {
         format!("{}within = \"3s\"\n", short_smoke(&toml)).replace(
             "env = { APP_ENV = \"staging\" }",
@@ -345,7 +345,7 @@ fn a_dockerfile_cannot_forge_another_apps_release_labels() {
 #[test]
 fn an_uncommitted_smoke_check_edit_cannot_verify_a_failing_release() {
     // Strategy `recreate`: the failing release must run on staging for `smoke` to judge it.
-    // With the proxy (the default) it is removed before it serves: tests/proxy.rs.
+    // With the proxy (the default) it is removed before it serves: tests/system/proxy.rs.
     let envs = Envs::hello_py(|toml| {
         format!("{}within = \"3s\"\n", short_smoke(&toml)).replace(
             "env = { APP_ENV = \"staging\" }",

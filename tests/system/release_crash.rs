@@ -6,7 +6,7 @@
 // crate-wide unwrap/expect denial (Cargo.toml [lints]) is for the shipped library and binary.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -29,7 +29,7 @@ impl Lcg {
 fn kill_9_at_random_moments_of_promote_never_leaves_an_unverified_release_called_fine() {
     // Strategy `recreate`: there a failing release takes the previous one's place before its
     // checks, which a crash can interrupt. With the proxy (the default) it never serves:
-    // tests/proxy.rs kills its switches.
+    // tests/system/proxy.rs kills its switches.
     let envs = Envs::hello_py(|toml| {
         format!("{}within = \"3s\"\n", short_smoke(&toml))
             .replace(
