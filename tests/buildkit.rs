@@ -19,7 +19,11 @@ const PACKAGE_ONLY: &str = "[app]\nname = \"{app}\"\n[stages.package]\ndockerfil
 fn package(app: &TestApp, vars: &[(&str, &str)]) -> (i32, serde_json::Value, Vec<String>) {
     let (code, events, stderr) = app.run_json_with(&[], vars);
     assert!(!events.is_empty(), "no events: {stderr}");
-    (code, finished(&events, "package").clone(), log_lines(&events, "package"))
+    (
+        code,
+        finished(&events, "package").clone(),
+        log_lines(&events, "package"),
+    )
 }
 
 fn has(log: &[String], text: &str) -> bool {
@@ -43,7 +47,12 @@ struct Images(String);
 
 impl Drop for Images {
     fn drop(&mut self) {
-        let ids = docker_list(&["images", "-q", "--filter", &format!("label=dev.shipdeck.app={}", self.0)]);
+        let ids = docker_list(&[
+            "images",
+            "-q",
+            "--filter",
+            &format!("label=dev.shipdeck.app={}", self.0),
+        ]);
         if !ids.is_empty() {
             let _ = Command::new("docker").args(["rmi", "-f"]).args(&ids).output();
         }
@@ -71,7 +80,12 @@ fn a_cache_mount_persists_between_runs_and_the_second_build_hits_it() {
     assert_eq!(code, 0, "{end}\n{first:#?}");
     assert!(has(&first, "cache-empty"), "{first:#?}");
     // Per-step lines as BuildKit numbers them, the RUN's own output under its number.
-    assert!(first.iter().any(|l| l.starts_with('#') && l.contains("RUN --mount=type=cache")), "{first:#?}");
+    assert!(
+        first
+            .iter()
+            .any(|l| l.starts_with('#') && l.contains("RUN --mount=type=cache")),
+        "{first:#?}"
+    );
     let first_ms = end["duration_ms"].as_i64().unwrap();
 
     // A changed input: the RUN runs again, with the cache the first run left.
@@ -82,7 +96,11 @@ fn a_cache_mount_persists_between_runs_and_the_second_build_hits_it() {
     assert!(has(&second, "cache hit: first-run"), "{second:#?}");
     let second_ms = end["duration_ms"].as_i64().unwrap();
     assert!(second_ms < first_ms, "second build {second_ms} ms, first {first_ms} ms");
-    assert_eq!(dangling(&app), Vec::<String>::new(), "unlabelled or dangling images left");
+    assert_eq!(
+        dangling(&app),
+        Vec::<String>::new(),
+        "unlabelled or dangling images left"
+    );
     app.assert_no_leftovers();
 }
 
@@ -211,7 +229,10 @@ fn the_classic_builder_is_said_when_it_builds() {
     app.commit_all("classic");
     let (code, end, log) = package(&app, &[CLASSIC_BUILDER]);
     assert_eq!(code, 0, "{end}\n{log:#?}");
-    let said: Vec<_> = log.iter().filter(|l| l.contains("building with the classic builder")).collect();
+    let said: Vec<_> = log
+        .iter()
+        .filter(|l| l.contains("building with the classic builder"))
+        .collect();
     assert_eq!(said.len(), 1, "{log:#?}");
     assert!(has(&log, "Step 2/"), "{log:#?}");
 }

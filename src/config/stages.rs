@@ -154,7 +154,9 @@ fn read_run(sink: &mut Sink<'_>, name: &str, t: &Table<'_, '_>, guessed: &[&str]
             sink.error(
                 t.key_at(key),
                 format!("`{key}` without `dockerfile` in {}", t.label),
-                Some(format!("`{key}` only applies to a stage that builds an image with `dockerfile`")),
+                Some(format!(
+                    "`{key}` only applies to a stage that builds an image with `dockerfile`"
+                )),
             );
         }
     }

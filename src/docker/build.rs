@@ -9,8 +9,8 @@ use bollard::query_parameters::{BuildImageOptionsBuilder, BuilderVersion};
 use bytes::Bytes;
 use futures_util::StreamExt;
 
-use super::buildkit_status::StatusLines;
 pub use super::buildkit_status::FailedStep;
+use super::buildkit_status::StatusLines;
 use super::image::explain_build_error;
 use super::{error_message, Docker, DockerError};
 use crate::config::StageLimits;
@@ -55,12 +55,18 @@ impl Docker {
         let mut parts = self.api_version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
         let version = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
         if version < BUILDKIT_API {
-            let why = format!("the engine speaks API {}, BuildKit needs 1.39 or later", self.api_version);
+            let why = format!(
+                "the engine speaks API {}, BuildKit needs 1.39 or later",
+                self.api_version
+            );
             return (Builder::Classic, Some(why));
         }
         match self.api.version().await {
             Ok(v) if v.os.as_deref().is_some_and(|os| os != "linux") => {
-                let why = format!("the engine runs on {}: its BuildKit builds Linux images only", v.os.unwrap_or_default());
+                let why = format!(
+                    "the engine runs on {}: its BuildKit builds Linux images only",
+                    v.os.unwrap_or_default()
+                );
                 (Builder::Classic, Some(why))
             }
             _ => (Builder::BuildKit, None),

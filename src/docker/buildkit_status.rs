@@ -114,8 +114,8 @@ impl StatusLines {
         } else if let (Some(started), Some(completed)) = (&vertex.started, &vertex.completed) {
             step.flush(out);
             step.finished = true;
-            let seconds = (completed.seconds - started.seconds) as f64
-                + f64::from(completed.nanos - started.nanos) / 1e9;
+            let seconds =
+                (completed.seconds - started.seconds) as f64 + f64::from(completed.nanos - started.nanos) / 1e9;
             out.push(format!("#{} DONE {seconds:.1}s", step.number));
         }
     }
@@ -164,7 +164,12 @@ mod tests {
     fn prints_each_state_of_a_step_once_and_its_output_by_line() {
         let mut lines = StatusLines::default();
         let mut run = vertex("sha256:a", "[2/3] RUN make");
-        assert!(lines.update(&StatusResponse { vertexes: vec![run.clone()], ..Default::default() }).is_empty());
+        assert!(lines
+            .update(&StatusResponse {
+                vertexes: vec![run.clone()],
+                ..Default::default()
+            })
+            .is_empty());
         at!(run.started, 10, 0);
         let log = |msg: &str| VertexLog {
             vertex: "sha256:a".into(),
@@ -178,11 +183,17 @@ mod tests {
         });
         assert_eq!(out, ["#1 [2/3] RUN make", "#1 one", "#1 two"]);
         at!(run.completed, 11, 500_000_000);
-        let out = lines.update(&StatusResponse { vertexes: vec![run.clone(), run], ..Default::default() });
+        let out = lines.update(&StatusResponse {
+            vertexes: vec![run.clone(), run],
+            ..Default::default()
+        });
         assert_eq!(out, ["#1 three", "#1 DONE 1.5s"]);
         let mut cached = vertex("sha256:b", "[1/3] FROM base");
         cached.cached = true;
-        let out = lines.update(&StatusResponse { vertexes: vec![cached], ..Default::default() });
+        let out = lines.update(&StatusResponse {
+            vertexes: vec![cached],
+            ..Default::default()
+        });
         assert_eq!(out, ["#2 [1/3] FROM base", "#2 CACHED"]);
         assert_eq!(lines.failed(), None);
     }
@@ -194,14 +205,24 @@ mod tests {
         at!(other.started, 1, 0);
         let mut bad = vertex("sha256:b", "[b 2/2] RUN exit 3");
         at!(bad.started, 1, 0);
-        lines.update(&StatusResponse { vertexes: vec![other.clone(), bad.clone()], ..Default::default() });
         lines.update(&StatusResponse {
-            logs: vec![VertexLog { vertex: "sha256:b".into(), msg: b"no such file".to_vec(), ..VertexLog::default() }],
+            vertexes: vec![other.clone(), bad.clone()],
+            ..Default::default()
+        });
+        lines.update(&StatusResponse {
+            logs: vec![VertexLog {
+                vertex: "sha256:b".into(),
+                msg: b"no such file".to_vec(),
+                ..VertexLog::default()
+            }],
             ..Default::default()
         });
         other.error = "context canceled".into();
         bad.error = "executor failed running [/bin/sh -c exit 3]: exit code: 3".into();
-        let out = lines.update(&StatusResponse { vertexes: vec![other, bad], ..Default::default() });
+        let out = lines.update(&StatusResponse {
+            vertexes: vec![other, bad],
+            ..Default::default()
+        });
         assert_eq!(out[0], "#1 ERROR: context canceled");
         assert_eq!(out[1], "#2 no such file");
         let failed = lines.failed().expect("a failed step");

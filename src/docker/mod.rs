@@ -2,12 +2,12 @@
 //! orchestrates; this module knows the API's shapes and turns its errors into ones a user can
 //! act on.
 
+mod build;
+mod buildkit_status;
 mod connect;
 mod container;
 mod deployment;
 mod exec_stream;
-mod build;
-mod buildkit_status;
 mod image;
 pub mod labels;
 pub mod names;
@@ -17,11 +17,11 @@ mod reaper;
 mod service;
 mod volume;
 
+pub use build::{BuildOutput, BuildRequest, Builder, FailedStep};
 pub use connect::{connect, connect_to, default_address, Docker};
 pub use container::{ContainerSpec, ExitStatus, LogChunk};
 pub use deployment::{ContainerState, DeploymentSpec, ExecOutput, LabelledContainer, ReleaseImage};
 pub use exec_stream::{ExecStream, HealthTiming};
-pub use build::{BuildOutput, BuildRequest, Builder, FailedStep};
 pub use image::PullProgress;
 pub use network::LabelledNetwork;
 pub use ready::{wait_ready, NotReady, Ready, ReadyCheck};

@@ -30,7 +30,11 @@ pub(super) fn locate(message: &str, failed: Option<&FailedStep>, dockerfile: &st
         }
     }
     if let Some(line) = at {
-        let source = dockerfile.lines().nth(line.saturating_sub(1)).unwrap_or_default().trim();
+        let source = dockerfile
+            .lines()
+            .nth(line.saturating_sub(1))
+            .unwrap_or_default()
+            .trim();
         text.push_str(&format!("\n  at {name}:{line}: {source}"));
     }
     if let Some(step) = failed.filter(|s| !s.tail.is_empty()) {
@@ -45,7 +49,16 @@ pub(super) fn locate(message: &str, failed: Option<&FailedStep>, dockerfile: &st
         .is_some_and(|l| l.trim_start().starts_with('#') && l.to_lowercase().contains("syntax="))
         && (message.contains("docker/dockerfile") || message.contains("resolve image config"))
     {
+        // Not a missing base image: the frontend image is what could not be pulled.
+        text = text
+            .lines()
+            .filter(|l| !l.starts_with("  hint: the Dockerfile's base image"))
+            .collect::<Vec<_>>()
+            .join("\n");
         text.push_str("\n  hint: a `# syntax=` line asks for a frontend image, which cannot be pulled without a registry: remove the line to use the engine's built-in Dockerfile frontend (it supports `RUN --mount`)");
+    }
+    if message.contains("unknown instruction") && dockerfile.lines().any(|l| l.contains("<<")) {
+        text.push_str("\n  hint: heredocs (`RUN <<EOF`) need Dockerfile syntax 1.4; the engine's built-in frontend is older (Docker 20.10: syntax 1.2): write the commands in the RUN line, or a script file to COPY");
     }
     text
 }
@@ -85,7 +98,10 @@ pub(super) fn instruction_line(dockerfile: &str, step: &str) -> Option<usize> {
 fn squeeze(text: &str) -> String {
     let mut words = text.split_whitespace();
     let first = words.next().unwrap_or_default().to_uppercase();
-    std::iter::once(first.as_str()).chain(words).collect::<Vec<_>>().join(" ")
+    std::iter::once(first.as_str())
+        .chain(words)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -109,10 +125,34 @@ mod tests {
             tail: vec!["boom".into()],
         };
         let text = locate("exit code: 3", Some(&step), FILE, "Dockerfile");
-        assert_eq!(text, "exit code: 3\n  at Dockerfile:6: RUN exit 3\n  its last output:\n    boom");
+        assert_eq!(
+            text,
+            "exit code: 3\n  at Dockerfile:6: RUN exit 3\n  its last output:\n    boom"
+        );
         // Line 8 of the generated file (two LABEL lines above it) is the user's line 6.
-        let text = locate("dockerfile parse error line 8: unknown instruction", None, FILE, "Dockerfile");
+        let text = locate(
+            "dockerfile parse error line 8: unknown instruction",
+            None,
+            FILE,
+            "Dockerfile",
+        );
         assert!(text.starts_with("dockerfile parse error line 6: unknown"), "{text}");
         assert!(text.ends_with("at Dockerfile:6: RUN exit 3"), "{text}");
+    }
+
+    #[test]
+    fn a_syntax_line_and_a_heredoc_get_their_own_hints() {
+        let message = "failed to solve with frontend gateway.v0: failed to do request: Head \"https://registry-1.docker.io/v2/docker/dockerfile/manifests/1.4\"\n  hint: the Dockerfile's base image (FROM) must be on the engine";
+        let text = locate(message, None, "# syntax=docker/dockerfile:1.4\nFROM x\n", "Dockerfile");
+        assert!(!text.contains("base image"), "{text}");
+        assert!(text.contains("remove the line"), "{text}");
+        let text = locate(
+            "dockerfile parse error line 4: unknown instruction: ECHO",
+            None,
+            "FROM x\nRUN <<EOF\necho hi\nEOF\n",
+            "Dockerfile",
+        );
+        assert!(text.contains("at Dockerfile:3: echo hi"), "{text}");
+        assert!(text.contains("heredocs"), "{text}");
     }
 }
