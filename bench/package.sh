@@ -47,6 +47,8 @@ make_app() {
     docker run --rm -v "$dir:/w" -w /w --network none python:3.11-slim \
       sh -c 'python -m zipapp app -o dist/hello.pyz && chown -R '"$(id -u):$(id -g)"' dist'
   else
+    # The fixture's .dockerignore keeps only dist/: this variant builds from the sources.
+    rm -f "$dir/.dockerignore"
     cat > "$dir/Dockerfile" <<EOF
 FROM rust:1-slim-bookworm AS build
 WORKDIR /src
