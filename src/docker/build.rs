@@ -99,20 +99,14 @@ impl Docker {
         output: &mut impl FnMut(BuildOutput),
     ) -> Result<String, BuildKitError> {
         let session = session_id();
-        let mut options = BuildImageOptionsBuilder::default()
+        let options = BuildImageOptionsBuilder::default()
             .dockerfile(&request.dockerfile)
             .t(&request.tag)
             .buildargs(&request.build_args)
             .version(BuilderVersion::BuilderBuildKit)
             .session(&session);
-        if let Some(target) = &request.target {
-            options = options.target(target);
-        }
-        if let Some(platform) = &request.platform {
-            options = options.platform(platform);
-        }
         let body = bollard::body_full(Bytes::from(request.context_tar.clone()));
-        let mut stream = self.api.build_image(options.build(), None, Some(body));
+        let mut stream = self.api.build_image(request.finish(options), None, Some(body));
         let mut status = StatusLines::default();
         let mut heard = false;
         let mut image_id = None;
@@ -171,7 +165,7 @@ impl Docker {
         }
         // The `RUN` steps of a repository's Dockerfile are as untrusted as its stages: the
         // same memory and CPU limits (the build API has no process limit).
-        let mut options = BuildImageOptionsBuilder::default()
+        let options = BuildImageOptionsBuilder::default()
             .dockerfile(&request.dockerfile)
             .t(&request.tag)
             .rm(true)
@@ -181,14 +175,8 @@ impl Docker {
             .memswap(memory)
             .cpuperiod(PERIOD as i32)
             .cpuquota(i32::try_from(quota).unwrap_or(i32::MAX));
-        if let Some(target) = &request.target {
-            options = options.target(target);
-        }
-        if let Some(platform) = &request.platform {
-            options = options.platform(platform);
-        }
         let body = bollard::body_full(Bytes::from(request.context_tar.clone()));
-        let mut stream = self.api.build_image(options.build(), None, Some(body));
+        let mut stream = self.api.build_image(request.finish(options), None, Some(body));
         let mut image_id = None;
         while let Some(item) = stream.next().await {
             let info = item.map_err(|e| match e {
@@ -223,6 +211,19 @@ impl Docker {
         inspect
             .id
             .ok_or_else(|| DockerError::Build(format!("the engine did not report the ID of {tag}")))
+    }
+}
+
+impl BuildRequest {
+    /// The options both builders share (`target`, `platform`) added.
+    fn finish(&self, mut options: BuildImageOptionsBuilder) -> bollard::query_parameters::BuildImageOptions {
+        if let Some(target) = &self.target {
+            options = options.target(target);
+        }
+        if let Some(platform) = &self.platform {
+            options = options.platform(platform);
+        }
+        options.build()
     }
 }
 
