@@ -138,6 +138,16 @@ fn options_config_orders_stages_and_reads_every_form() {
     assert_eq!(order, ["lint", "test", "build", "package"]);
     let build = cfg.stage("build").expect("build");
     assert_eq!(build.needs, ["test"]);
+    let package = cfg.stage("package").and_then(|s| s.package()).expect("package");
+    assert_eq!(
+        package.build_args,
+        [
+            ("PIP_INDEX_URL".to_string(), "http://pypi.internal/simple".to_string()),
+            ("WORKERS".to_string(), "4".to_string())
+        ]
+    );
+    assert_eq!(package.target.as_deref(), Some("runtime"));
+    assert_eq!(package.platform.as_deref(), Some("linux/amd64"));
     assert_eq!(build.run_stage().expect("run").run, ["go build -o dist/api ./cmd/api"]);
     assert_eq!(build.env[0], ("CGO_ENABLED".to_string(), "0".to_string()));
     assert_eq!(cfg.watch.ignore, ["*.tmp"]);

@@ -199,6 +199,12 @@ pub struct PackageStage {
     pub dockerfile: String,
     /// Relative to the app directory (the one holding `release.toml`); default `"."`.
     pub context: String,
+    /// `build_args = { KEY = "value" }`: `--build-arg`s, over shipdeck's own (`SHIPDECK_*`).
+    pub build_args: Vec<(String, String)>,
+    /// `target = "runtime"`: the stage of a multi-stage Dockerfile to build.
+    pub target: Option<String>,
+    /// `platform = "linux/amd64"`: the image's platform.
+    pub platform: Option<String>,
 }
 
 /// A stage container's network.

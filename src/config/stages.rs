@@ -33,7 +33,12 @@ pub(crate) const STAGE_KEYS: &[&str] = &[
     "pids",
     "services",
     "secrets",
+    "build_args",
+    "target",
+    "platform",
 ];
+/// Keys of a stage that builds with `dockerfile` only.
+const PACKAGE_ONLY_KEYS: &[&str] = &["build_args", "target", "platform"];
 const RUN_ONLY_KEYS: &[&str] = &["network", "cache", "artifacts", "workdir"];
 const MINIMAL_STAGE: &str = "[stages.test] with image = \"alpine:3.20\" and run = [\"make test\"]";
 
@@ -144,13 +149,16 @@ fn read_stage(
 
 /// `guessed`: known keys that misspelt ones were taken for (not reported missing again).
 fn read_run(sink: &mut Sink<'_>, name: &str, t: &Table<'_, '_>, guessed: &[&str]) -> Option<StageKind> {
-    if t.has("context") {
-        let at = t.key_at("context");
-        sink.error(
-            at,
-            format!("`context` without `dockerfile` in {}", t.label),
-            Some("`context` only applies to a stage that builds an image with `dockerfile`".into()),
-        );
+    for key in std::iter::once(&"context").chain(PACKAGE_ONLY_KEYS) {
+        if t.has(key) {
+            sink.error(
+                t.key_at(key),
+                format!("`{key}` without `dockerfile` in {}", t.label),
+                Some(format!(
+                    "`{key}` only applies to a stage that builds an image with `dockerfile`"
+                )),
+            );
+        }
     }
     let image = t.non_empty_str(sink, "image");
     let run = t.str_list(sink, "run");
@@ -337,12 +345,41 @@ fn read_package(sink: &mut Sink<'_>, name: &str, t: &Table<'_, '_>, app_dir: Opt
             ok = false;
         }
     }
+    let build_args = read_env(sink, t, "build_args", &t.label);
+    let target = t.non_empty_str(sink, "target").map(Spanned::into_inner);
+    let platform = t.non_empty_str(sink, "platform");
+    if let Some(p) = &platform {
+        if !is_platform(p.get_ref()) {
+            t.invalid(
+                sink,
+                p.span().start,
+                "platform",
+                &format!("`{}` is not a platform", p.get_ref()),
+                Some("expected os/arch or os/arch/variant, e.g. \"linux/amd64\" or \"linux/arm64/v8\"".into()),
+            );
+            ok = false;
+        }
+    }
     ok.then(|| {
         StageKind::Package(PackageStage {
             dockerfile: dockerfile.into_inner(),
             context: context_str,
+            build_args,
+            target,
+            platform: platform.map(Spanned::into_inner),
         })
     })
+}
+
+/// `os/arch` or `os/arch/variant`, each part lower-case letters, digits, `_` or `-`.
+fn is_platform(text: &str) -> bool {
+    let parts: Vec<&str> = text.split('/').collect();
+    (2..=3).contains(&parts.len())
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+        })
 }
 
 /// `env = { KEY = "value" }`: strings, integers and booleans (kept as written), in file order.

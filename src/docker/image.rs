@@ -1,23 +1,13 @@
-use std::collections::HashMap;
-
-use bollard::query_parameters::{BuildImageOptionsBuilder, CreateImageOptionsBuilder};
-use bytes::Bytes;
+use bollard::query_parameters::CreateImageOptionsBuilder;
 use futures_util::StreamExt;
 
 use super::{error_message, is_not_found, Docker, DockerError};
-use crate::config::StageLimits;
 
 /// A step of an image pull, for progress lines.
 #[derive(Debug, Clone)]
 pub struct PullProgress {
     pub status: String,
     pub progress: Option<String>,
-}
-
-/// A line of `docker build` output.
-#[derive(Debug, Clone)]
-pub enum BuildOutput {
-    Line(String),
 }
 
 impl Docker {
@@ -93,75 +83,6 @@ impl Docker {
             })
         }
     }
-
-    /// Builds an image from a context tar with the engine's build API; returns the image ID.
-    pub async fn build_image(
-        &self,
-        context_tar: Vec<u8>,
-        dockerfile: &str,
-        tag: &str,
-        build_args: HashMap<String, String>,
-        limits: StageLimits,
-        mut output: impl FnMut(BuildOutput),
-    ) -> Result<String, DockerError> {
-        // The build API takes these as 32-bit numbers: a limit above 2 GiB is capped there.
-        let memory = i32::try_from(limits.memory).unwrap_or(i32::MAX);
-        const PERIOD: i64 = 100_000;
-        let mut quota = i64::try_from(limits.millicpus)
-            .unwrap_or(i64::MAX)
-            .saturating_mul(PERIOD / 1000);
-        if let Some(cpus) = self.engine_cpus().await {
-            quota = quota.min(cpus.saturating_mul(PERIOD));
-        }
-        // The `RUN` steps of a repository's Dockerfile are as untrusted as its stages: the
-        // same memory and CPU limits (the build API has no process limit).
-        let options = BuildImageOptionsBuilder::default()
-            .dockerfile(dockerfile)
-            .t(tag)
-            .rm(true)
-            .forcerm(true)
-            .buildargs(&build_args)
-            .memory(memory)
-            .memswap(memory)
-            .cpuperiod(PERIOD as i32)
-            .cpuquota(i32::try_from(quota).unwrap_or(i32::MAX))
-            .build();
-        let mut stream = self
-            .api
-            .build_image(options, None, Some(bollard::body_full(Bytes::from(context_tar))));
-        let mut image_id = None;
-        while let Some(item) = stream.next().await {
-            let info = item.map_err(|e| DockerError::Build(error_message(&e)))?;
-            if let Some(error) = info.error_detail.and_then(|d| d.message) {
-                return Err(DockerError::Build(explain_build_error(&error)));
-            }
-            if let Some(text) = info.stream {
-                for line in text.lines().filter(|l| !l.trim().is_empty()) {
-                    output(BuildOutput::Line(line.to_string()));
-                }
-            }
-            if let Some(status) = info.status {
-                output(BuildOutput::Line(status));
-            }
-            if let Some(id) = info.aux.and_then(|a| a.id) {
-                image_id = Some(id);
-            }
-        }
-        match image_id {
-            Some(id) => Ok(id),
-            // The classic builder of older engines may not send the ID: read it from the tag.
-            None => {
-                let inspect = self
-                    .api
-                    .inspect_image(tag)
-                    .await
-                    .map_err(|e| DockerError::Build(error_message(&e)))?;
-                inspect
-                    .id
-                    .ok_or_else(|| DockerError::Build(format!("the engine did not report the ID of {tag}")))
-            }
-        }
-    }
 }
 
 /// `name:tag` → (`name`, `tag`); a port in a registry host is not a tag; no tag means `latest`.
@@ -176,7 +97,7 @@ fn split_tag(image: &str) -> (&str, &str) {
 }
 
 /// A base image that cannot be pulled is the most common build failure here: say what to do.
-fn explain_build_error(error: &str) -> String {
+pub(super) fn explain_build_error(error: &str) -> String {
     let lower = error.to_lowercase();
     if lower.contains("pull access denied")
         || lower.contains("not found") && lower.contains("manifest")

@@ -2,6 +2,8 @@
 //! orchestrates; this module knows the API's shapes and turns its errors into ones a user can
 //! act on.
 
+mod build;
+mod buildkit_status;
 mod connect;
 mod container;
 mod deployment;
@@ -15,11 +17,12 @@ mod reaper;
 mod service;
 mod volume;
 
+pub use build::{BuildOutput, BuildRequest, Builder, FailedStep};
 pub use connect::{connect, connect_to, default_address, Docker};
 pub use container::{ContainerSpec, ExitStatus, LogChunk};
 pub use deployment::{ContainerState, DeploymentSpec, ExecOutput, LabelledContainer, ReleaseImage};
 pub use exec_stream::{ExecStream, HealthTiming};
-pub use image::{BuildOutput, PullProgress};
+pub use image::PullProgress;
 pub use network::LabelledNetwork;
 pub use ready::{wait_ready, NotReady, Ready, ReadyCheck};
 pub use reaper::{Leftover, LeftoverKind, Reaped, Sweep};

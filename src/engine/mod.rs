@@ -2,6 +2,7 @@
 //! It has no UI code; the console and the headless view are both folds of its events.
 
 mod artifacts;
+mod build_error;
 pub mod connection;
 mod context_links;
 mod control;

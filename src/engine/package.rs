@@ -14,7 +14,7 @@ use super::event::{Event, Stream};
 use super::safe_dir::{EntryKind, SafeDir, SafeDirError};
 use super::stage::{LogFile, RunShared, StageEnd};
 use crate::config::{PackageStage, StageConfig};
-use crate::docker::{labels, BuildOutput, DockerError};
+use crate::docker::{labels, BuildOutput, BuildRequest, Builder, DockerError};
 use crate::model::StageStatus;
 
 pub async fn build(
@@ -94,29 +94,51 @@ async fn build_release(
     let prepared = tokio::task::spawn_blocking(move || context.tar(&tree, &artifacts))
         .await
         .map_err(|e| DockerError::Build(format!("preparing the build context failed: {e}")))??;
-    // Only the arguments the Dockerfile declares, so the engine does not warn about the rest.
-    let build_args: HashMap<String, String> = shared
+    // Only the arguments the Dockerfile declares, so the engine does not warn about the rest;
+    // the stage's `build_args` win over shipdeck's own.
+    let mut build_args: HashMap<String, String> = shared
         .shipdeck_env(&stage.name)
         .into_iter()
         .filter(|(k, _)| prepared.declared_args.contains(k))
         .collect();
+    build_args.extend(spec.build_args.iter().cloned());
+    let builder = choose_builder(shared).await;
+    if let Some(why) = &builder.1 {
+        super::stage::emit_lines(
+            shared,
+            &stage.name,
+            Stream::System,
+            vec![shared.clean_line(&format!("shipdeck: building with the classic builder: {why}"))],
+            log_file,
+        )
+        .await;
+    }
     // A rebuild of the same commit moves the tag; the image it leaves untagged stays: it is a
     // release of its own (an image ID, never a tag), which may have run and passed somewhere.
     // Retention below keeps the newest `keep_releases`.
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
-    let building = shared.docker.build_image(
-        prepared.tar,
-        GENERATED_DOCKERFILE,
-        &tag,
+    let request = BuildRequest {
+        context_tar: prepared.tar,
+        dockerfile: GENERATED_DOCKERFILE.to_string(),
+        tag: tag.clone(),
         build_args,
-        stage.limits,
-        move |out| {
-            let BuildOutput::Line(line) = out;
-            let _ = tx.send(line);
-        },
-    );
+        target: spec.target.clone(),
+        platform: spec.platform.clone(),
+        limits: stage.limits,
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<BuildOutput>();
+    let building = shared.docker.build_image(request, builder.0, move |out| {
+        let _ = tx.send(out);
+    });
+    let mut failed_step = None;
     let forward = async {
-        while let Some(line) = rx.recv().await {
+        while let Some(out) = rx.recv().await {
+            let line = match out {
+                BuildOutput::Line(line) => line,
+                BuildOutput::Failed(step) => {
+                    failed_step = Some(step);
+                    continue;
+                }
+            };
             let line = shared.clean_line(&line);
             log_file.write_clean(&line);
             let event = Event::StageLog {
@@ -130,11 +152,23 @@ async fn build_release(
     };
     let result = tokio::select! {
         // The build's callback owns the sender: when the build ends, the forwarder drains and ends.
+        // Cancelling drops the build's request: the engine stops a build whose client is gone.
         (result, ()) = async { tokio::join!(building, forward) } => result,
         _ = cancel.cancelled() => {
             return Ok(StageEnd { status: StageStatus::Cancelled, exit_code: None, message: Some("cancelled".into()) });
         }
     };
+    let result = result.map_err(|e| match e {
+        DockerError::Build(message) => DockerError::Build(
+            // The step's output in the message is build output: masked like the log.
+            super::build_error::locate(&message, failed_step.as_ref(), &prepared.dockerfile, &spec.dockerfile)
+                .lines()
+                .map(|l| shared.clean_line(l))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ),
+        other => other,
+    });
     let image_id = result?;
     if let Ok(mut built) = shared.built.lock() {
         *built = Some((image_id.clone(), tag.clone()));
@@ -199,6 +233,21 @@ async fn build_release(
     })
 }
 
+/// BuildKit unless the engine has none, or `SHIPDECK_BUILDER=classic` asks for the classic
+/// builder (to compare the two: bench/package.sh); the reason when it is not BuildKit.
+async fn choose_builder(shared: &RunShared) -> (Builder, Option<String>) {
+    if std::env::var("SHIPDECK_BUILDER").is_ok_and(|b| b == "classic") {
+        return (Builder::Classic, Some("SHIPDECK_BUILDER=classic".into()));
+    }
+    match shared.docker.builder().await {
+        (Builder::Classic, why) => (
+            Builder::Classic,
+            Some(why.unwrap_or_default() + " (`RUN --mount`, heredocs and cache mounts need BuildKit)"),
+        ),
+        chosen => chosen,
+    }
+}
+
 fn normalize(context: &str) -> String {
     let c = context.trim_start_matches("./").trim_end_matches('/');
     if c == "." {
@@ -224,6 +273,8 @@ struct Context {
 struct PreparedContext {
     tar: Vec<u8>,
     declared_args: Vec<String>,
+    /// The user's Dockerfile, for errors that name its lines.
+    dockerfile: String,
 }
 
 impl Context {
@@ -290,6 +341,7 @@ impl Context {
         Ok(Ok(PreparedContext {
             tar: out.into_inner()?,
             declared_args: declared_args(&dockerfile),
+            dockerfile,
         }))
     }
 
@@ -328,6 +380,18 @@ impl Context {
             quoted(&release)
         )
     }
+}
+
+/// The 1-based line of the user's Dockerfile that line `generated` of the generated one comes
+/// from (the `LABEL` lines shipdeck inserts count for the line above them).
+pub(super) fn user_line(dockerfile: &str, generated: usize) -> usize {
+    const MARK: &str = "\u{0}shipdeck-label";
+    let inserted = label_after_each_from(&end_continuation(dockerfile), MARK)
+        .lines()
+        .take(generated.saturating_sub(1))
+        .filter(|l| *l == MARK)
+        .count();
+    generated.saturating_sub(inserted).max(1)
 }
 
 /// `dockerfile` without a line continuation left open at its end. The parser would join the

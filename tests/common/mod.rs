@@ -161,6 +161,10 @@ pub struct TestApp {
     pub name: String,
 }
 
+/// For the tests of the classic builder (its step images, `Using cache` lines): the package
+/// stage builds with BuildKit otherwise.
+pub const CLASSIC_BUILDER: (&str, &str) = ("SHIPDECK_BUILDER", "classic");
+
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
 impl TestApp {
@@ -217,7 +221,14 @@ impl TestApp {
 
     /// `shipdeck run --json`: the exit code and the events.
     pub fn run_json(&self, extra: &[&str]) -> (i32, Vec<Value>, String) {
-        let out = run(self.shipdeck().args(["run", "--json"]).args(extra));
+        self.run_json_with(extra, &[])
+    }
+
+    /// [`TestApp::run_json`] with environment variables set for shipdeck.
+    pub fn run_json_with(&self, extra: &[&str], vars: &[(&str, &str)]) -> (i32, Vec<Value>, String) {
+        let mut cmd = self.shipdeck();
+        cmd.envs(vars.iter().copied());
+        let out = run(cmd.args(["run", "--json"]).args(extra));
         let events = parse_events(&String::from_utf8_lossy(&out.stdout));
         (
             out.status.code().unwrap_or(-1),
@@ -249,8 +260,14 @@ impl TestApp {
 
     /// `shipdeck run --json` started, its events to read as they come (stderr dropped).
     pub fn follow_run_json(&self) -> (Child, std::io::BufReader<ChildStdout>) {
+        self.follow_run_json_with(&[])
+    }
+
+    /// [`TestApp::follow_run_json`] with environment variables set for shipdeck.
+    pub fn follow_run_json_with(&self, vars: &[(&str, &str)]) -> (Child, std::io::BufReader<ChildStdout>) {
         let mut child = self
             .shipdeck()
+            .envs(vars.iter().copied())
             .args(["run", "--json"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

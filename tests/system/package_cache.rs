@@ -14,7 +14,8 @@ use common::*;
 
 /// One `shipdeck run` process: the package stage's log, its duration, the release's parent.
 fn package_once(app: &TestApp) -> (Vec<String>, i64, String) {
-    let (code, events, stderr) = app.run_json(&[]);
+    // Step images and `Using cache` are the classic builder's (BuildKit's cache: tests/buildkit.rs).
+    let (code, events, stderr) = app.run_json_with(&[], &[CLASSIC_BUILDER]);
     assert_eq!(code, 0, "run failed: {stderr}\n{events:#?}");
     let end = finished(&events, "package");
     assert_eq!(end["status"], "success", "{end}");

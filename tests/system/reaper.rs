@@ -190,7 +190,7 @@ fn an_interrupted_package_build_is_labelled_listed_by_the_next_start_and_cleaned
         "FROM debian:bookworm-slim\nRUN echo step-one > /one\nRUN echo building-now && sleep 300\n",
     );
     app.commit_all("a slow build");
-    let (mut child, mut reader) = app.follow_run_json();
+    let (mut child, mut reader) = app.follow_run_json_with(&[CLASSIC_BUILDER]);
     read_events_until_seen(&mut reader, "building-now", LOG_WAIT);
     kill("-KILL", &child.id().to_string());
     child.wait().unwrap();
@@ -246,7 +246,7 @@ fn clean_in_another_terminal_never_breaks_a_running_package_build() {
     }
     app.write("Dockerfile", &dockerfile);
     app.commit_all("a build of many steps");
-    let (mut child, mut reader) = app.follow_run_json();
+    let (mut child, mut reader) = app.follow_run_json_with(&[CLASSIC_BUILDER]);
     let mut events = read_events_until_seen(&mut reader, "Step 2/", LOG_WAIT);
     // `clean`, again and again, for as long as the build runs.
     let cleaner = {
