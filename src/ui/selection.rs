@@ -4,8 +4,8 @@
 
 use super::app::{App, Effect, Focus};
 use super::log_pane::{LogBuffer, LogView};
-use super::model::{visual_order, EngineState, LogSource, Row, RunView};
-use crate::engine::{Command, NoticeLevel};
+use super::model::{visual_order, CommitPlan, EngineState, LogSource, Row, RunView};
+use crate::engine::{CommitInfo, Command, NoticeLevel};
 
 impl App {
     /// Whether the log pane shows the selected environment's operation: while the
@@ -68,6 +68,11 @@ impl App {
             }
         } else if let Some(stage) = self.selected_run_mut().and_then(RunView::selected_mut) {
             f(&mut stage.view, &stage.log);
+        } else if let Some(Row::Commit(i)) = self.selected_row() {
+            let id = self.repo.commits[i].id.clone();
+            if let Some(plan) = self.commit_plans.get_mut(&id) {
+                f(&mut plan.view, &plan.log);
+            }
         }
     }
 
@@ -103,9 +108,26 @@ impl App {
         self.request_log()
     }
 
-    /// Asks the engine for the selected stage's log when it is a finished one on disk.
+    /// The selected commit that has no run, and what it would run (once the engine said).
+    pub fn selected_commit_plan(&self) -> Option<(&CommitInfo, Option<&CommitPlan>)> {
+        match self.selected_row()? {
+            Row::Commit(i) => {
+                let commit = self.repo.commits.get(i)?;
+                Some((commit, self.commit_plans.get(&commit.id)))
+            }
+            Row::Run(_) => None,
+        }
+    }
+
+    /// Asks the engine for the selected stage's log when it is a finished one on disk, or for
+    /// the selected commit's planned stages when it has no run (once per commit).
     pub(super) fn request_log(&mut self) -> Vec<Effect> {
         let tail = self.tail_lines;
+        if let Some((commit, None)) = self.selected_commit_plan() {
+            let id = commit.id.clone();
+            self.commit_plans.insert(id.clone(), CommitPlan::asked());
+            return vec![Effect::Engine(Command::PlanCommit { commit: id })];
+        }
         let Some(run) = self.selected_run_mut() else {
             return Vec::new();
         };
