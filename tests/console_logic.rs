@@ -1586,3 +1586,51 @@ fn a_live_run_that_fails_selects_its_failed_stage_at_the_failure() {
     assert_eq!(stage.view.current_failure(), Some(10));
     assert!(!stage.view.following());
 }
+
+/// #14 item 8: a commit without a run is planned by the engine, asked once per commit (the
+/// view reads no git itself); a config reload forgets plans taken from the working copy.
+#[test]
+fn selecting_a_commit_without_a_run_asks_its_plan_once() {
+    let mut app = App::new(plan(), 1000);
+    let effects = app.apply(Event::RepoState {
+        app: "demo".into(),
+        repo: "/src/demo".into(),
+        app_dir: String::new(),
+        branch: Some("main".into()),
+        head: Some(commit("a", "newest")),
+        commits: vec![commit("a", "newest"), commit("b", "older")],
+    });
+    let ask = |c: &str| {
+        vec![Effect::Engine(Command::PlanCommit {
+            commit: c.repeat(40),
+        })]
+    };
+    assert_eq!(effects, ask("a"), "the console opens on HEAD and plans it");
+    assert_eq!(app.update(Action::Down), ask("b"));
+    assert_eq!(app.update(Action::Up), Vec::new(), "asked already");
+    app.apply(Event::CommitPlanned {
+        commit: "a".repeat(40),
+        stages: plan(),
+        source: shipdeck::engine::PlanSource::WorkingCopy,
+        error: None,
+    });
+    let (_, planned) = app.selected_commit_plan().unwrap();
+    let names: Vec<&str> = planned.unwrap().stages.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, plan().iter().map(|p| p.name.as_str()).collect::<Vec<_>>());
+    assert!(planned.unwrap().stages.iter().all(|s| s.status == StageStatus::Pending));
+    // Nothing about a plan is a run: Enter still runs the commit.
+    assert_eq!(
+        app.update(Action::RunSelected),
+        vec![Effect::Engine(Command::Run {
+            rev: "a".repeat(40),
+            trigger: "manual".into()
+        })]
+    );
+    app.apply(Event::ConfigReloaded {
+        error: None,
+        config: None,
+    });
+    // An unanswered ask may have been answered from the old file: asked again too.
+    assert_eq!(app.update(Action::Down), ask("b"));
+    assert_eq!(app.update(Action::Up), ask("a"), "the working copy's plan was forgotten");
+}

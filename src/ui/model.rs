@@ -271,6 +271,8 @@ impl CommitPlan {
         }
         plan.error = error;
         plan.view.sync(&plan.log);
+        // A diagnostic is read whole, not cut at the pane's edge (w still turns it off).
+        plan.view.toggle_wrap(&plan.log);
         plan
     }
 }

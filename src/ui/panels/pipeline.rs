@@ -41,7 +41,7 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
             (_, None) => format!(" reading the release.toml committed with {}…", commit.short),
             (Some(error), _) => {
                 let count = crate::text::count(error.lines().filter(|l| is_error_line(l)).count().max(1), "error");
-                let line = format!(" ✗ not runnable ({count}): the log pane shows the diagnostic");
+                let line = format!(" ✗ not runnable ({count}): its diagnostic is in the log");
                 let line = fit_line(Line::styled(line, theme.failure), width);
                 Paragraph::new(line).render(inner, buf);
                 return;
