@@ -1634,3 +1634,27 @@ fn selecting_a_commit_without_a_run_asks_its_plan_once() {
     assert_eq!(app.update(Action::Down), ask("b"));
     assert_eq!(app.update(Action::Up), ask("a"), "the working copy's plan was forgotten");
 }
+
+/// #14 item 11: a click focuses the panel under it; on a row of the runs list it selects that
+/// row (and asks what the row needs, like the keys do); modal dialogs keep clicks out.
+#[test]
+fn a_click_focuses_a_panel_and_selects_a_run_row() {
+    let mut app = app_with_repo();
+    app.focus_on(Focus::Log);
+    let effects = app.click(Focus::Runs, Some(1), 10);
+    assert_eq!((app.focus, app.selected), (Focus::Runs, 1));
+    assert_eq!(
+        effects,
+        vec![Effect::Engine(Command::PlanCommit {
+            commit: "b".repeat(40)
+        })]
+    );
+    // Below the last row, and on the border: focus only.
+    assert_eq!(app.click(Focus::Runs, Some(5), 10), Vec::new());
+    assert_eq!(app.selected, 1);
+    app.click(Focus::Environments, None, 10);
+    assert_eq!(app.focus, Focus::Environments);
+    app.update(Action::Help);
+    app.click(Focus::Runs, Some(0), 10);
+    assert_eq!((app.focus, app.selected), (Focus::Environments, 1));
+}

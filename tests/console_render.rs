@@ -863,3 +863,18 @@ fn a_commit_with_an_invalid_release_toml_shows_the_diagnostic() {
     assert!(screen.contains("not runnable (2 errors)"), "{screen}");
     insta::assert_snapshot!(screen);
 }
+
+/// #14 item 11: the runs panel widens with the terminal, so a wide one shows whole subjects.
+#[test]
+fn the_runs_panel_widens_with_the_terminal() {
+    let subject = "Move the health endpoint behind the proxy";
+    let mut app = idle(false);
+    queue(&mut app, false);
+    app.runs[0].subject = subject.into();
+    let narrow = text(&draw(&app, 100, 28));
+    assert!(!narrow.contains(subject), "{narrow}");
+    let wide = text(&draw(&app, 200, 40));
+    assert!(wide.contains(subject), "{wide}");
+    let areas = shipdeck::ui::render::layout(&app, &chrome(), Rect::new(0, 0, 200, 40));
+    assert_eq!(areas.runs.width, 80);
+}

@@ -265,6 +265,15 @@ fn handle_input(app: &mut App, chrome: &Chrome, term: &terminal::Term, input: Te
             let size = term.size().unwrap_or_default();
             let area = ratatui::layout::Rect::new(0, 0, size.width, size.height);
             let (up, down) = (MouseEventKind::ScrollUp, MouseEventKind::ScrollDown);
+            if mouse.kind == MouseEventKind::Down(crossterm::event::MouseButton::Left) {
+                return match render::clicked(app, chrome, area, mouse.column, mouse.row) {
+                    Some((panel, line)) => {
+                        let height = render::layout(app, chrome, area).runs.height.saturating_sub(2);
+                        app.click(panel, line, height as usize)
+                    }
+                    None => Vec::new(),
+                };
+            }
             if mouse.kind != up && mouse.kind != down {
                 return Vec::new();
             }

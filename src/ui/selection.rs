@@ -87,6 +87,26 @@ impl App {
         self.focus = to;
     }
 
+    /// A click: the panel under it takes the focus; on a line of the runs list (`height`
+    /// lines tall, scrolled as drawn), that row is selected.
+    pub fn click(&mut self, panel: Focus, line: Option<usize>, height: usize) -> Vec<Effect> {
+        self.dirty = true;
+        if self.modal.is_some() {
+            return Vec::new();
+        }
+        self.focus_on(panel);
+        match (panel, line) {
+            (Focus::Runs, Some(line)) => {
+                let row = super::panels::runs::first_shown(self.selected, height) + line;
+                if row < self.rows().len() {
+                    return self.select_row(row);
+                }
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
     pub(super) fn select_row(&mut self, index: usize) -> Vec<Effect> {
         self.env_log = false;
         let count = self.rows().len();
