@@ -1658,3 +1658,49 @@ fn a_click_focuses_a_panel_and_selects_a_run_row() {
     app.click(Focus::Runs, Some(0), 10);
     assert_eq!((app.focus, app.selected), (Focus::Environments, 1));
 }
+
+/// #14 item 11: `y` copies the selected commit's id, `Y` the run's image, ctrl-y the log line
+/// at the failure; the text is handed on as it is (the loop cleans it into OSC 52), and the
+/// notice that says what was copied is plain.
+#[test]
+fn copy_keys_copy_the_commit_the_image_and_the_failure_line() {
+    let mut app = app_with_repo();
+    assert_eq!(
+        app.update(Action::CopyCommit),
+        vec![Effect::Copy("a".repeat(40))]
+    );
+    start_run(&mut app, 1, &"a".repeat(40));
+    assert_eq!(app.update(Action::CopyImage), Vec::new(), "no image yet");
+    app.apply(Event::StageLog {
+        run: 1,
+        stage: plan()[0].name.clone(),
+        stream: Stream::Stderr,
+        lines: vec!["ok".into(), "error: boom \x1b]52;c;ZXZpbA==\x07 here".into(), "after".into()],
+    });
+    app.apply(Event::StageFinished {
+        run: 1,
+        stage: plan()[0].name.clone(),
+        status: StageStatus::Failed,
+        exit_code: Some(1),
+        duration_ms: 5,
+        message: None,
+        at: at(1),
+    });
+    app.apply(Event::RunFinished {
+        run: 1,
+        status: RunStatus::Failed,
+        duration_ms: 5,
+        image_id: None,
+        image_tag: Some("demo:run-1".into()),
+        at: at(1),
+    });
+    assert_eq!(app.update(Action::CopyImage), vec![Effect::Copy("demo:run-1".into())]);
+    let copied = app.update(Action::CopyLine);
+    let [Effect::Copy(line)] = copied.as_slice() else {
+        panic!("{copied:?}")
+    };
+    assert!(line.starts_with("error: boom"), "{line:?}");
+    assert!(!line.contains('\x1b'), "the view folded a sanitized line: {line:?}");
+    let (_, notice) = app.notice.clone().unwrap();
+    assert!(notice.starts_with("copied error: boom"), "{notice}");
+}

@@ -137,6 +137,8 @@ pub enum Effect {
     /// Cancel everything, then quit.
     Interrupt,
     OpenPager(String),
+    /// Set the terminal's clipboard (OSC 52) to this text; the loop cleans it on the way.
+    Copy(String),
     Suspend,
 }
 
@@ -378,6 +380,7 @@ impl App {
                 }
                 self.notify(NoticeLevel::Info, "this stage has no log file yet");
             }
+            Action::CopyCommit | Action::CopyImage | Action::CopyLine => return self.copy(action),
             Action::Refresh => {
                 return vec![
                     Effect::Engine(Command::Refresh),

@@ -167,6 +167,13 @@ async fn event_loop(
                         ConsoleExit::Quit
                     });
                 }
+                Effect::Copy(text) => {
+                    use std::io::Write as _;
+                    let mut out = std::io::stdout();
+                    let _ = out
+                        .write_all(crate::term::clipboard::osc52(&text).as_bytes())
+                        .and_then(|()| out.flush());
+                }
                 Effect::OpenPager(path) => {
                     let pager = std::env::var("PAGER")
                         .ok()

@@ -170,6 +170,47 @@ impl App {
         })]
     }
 
+    /// What `y`, `Y` and ctrl-y copy: the selected run's or commit's id, the run's image, the
+    /// log line at the search match or the failure (else the last line).
+    pub(super) fn copy(&mut self, what: super::action::Action) -> Vec<Effect> {
+        use super::action::Action;
+        let text = match what {
+            Action::CopyCommit => match self.selected_row() {
+                Some(Row::Run(i)) => Some(self.runs[i].commit.clone()),
+                Some(Row::Commit(i)) => Some(self.repo.commits[i].id.clone()),
+                None => None,
+            },
+            Action::CopyImage => self.selected_run().and_then(|r| r.image_tag.clone()),
+            _ => {
+                let mut line = None;
+                self.with_log(|view, log| {
+                    let at = view
+                        .current_match()
+                        .or(view.current_failure())
+                        .unwrap_or(log.end().saturating_sub(1));
+                    line = log.line(at).map(|l| l.plain().into_owned());
+                });
+                line
+            }
+        };
+        match text.filter(|t| !t.trim().is_empty()) {
+            Some(text) => {
+                let shown = crate::text::fit(&crate::term::clipboard::copyable(&text), 60);
+                self.notify(NoticeLevel::Info, format!("copied {shown}"));
+                vec![Effect::Copy(text)]
+            }
+            None => {
+                let nothing = match what {
+                    Action::CopyImage => "this run built no image",
+                    Action::CopyCommit => "no run or commit selected",
+                    _ => "no log line to copy",
+                };
+                self.notify(NoticeLevel::Info, nothing);
+                Vec::new()
+            }
+        }
+    }
+
     pub(super) fn run_selected(&mut self) -> Vec<Effect> {
         let rev = match self.selected_row() {
             Some(Row::Run(i)) => self.runs[i].commit.clone(),
