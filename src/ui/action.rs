@@ -130,7 +130,7 @@ pub enum Action {
     CopyImage,
     #[strum(
         message = "copy line",
-        detailed_message = "copy the log line at the match or failure",
+        detailed_message = "copy the log line (match, failure)",
         props(keys = "ctrl-y")
     )]
     CopyLine,
