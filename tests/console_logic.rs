@@ -1600,11 +1600,7 @@ fn selecting_a_commit_without_a_run_asks_its_plan_once() {
         head: Some(commit("a", "newest")),
         commits: vec![commit("a", "newest"), commit("b", "older")],
     });
-    let ask = |c: &str| {
-        vec![Effect::Engine(Command::PlanCommit {
-            commit: c.repeat(40),
-        })]
-    };
+    let ask = |c: &str| vec![Effect::Engine(Command::PlanCommit { commit: c.repeat(40) })];
     assert_eq!(effects, ask("a"), "the console opens on HEAD and plans it");
     assert_eq!(app.update(Action::Down), ask("b"));
     assert_eq!(app.update(Action::Up), Vec::new(), "asked already");
@@ -1632,7 +1628,11 @@ fn selecting_a_commit_without_a_run_asks_its_plan_once() {
     });
     // An unanswered ask may have been answered from the old file: asked again too.
     assert_eq!(app.update(Action::Down), ask("b"));
-    assert_eq!(app.update(Action::Up), ask("a"), "the working copy's plan was forgotten");
+    assert_eq!(
+        app.update(Action::Up),
+        ask("a"),
+        "the working copy's plan was forgotten"
+    );
 }
 
 /// #14 item 11: a click focuses the panel under it; on a row of the runs list it selects that
@@ -1645,9 +1645,7 @@ fn a_click_focuses_a_panel_and_selects_a_run_row() {
     assert_eq!((app.focus, app.selected), (Focus::Runs, 1));
     assert_eq!(
         effects,
-        vec![Effect::Engine(Command::PlanCommit {
-            commit: "b".repeat(40)
-        })]
+        vec![Effect::Engine(Command::PlanCommit { commit: "b".repeat(40) })]
     );
     // Below the last row, and on the border: focus only.
     assert_eq!(app.click(Focus::Runs, Some(5), 10), Vec::new());
@@ -1665,17 +1663,18 @@ fn a_click_focuses_a_panel_and_selects_a_run_row() {
 #[test]
 fn copy_keys_copy_the_commit_the_image_and_the_failure_line() {
     let mut app = app_with_repo();
-    assert_eq!(
-        app.update(Action::CopyCommit),
-        vec![Effect::Copy("a".repeat(40))]
-    );
+    assert_eq!(app.update(Action::CopyCommit), vec![Effect::Copy("a".repeat(40))]);
     start_run(&mut app, 1, &"a".repeat(40));
     assert_eq!(app.update(Action::CopyImage), Vec::new(), "no image yet");
     app.apply(Event::StageLog {
         run: 1,
         stage: plan()[0].name.clone(),
         stream: Stream::Stderr,
-        lines: vec!["ok".into(), "error: boom \x1b]52;c;ZXZpbA==\x07 here".into(), "after".into()],
+        lines: vec![
+            "ok".into(),
+            "error: boom \x1b]52;c;ZXZpbA==\x07 here".into(),
+            "after".into(),
+        ],
     });
     app.apply(Event::StageFinished {
         run: 1,

@@ -237,7 +237,10 @@ fn planner_for(app: &TestApp) -> EngineHandle {
     Engine::start_monitored(project, config, store)
 }
 
-async fn plan_of(handle: &EngineHandle, commit: &str) -> (String, Vec<(String, Vec<String>)>, engine::PlanSource, Option<String>) {
+async fn plan_of(
+    handle: &EngineHandle,
+    commit: &str,
+) -> (String, Vec<(String, Vec<String>)>, engine::PlanSource, Option<String>) {
     let reply = handle
         .ask(Command::PlanCommit {
             commit: commit.to_string(),
@@ -266,7 +269,10 @@ async fn a_commit_is_planned_from_its_own_committed_release_toml() {
     // The next commit drops `build` and makes package need test directly.
     let toml = std::fs::read_to_string(app.path().join("release.toml")).unwrap();
     let changed = toml
-        .replace("[stages.build]\nneeds = [\"test\"]", "[stages.lint]\nneeds = [\"test\"]")
+        .replace(
+            "[stages.build]\nneeds = [\"test\"]",
+            "[stages.lint]\nneeds = [\"test\"]",
+        )
         .replace("needs = [\"build\"]", "needs = [\"test\", \"lint\"]");
     app.write("release.toml", &changed);
     let second = app.commit_all("lint instead of build");
@@ -279,7 +285,10 @@ async fn a_commit_is_planned_from_its_own_committed_release_toml() {
     let handle = planner_for(&app);
 
     let (id, stages, source, error) = plan_of(&handle, &first).await;
-    assert_eq!((id.as_str(), source, error), (first.as_str(), engine::PlanSource::Committed, None));
+    assert_eq!(
+        (id.as_str(), source, error),
+        (first.as_str(), engine::PlanSource::Committed, None)
+    );
     let names: Vec<&str> = stages.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["test", "build", "package"]);
     assert_eq!(stages[2].1, ["build"]);

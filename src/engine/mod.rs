@@ -30,7 +30,9 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 pub use connection::DockerLink;
-pub use event::{CommitInfo, Event, NoticeLevel, OpId, PastRun, PlanSource, PlannedStage, ReleaseChoice, ServiceState, Stream};
+pub use event::{
+    CommitInfo, Event, NoticeLevel, OpId, PastRun, PlanSource, PlannedStage, ReleaseChoice, ServiceState, Stream,
+};
 pub use event_group::EventGroup;
 pub use operations::OperationError;
 pub use pipeline::plan;

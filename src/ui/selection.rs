@@ -5,7 +5,7 @@
 use super::app::{App, Effect, Focus};
 use super::log_pane::{LogBuffer, LogView};
 use super::model::{visual_order, CommitPlan, EngineState, LogSource, Row, RunView};
-use crate::engine::{CommitInfo, Command, NoticeLevel};
+use crate::engine::{Command, CommitInfo, NoticeLevel};
 
 impl App {
     /// Whether the log pane shows the selected environment's operation: while the

@@ -62,7 +62,14 @@ fn is_error_line(line: &str) -> bool {
 }
 
 /// Stages in DAG columns, `selected` reversed: a run's, or a commit's as planned.
-fn render_strip(app: &App, stages: &[StageView], selected: Option<usize>, theme: &Theme, inner: Rect, buf: &mut Buffer) {
+fn render_strip(
+    app: &App,
+    stages: &[StageView],
+    selected: Option<usize>,
+    theme: &Theme,
+    inner: Rect,
+    buf: &mut Buffer,
+) {
     let levels = levels(stages);
     let depth = levels.iter().copied().max().unwrap_or(0) + 1;
     let mut columns: Vec<Vec<Span>> = Vec::new();
