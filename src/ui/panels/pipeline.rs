@@ -138,10 +138,11 @@ mod tests {
     }
 
     #[test]
-    fn without_a_run_it_says_how_to_start_one() {
+    fn without_a_run_it_says_its_plan_is_being_read() {
+        // A fresh console opens on HEAD and asks the engine for its planned stages.
         let (app, theme) = (idle(), theme());
         let buf = draw(70, 3, |area, buf| render(&app, &theme, area, buf));
-        let (x, y) = find(&buf, "no run for this commit yet: Enter runs the pipeline");
+        let (x, y) = find(&buf, "reading the release.toml committed with");
         assert_eq!(buf[(x, y)].fg, theme.muted.fg.unwrap(), "{}", text(&buf));
     }
 }
