@@ -1586,3 +1586,120 @@ fn a_live_run_that_fails_selects_its_failed_stage_at_the_failure() {
     assert_eq!(stage.view.current_failure(), Some(10));
     assert!(!stage.view.following());
 }
+
+/// #14 item 8: a commit without a run is planned by the engine, asked once per commit (the
+/// view reads no git itself); a config reload forgets plans taken from the working copy.
+#[test]
+fn selecting_a_commit_without_a_run_asks_its_plan_once() {
+    let mut app = App::new(plan(), 1000);
+    let effects = app.apply(Event::RepoState {
+        app: "demo".into(),
+        repo: "/src/demo".into(),
+        app_dir: String::new(),
+        branch: Some("main".into()),
+        head: Some(commit("a", "newest")),
+        commits: vec![commit("a", "newest"), commit("b", "older")],
+    });
+    let ask = |c: &str| vec![Effect::Engine(Command::PlanCommit { commit: c.repeat(40) })];
+    assert_eq!(effects, ask("a"), "the console opens on HEAD and plans it");
+    assert_eq!(app.update(Action::Down), ask("b"));
+    assert_eq!(app.update(Action::Up), Vec::new(), "asked already");
+    app.apply(Event::CommitPlanned {
+        commit: "a".repeat(40),
+        stages: plan(),
+        source: shipdeck::engine::PlanSource::WorkingCopy,
+        error: None,
+    });
+    let (_, planned) = app.selected_commit_plan().unwrap();
+    let names: Vec<&str> = planned.unwrap().stages.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, plan().iter().map(|p| p.name.as_str()).collect::<Vec<_>>());
+    assert!(planned.unwrap().stages.iter().all(|s| s.status == StageStatus::Pending));
+    // Nothing about a plan is a run: Enter still runs the commit.
+    assert_eq!(
+        app.update(Action::RunSelected),
+        vec![Effect::Engine(Command::Run {
+            rev: "a".repeat(40),
+            trigger: "manual".into()
+        })]
+    );
+    app.apply(Event::ConfigReloaded {
+        error: None,
+        config: None,
+    });
+    // An unanswered ask may have been answered from the old file: asked again too.
+    assert_eq!(app.update(Action::Down), ask("b"));
+    assert_eq!(
+        app.update(Action::Up),
+        ask("a"),
+        "the working copy's plan was forgotten"
+    );
+}
+
+/// #14 item 11: a click focuses the panel under it; on a row of the runs list it selects that
+/// row (and asks what the row needs, like the keys do); modal dialogs keep clicks out.
+#[test]
+fn a_click_focuses_a_panel_and_selects_a_run_row() {
+    let mut app = app_with_repo();
+    app.focus_on(Focus::Log);
+    let effects = app.click(Focus::Runs, Some(1), 10);
+    assert_eq!((app.focus, app.selected), (Focus::Runs, 1));
+    assert_eq!(
+        effects,
+        vec![Effect::Engine(Command::PlanCommit { commit: "b".repeat(40) })]
+    );
+    // Below the last row, and on the border: focus only.
+    assert_eq!(app.click(Focus::Runs, Some(5), 10), Vec::new());
+    assert_eq!(app.selected, 1);
+    app.click(Focus::Environments, None, 10);
+    assert_eq!(app.focus, Focus::Environments);
+    app.update(Action::Help);
+    app.click(Focus::Runs, Some(0), 10);
+    assert_eq!((app.focus, app.selected), (Focus::Environments, 1));
+}
+
+/// #14 item 11: `y` copies the selected commit's id, `Y` the run's image, ctrl-y the log line
+/// at the failure; the text is handed on as it is (the loop cleans it into OSC 52), and the
+/// notice that says what was copied is plain.
+#[test]
+fn copy_keys_copy_the_commit_the_image_and_the_failure_line() {
+    let mut app = app_with_repo();
+    assert_eq!(app.update(Action::CopyCommit), vec![Effect::Copy("a".repeat(40))]);
+    start_run(&mut app, 1, &"a".repeat(40));
+    assert_eq!(app.update(Action::CopyImage), Vec::new(), "no image yet");
+    app.apply(Event::StageLog {
+        run: 1,
+        stage: plan()[0].name.clone(),
+        stream: Stream::Stderr,
+        lines: vec![
+            "ok".into(),
+            "error: boom \x1b]52;c;ZXZpbA==\x07 here".into(),
+            "after".into(),
+        ],
+    });
+    app.apply(Event::StageFinished {
+        run: 1,
+        stage: plan()[0].name.clone(),
+        status: StageStatus::Failed,
+        exit_code: Some(1),
+        duration_ms: 5,
+        message: None,
+        at: at(1),
+    });
+    app.apply(Event::RunFinished {
+        run: 1,
+        status: RunStatus::Failed,
+        duration_ms: 5,
+        image_id: None,
+        image_tag: Some("demo:run-1".into()),
+        at: at(1),
+    });
+    assert_eq!(app.update(Action::CopyImage), vec![Effect::Copy("demo:run-1".into())]);
+    let copied = app.update(Action::CopyLine);
+    let [Effect::Copy(line)] = copied.as_slice() else {
+        panic!("{copied:?}")
+    };
+    assert!(line.starts_with("error: boom"), "{line:?}");
+    assert!(!line.contains('\x1b'), "the view folded a sanitized line: {line:?}");
+    let (_, notice) = app.notice.clone().unwrap();
+    assert!(notice.starts_with("copied error: boom"), "{notice}");
+}

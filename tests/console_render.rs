@@ -832,3 +832,49 @@ mod environments {
         assert!(screen.contains("current"), "what runs there is listed:\n{screen}");
     }
 }
+
+/// #14 item 8: HEAD has no run yet; the pipeline strip shows its stages as planned (from the
+/// release.toml committed with it) and the log pane lists them with their needs.
+#[test]
+fn a_commit_without_a_run_shows_its_planned_stages() {
+    let mut app = idle(true);
+    app.apply(Event::CommitPlanned {
+        commit: "a".repeat(40),
+        stages: plan(true),
+        source: shipdeck::engine::PlanSource::Committed,
+        error: None,
+    });
+    insta::assert_snapshot!(text(&draw(&app, 100, 28)));
+}
+
+/// An invalid release.toml at that commit: the strip says so, the log pane holds the whole
+/// diagnostic (every error, its place and hint).
+#[test]
+fn a_commit_with_an_invalid_release_toml_shows_the_diagnostic() {
+    let mut app = idle(false);
+    let diagnostic = "release.toml (as committed in aaaaaaa):12:1: unknown key `neds` in [stages.package]\n  hint: did you mean `needs`?\nrelease.toml (as committed in aaaaaaa):3:9: wrong type for `image`: expected a string\n  hint: image = \"python:3.12-slim\"";
+    app.apply(Event::CommitPlanned {
+        commit: "a".repeat(40),
+        stages: Vec::new(),
+        source: shipdeck::engine::PlanSource::Committed,
+        error: Some(diagnostic.into()),
+    });
+    let screen = text(&draw(&app, 100, 28));
+    assert!(screen.contains("not runnable (2 errors)"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+/// #14 item 11: the runs panel widens with the terminal, so a wide one shows whole subjects.
+#[test]
+fn the_runs_panel_widens_with_the_terminal() {
+    let subject = "Move the health endpoint behind the proxy";
+    let mut app = idle(false);
+    queue(&mut app, false);
+    app.runs[0].subject = subject.into();
+    let narrow = text(&draw(&app, 100, 28));
+    assert!(!narrow.contains(subject), "{narrow}");
+    let wide = text(&draw(&app, 200, 40));
+    assert!(wide.contains(subject), "{wide}");
+    let areas = shipdeck::ui::render::layout(&app, &chrome(), Rect::new(0, 0, 200, 40));
+    assert_eq!(areas.runs.width, 80);
+}

@@ -216,6 +216,13 @@ impl Control {
                     })
                     .await
             }
+            Command::PlanCommit { commit } => {
+                let (engine, sink) = (self.engine.clone(), self.sink.clone());
+                self.ops.spawn(async move {
+                    let answer = super::commit_plan::answer(&engine, &commit).await;
+                    reply.send(&sink, vec![answer]).await;
+                });
+            }
             command => {
                 let (engine, sink) = (self.engine.clone(), self.sink.clone());
                 self.ops.spawn(async move {

@@ -48,6 +48,18 @@ pub enum StageKindName {
     Package,
 }
 
+/// Where a commit's planned stages come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanSource {
+    /// The release.toml committed with it.
+    Committed,
+    /// It has none committed: a run takes the working copy's.
+    WorkingCopy,
+    /// The commit (or its release.toml) could not be read.
+    Unreadable,
+}
+
 /// Each stage's depth in the DAG, for views that lay stages out by it: 0 for a stage that
 /// needs nothing, else one more than its deepest need. `stages` are in topological order, as
 /// `(name, needs)`; a need that is not among them is ignored.
@@ -189,6 +201,14 @@ pub enum Event {
     /// recorded or advanced in this app's history since the last look, newest first: a view
     /// follows them live.
     RunsElsewhere { runs: Vec<PastRun> },
+    /// What a run of `commit` would run, before it has run: its stages in topological order,
+    /// or (`error`) the whole diagnostic of its invalid release.toml, or why it cannot be read.
+    CommitPlanned {
+        commit: String,
+        stages: Vec<PlannedStage>,
+        source: PlanSource,
+        error: Option<String>,
+    },
     /// The tail of a finished stage's log, read back from its file.
     StageLogLoaded {
         run: RunNumber,
@@ -375,6 +395,7 @@ impl Event {
             | Event::RepoState { .. }
             | Event::HistoryLoaded { .. }
             | Event::RunsElsewhere { .. }
+            | Event::CommitPlanned { .. }
             | Event::WatchStatus { .. }
             | Event::ConfigReloaded { .. }
             | Event::OperationStarted { .. }

@@ -28,7 +28,8 @@ impl Event {
             | Event::RunFinished { .. }
             | Event::RunRejected { .. }
             | Event::HistoryLoaded { .. }
-            | Event::RunsElsewhere { .. } => EventGroup::Run,
+            | Event::RunsElsewhere { .. }
+            | Event::CommitPlanned { .. } => EventGroup::Run,
             Event::ImagePull { .. }
             | Event::StageStarted { .. }
             | Event::StageLog { .. }

@@ -62,12 +62,13 @@ pub fn visit(event: &mut Event, f: &mut impl FnMut(TextKind, &mut String)) {
             }
             opt(f, Plain, branch);
         }
-        Event::RunStarted { stages, .. } => {
-            for s in stages {
-                f(Plain, &mut s.name);
-                f(Plain, &mut s.image);
-                s.needs.iter_mut().for_each(|n| f(Plain, n));
-            }
+        Event::RunStarted { stages, .. } => planned_stages(f, stages),
+        Event::CommitPlanned {
+            commit, stages, error, ..
+        } => {
+            f(Plain, commit);
+            planned_stages(f, stages);
+            opt(f, Plain, error);
         }
         Event::ImagePull {
             image,
@@ -265,6 +266,14 @@ pub fn visit(event: &mut Event, f: &mut impl FnMut(TextKind, &mut String)) {
 fn opt(f: &mut impl FnMut(TextKind, &mut String), kind: TextKind, text: &mut Option<String>) {
     if let Some(t) = text {
         f(kind, t);
+    }
+}
+
+fn planned_stages(f: &mut impl FnMut(TextKind, &mut String), stages: &mut [super::event::PlannedStage]) {
+    for s in stages {
+        f(TextKind::Plain, &mut s.name);
+        f(TextKind::Plain, &mut s.image);
+        s.needs.iter_mut().for_each(|n| f(TextKind::Plain, n));
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod artifacts;
 mod build_error;
+mod commit_plan;
 pub mod connection;
 mod context_links;
 mod control;
@@ -30,7 +31,9 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 pub use connection::DockerLink;
-pub use event::{CommitInfo, Event, NoticeLevel, OpId, PastRun, PlannedStage, ReleaseChoice, ServiceState, Stream};
+pub use event::{
+    CommitInfo, Event, NoticeLevel, OpId, PastRun, PlanSource, PlannedStage, ReleaseChoice, ServiceState, Stream,
+};
 pub use event_group::EventGroup;
 pub use operations::OperationError;
 pub use pipeline::plan;
@@ -64,6 +67,9 @@ pub enum Command {
         stage: String,
         lines: usize,
     },
+    /// What a run of a commit (a revision) would run, before it has run: the stages of the
+    /// release.toml committed with it. A query: a [`Event::CommitPlanned`].
+    PlanCommit { commit: String },
     /// Watch the repository: every new commit runs the pipeline, and with `saves`, saved files
     /// run the `on_save` stages on the working tree; busy runs follow `[watch].on_busy`.
     Watch { saves: bool },

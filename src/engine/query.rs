@@ -41,6 +41,7 @@ impl Command {
             Command::Refresh
                 | Command::LoadHistory { .. }
                 | Command::LoadLog { .. }
+                | Command::PlanCommit { .. }
                 | Command::LoadEnvironments
                 | Command::LoadReleases { .. }
                 | Command::PreviewPromotion { .. }

@@ -6,6 +6,7 @@
 //! [`strip_sgr`] and [`visible_width`] work on that form.
 
 mod cells;
+pub mod clipboard;
 pub mod cut;
 mod lex;
 mod render;

@@ -116,6 +116,24 @@ pub enum Action {
     )]
     Suspend,
     /// Deploy the selected run's release to the first environment.
+    #[strum(
+        message = "copy id",
+        detailed_message = "copy the commit id (OSC 52)",
+        props(keys = "y")
+    )]
+    CopyCommit,
+    #[strum(
+        message = "copy image",
+        detailed_message = "copy the run's image (OSC 52)",
+        props(keys = "Y")
+    )]
+    CopyImage,
+    #[strum(
+        message = "copy line",
+        detailed_message = "copy the log line (match, failure)",
+        props(keys = "ctrl-y")
+    )]
+    CopyLine,
     #[strum(message = "deploy", detailed_message = "deploy run → first env", props(keys = "d"))]
     Deploy,
     /// Smoke-check the selected environment.

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::action::Action;
 use super::envs::{EnvSpec, Environments, PromoteModal, RollbackPicker};
-use super::model::{EngineState, RepoView, RunView, WatchView};
+use super::model::{CommitPlan, EngineState, RepoView, RunView, WatchView};
 use crate::engine::{Command, NoticeLevel, PlannedStage};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,6 +137,8 @@ pub enum Effect {
     /// Cancel everything, then quit.
     Interrupt,
     OpenPager(String),
+    /// Set the terminal's clipboard (OSC 52) to this text; the loop cleans it on the way.
+    Copy(String),
     Suspend,
 }
 
@@ -151,6 +153,8 @@ pub struct App {
     pub engine: EngineState,
     pub runs: Vec<RunView>,
     pub plan: Vec<PlannedStage>,
+    /// What each commit without a run (by id) would run, once asked (see `selection`).
+    pub commit_plans: std::collections::HashMap<String, CommitPlan>,
     pub selected: usize,
     pub focus: Focus,
     pub modal: Option<Modal>,
@@ -188,6 +192,7 @@ impl App {
             engine: EngineState::Connecting,
             runs: Vec::new(),
             plan,
+            commit_plans: std::collections::HashMap::new(),
             selected: 0,
             focus: Focus::Runs,
             modal: None,
@@ -375,6 +380,7 @@ impl App {
                 }
                 self.notify(NoticeLevel::Info, "this stage has no log file yet");
             }
+            Action::CopyCommit | Action::CopyImage | Action::CopyLine => return self.copy(action),
             Action::Refresh => {
                 return vec![
                     Effect::Engine(Command::Refresh),

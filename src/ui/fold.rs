@@ -112,6 +112,16 @@ impl App {
                 );
             }
             Event::RunsElsewhere { runs } => return self.follow_elsewhere(runs),
+            Event::CommitPlanned {
+                commit,
+                stages,
+                source,
+                error,
+            } => {
+                let short = crate::text::short_commit(&commit);
+                let plan = super::model::CommitPlan::answered(&short, &stages, source, error);
+                self.commit_plans.insert(commit, plan);
+            }
             Event::HistoryLoaded { runs } => {
                 for past in runs {
                     if !self.runs.iter().any(|r| r.number == past.run.number) {
@@ -321,6 +331,8 @@ impl App {
                     head,
                     commits,
                 };
+                // A fresh console opens on HEAD: it may have no run yet.
+                return self.request_log();
             }
             Event::WatchStatus {
                 watching,
@@ -340,6 +352,9 @@ impl App {
                 };
             }
             Event::ConfigReloaded { error, config } => {
+                // A commit without a committed release.toml is planned from the working copy's.
+                self.commit_plans
+                    .retain(|_, plan| plan.source == Some(crate::engine::PlanSource::Committed));
                 if let Some(config) = config.filter(|_| error.is_none()) {
                     effects.extend(self.reload_environments(&config));
                 }

@@ -167,6 +167,13 @@ async fn event_loop(
                         ConsoleExit::Quit
                     });
                 }
+                Effect::Copy(text) => {
+                    use std::io::Write as _;
+                    let mut out = std::io::stdout();
+                    let _ = out
+                        .write_all(crate::term::clipboard::osc52(&text).as_bytes())
+                        .and_then(|()| out.flush());
+                }
                 Effect::OpenPager(path) => {
                     let pager = std::env::var("PAGER")
                         .ok()
@@ -265,6 +272,15 @@ fn handle_input(app: &mut App, chrome: &Chrome, term: &terminal::Term, input: Te
             let size = term.size().unwrap_or_default();
             let area = ratatui::layout::Rect::new(0, 0, size.width, size.height);
             let (up, down) = (MouseEventKind::ScrollUp, MouseEventKind::ScrollDown);
+            if mouse.kind == MouseEventKind::Down(crossterm::event::MouseButton::Left) {
+                return match render::clicked(app, chrome, area, mouse.column, mouse.row) {
+                    Some((panel, line)) => {
+                        let height = render::layout(app, chrome, area).runs.height.saturating_sub(2);
+                        app.click(panel, line, height as usize)
+                    }
+                    None => Vec::new(),
+                };
+            }
             if mouse.kind != up && mouse.kind != down {
                 return Vec::new();
             }

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 
 use super::log_pane::{LineKind, LogBuffer, LogView};
 use crate::engine::event::dag_levels;
-use crate::engine::{CommitInfo, PastRun, PlannedStage, ServiceState};
+use crate::engine::{CommitInfo, PastRun, PlanSource, PlannedStage, ServiceState};
 use crate::model::{RunStatus, StageStatus};
 use crate::store::RunNumber;
 
@@ -202,6 +202,78 @@ impl RunView {
         // A failed run opens on the stage that failed.
         view.selected_stage = view.failed_stage().unwrap_or(0);
         view
+    }
+}
+
+/// What a commit without a run would run: its planned stages (all pending), or the
+/// diagnostic of its invalid release.toml; `log` says it in words for the log pane.
+pub struct CommitPlan {
+    /// `None` while the engine is asked.
+    pub source: Option<PlanSource>,
+    pub stages: Vec<StageView>,
+    pub error: Option<String>,
+    pub log: LogBuffer,
+    pub view: LogView,
+}
+
+impl CommitPlan {
+    /// Asked of the engine, not answered yet.
+    pub fn asked() -> CommitPlan {
+        CommitPlan {
+            source: None,
+            stages: Vec::new(),
+            error: None,
+            log: LogBuffer::with_capacity(1000),
+            view: LogView::new(),
+        }
+    }
+
+    /// The engine's answer for the commit `short`.
+    pub fn answered(short: &str, stages: &[PlannedStage], source: PlanSource, error: Option<String>) -> CommitPlan {
+        let mut plan = CommitPlan::asked();
+        plan.source = Some(source);
+        plan.stages = stages
+            .iter()
+            .map(|p| StageView::new(&p.name, p.needs.clone(), p.image.clone(), 1))
+            .collect();
+        let file = crate::config::CONFIG_FILE;
+        match &error {
+            Some(error) => {
+                let head = match source {
+                    PlanSource::Committed => format!("{file} committed with {short} is not valid: a run of it fails"),
+                    _ => format!("what {short} would run cannot be read"),
+                };
+                plan.log.push_lines(LineKind::System, [head]);
+                plan.log.push_lines(LineKind::Stderr, error.lines());
+            }
+            None => {
+                let from = match source {
+                    PlanSource::WorkingCopy => {
+                        format!("{short} has no committed {file}: a run takes the working copy's")
+                    }
+                    _ => format!("planned from the {file} committed with {short}"),
+                };
+                plan.log.push_lines(LineKind::System, [format!("not run yet · {from}")]);
+                for (i, stage) in stages.iter().enumerate() {
+                    let needs = match stage.needs.as_slice() {
+                        [] => String::new(),
+                        needs => format!(" · needs {}", needs.join(", ")),
+                    };
+                    let image = match stage.image.as_str() {
+                        "" => String::new(),
+                        image => format!(" · {image}"),
+                    };
+                    plan.log
+                        .push_lines(LineKind::Stdout, [format!("{}. {}{needs}{image}", i + 1, stage.name)]);
+                }
+                plan.log.push_lines(LineKind::System, ["Enter runs it"]);
+            }
+        }
+        plan.error = error;
+        plan.view.sync(&plan.log);
+        // A diagnostic is read whole, not cut at the pane's edge (w still turns it off).
+        plan.view.toggle_wrap(&plan.log);
+        plan
     }
 }
 

@@ -95,14 +95,18 @@ pub struct Areas {
 pub fn layout(app: &App, chrome: &Chrome, area: Rect) -> Areas {
     let [header, body, footer] =
         Layout::vertical([Constraint::Length(2), Constraint::Fill(1), Constraint::Length(1)]).areas(area);
-    let left_width = (area.width * 2 / 5).clamp(36, 56);
+    // The runs list widens with the terminal (subjects are what gets cut), up to a width past
+    // which a subject is as long as a commit's first line should be.
+    let left_width = (area.width * 2 / 5).clamp(36, 88);
     let [left, right] = Layout::horizontal([Constraint::Length(left_width), Constraint::Fill(1)]).areas(body);
     // The environments get what they need, up to half the column.
     let env_height = (environments::height(app, &chrome.theme, left.width.saturating_sub(2)) + 2).min(left.height / 2);
     let [runs, environments] = Layout::vertical([Constraint::Fill(1), Constraint::Length(env_height)]).areas(left);
+    let planned = app.selected_commit_plan().and_then(|(_, plan)| plan);
     let strip = app
         .selected_run()
         .map(|r| pipeline::height(&r.stages))
+        .or_else(|| planned.map(|p| pipeline::height(&p.stages)))
         .unwrap_or(1)
         .min(6)
         + 2;
@@ -119,11 +123,21 @@ pub fn layout(app: &App, chrome: &Chrome, area: Rect) -> Areas {
 
 /// The panel under a screen position, for the mouse wheel.
 pub fn panel_at(app: &App, chrome: &Chrome, area: Rect, column: u16, row: u16) -> Option<Focus> {
+    clicked(app, chrome, area, column, row).map(|(focus, _)| focus)
+}
+
+/// The panel under a screen position, and the line of its inside (below its border) that
+/// was hit: `None` on the border.
+pub fn clicked(app: &App, chrome: &Chrome, area: Rect, column: u16, row: u16) -> Option<(Focus, Option<usize>)> {
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         return None;
     }
     let areas = layout(app, chrome, area);
     let position = ratatui::layout::Position { x: column, y: row };
+    let line = |rect: Rect| {
+        let inside = row > rect.y && row + 1 < rect.y + rect.height;
+        inside.then(|| (row - rect.y - 1) as usize)
+    };
     [
         (areas.runs, Focus::Runs),
         (areas.pipeline, Focus::Pipeline),
@@ -132,5 +146,5 @@ pub fn panel_at(app: &App, chrome: &Chrome, area: Rect, column: u16, row: u16) -
     ]
     .into_iter()
     .find(|(rect, _)| rect.contains(position))
-    .map(|(_, focus)| focus)
+    .map(|(rect, focus)| (focus, line(rect)))
 }

@@ -4,8 +4,8 @@
 
 use super::app::{App, Effect, Focus};
 use super::log_pane::{LogBuffer, LogView};
-use super::model::{visual_order, EngineState, LogSource, Row, RunView};
-use crate::engine::{Command, NoticeLevel};
+use super::model::{visual_order, CommitPlan, EngineState, LogSource, Row, RunView};
+use crate::engine::{Command, CommitInfo, NoticeLevel};
 
 impl App {
     /// Whether the log pane shows the selected environment's operation: while the
@@ -68,6 +68,11 @@ impl App {
             }
         } else if let Some(stage) = self.selected_run_mut().and_then(RunView::selected_mut) {
             f(&mut stage.view, &stage.log);
+        } else if let Some(Row::Commit(i)) = self.selected_row() {
+            let id = self.repo.commits[i].id.clone();
+            if let Some(plan) = self.commit_plans.get_mut(&id) {
+                f(&mut plan.view, &plan.log);
+            }
         }
     }
 
@@ -80,6 +85,26 @@ impl App {
             Focus::Runs | Focus::Pipeline => false,
         };
         self.focus = to;
+    }
+
+    /// A click: the panel under it takes the focus; on a line of the runs list (`height`
+    /// lines tall, scrolled as drawn), that row is selected.
+    pub fn click(&mut self, panel: Focus, line: Option<usize>, height: usize) -> Vec<Effect> {
+        self.dirty = true;
+        if self.modal.is_some() {
+            return Vec::new();
+        }
+        self.focus_on(panel);
+        match (panel, line) {
+            (Focus::Runs, Some(line)) => {
+                let row = super::panels::runs::first_shown(self.selected, height) + line;
+                if row < self.rows().len() {
+                    return self.select_row(row);
+                }
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
     }
 
     pub(super) fn select_row(&mut self, index: usize) -> Vec<Effect> {
@@ -103,9 +128,26 @@ impl App {
         self.request_log()
     }
 
-    /// Asks the engine for the selected stage's log when it is a finished one on disk.
+    /// The selected commit that has no run, and what it would run (once the engine said).
+    pub fn selected_commit_plan(&self) -> Option<(&CommitInfo, Option<&CommitPlan>)> {
+        match self.selected_row()? {
+            Row::Commit(i) => {
+                let commit = self.repo.commits.get(i)?;
+                Some((commit, self.commit_plans.get(&commit.id)))
+            }
+            Row::Run(_) => None,
+        }
+    }
+
+    /// Asks the engine for the selected stage's log when it is a finished one on disk, or for
+    /// the selected commit's planned stages when it has no run (once per commit).
     pub(super) fn request_log(&mut self) -> Vec<Effect> {
         let tail = self.tail_lines;
+        if let Some((commit, None)) = self.selected_commit_plan() {
+            let id = commit.id.clone();
+            self.commit_plans.insert(id.clone(), CommitPlan::asked());
+            return vec![Effect::Engine(Command::PlanCommit { commit: id })];
+        }
         let Some(run) = self.selected_run_mut() else {
             return Vec::new();
         };
@@ -126,6 +168,47 @@ impl App {
             stage: stage.name.clone(),
             lines: tail,
         })]
+    }
+
+    /// What `y`, `Y` and ctrl-y copy: the selected run's or commit's id, the run's image, the
+    /// log line at the search match or the failure (else the last line).
+    pub(super) fn copy(&mut self, what: super::action::Action) -> Vec<Effect> {
+        use super::action::Action;
+        let text = match what {
+            Action::CopyCommit => match self.selected_row() {
+                Some(Row::Run(i)) => Some(self.runs[i].commit.clone()),
+                Some(Row::Commit(i)) => Some(self.repo.commits[i].id.clone()),
+                None => None,
+            },
+            Action::CopyImage => self.selected_run().and_then(|r| r.image_tag.clone()),
+            _ => {
+                let mut line = None;
+                self.with_log(|view, log| {
+                    let at = view
+                        .current_match()
+                        .or(view.current_failure())
+                        .unwrap_or(log.end().saturating_sub(1));
+                    line = log.line(at).map(|l| l.plain().into_owned());
+                });
+                line
+            }
+        };
+        match text.filter(|t| !t.trim().is_empty()) {
+            Some(text) => {
+                let shown = crate::text::fit(&crate::term::clipboard::copyable(&text), 60);
+                self.notify(NoticeLevel::Info, format!("copied {shown}"));
+                vec![Effect::Copy(text)]
+            }
+            None => {
+                let nothing = match what {
+                    Action::CopyImage => "this run built no image",
+                    Action::CopyCommit => "no run or commit selected",
+                    _ => "no log line to copy",
+                };
+                self.notify(NoticeLevel::Info, nothing);
+                Vec::new()
+            }
+        }
     }
 
     pub(super) fn run_selected(&mut self) -> Vec<Effect> {

@@ -228,3 +228,108 @@ fn headless_status_and_unlock_print_their_answer_and_unknown_environments_read_a
         assert_eq!(String::from_utf8_lossy(&out.stderr), said, "{command:?}");
     }
 }
+
+/// An engine that needs no Docker engine: planning a commit only reads git.
+fn planner_for(app: &TestApp) -> EngineHandle {
+    let project = Project::discover(app.path()).unwrap();
+    let config = shipdeck::config::load(&project.config_path()).ok();
+    let store = Store::open(&project.state_dir()).unwrap();
+    Engine::start_monitored(project, config, store)
+}
+
+async fn plan_of(
+    handle: &EngineHandle,
+    commit: &str,
+) -> (String, Vec<(String, Vec<String>)>, engine::PlanSource, Option<String>) {
+    let reply = handle
+        .ask(Command::PlanCommit {
+            commit: commit.to_string(),
+        })
+        .await
+        .unwrap();
+    let [Event::CommitPlanned {
+        commit,
+        stages,
+        source,
+        error,
+    }] = reply.as_slice()
+    else {
+        panic!("{reply:?}")
+    };
+    let stages = stages.iter().map(|s| (s.name.clone(), s.needs.clone())).collect();
+    (commit.clone(), stages, *source, error.clone())
+}
+
+/// Item 8 of #14: a commit that has not run shows its stages as planned — from the
+/// release.toml committed with it, not the working copy's — and an invalid one its diagnostic.
+#[tokio::test]
+async fn a_commit_is_planned_from_its_own_committed_release_toml() {
+    let app = TestApp::from_fixture(FIXTURE);
+    let first = git(app.path(), &["rev-parse", "HEAD"]);
+    // The next commit drops `build` and makes package need test directly.
+    let toml = std::fs::read_to_string(app.path().join("release.toml")).unwrap();
+    let changed = toml
+        .replace(
+            "[stages.build]\nneeds = [\"test\"]",
+            "[stages.lint]\nneeds = [\"test\"]",
+        )
+        .replace("needs = [\"build\"]", "needs = [\"test\", \"lint\"]");
+    app.write("release.toml", &changed);
+    let second = app.commit_all("lint instead of build");
+    // A third commit breaks it: a typo in a key, and a need that names no stage.
+    let broken = changed.replace("needs = [\"test\", \"lint\"]", "neds = [\"test\"]");
+    app.write("release.toml", &broken);
+    let third = app.commit_all("typo");
+    // The working copy differs from every commit: plans must not come from it.
+    app.write("release.toml", &toml);
+    let handle = planner_for(&app);
+
+    let (id, stages, source, error) = plan_of(&handle, &first).await;
+    assert_eq!(
+        (id.as_str(), source, error),
+        (first.as_str(), engine::PlanSource::Committed, None)
+    );
+    let names: Vec<&str> = stages.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["test", "build", "package"]);
+    assert_eq!(stages[2].1, ["build"]);
+
+    let (_, stages, _, error) = plan_of(&handle, &second[..7]).await;
+    assert_eq!(error, None);
+    assert_eq!(
+        stages,
+        vec![
+            ("test".to_string(), vec![]),
+            ("lint".to_string(), vec!["test".to_string()]),
+            ("package".to_string(), vec!["test".to_string(), "lint".to_string()]),
+        ]
+    );
+
+    let (id, stages, source, error) = plan_of(&handle, &third).await;
+    assert_eq!((id.as_str(), source), (third.as_str(), engine::PlanSource::Committed));
+    assert!(stages.is_empty(), "{stages:?}");
+    let error = error.expect("the diagnostic");
+    assert!(error.contains("neds"), "{error}");
+    assert!(error.contains(&format!("as committed in {}", &third[..7])), "{error}");
+    // file:line:col of the typo.
+    let line = broken.lines().position(|l| l.starts_with("neds")).unwrap() + 1;
+    assert!(error.contains(&format!(":{line}:1")), "{error}");
+
+    let (_, stages, source, error) = plan_of(&handle, "no-such-revision").await;
+    assert_eq!(source, engine::PlanSource::Unreadable);
+    assert!(stages.is_empty());
+    assert!(error.is_some_and(|e| e.contains("no-such-revision")));
+}
+
+/// A commit without a committed release.toml is planned as a run of it would run: from the
+/// working copy's, and says so.
+#[tokio::test]
+async fn a_commit_without_release_toml_is_planned_from_the_working_copy() {
+    let app = TestApp::from_fixture(FIXTURE);
+    git(app.path(), &["rm", "-q", "--cached", "release.toml"]);
+    git(app.path(), &["commit", "-q", "-m", "untrack release.toml"]);
+    let bare = git(app.path(), &["rev-parse", "HEAD"]);
+    let handle = planner_for(&app);
+    let (_, stages, source, error) = plan_of(&handle, &bare).await;
+    assert_eq!((source, error), (engine::PlanSource::WorkingCopy, None));
+    assert_eq!(stages.len(), 3);
+}

@@ -21,7 +21,13 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         return render_operation(app, theme, focused, area, buf);
     }
     let Some(run) = app.selected_run() else {
-        block("Log", focused, theme).render(area, buf);
+        match app.selected_commit_plan() {
+            Some((commit, Some(plan))) => {
+                let title = format!("Log · {} · planned", commit.short);
+                render_log(&title, &plan.log, &plan.view, theme, focused, area, buf);
+            }
+            _ => block("Log", focused, theme).render(area, buf),
+        }
         return;
     };
     let panes = panes(run, app.split);

@@ -24,28 +24,59 @@ pub fn height(stages: &[StageView]) -> u16 {
 }
 
 pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
-    let title = match app.selected_run() {
-        Some(run) => format!("Pipeline · run #{} · {} · {}", run.number, run.short, run.trigger),
-        None => "Pipeline".to_string(),
+    let title = match (app.selected_run(), app.selected_commit_plan()) {
+        (Some(run), _) => format!("Pipeline · run #{} · {} · {}", run.number, run.short, run.trigger),
+        (None, Some((commit, Some(_)))) => format!("Pipeline · {} · planned, not run", commit.short),
+        _ => "Pipeline".to_string(),
     };
     let outer = block(&title, app.focus == Focus::Pipeline, theme);
     let inner = outer.inner(area);
     outer.render(area, buf);
-    let Some(run) = app.selected_run() else {
-        let hint = match app.selected_row() {
-            Some(_) => " no run for this commit yet: Enter runs the pipeline",
-            None => " select a run",
-        };
-        Paragraph::new(fit_line(Line::styled(hint, theme.muted), inner.width as usize)).render(inner, buf);
-        return;
+    if let Some(run) = app.selected_run() {
+        return render_strip(app, &run.stages, Some(run.selected_stage), theme, inner, buf);
+    }
+    let width = inner.width as usize;
+    let hint = match app.selected_commit_plan() {
+        Some((commit, Some(plan))) => match (&plan.error, plan.source) {
+            (_, None) => format!(" reading the release.toml committed with {}…", commit.short),
+            (Some(error), _) => {
+                let count = crate::text::count(error.lines().filter(|l| is_error_line(l)).count().max(1), "error");
+                let line = format!(" ✗ not runnable ({count}): its diagnostic is in the log");
+                let line = fit_line(Line::styled(line, theme.failure), width);
+                Paragraph::new(line).render(inner, buf);
+                return;
+            }
+            (None, Some(_)) if plan.stages.is_empty() => " no stages planned".to_string(),
+            (None, Some(_)) => return render_strip(app, &plan.stages, None, theme, inner, buf),
+        },
+        Some((_, None)) => " no run for this commit yet: Enter runs the pipeline".to_string(),
+        None => " select a run".to_string(),
     };
-    let levels = levels(&run.stages);
+    Paragraph::new(fit_line(Line::styled(hint, theme.muted), width)).render(inner, buf);
+}
+
+/// A diagnostic's error lines (`release.toml:8:11: …`), not its hints or source excerpts.
+fn is_error_line(line: &str) -> bool {
+    line.split_once(": ")
+        .is_some_and(|(place, _)| place.split(':').filter(|p| p.parse::<u32>().is_ok()).count() == 2)
+}
+
+/// Stages in DAG columns, `selected` reversed: a run's, or a commit's as planned.
+fn render_strip(
+    app: &App,
+    stages: &[StageView],
+    selected: Option<usize>,
+    theme: &Theme,
+    inner: Rect,
+    buf: &mut Buffer,
+) {
+    let levels = levels(stages);
     let depth = levels.iter().copied().max().unwrap_or(0) + 1;
     let mut columns: Vec<Vec<Span>> = Vec::new();
     let mut widths = Vec::new();
     for level in 0..depth {
         let mut cells = Vec::new();
-        for (i, stage) in run.stages.iter().enumerate().filter(|(i, _)| levels[*i] == level) {
+        for (i, stage) in stages.iter().enumerate().filter(|(i, _)| levels[*i] == level) {
             let glyph = stage_glyph(stage.status, app.spinner);
             let duration = stage
                 .elapsed_ms(app.now)
@@ -53,7 +84,7 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
                 .unwrap_or_default();
             let text = format!(" {glyph} {} {duration} ", stage.name);
             let mut style = stage_style(stage.status, theme);
-            if i == run.selected_stage {
+            if Some(i) == selected {
                 style = style.add_modifier(Modifier::REVERSED);
             }
             cells.push(Span::styled(text, style));
@@ -107,10 +138,11 @@ mod tests {
     }
 
     #[test]
-    fn without_a_run_it_says_how_to_start_one() {
+    fn without_a_run_it_says_its_plan_is_being_read() {
+        // A fresh console opens on HEAD and asks the engine for its planned stages.
         let (app, theme) = (idle(), theme());
         let buf = draw(70, 3, |area, buf| render(&app, &theme, area, buf));
-        let (x, y) = find(&buf, "no run for this commit yet: Enter runs the pipeline");
+        let (x, y) = find(&buf, "reading the release.toml committed with");
         assert_eq!(buf[(x, y)].fg, theme.muted.fg.unwrap(), "{}", text(&buf));
     }
 }

@@ -23,8 +23,7 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         return;
     }
     let height = inner.height as usize;
-    // Keep the selection in view.
-    let first = app.selected.saturating_sub(height.saturating_sub(1));
+    let first = first_shown(app.selected, height);
     let width = inner.width as usize;
     let mut lines = Vec::new();
     for (i, row) in rows.iter().enumerate().skip(first).take(height) {
@@ -52,7 +51,8 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
             }
             Row::Commit(c) => {
                 let commit = &app.repo.commits[c];
-                let room = width.saturating_sub(4 + 8 + 9);
+                // The marker, `    ○ `, the short id and its space, ` · no run`.
+                let room = width.saturating_sub(1 + 6 + width_of(&commit.short) + 1 + 9);
                 Line::from(vec![
                     Span::styled("    ○ ", theme.pending),
                     Span::styled(format!("{} ", commit.short), theme.muted),
@@ -70,6 +70,11 @@ pub fn render(app: &App, theme: &Theme, area: Rect, buf: &mut Buffer) {
         lines.push(line);
     }
     Paragraph::new(lines).render(inner, buf);
+}
+
+/// The first row shown in `height` lines: the selection is kept in view.
+pub fn first_shown(selected: usize, height: usize) -> usize {
+    selected.saturating_sub(height.saturating_sub(1))
 }
 
 #[cfg(test)]
