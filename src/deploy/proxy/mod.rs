@@ -66,7 +66,12 @@ pub async fn state(target: &Target) -> Result<crate::deploy::accessories::PartSt
                     port: 0,
                     recreated: None,
                 };
-                let published = target.env.publish.as_deref().unwrap_or_default();
+                // The address it owns, as clients reach it (`publish`'s host and port).
+                let published = match target.published_addr() {
+                    Some((host, port)) if host.contains(':') => format!("[{host}]:{port}"),
+                    Some((host, port)) => format!("{host}:{port}"),
+                    None => String::new(),
+                };
                 health = match proxy.stats(target).await {
                     Ok(stats) => match stats.iter().find(|s| s.serving()) {
                         Some(s) => format!(

@@ -165,8 +165,13 @@ fn state(app: &App, env: &EnvView, theme: &Theme) -> (char, String, Style) {
 /// A row of its proxy, its accessories and its release's other processes, each with a health
 /// glyph: `proxy ● serving hello-py-… on 127.0.0.1:18080 · db ● running · worker ✗ exited`.
 fn parts<'a>(env: &EnvView, theme: &Theme) -> Option<Vec<Span<'a>>> {
+    // A proxy missing where nothing was ever deployed is no news: the first deploy makes it.
+    let proxy = env
+        .proxy
+        .iter()
+        .filter(|p| env.deployed.is_some() || p.state != "missing");
     let all: Vec<&crate::deploy::accessories::PartState> =
-        env.proxy.iter().chain(&env.accessories).chain(&env.processes).collect();
+        proxy.chain(&env.accessories).chain(&env.processes).collect();
     if all.is_empty() {
         return None;
     }
