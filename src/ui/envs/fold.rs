@@ -113,12 +113,11 @@ impl App {
                     self.dirty = true;
                 }
             }
-            Event::SwitchProgress { op, env, step } => {
-                if self.op_mut(&env, op).is_some() {
-                    if let Some(index) = self.envs.index(&env) {
-                        SwitchView::fold(&mut self.envs.list[index].switch, op, step);
-                        self.dirty = true;
-                    }
+            // Only a step of this console's operation there (or the rollback inside it).
+            Event::SwitchProgress { op, env, step } if self.op_mut(&env, op).is_some() => {
+                if let Some(index) = self.envs.index(&env) {
+                    SwitchView::fold(&mut self.envs.list[index].switch, op, step);
+                    self.dirty = true;
                 }
             }
             Event::SmokeChecked {
