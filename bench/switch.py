@@ -190,6 +190,9 @@ def shipdeck_scenario(load, strategy, rows, images_out):
         sh(BIN, "deploy", "staging", "--release", a, cwd=repo)
         sh(BIN, "promote", "production", "--yes", cwd=repo)
         label = "shipdeck %s" % strategy
+        # The anchor for p99: the same load, no operation (through the proxy, or straight to
+        # the release's published port with recreate).
+        phase(load, production, "idle: no operation (3 s)", lambda: (time.sleep(3), 0)[1], rows, label)
         phase(load, staging, "deploy staging A→B", run("deploy", "staging", "--release", b), rows, label)
         phase(load, production, "promote production A→B", run("promote", "production", "--yes"), rows, label)
         phase(load, production, "rollback production B→A", run("rollback", "production", "--to", a, "--yes"), rows, label)

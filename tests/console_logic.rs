@@ -732,6 +732,95 @@ pub mod environments {
         );
     }
 
+    /// A switch's steps fold into the environment's picture: both releases during the
+    /// overlap, the pre-switch smoke answer, the moment traffic moved, the drain counting down;
+    /// a step of another operation changes nothing, and the next operation starts afresh.
+    #[test]
+    fn a_switch_folds_step_by_step_and_the_next_operation_starts_afresh() {
+        use shipdeck::deploy::switch_step::SwitchStep;
+        let mut app = envs_app();
+        app.apply(started(3, "staging", OpAction::Deploy, Some(release('a', "newest"))));
+        let step = |app: &mut App, op: u64, step: SwitchStep| {
+            app.apply(Event::SwitchProgress {
+                op,
+                env: "staging".into(),
+                step,
+            });
+        };
+        // Before an overlap there is nothing to draw: a stray step is dropped.
+        step(&mut app, 3, SwitchStep::Ready { how: "healthy".into() });
+        assert_eq!(app.envs.get("staging").unwrap().switch, None);
+        step(
+            &mut app,
+            3,
+            SwitchStep::Overlap {
+                serving: Some("bbbbbbb".into()),
+                new: "aaaaaaa".into(),
+            },
+        );
+        step(&mut app, 3, SwitchStep::Ready { how: "healthy".into() });
+        step(
+            &mut app,
+            3,
+            SwitchStep::Smoked {
+                passed: true,
+                summary: "smoke passed (2 checks)".into(),
+            },
+        );
+        // Another operation's step (not one of this console's on staging) is not folded.
+        step(&mut app, 99, SwitchStep::Moved { at: at(11) });
+        let sw = app.envs.get("staging").unwrap().switch.clone().unwrap();
+        assert_eq!((sw.old.as_deref(), sw.new.as_str()), (Some("bbbbbbb"), "aaaaaaa"));
+        assert_eq!(sw.ready.as_deref(), Some("healthy"));
+        assert_eq!(sw.smoke, Some((true, "smoke passed (2 checks)".into())));
+        assert_eq!(sw.moved, None);
+        step(&mut app, 3, SwitchStep::Moved { at: at(12) });
+        step(
+            &mut app,
+            3,
+            SwitchStep::Draining {
+                in_flight: 2,
+                left_secs: 28,
+            },
+        );
+        let sw = app.envs.get("staging").unwrap().switch.clone().unwrap();
+        assert_eq!(sw.moved, Some(at(12)));
+        assert_eq!(sw.draining, Some((2, 28)));
+        step(&mut app, 3, SwitchStep::Drained { cut: 0 });
+        step(&mut app, 3, SwitchStep::Retired);
+        let sw = app.envs.get("staging").unwrap().switch.clone().unwrap();
+        assert_eq!((sw.draining, sw.drained, sw.retired), (None, Some(0), true));
+        app.apply(finished(
+            3,
+            "staging",
+            OpAction::Deploy,
+            OpOutcome::Succeeded,
+            "deployed",
+        ));
+        // The next operation's picture starts empty.
+        app.apply(started(4, "staging", OpAction::Deploy, Some(release('c', "next"))));
+        assert_eq!(app.envs.get("staging").unwrap().switch, None);
+        // A release removed before the switch says so, and why.
+        step(
+            &mut app,
+            4,
+            SwitchStep::Overlap {
+                serving: Some("aaaaaaa".into()),
+                new: "ccccccc".into(),
+            },
+        );
+        step(
+            &mut app,
+            4,
+            SwitchStep::Abandoned {
+                why: "its smoke checks failed".into(),
+            },
+        );
+        let sw = app.envs.get("staging").unwrap().switch.clone().unwrap();
+        assert_eq!(sw.abandoned.as_deref(), Some("its smoke checks failed"));
+        assert_eq!(sw.moved, None);
+    }
+
     #[test]
     fn operation_events_fill_its_log_and_an_automatic_rollback_is_loud() {
         let mut app = envs_app();

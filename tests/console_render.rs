@@ -601,6 +601,88 @@ mod environments {
         );
     }
 
+    /// A deploy with strategy `proxy` under way on staging: both releases during the overlap
+    /// with the pre-switch smoke answer, then the moment traffic moved and the drain counting
+    /// down; the proxy on its own row with what it serves.
+    #[test]
+    fn a_switch_under_way_shows_both_releases_then_the_traffic_move_and_the_drain() {
+        use shipdeck::deploy::accessories::PartState;
+        use shipdeck::deploy::switch_step::SwitchStep;
+        let mut app = console();
+        app.apply(Event::EnvironmentParts {
+            env: "staging".into(),
+            accessories: Vec::new(),
+            processes: Vec::new(),
+            proxy: Some(PartState {
+                name: "proxy".into(),
+                container: Some("shipdeck-proxy-hello-py-staging-1a2b".into()),
+                state: "running".into(),
+                health: "serving hello-py-staging-bbbbbbb-1a2b (172.18.0.3:8080) on 127.0.0.1:18080".into(),
+                image: "shipdeck/proxy:bookworm".into(),
+            }),
+        });
+        app.apply(Event::OperationStarted {
+            op: 9,
+            app: "hello-py".into(),
+            env: "staging".into(),
+            action: OpAction::Deploy,
+            from: Some(release('b', "Initial commit")),
+            to: Some(release('a', "Add /health endpoint")),
+            run: Some(1),
+            by: Operator {
+                git_user: None,
+                os_user: "ada".into(),
+                host: "box".into(),
+            },
+            approval: None,
+            forced: false,
+            overridden: None,
+            policy: None,
+            at: at(11),
+        });
+        let step = |app: &mut App, step: SwitchStep| {
+            app.apply(Event::SwitchProgress {
+                op: 9,
+                env: "staging".into(),
+                step,
+            });
+        };
+        step(
+            &mut app,
+            SwitchStep::Overlap {
+                serving: Some("bbbbbbb".into()),
+                new: "aaaaaaa".into(),
+            },
+        );
+        step(&mut app, SwitchStep::Ready { how: "healthy".into() });
+        step(
+            &mut app,
+            SwitchStep::Smoked {
+                passed: true,
+                summary: "smoke passed (2 checks)".into(),
+            },
+        );
+        let overlap = draw(&app, 100, 28);
+        let theme = Theme::builtin("default").unwrap();
+        assert_eq!(fg_at(&overlap, "bbbbbbb ● serving"), theme.success.fg.unwrap());
+        assert_eq!(fg_at(&overlap, "aaaaaaa ● ready (healthy)"), theme.success.fg.unwrap());
+        assert_eq!(fg_at(&overlap, "✓ smoke passed (2 checks)"), theme.success.fg.unwrap());
+        assert_eq!(fg_at(&overlap, "● serving hello"), theme.success.fg.unwrap());
+        insta::assert_snapshot!("switch_overlap", text(&overlap));
+        step(&mut app, SwitchStep::Moved { at: at(14) });
+        step(
+            &mut app,
+            SwitchStep::Draining {
+                in_flight: 2,
+                left_secs: 28,
+            },
+        );
+        let draining = draw(&app, 100, 28);
+        assert_eq!(fg_at(&draining, "traffic→aaaaaaa 22:13:34"), theme.accent.fg.unwrap());
+        assert_eq!(fg_at(&draining, "bbbbbbb ◐ drain 2 · 28s"), theme.running.fg.unwrap());
+        insta::assert_snapshot!("switch_draining", text(&draining));
+    }
+
     #[test]
     fn approval_modal() {
         let mut app = console();

@@ -20,6 +20,7 @@ pub mod rollout;
 pub mod secrets;
 pub mod smoke;
 pub mod switch;
+pub mod switch_step;
 pub mod target;
 pub mod verdict;
 

@@ -6,15 +6,14 @@
 //! previous release is stopped (not removed) just before the new one starts. That stop → ready
 //! window is the only time requests fail; a proxy in front of the port would remove it.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::Utc;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::deploy::model::{OpAction, Operator, ReleaseRef};
 use crate::deploy::processes;
 use crate::deploy::target::{Deployed, Target, STOP_GRACE};
-use crate::docker::{labels, DeploymentSpec, DockerError};
+use crate::docker::{labels, Answer, DeploymentSpec, DockerError, NotReady};
 
 /// The smoke checks a new release must pass before it takes traffic (strategy `proxy`): given
 /// the new release and how to reach it, whether all passed and a summary.
@@ -29,6 +28,8 @@ pub struct Rollout<'a> {
     pub action: OpAction,
     /// `KEY=value` secrets for the container, read from the host.
     pub secrets: Vec<String>,
+    /// Who hears the steps of a switch (strategy `proxy`): the console draws them.
+    pub steps: Option<crate::deploy::switch_step::StepSink<'a>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,11 +50,6 @@ pub enum RolloutOutcome {
     Rejected { summary: String },
 }
 
-/// How long a release without a healthcheck gets to answer on its port.
-const READY_WITHOUT_HEALTHCHECK: Duration = Duration::from_secs(30);
-/// How long a container must stay up, without a healthcheck, to count as started.
-const SETTLE: Duration = Duration::from_millis(500);
-const POLL: Duration = Duration::from_millis(100);
 /// Log lines shown when a release fails to start.
 pub(crate) const LOG_LINES: usize = 20;
 
@@ -135,7 +131,7 @@ impl Rollout<'_> {
         let started = Instant::now();
         let ready = match docker.start(&id).await {
             Ok(()) => {
-                log(format!("started {name}; waiting until it is healthy"));
+                log(format!("started {name}"));
                 match self.wait_ready(&id, log).await? {
                     // The release is its web process and its other processes, as one.
                     Ok(how) => processes::start(docker, &procs, log).await.map(|()| how),
@@ -232,74 +228,36 @@ impl Rollout<'_> {
         }
     }
 
-    /// Waits until the new container is healthy (with a healthcheck) or up and answering on
-    /// its published port (without): `Ok(Ok("healthy"))`, or `Ok(Err(why not))`.
+    /// Waits until a container of the release is ready (`docker::wait_release_ready`): its
+    /// published port is asked from this host when the engine is local.
     async fn wait_ready(
         &self,
         id: &str,
         log: &mut (dyn FnMut(String) + Send),
     ) -> Result<Result<&'static str, String>, DockerError> {
-        let mut next_note = Duration::from_secs(5);
-        let docker = &self.target.docker;
-        let limit = match &self.target.env.healthcheck {
-            Some(h) => {
-                let interval = h.interval.unwrap_or(Duration::from_secs(30));
-                let timeout = h.timeout.unwrap_or(Duration::from_secs(30));
-                let retries = h.retries.unwrap_or(3);
-                h.start_period.unwrap_or_default() + (interval + timeout) * (retries + 1) + Duration::from_secs(5)
-            }
-            None => READY_WITHOUT_HEALTHCHECK,
+        let t = self.target;
+        let answer = match (t.published_addr(), t.env.docker_host.is_some()) {
+            // A remote engine's loopback is not ours: being up is all we can see.
+            (Some((host, port)), false) => Some(Answer::Published { host, port }),
+            _ => None,
         };
-        let started = Instant::now();
-        let addr = self.target.published_addr();
-        loop {
-            let Some(state) = docker.container_state(id).await? else {
-                return Ok(Err("the container disappeared".into()));
-            };
-            if state.restarting || (!state.running && state.status != "created") {
-                let code = state.exit_code.map(|c| format!(" with code {c}")).unwrap_or_default();
-                return Ok(Err(format!("it exited{code}")));
-            }
-            match state.health.as_deref() {
-                Some("healthy") => return Ok(Ok("healthy")),
-                Some("unhealthy") => {
-                    let why = state.health_log.unwrap_or_default();
-                    return Ok(Err(format!("its healthcheck failed: {why}")));
-                }
-                Some(_) => {}
-                None if started.elapsed() >= SETTLE => match (&addr, self.target.env.docker_host.is_some()) {
-                    // A remote engine's loopback is not ours: being up is all we can see.
-                    (None, _) | (Some(_), true) => return Ok(Ok("running")),
-                    (Some((host, port)), false) => {
-                        if answers(host, *port).await {
-                            return Ok(Ok("running and answering"));
-                        }
-                    }
-                },
-                None => {}
-            }
-            if started.elapsed() >= next_note {
-                let what = match state.health.as_deref() {
-                    Some(h) => format!("health: {h}"),
-                    None => "not answering on its published port yet".to_string(),
-                };
-                log(format!(
-                    "still waiting after {} s ({what}); giving up after {} s",
-                    next_note.as_secs(),
-                    limit.as_secs()
-                ));
-                next_note += Duration::from_secs(5);
-            }
-            if started.elapsed() > limit {
-                let what = if self.target.env.healthcheck.is_some() {
-                    "healthy"
-                } else {
-                    "answering on its published port"
-                };
-                return Ok(Err(format!("not {what} within {} s", limit.as_secs())));
-            }
-            tokio::time::sleep(POLL).await;
-        }
+        ready(t, id, answer, log).await
+    }
+}
+
+/// Waits until container `id` of a release on `target` is ready (`docker::wait_release_ready`,
+/// `ready_timeout`): `Ok(Ok("healthy" | "answering" | "running"))`, or `Ok(Err(why not))`; an
+/// engine that does not answer is the error.
+pub(crate) async fn ready(
+    target: &Target,
+    id: &str,
+    answer: Option<Answer>,
+    log: &mut (dyn FnMut(String) + Send),
+) -> Result<Result<&'static str, String>, DockerError> {
+    match crate::docker::wait_release_ready(&target.docker, id, target.env.ready_timeout, answer, log).await {
+        Ok(ready) => Ok(Ok(ready.check.word())),
+        Err(NotReady::Engine(e)) => Err(e),
+        Err(why) => Ok(Err(why.to_string())),
     }
 }
 
@@ -327,23 +285,4 @@ fn port_in_use(target: &Target, message: String) -> String {
         "the published port ({port}) is in use on the engine's host, by another container or process: free it, or change `publish` of [environments.{}] ({message})",
         target.env.name
     )
-}
-
-/// Whether something behind a published port answers. Docker's port proxy accepts every
-/// connection and closes it at once when nothing listens behind it, so a connect alone proves
-/// nothing: an app answers with bytes, or at least keeps the connection open.
-async fn answers(host: &str, port: u16) -> bool {
-    let Ok(Ok(mut stream)) =
-        tokio::time::timeout(Duration::from_secs(1), tokio::net::TcpStream::connect((host, port))).await
-    else {
-        return false;
-    };
-    let _ = stream.write_all(b"HEAD / HTTP/1.0\r\n\r\n").await;
-    let mut byte = [0u8; 1];
-    match tokio::time::timeout(Duration::from_millis(500), stream.read(&mut byte)).await {
-        Ok(Ok(n)) => n > 0,
-        Ok(Err(_)) => false,
-        // Still open and silent: a non-HTTP server that waits for its own protocol.
-        Err(_) => true,
-    }
 }

@@ -10,19 +10,14 @@
 
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
 use crate::deploy::proxy::{self, Proxy, Upstream};
 use crate::deploy::rollout::{Gate, Rollout, RolloutOutcome, LOG_LINES};
 use crate::deploy::smoke::Via;
+use crate::deploy::switch_step::SwitchStep;
 use crate::deploy::target::{Deployed, Target, STOP_GRACE};
 use crate::deploy::{network, processes};
-use crate::docker::DockerError;
+use crate::docker::{Answer, DockerError};
 
-/// How long a release without a HEALTHCHECK gets to answer, unless `ready_timeout` says.
-const READY_WITHOUT_HEALTHCHECK: Duration = Duration::from_secs(30);
-/// How long a release without a port to ask must stay up to count as started.
-const SETTLE: Duration = Duration::from_millis(500);
 const POLL: Duration = Duration::from_millis(200);
 /// How often the drain is told in the log.
 const DRAIN_NOTE: Duration = Duration::from_secs(1);
@@ -36,6 +31,11 @@ pub(crate) async fn run(
 ) -> Result<RolloutOutcome, DockerError> {
     let target = r.target;
     let docker = &target.docker;
+    let tell = |step: SwitchStep| {
+        if let Some(sink) = r.steps {
+            sink(step)
+        }
+    };
     let net = network::ensure(target).await?;
     let all = target.containers().await?;
     let port = target.env.publish_spec().map(|p| p.container_port);
@@ -140,6 +140,13 @@ pub(crate) async fn run(
         r.release.describe(),
         current.as_ref().map_or("nothing", |c| c.container.as_str())
     ));
+    tell(SwitchStep::Overlap {
+        serving: current
+            .as_ref()
+            .filter(|c| c.running())
+            .map(|c| c.release.short_commit.clone()),
+        new: r.release.short_commit.clone(),
+    });
     let procs = match processes::create(docker, &spec, &target.env.processes).await {
         Ok(p) => p,
         Err(e) => {
@@ -156,9 +163,10 @@ pub(crate) async fn run(
     let started = Instant::now();
     let ready = match docker.start(&id).await {
         Err(e) => Err(e.to_string()),
-        Ok(()) => match wait_ready(target, &id, proxy.as_ref(), &net, port, log).await? {
+        Ok(()) => match ready_to_serve(target, &id, proxy.as_ref(), &net, port, log).await? {
             Ok(how) => {
                 log(format!("{name} is {how} after {} ms", started.elapsed().as_millis()));
+                tell(SwitchStep::Ready { how: how.to_string() });
                 processes::start(docker, &procs, log).await
             }
             Err(why) => Err(why),
@@ -172,6 +180,7 @@ pub(crate) async fn run(
     if let Err(reason) = ready {
         let logs = abandon(()).await?;
         log(format!("{name} did not become ready: {reason}; removed it"));
+        tell(SwitchStep::Abandoned { why: reason.clone() });
         return after_failure(target, &current, log, fail(reason, logs)).await;
     }
     let deployed = target
@@ -196,7 +205,14 @@ pub(crate) async fn run(
         };
         log(format!("smoke-checking {name} directly, before any request reaches it"));
         let (passed, summary) = gate(deployed.clone(), via).await;
+        tell(SwitchStep::Smoked {
+            passed,
+            summary: summary.clone(),
+        });
         if !passed {
+            tell(SwitchStep::Abandoned {
+                why: "its smoke checks failed".to_string(),
+            });
             abandon(()).await?;
             log(format!(
                 "{name} FAILED its smoke checks before the switch: removed it; it never served a request"
@@ -232,16 +248,18 @@ pub(crate) async fn run(
                     }
                 }
                 let logs = abandon(()).await?;
+                tell(SwitchStep::Abandoned {
+                    why: format!("the proxy could not be switched: {why}"),
+                });
                 let outcome = fail(format!("the proxy could not be switched: {why}"), logs);
                 return after_failure(target, &current, log, outcome).await;
             }
         };
-        log(format!(
-            "TRAFFIC MOVED to {name} at {}",
-            chrono::Utc::now().format("%H:%M:%S%.3f")
-        ));
+        let at = chrono::Utc::now();
+        log(format!("TRAFFIC MOVED to {name} at {}", at.format("%H:%M:%S%.3f")));
+        tell(SwitchStep::Moved { at });
         if let (Some(old), Some(cur)) = (old, current.as_ref()) {
-            drain(target, p, &old.slot, &cur.container, log).await;
+            drain(target, p, &old.slot, &cur.container, log, &tell).await;
         }
     }
     if let Some(cur) = &current {
@@ -250,10 +268,32 @@ pub(crate) async fn run(
         docker.stop(&cur.container_id, STOP_GRACE).await?;
         docker.remove_container(&cur.container_id).await?;
         log(format!("retired {}", cur.container));
+        tell(SwitchStep::Retired);
     }
     Ok(RolloutOutcome::Deployed {
         previous: current.map(Box::new),
     })
+}
+
+/// Waits until the new release is ready (`docker::wait_release_ready`): its port is asked from
+/// inside the proxy container, at its address on the environment's network.
+async fn ready_to_serve(
+    target: &Target,
+    id: &str,
+    proxy: Option<&Proxy>,
+    net: &str,
+    port: Option<u16>,
+    log: Log<'_>,
+) -> Result<Result<&'static str, String>, DockerError> {
+    let answer = match (proxy, port) {
+        (Some(p), Some(port)) => target.docker.address_on(id, net).await?.map(|address| Answer::Inside {
+            from: p.container_id.clone(),
+            address,
+            port,
+        }),
+        _ => None,
+    };
+    crate::deploy::rollout::ready(target, id, answer, log).await
 }
 
 /// After a failure before the switch: a release stopped for the move to a proxy starts again.
@@ -298,7 +338,7 @@ async fn restore(target: &Target, old: &Deployed, log: Log<'_>) -> Result<(), Do
 
 /// Waits until `slot` (the old release) has no request in flight, or `drain` is over; then
 /// takes it out of the proxy. Tells the count as it goes.
-async fn drain(target: &Target, p: &Proxy, slot: &str, old: &str, log: Log<'_>) {
+async fn drain(target: &Target, p: &Proxy, slot: &str, old: &str, log: Log<'_>, tell: &(dyn Fn(SwitchStep) + Sync)) {
     let limit = target.env.drain;
     let started = Instant::now();
     let mut last_note: Option<Instant> = None;
@@ -310,6 +350,7 @@ async fn drain(target: &Target, p: &Proxy, slot: &str, old: &str, log: Log<'_>) 
                     "{old} drained: no request in flight after {} ms",
                     started.elapsed().as_millis()
                 ));
+                tell(SwitchStep::Drained { cut: 0 });
                 break;
             }
             Ok(n) if left.is_zero() => {
@@ -317,6 +358,7 @@ async fn drain(target: &Target, p: &Proxy, slot: &str, old: &str, log: Log<'_>) 
                     "drain of {old} over ({} s): {n} request(s) still in flight are cut",
                     limit.as_secs()
                 ));
+                tell(SwitchStep::Drained { cut: n });
                 break;
             }
             Ok(n) => {
@@ -325,6 +367,10 @@ async fn drain(target: &Target, p: &Proxy, slot: &str, old: &str, log: Log<'_>) 
                         "draining {old}: {n} request(s) in flight, {} s left",
                         left.as_secs().max(1)
                     ));
+                    tell(SwitchStep::Draining {
+                        in_flight: n,
+                        left_secs: left.as_secs().max(1),
+                    });
                     last_note = Some(Instant::now());
                 }
             }
@@ -357,103 +403,5 @@ fn api_error(target: &Target, message: String) -> DockerError {
     DockerError::Api {
         action: format!("point the proxy of {}", target.env.name),
         message,
-    }
-}
-
-/// Waits until the new container is ready: healthy by its HEALTHCHECK (the image's or
-/// `healthcheck`'s), given the time its own timing needs (or `ready_timeout`); without one,
-/// until its port answers HTTP from inside the environment's network (through the proxy
-/// container); without a port to ask, once it stayed up a moment.
-async fn wait_ready(
-    target: &Target,
-    id: &str,
-    proxy: Option<&Proxy>,
-    net: &str,
-    port: Option<u16>,
-    log: Log<'_>,
-) -> Result<Result<&'static str, String>, DockerError> {
-    let docker = &target.docker;
-    let timing = docker.health_timing(id).await?;
-    let limit = target.env.ready_timeout.unwrap_or(match &timing {
-        Some(t) => t.limit(),
-        None => READY_WITHOUT_HEALTHCHECK,
-    });
-    let asked = match (&timing, proxy, port) {
-        (Some(_), _, _) => "its HEALTHCHECK passes",
-        (None, Some(_), Some(_)) => "its port answers HTTP inside the network",
-        _ => "it stays up",
-    };
-    log(format!("waiting until {asked} (up to {} s)", limit.as_secs()));
-    let started = Instant::now();
-    let mut next_note = Duration::from_secs(5);
-    loop {
-        let Some(state) = docker.container_state(id).await? else {
-            return Ok(Err("the container disappeared".into()));
-        };
-        if state.restarting || (!state.running && state.status != "created") {
-            let code = state.exit_code.map(|c| format!(" with code {c}")).unwrap_or_default();
-            return Ok(Err(format!("it exited{code}")));
-        }
-        match (&timing, state.health.as_deref()) {
-            (_, Some("healthy")) => return Ok(Ok("healthy")),
-            (_, Some("unhealthy")) => {
-                let why = state.health_log.unwrap_or_default();
-                return Ok(Err(format!("its healthcheck failed: {why}")));
-            }
-            (Some(_), _) => {}
-            (None, _) if started.elapsed() < SETTLE => {}
-            (None, _) => match (proxy, port) {
-                (Some(p), Some(port)) => {
-                    if let Some(addr) = docker.address_on(id, net).await? {
-                        if answers_inside(target, p, &addr, port).await {
-                            return Ok(Ok("answering"));
-                        }
-                    }
-                }
-                _ => return Ok(Ok("running")),
-            },
-        }
-        if started.elapsed() >= next_note {
-            let what = match state.health.as_deref() {
-                Some(h) => format!("health: {h}"),
-                None => "not answering on its port yet".to_string(),
-            };
-            log(format!(
-                "still waiting after {} s ({what}); giving up after {} s",
-                next_note.as_secs(),
-                limit.as_secs()
-            ));
-            next_note += Duration::from_secs(5);
-        }
-        if started.elapsed() > limit {
-            return Ok(Err(format!(
-                "not ready within {} s: {asked} never happened",
-                limit.as_secs()
-            )));
-        }
-        tokio::time::sleep(POLL).await;
-    }
-}
-
-/// Whether something answers on `addr:port`, asked from inside the proxy container: bytes
-/// back for a `HEAD /`, or a connection kept open (a server of another protocol).
-async fn answers_inside(target: &Target, p: &Proxy, addr: &str, port: u16) -> bool {
-    let argv = vec![
-        "socat".to_string(),
-        "-t".into(),
-        "1".into(),
-        "-".into(),
-        format!("TCP:{addr}:{port},connect-timeout=1"),
-    ];
-    let Ok(mut stream) = target.docker.exec_stream(&p.container_id, argv).await else {
-        return false;
-    };
-    let io = stream.io();
-    let _ = io.write_all(b"HEAD / HTTP/1.0\r\n\r\n").await;
-    let mut byte = [0u8; 1];
-    match tokio::time::timeout(Duration::from_millis(1500), io.read(&mut byte)).await {
-        Ok(Ok(n)) => n > 0,
-        Ok(Err(_)) => false,
-        Err(_) => true,
     }
 }

@@ -24,7 +24,7 @@ pub use deployment::{ContainerState, DeploymentSpec, ExecOutput, LabelledContain
 pub use exec_stream::{ExecStream, HealthTiming};
 pub use image::PullProgress;
 pub use network::LabelledNetwork;
-pub use ready::{wait_ready, NotReady, Ready, ReadyCheck};
+pub use ready::{wait_ready, wait_release_ready, Answer, NotReady, Ready, ReadyCheck};
 pub use reaper::{Leftover, LeftoverKind, Reaped, Sweep};
 pub use service::{ServiceContainerSpec, ServiceProbe};
 

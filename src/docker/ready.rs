@@ -5,16 +5,26 @@
 //! `wait_ready(&docker, &id, &config, config.ready_timeout, &mut |line| log(line))`. Everything
 //! it asks of the engine goes through the API (exec, inspect), so it works the same on a
 //! remote engine; it never connects to the container from the host.
+//!
+//! A release on an environment waits through the same loop: [`wait_release_ready`] (its
+//! HEALTHCHECK with its own timing, else its port answering HTTP, else staying up).
 
 use std::time::{Duration, Instant};
 
-use super::{Docker, DockerError};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::{Docker, DockerError, HealthTiming};
 use crate::config::{CommandSpec, ServiceConfig};
 
 /// How often readiness is asked.
 const POLL: Duration = Duration::from_millis(300);
 /// The longest one probe (a `ready` command) may take before it counts as a failed attempt.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a container without anything to ask must stay up to count as started: a process
+/// that exits at once is not ready.
+const SETTLE: Duration = Duration::from_millis(500);
+/// How long a release without a HEALTHCHECK gets to answer, unless `ready_timeout` says.
+pub const RELEASE_READY_DEFAULT: Duration = Duration::from_secs(30);
 /// Exit codes of an exec whose program could not be run at all (not found, not executable).
 const CANNOT_EXEC: [i64; 2] = [126, 127];
 
@@ -27,8 +37,22 @@ pub enum ReadyCheck {
     Healthcheck,
     /// The exposed TCP ports: until each has a listening socket inside the container.
     Ports(Vec<u16>),
-    /// Nothing to ask: ready once it runs.
+    /// A release's port answering HTTP (bytes back for a `HEAD /`, or a connection kept open
+    /// by a server of another protocol), asked as [`Answer`] says.
+    Answers(Answer),
+    /// Nothing to ask: ready once it runs (and stayed up a moment).
     Running,
+}
+
+/// Where a release's port is asked from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// From this host, at the address the engine publishes (a local engine only: a remote
+    /// engine's loopback is not ours).
+    Published { host: String, port: u16 },
+    /// From inside container `from` (the environment's proxy, which has `socat`), at the
+    /// release's address on their network: works the same on a remote engine.
+    Inside { from: String, address: String, port: u16 },
 }
 
 impl ReadyCheck {
@@ -46,7 +70,19 @@ impl ReadyCheck {
                     if ports.len() == 1 { "s" } else { "" }
                 )
             }
+            ReadyCheck::Answers(Answer::Published { .. }) => "its published port answers".to_string(),
+            ReadyCheck::Answers(Answer::Inside { .. }) => "its port answers HTTP inside the network".to_string(),
             ReadyCheck::Running => "it runs (no `ready`, HEALTHCHECK or exposed port to ask)".to_string(),
+        }
+    }
+
+    /// What a ready container is called by this check: "healthy", "answering", "running".
+    pub fn word(&self) -> &'static str {
+        match self {
+            ReadyCheck::Healthcheck => "healthy",
+            ReadyCheck::Answers(_) => "answering",
+            ReadyCheck::Command(_) | ReadyCheck::Ports(_) => "ready",
+            ReadyCheck::Running => "running",
         }
     }
 }
@@ -70,6 +106,10 @@ pub enum NotReady {
         /// The last probe's output or health log, trimmed.
         last: Option<String>,
     },
+    /// Its HEALTHCHECK failed `retries` times in a row past its start period: the image's own
+    /// word that it is not healthy.
+    #[error("its HEALTHCHECK failed{}", .last.as_deref().map(|l| format!(": {l}")).unwrap_or_default())]
+    Unhealthy { last: Option<String> },
     #[error("cannot tell when it is ready: {0}\n  hint: set `ready` to a command that succeeds once it serves")]
     CannotProbe(String),
     #[error("{0}")]
@@ -90,7 +130,6 @@ pub async fn wait_ready(
     timeout: Duration,
     log: &mut (dyn FnMut(String) + Send),
 ) -> Result<Ready, NotReady> {
-    let started = Instant::now();
     let check = match &spec.ready {
         Some(cmd) => ReadyCheck::Command(cmd.clone()),
         None => {
@@ -104,6 +143,39 @@ pub async fn wait_ready(
             }
         }
     };
+    wait_for(docker, id, check, timeout, log).await
+}
+
+/// Waits until the started release container `id` is ready to take traffic, by the first of:
+/// its HEALTHCHECK (the image's or `healthcheck`'s; given the time its own interval, timeout,
+/// retries and start period need), its port answering as `answer` says, else staying up a
+/// moment. `ready_timeout` replaces the derived limit when set. The same loop as services'.
+pub async fn wait_release_ready(
+    docker: &Docker,
+    id: &str,
+    ready_timeout: Option<Duration>,
+    answer: Option<Answer>,
+    log: &mut (dyn FnMut(String) + Send),
+) -> Result<Ready, NotReady> {
+    let timing: Option<HealthTiming> = docker.health_timing(id).await?;
+    let (check, limit) = match (timing, answer) {
+        (Some(t), _) => (ReadyCheck::Healthcheck, t.limit()),
+        (None, Some(a)) => (ReadyCheck::Answers(a), RELEASE_READY_DEFAULT),
+        (None, None) => (ReadyCheck::Running, RELEASE_READY_DEFAULT),
+    };
+    wait_for(docker, id, check, ready_timeout.unwrap_or(limit), log).await
+}
+
+/// The one readiness loop: asks `check` every [`POLL`] until it holds, the container stops
+/// (or restarts: it exited), or `timeout` is over.
+async fn wait_for(
+    docker: &Docker,
+    id: &str,
+    check: ReadyCheck,
+    timeout: Duration,
+    log: &mut (dyn FnMut(String) + Send),
+) -> Result<Ready, NotReady> {
+    let started = Instant::now();
     log(format!(
         "waiting until {} (up to {})",
         check.describe(),
@@ -114,11 +186,13 @@ pub async fn wait_ready(
         let Some(state) = docker.container_state(id).await? else {
             return Err(NotReady::Exited { code: None });
         };
-        if !state.running && !state.restarting {
+        // Restarting is its restart policy at work: it exited at least once.
+        if (!state.running && state.status != "created") || state.restarting {
             return Err(NotReady::Exited { code: state.exit_code });
         }
         let remaining = timeout.saturating_sub(started.elapsed());
-        match probe_once(docker, id, &check, &state, remaining.min(PROBE_TIMEOUT)).await? {
+        let settled = started.elapsed() >= SETTLE;
+        match probe_once(docker, id, &check, &state, remaining.min(PROBE_TIMEOUT), settled).await? {
             Probe::Ready => {
                 return Ok(Ready {
                     check,
@@ -150,11 +224,27 @@ async fn probe_once(
     check: &ReadyCheck,
     state: &super::ContainerState,
     limit: Duration,
+    settled: bool,
 ) -> Result<Probe, NotReady> {
+    if !state.running {
+        // Created, not started yet (a start under way).
+        return Ok(Probe::NotYet(None));
+    }
     match check {
-        ReadyCheck::Running => Ok(Probe::Ready),
+        ReadyCheck::Running if settled => Ok(Probe::Ready),
+        ReadyCheck::Running => Ok(Probe::NotYet(None)),
+        ReadyCheck::Answers(_) if !settled => Ok(Probe::NotYet(None)),
+        ReadyCheck::Answers(answer) => Ok(match answers(docker, answer, limit).await {
+            true => Probe::Ready,
+            false => Probe::NotYet(Some("nothing answers on its port yet".to_string())),
+        }),
         ReadyCheck::Healthcheck => Ok(match state.health.as_deref() {
             Some("healthy") => Probe::Ready,
+            Some("unhealthy") => {
+                return Err(NotReady::Unhealthy {
+                    last: state.health_log.as_deref().map(last_line),
+                })
+            }
             Some(other) => Probe::NotYet(Some(match &state.health_log {
                 Some(log) => format!("{other}: {}", last_line(log)),
                 None => other.to_string(),
@@ -210,6 +300,46 @@ async fn probe_once(
                 Ok(Probe::NotYet(Some(format!("nothing listens on {missing:?} yet"))))
             }
         }
+    }
+}
+
+/// Whether something answers at `answer`: bytes back for a `HEAD /`, or a connection kept
+/// open and silent (a server of another protocol). Docker's port proxy accepts every
+/// connection and closes it at once when nothing listens behind it, so a connect alone proves
+/// nothing.
+async fn answers(docker: &Docker, answer: &Answer, limit: Duration) -> bool {
+    const HEAD: &[u8] = b"HEAD / HTTP/1.0\r\n\r\n";
+    let wait = limit.min(Duration::from_millis(1500));
+    let mut byte = [0u8; 1];
+    let read = match answer {
+        Answer::Published { host, port } => {
+            let connect = tokio::net::TcpStream::connect((host.as_str(), *port));
+            let Ok(Ok(mut stream)) = tokio::time::timeout(Duration::from_secs(1), connect).await else {
+                return false;
+            };
+            let _ = stream.write_all(HEAD).await;
+            tokio::time::timeout(wait, stream.read(&mut byte)).await
+        }
+        Answer::Inside { from, address, port } => {
+            let argv = vec![
+                "socat".to_string(),
+                "-t".into(),
+                "1".into(),
+                "-".into(),
+                format!("TCP:{address}:{port},connect-timeout=1"),
+            ];
+            let Ok(mut stream) = docker.exec_stream(from, argv).await else {
+                return false;
+            };
+            let io = stream.io();
+            let _ = io.write_all(HEAD).await;
+            tokio::time::timeout(wait, io.read(&mut byte)).await
+        }
+    };
+    match read {
+        Ok(Ok(n)) => n > 0,
+        Ok(Err(_)) => false,
+        Err(_) => true,
     }
 }
 

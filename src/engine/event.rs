@@ -258,6 +258,13 @@ pub enum Event {
     },
     /// Progress of an operation, in words: container created, stopping the previous release…
     OperationLog { op: OpId, env: String, lines: Vec<String> },
+    /// A step of a switch (strategy `proxy`): the overlap, the pre-switch smoke checks, the
+    /// moment traffic moved, the drain counting down.
+    SwitchProgress {
+        op: OpId,
+        env: String,
+        step: crate::deploy::switch_step::SwitchStep,
+    },
     /// One smoke check's result, in the environment's order.
     SmokeChecked {
         op: OpId,
@@ -400,6 +407,7 @@ impl Event {
             | Event::ConfigReloaded { .. }
             | Event::OperationStarted { .. }
             | Event::OperationLog { .. }
+            | Event::SwitchProgress { .. }
             | Event::SmokeChecked { .. }
             | Event::OperationFinished { .. }
             | Event::EnvironmentStatus { .. }

@@ -46,6 +46,7 @@ impl Event {
             | Event::ConfigReloaded { .. } => EventGroup::Status,
             Event::OperationStarted { .. }
             | Event::OperationLog { .. }
+            | Event::SwitchProgress { .. }
             | Event::SmokeChecked { .. }
             | Event::OperationFinished { .. } => EventGroup::Operation,
             Event::EnvironmentStatus { .. }

@@ -173,6 +173,10 @@ pub fn visit(event: &mut Event, f: &mut impl FnMut(TextKind, &mut String)) {
             f(Plain, env);
             lines.iter_mut().for_each(|l| f(Log, l));
         }
+        Event::SwitchProgress { env, step, .. } => {
+            f(Plain, env);
+            step.texts_mut().into_iter().for_each(|t| f(Plain, t));
+        }
         Event::SmokeChecked {
             env,
             release: r,

@@ -168,6 +168,7 @@ fn a_proxy_removed_by_hand_is_recreated_by_the_next_deploy_and_status_says_it_wa
         .find(|l| l.contains("staging proxy"))
         .unwrap_or_else(|| panic!("status says nothing of staging's proxy:\n{status}"));
     assert!(line.contains("missing"), "{line}");
+    assert!(line.contains("the next deploy"), "{line}");
     let row = envs.status_row("staging");
     assert_eq!(row["proxy"]["state"], "missing", "{row}");
 
@@ -179,7 +180,11 @@ fn a_proxy_removed_by_hand_is_recreated_by_the_next_deploy_and_status_says_it_wa
     assert!(body.contains(&first), "{body}");
     let row = envs.status_row("staging");
     assert_eq!(row["proxy"]["state"], "running", "{row}");
-    assert!(row["proxy"]["health"].as_str().unwrap().starts_with("serving"), "{row}");
+    let said = row["proxy"]["health"].as_str().unwrap();
+    assert!(said.starts_with("serving"), "{row}");
+    // Which release it routes to (its container, named by commit) and the address it owns.
+    assert!(said.contains(&first[..7]), "{row}");
+    assert!(said.contains(&format!(":{}", envs.staging)), "{row}");
 
     // Stopped by hand: recreated too, and a new release goes through it.
     let proxies = proxy_containers(&envs, "staging", true);

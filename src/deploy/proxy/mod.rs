@@ -66,13 +66,27 @@ pub async fn state(target: &Target) -> Result<crate::deploy::accessories::PartSt
                     port: 0,
                     recreated: None,
                 };
+                // The address it owns, as clients reach it (`publish`'s host and port).
+                let published = match target.published_addr() {
+                    Some((host, port)) if host.contains(':') => format!("[{host}]:{port}"),
+                    Some((host, port)) => format!("{host}:{port}"),
+                    None => String::new(),
+                };
                 health = match proxy.stats(target).await {
                     Ok(stats) => match stats.iter().find(|s| s.serving()) {
-                        Some(s) => format!("serving {}", s.addr),
-                        None => "no release behind it (503)".to_string(),
+                        Some(s) => format!(
+                            "serving {} ({}) on {published}",
+                            release_at(target, s.ip())
+                                .await?
+                                .unwrap_or_else(|| "no release of shipdeck's".into()),
+                            s.addr
+                        ),
+                        None => format!("no release behind it (503) on {published}"),
                     },
-                    Err(why) => format!("broken: {why}"),
+                    Err(why) => format!("broken: {why} — recreated by the next deploy"),
                 };
+            } else {
+                health = format!("{health} — recreated by the next deploy");
             }
             (Some(c.name.clone()), c.state.clone(), health)
         }
@@ -89,6 +103,17 @@ pub async fn state(target: &Target) -> Result<crate::deploy::accessories::PartSt
         health,
         image: target.env.proxy_image.clone(),
     })
+}
+
+/// The name of the release container at `ip` on the environment's network, if one is.
+async fn release_at(target: &Target, ip: &str) -> Result<Option<String>, DockerError> {
+    let net = network::name(&target.app, &target.env.name);
+    for d in target.containers().await? {
+        if target.docker.address_on(&d.container_id, &net).await?.as_deref() == Some(ip) {
+            return Ok(Some(d.container));
+        }
+    }
+    Ok(None)
 }
 
 /// Which of `running` the proxy serves now; `None` when there is no proxy, it serves

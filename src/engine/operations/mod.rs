@@ -198,6 +198,19 @@ impl Op {
         });
     }
 
+    /// Where a switch tells its steps: each becomes an [`Event::SwitchProgress`].
+    pub fn stepper(&self) -> impl Fn(crate::deploy::switch_step::SwitchStep) + Send + Sync + 'static {
+        let tx = self.tx.clone();
+        let (op, env) = (self.id, self.env.clone());
+        move |step| {
+            let _ = tx.send(Event::SwitchProgress {
+                op,
+                env: env.clone(),
+                step,
+            });
+        }
+    }
+
     /// A callback for code that reports progress synchronously.
     pub fn logger(&self) -> impl FnMut(String) + Send + 'static {
         let tx = self.tx.clone();

@@ -151,12 +151,14 @@ async fn place_locked(
     secrets: &[String],
 ) -> (OpOutcome, String, Vec<String>) {
     let env = cx.target.env.name.clone();
+    let steps = op.stepper();
     let rollout = Rollout {
         target,
         release,
         operator: &cx.operator,
         action: op.action,
         secrets: secrets.to_vec(),
+        steps: Some(&steps),
     };
     let mut log = op.logger();
     let masker = crate::mask::SecretMasker::clone(&op.masker.current());
@@ -319,12 +321,14 @@ async fn auto_rollback(
     });
     let kept = keep(cx, &op).await;
     let target = own_checks(cx, &op, previous).await;
+    let steps = op.stepper();
     let rollout = Rollout {
         target: &target,
         release: previous,
         operator: &cx.operator,
         action: OpAction::AutoRollback,
         secrets: secrets.to_vec(),
+        steps: Some(&steps),
     };
     let mut log = op.logger();
     let mut gate = pre_switch_gate(cx, &op, &target);

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::modals::with_current;
 use super::ops::{Finished, Started};
-use super::{parse_time, EnvSpec, OpView, PromoteModal, RollbackPicker};
+use super::{parse_time, EnvSpec, OpView, PromoteModal, RollbackPicker, SwitchView};
 use crate::config::Config;
 use crate::deploy::{OpAction, OpOutcome, Refusal};
 use crate::engine::event::ReleaseChoice;
@@ -24,13 +24,14 @@ impl App {
                 env,
                 accessories,
                 processes,
-                ..
+                proxy,
             } => {
                 if let Some(index) = self.envs.index(&env) {
                     let view = &mut self.envs.list[index];
-                    self.dirty |= view.accessories != accessories || view.processes != processes;
+                    self.dirty |= view.accessories != accessories || view.processes != processes || view.proxy != proxy;
                     view.accessories = accessories;
                     view.processes = processes;
+                    view.proxy = proxy;
                 }
             }
             Event::PromotionPreview { .. } | Event::ReleasesListed { .. } => self.apply_modal_answer(event),
@@ -99,13 +100,23 @@ impl App {
                 view.requested = None;
                 match view.op.as_mut().filter(|o| o.is_running()) {
                     Some(running) => running.nest(&started),
-                    None => view.op = Some(OpView::start(&started)),
+                    None => {
+                        view.op = Some(OpView::start(&started));
+                        view.switch = None;
+                    }
                 }
                 self.dirty = true;
             }
             Event::OperationLog { op, env, lines } => {
                 if let Some(view) = self.op_mut(&env, op) {
                     view.progress(&lines);
+                    self.dirty = true;
+                }
+            }
+            // Only a step of this console's operation there (or the rollback inside it).
+            Event::SwitchProgress { op, env, step } if self.op_mut(&env, op).is_some() => {
+                if let Some(index) = self.envs.index(&env) {
+                    SwitchView::fold(&mut self.envs.list[index].switch, op, step);
                     self.dirty = true;
                 }
             }

@@ -5,6 +5,7 @@
 //! ```text
 //! EnvironmentStatus ─► EnvView { deployed, lock, error }        (panel rows)
 //! OperationStarted/Log/SmokeChecked/Finished ─► OpView { log }   (log pane, spinner, notices)
+//! SwitchProgress ─► SwitchView { overlap, smoke, moved, drain }   (panel rows)
 //! PromotionPreview ─► Modal::Promote     ReleasesListed ─► Modal::Rollback
 //! ```
 
@@ -12,12 +13,14 @@ mod actions;
 mod fold;
 mod modals;
 mod ops;
+mod switch;
 
 use chrono::{DateTime, Local, Utc};
 
 pub(in crate::ui) use self::actions::COMMANDS;
 pub use self::modals::{PromoteModal, RollbackPicker};
 pub use self::ops::OpView;
+pub use self::switch::SwitchView;
 use crate::config::Config;
 use crate::engine::event::{Deployed, LockHolder};
 use crate::engine::OpId;
@@ -90,6 +93,10 @@ pub struct EnvView {
     /// Its accessories and the processes of its release, as its engine last said.
     pub accessories: Vec<crate::deploy::accessories::PartState>,
     pub processes: Vec<crate::deploy::accessories::PartState>,
+    /// Its proxy (strategy `proxy`), as its engine last said.
+    pub proxy: Option<crate::deploy::accessories::PartState>,
+    /// The switch of the operation under way, step by step (strategy `proxy`).
+    pub switch: Option<SwitchView>,
 }
 
 /// How a release's smoke checks went on an environment.
@@ -115,6 +122,8 @@ impl EnvView {
             smoke: None,
             accessories: Vec::new(),
             processes: Vec::new(),
+            proxy: None,
+            switch: None,
         }
     }
 

@@ -162,10 +162,16 @@ fn state(app: &App, env: &EnvView, theme: &Theme) -> (char, String, Style) {
     (glyph, health, style)
 }
 
-/// A row of its accessories and its release's other processes, each with a health glyph:
-/// `db ● running · worker ✗ exited`.
+/// A row of its proxy, its accessories and its release's other processes, each with a health
+/// glyph: `proxy ● serving hello-py-… on 127.0.0.1:18080 · db ● running · worker ✗ exited`.
 fn parts<'a>(env: &EnvView, theme: &Theme) -> Option<Vec<Span<'a>>> {
-    let all: Vec<&crate::deploy::accessories::PartState> = env.accessories.iter().chain(&env.processes).collect();
+    // A proxy missing where nothing was ever deployed is no news: the first deploy makes it.
+    let proxy = env
+        .proxy
+        .iter()
+        .filter(|p| env.deployed.is_some() || p.state != "missing");
+    let all: Vec<&crate::deploy::accessories::PartState> =
+        proxy.chain(&env.accessories).chain(&env.processes).collect();
     if all.is_empty() {
         return None;
     }
@@ -176,6 +182,10 @@ fn parts<'a>(env: &EnvView, theme: &Theme) -> Option<Vec<Span<'a>>> {
         }
         let (glyph, style) = match part.health.as_str() {
             "healthy" | "running" => ('●', theme.success),
+            // The proxy says what it serves, or that it is broken.
+            h if h.starts_with("serving") => ('●', theme.success),
+            h if h.starts_with("no release") => ('◐', theme.running),
+            h if h.starts_with("missing") => ('○', theme.muted),
             "starting" | "restarting" | "created" => ('◐', theme.running),
             "missing" => ('○', theme.muted),
             _ => ('✗', theme.failure),
@@ -207,7 +217,11 @@ fn detail<'a>(app: &App, env: &EnvView, theme: &Theme, room: usize) -> Vec<Vec<S
     }
     if let Some(op) = env.op.as_ref().filter(|o| o.is_running()) {
         let style = if op.rolling_back() { theme.alert } else { theme.running };
-        return one(format!("{spin} {}…", op.doing()), style);
+        let mut rows = one(format!("{spin} {}…", op.doing()), style);
+        if let Some(sw) = &env.switch {
+            rows.extend(super::switch::rows(sw, app.now, theme, room));
+        }
+        return rows;
     }
     if let Some(error) = &env.error {
         return note(crate::text::first_line(error), theme.muted);

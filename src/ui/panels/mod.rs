@@ -10,6 +10,7 @@ pub mod logs;
 pub mod pipeline;
 pub mod rollback_picker;
 pub mod runs;
+mod switch;
 #[cfg(test)]
 mod test_support;
 
