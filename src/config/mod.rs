@@ -28,6 +28,7 @@ mod secret_check;
 mod sections;
 mod services;
 mod size;
+mod load;
 mod smoke;
 mod stages;
 #[cfg(test)]

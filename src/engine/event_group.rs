@@ -46,6 +46,7 @@ impl Event {
             Event::OperationStarted { .. }
             | Event::OperationLog { .. }
             | Event::SmokeChecked { .. }
+            | Event::LoadTested { .. }
             | Event::OperationFinished { .. } => EventGroup::Operation,
             Event::EnvironmentStatus { .. }
             | Event::EnvironmentParts { .. }
