@@ -6,6 +6,7 @@
 //! address, or from inside the environment's network through the proxy container, on
 //! kept-alive connections (see `generator`).
 
+pub mod forwarder;
 pub mod generator;
 
 use std::time::Duration;
@@ -67,12 +68,14 @@ fn warm_connections(rate: u32) -> usize {
     (rate as usize / 50).clamp(2, 32)
 }
 
-/// Runs one load test against `ctx.url` (or `via` a tunnel) and judges it. `progress` hears a
+/// Runs one load test against `ctx.url` (or `via` a tunnel, or connecting to `connect_to`
+/// instead of the URL's address) and judges it. `progress` hears a
 /// line a second: `GET /health: 3 s, 600 sent, 0 errors, p99 2.1 ms so far`.
 pub async fn run_load_test(
     test: &LoadTest,
     ctx: &SmokeContext,
     via: &Via,
+    connect_to: Option<(&str, u16)>,
     baseline: Option<&Baseline>,
     progress: &mut (dyn FnMut(String) + Send),
 ) -> LoadResult {
@@ -98,10 +101,15 @@ pub async fn run_load_test(
     let Ok(method) = hyper::Method::from_bytes(method.as_bytes()) else {
         return refused(format!("invalid HTTP method `{method}`"));
     };
-    let target = match Target::parse(&ctx.url) {
+    let mut target = match Target::parse(&ctx.url) {
         Ok(t) => t,
         Err(why) => return refused(why.to_string()),
     };
+    // Through a forwarder: connect there, still naming the environment's address in `Host`.
+    if let Some((host, port)) = connect_to {
+        target.host = host.to_string();
+        target.port = port;
+    }
     let plan = generator::Plan {
         target: &target,
         via,

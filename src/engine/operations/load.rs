@@ -5,7 +5,7 @@
 
 use super::flows::Context;
 use super::{with_store, Op};
-use crate::deploy::load::{run_load_test, Baseline};
+use crate::deploy::load::{forwarder, run_load_test, Baseline};
 use crate::deploy::smoke::{SmokeContext, Via};
 use crate::deploy::{Deployed, Target};
 use crate::engine::event::Event;
@@ -32,6 +32,35 @@ pub(super) async fn run(
         crate::text::count(tests.len(), "load test"),
         deployed.container
     ));
+    let forwarder = match via {
+        Via::Inside { host, port, .. } if target.env.docker_host.is_none() => {
+            match forwarder::open(target, host, *port).await {
+                Ok(f) => {
+                    op.log(format!(
+                        "load path: {} forwards to {} on the environment's network (it serves nobody yet)",
+                        f.url, deployed.container
+                    ));
+                    Some(f)
+                }
+                Err(why) => {
+                    op.log(format!(
+                        "no load forwarder ({why}): requests go through `docker exec` in the proxy container, one exec per connection"
+                    ));
+                    None
+                }
+            }
+        }
+        Via::Inside { .. } => {
+            op.log("load path: `docker exec` in the proxy container (a remote engine), one exec per connection");
+            None
+        }
+        Via::Published => None,
+    };
+    let connect_to = forwarder.as_ref().map(|f| ("127.0.0.1", f.port));
+    let via = match &forwarder {
+        Some(_) => &Via::Published,
+        None => via,
+    };
     let mut failures = Vec::new();
     let mut passed = Vec::new();
     for (position, test) in tests.iter().enumerate() {
@@ -57,7 +86,7 @@ pub(super) async fn run(
             )),
         }
         let mut log = op.logger();
-        let result = run_load_test(test, &ctx, via, baseline.ok().flatten().as_ref(), &mut log).await;
+        let result = run_load_test(test, &ctx, via, connect_to, baseline.ok().flatten().as_ref(), &mut log).await;
         op.send(Event::LoadTested {
             op: op.id,
             env: op.env.clone(),
@@ -69,6 +98,11 @@ pub(super) async fn run(
             passed.push(format!("{} p99 {}", result.check, crate::deploy::load::micros(result.p99_us)));
         } else {
             failures.push(format!("load {}: {}", result.check, result.message));
+        }
+    }
+    if let Some(f) = forwarder {
+        if let Err(why) = f.close(target).await {
+            op.log(format!("the load forwarder could not be removed: {why}"));
         }
     }
     if failures.is_empty() {
