@@ -18,7 +18,10 @@ async fn main() {
         std::process::exit(2);
     };
     let parsed = url::Url::parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
-    let base = format!("http://{}", &parsed[url::Position::BeforeHost..url::Position::AfterPort]);
+    let base = format!(
+        "http://{}",
+        &parsed[url::Position::BeforeHost..url::Position::AfterPort]
+    );
     let target = Target::parse(&base).unwrap_or_else(|e| panic!("{e}"));
     let rate: u32 = rate.parse().unwrap_or_else(|e| panic!("RATE: {e}"));
     let seconds: f64 = seconds.parse().unwrap_or_else(|e| panic!("SECONDS: {e}"));

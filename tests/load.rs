@@ -82,7 +82,10 @@ fn a_slower_release_fails_its_p99_and_regression_before_the_switch_and_never_ser
     let out = envs.expect(0, &["deploy", "staging"]);
     assert!(out.contains("running 1 load test against"), "{out}");
     assert!(out.contains("forwards to"), "the load path is the forwarder: {out}");
-    assert!(out.contains("no earlier release passed it here to compare with"), "{out}");
+    assert!(
+        out.contains("no earlier release passed it here to compare with"),
+        "{out}"
+    );
     assert!(out.contains("✓ load GET /health: 50 req/s for 3 s"), "{out}");
     // Progress came live, a line a second.
     assert!(out.contains("GET /health: 1 s,"), "{out}");
@@ -94,13 +97,19 @@ fn a_slower_release_fails_its_p99_and_regression_before_the_switch_and_never_ser
         "--filter",
         "label=dev.shipdeck.role=load-forwarder",
     ]);
-    assert!(forwarders.is_empty(), "the load forwarder was left behind: {forwarders:?}");
+    assert!(
+        forwarders.is_empty(),
+        "the load forwarder was left behind: {forwarders:?}"
+    );
     let first = newest_load(&history_json(&envs, "staging"));
     assert_eq!(first["passed"], true, "{first}");
     assert_eq!(first["sent"], 150, "{first}");
     assert_eq!(first["errors"], 0, "{first}");
     let achieved = first["achieved_rate"].as_f64().unwrap();
-    assert!((achieved - 50.0).abs() < 5.0, "achieved {achieved} req/s through the forwarder");
+    assert!(
+        (achieved - 50.0).abs() < 5.0,
+        "achieved {achieved} req/s through the forwarder"
+    );
 
     // Every /health of the next release takes 1.5 s once deployed: over the 1 s p99 (a bound
     // loose enough for a busy 2-core machine), and more than 25% above the release before it
@@ -132,7 +141,9 @@ fn errors_under_load_fail_the_gate_after_a_recreate_deploy_and_promotion_needs_f
         "strategy = \"recreate\"",
         "http = \"GET /\"\nrate = 50\nduration = \"2s\"\nmax_error_rate = 0.05",
     );
-    let toml = envs.release_toml().replace("auto_rollback = true", "auto_rollback = false");
+    let toml = envs
+        .release_toml()
+        .replace("auto_rollback = true", "auto_rollback = false");
     envs.app.write("release.toml", &toml);
     envs.app.commit_all("no auto rollback");
     // One answer in four is a 503 once deployed.
@@ -144,14 +155,20 @@ fn errors_under_load_fail_the_gate_after_a_recreate_deploy_and_promotion_needs_f
     );
     let bad = envs.build();
     let out = envs.expect(1, &["deploy", "staging"]);
-    assert!(out.contains("✗ load GET /: error rate 25% over 5% (25 of 100: answered 503)"), "{out}");
+    assert!(
+        out.contains("✗ load GET /: error rate 25% over 5% (25 of 100: answered 503)"),
+        "{out}"
+    );
     // Strategy recreate: it runs (no switch to refuse), but it is not verified.
     assert!(health(envs.staging).1.contains(&bad));
 
     let refused = envs.shipdeck(&["promote", "production", "--yes"]);
     let said = text(&refused);
     assert_eq!(refused.status.code(), Some(4), "{said}");
-    assert!(said.contains("load GET /: error rate 25%"), "the refusal says why: {said}");
+    assert!(
+        said.contains("load GET /: error rate 25%"),
+        "the refusal says why: {said}"
+    );
     assert!(std::net::TcpStream::connect(("127.0.0.1", envs.production)).is_err());
 
     let forced = envs.expect(0, &["promote", "production", "--yes", "--force"]);

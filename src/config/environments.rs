@@ -8,10 +8,10 @@ use toml::de::DeValue;
 use crate::config::diagnostic::Sink;
 use crate::config::graph;
 use crate::config::hint::did_you_mean;
+use crate::config::load::read_load;
 use crate::config::model::{CommandSpec, EnvironmentConfig, HealthcheckConfig, SecretConfig, Strategy};
 use crate::config::reader::{toml_key, Table};
 use crate::config::rules::{is_valid_unit_name, Publish};
-use crate::config::load::read_load;
 use crate::config::smoke::read_smoke;
 use crate::config::stages::read_env;
 

@@ -81,7 +81,13 @@ fn read_test(sink: &mut Sink<'_>, t: &Table<'_, '_>, has_publish: bool) -> Optio
     let p95 = t.duration(sink, "p95");
     let p99 = t.duration(sink, "p99");
     let max_error_rate = fraction(sink, t, "max_error_rate", 1.0, "a fraction of requests: 0.01 is 1%");
-    let regression = fraction(sink, t, "regression", 10.0, "a fraction: 0.10 allows a p99 10% above the last release that passed");
+    let regression = fraction(
+        sink,
+        t,
+        "regression",
+        10.0,
+        "a fraction: 0.10 allows a p99 10% above the last release that passed",
+    );
     if sink.len() != before {
         return None;
     }
@@ -125,7 +131,10 @@ fn fraction(sink: &mut Sink<'_>, t: &Table<'_, '_>, key: &str, max: f64, hint: &
         DeValue::Integer(i) => i64::from_str_radix(i.as_str(), i.radix()).ok().map(|n| n as f64),
         DeValue::String(s) if s.trim_end_matches('%').parse::<f64>().is_ok() => {
             let hint = match s.strip_suffix('%').and_then(|p| p.parse::<f64>().ok()) {
-                Some(p) => format!("write {key} = {}, without quotes (a fraction, not a percentage)", p / 100.0),
+                Some(p) => format!(
+                    "write {key} = {}, without quotes (a fraction, not a percentage)",
+                    p / 100.0
+                ),
                 None => format!("write {key} = {s}, without quotes"),
             };
             t.wrong_type_hint(sink, key, value, "a number", Some(hint));
@@ -139,7 +148,10 @@ fn fraction(sink: &mut Sink<'_>, t: &Table<'_, '_>, key: &str, max: f64, hint: &
     match n {
         Some(n) if (0.0..=max).contains(&n) => Some(n),
         _ => {
-            let message = format!("expected a number from 0 to {max}, found {}", sink.source().get(value.span()).unwrap_or("?"));
+            let message = format!(
+                "expected a number from 0 to {max}, found {}",
+                sink.source().get(value.span()).unwrap_or("?")
+            );
             t.invalid(sink, value.span().start, key, &message, Some(hint.into()));
             None
         }

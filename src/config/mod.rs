@@ -19,6 +19,7 @@ mod hint;
 mod limits;
 mod lookup;
 pub(crate) use crate::text::closest as closest_name;
+mod load;
 mod model;
 mod needs;
 mod notifications;
@@ -28,7 +29,6 @@ mod secret_check;
 mod sections;
 mod services;
 mod size;
-mod load;
 mod smoke;
 mod stages;
 #[cfg(test)]

@@ -183,7 +183,10 @@ pub fn visit(event: &mut Event, f: &mut impl FnMut(TextKind, &mut String)) {
             smoke(f, result);
         }
         Event::LoadTested {
-            env, release: r, result, ..
+            env,
+            release: r,
+            result,
+            ..
         } => {
             f(Plain, env);
             release(f, r);

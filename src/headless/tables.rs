@@ -165,7 +165,10 @@ where
             out.push('\n');
         }
         for load in &op.load {
-            let line = format!("{INDENT}{}", clean(&crate::deploy::phrases::load_line(load), MESSAGE_WIDTH));
+            let line = format!(
+                "{INDENT}{}",
+                clean(&crate::deploy::phrases::load_line(load), MESSAGE_WIDTH)
+            );
             out.push_str(line.trim_end());
             out.push('\n');
         }

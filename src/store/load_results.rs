@@ -105,8 +105,9 @@ impl Store {
 
 /// The operation's load results in the environment's order.
 pub(super) fn load_of(conn: &Connection, operation: i64) -> rusqlite::Result<Vec<LoadResult>> {
-    let mut stmt =
-        conn.prepare_cached(&format!("SELECT {COLUMNS} FROM load_results WHERE operation = ?1 ORDER BY position, id"))?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM load_results WHERE operation = ?1 ORDER BY position, id"
+    ))?;
     let rows = stmt.query_map([operation], from_row)?;
     rows.collect()
 }
@@ -174,11 +175,28 @@ mod tests {
     fn the_baseline_is_the_latest_passing_result_of_another_release_here() {
         let tmp = tempfile::tempdir().unwrap();
         let mut store = Store::open(tmp.path()).unwrap();
-        assert_eq!(store.load_baseline("shop", "staging", "GET /health", 200, "x").unwrap(), None);
+        assert_eq!(
+            store.load_baseline("shop", "staging", "GET /health", 200, "x").unwrap(),
+            None
+        );
         op(&mut store, "staging", A, &result(3000, true), OpOutcome::Succeeded, 0);
         op(&mut store, "staging", B, &result(9000, false), OpOutcome::Failed, 10);
-        op(&mut store, "production", C, &result(1000, true), OpOutcome::Succeeded, 20);
-        op(&mut store, "staging", C, &result(2000, true), OpOutcome::Interrupted, 30);
+        op(
+            &mut store,
+            "production",
+            C,
+            &result(1000, true),
+            OpOutcome::Succeeded,
+            20,
+        );
+        op(
+            &mut store,
+            "staging",
+            C,
+            &result(2000, true),
+            OpOutcome::Interrupted,
+            30,
+        );
         // B failed, production is elsewhere, the interrupted operation does not count: A.
         let base = store
             .load_baseline("shop", "staging", "GET /health", 200, &release(B).image_id)
@@ -191,8 +209,16 @@ mod tests {
             })
         );
         // A release is not its own baseline; another rate or endpoint is another test.
-        assert_eq!(store.load_baseline("shop", "staging", "GET /health", 200, &release(A).image_id).unwrap(), None);
-        assert_eq!(store.load_baseline("shop", "staging", "GET /health", 100, "x").unwrap(), None);
+        assert_eq!(
+            store
+                .load_baseline("shop", "staging", "GET /health", 200, &release(A).image_id)
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            store.load_baseline("shop", "staging", "GET /health", 100, "x").unwrap(),
+            None
+        );
         assert_eq!(store.load_baseline("shop", "staging", "GET /", 200, "x").unwrap(), None);
         // The figures come back with the operation, for `history --json`.
         let ops = store.operations("shop", Some("staging"), 10).unwrap();

@@ -207,7 +207,8 @@ async fn one(
                 lock(&shared.idle).push(conn);
             }
             let mut t = lock(&shared.tally);
-            t.latencies_us.push(u32::try_from(latency.as_micros()).unwrap_or(u32::MAX));
+            t.latencies_us
+                .push(u32::try_from(latency.as_micros()).unwrap_or(u32::MAX));
             if status >= 400 {
                 t.bad_status += 1;
                 t.note_error(format!("answered {status}"));

@@ -226,9 +226,7 @@ pub fn judge(test: &LoadTest, run: &generator::Run, baseline: Option<&Baseline>)
 fn over_cap_note(over_cap: u64) -> String {
     match over_cap {
         0 => String::new(),
-        n => format!(
-            "; {n} not sent: the cap on requests in flight was reached"
-        ),
+        n => format!("; {n} not sent: the cap on requests in flight was reached"),
     }
 }
 

@@ -92,8 +92,16 @@ async fn an_open_loop_sends_at_its_rate_on_kept_alive_connections() {
     assert_eq!(run.tally.errors(), 0, "{:?}", run.tally.first_error);
     assert_eq!(run.tally.latencies_us.len(), 200);
     // The schedule's last request is due at 995 ms: it did not run slow or fast.
-    assert!(run.scheduled_for >= Duration::from_millis(990), "{:?}", run.scheduled_for);
-    assert!(run.scheduled_for < Duration::from_millis(1100), "{:?}", run.scheduled_for);
+    assert!(
+        run.scheduled_for >= Duration::from_millis(990),
+        "{:?}",
+        run.scheduled_for
+    );
+    assert!(
+        run.scheduled_for < Duration::from_millis(1100),
+        "{:?}",
+        run.scheduled_for
+    );
     // Kept alive: far fewer connections than requests.
     let conns = server.connections.load(Ordering::SeqCst);
     assert!(conns < 50, "{conns} connections for 200 requests");
@@ -139,7 +147,13 @@ async fn error_answers_count_against_the_error_rate() {
     assert_eq!(run.tally.bad_status, 10);
     let strict = judge(&test(None, Some(0.05), None), &run, None);
     assert!(!strict.passed);
-    assert!(strict.message.starts_with("error rate 10% over 5% (10 of 100: answered 503)"), "{}", strict.message);
+    assert!(
+        strict
+            .message
+            .starts_with("error rate 10% over 5% (10 of 100: answered 503)"),
+        "{}",
+        strict.message
+    );
     let lenient = judge(&test(None, Some(0.2), None), &run, None);
     assert!(lenient.passed, "{}", lenient.message);
 }
@@ -153,11 +167,19 @@ async fn requests_over_the_in_flight_cap_are_errors_not_waits() {
     assert_eq!(run.tally.sent, 5);
     assert_eq!(run.tally.over_cap, 45);
     // The schedule did not wait for answers.
-    assert!(run.scheduled_for < Duration::from_millis(1100), "{:?}", run.scheduled_for);
+    assert!(
+        run.scheduled_for < Duration::from_millis(1100),
+        "{:?}",
+        run.scheduled_for
+    );
     assert!(started.elapsed() < Duration::from_secs(4));
     let result = judge(&test(None, Some(0.5), None), &run, None);
     assert!(!result.passed);
-    assert!(result.message.contains("the cap on requests in flight was reached"), "{}", result.message);
+    assert!(
+        result.message.contains("the cap on requests in flight was reached"),
+        "{}",
+        result.message
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -169,7 +191,11 @@ async fn nothing_listening_fails_with_the_reason() {
     assert_eq!(run.tally.failed, 10);
     let result = judge(&test(Some(50), Some(0.5), None), &run, None);
     assert!(!result.passed);
-    assert!(result.message.contains("no request succeeded (connection refused)"), "{}", result.message);
+    assert!(
+        result.message.contains("no request succeeded (connection refused)"),
+        "{}",
+        result.message
+    );
 }
 
 fn finished(latencies_ms: &[u32]) -> generator::Run {
@@ -195,7 +221,11 @@ fn a_p99_above_the_last_passing_release_by_more_than_the_bound_fails() {
     };
     let within = judge(&test(None, None, Some(0.10)), &run, Some(&base(9_100)));
     assert!(within.passed, "{}", within.message);
-    assert!(within.message.ends_with("p99 was 9.1 ms on a1b2c3d"), "{}", within.message);
+    assert!(
+        within.message.ends_with("p99 was 9.1 ms on a1b2c3d"),
+        "{}",
+        within.message
+    );
     let over = judge(&test(None, None, Some(0.10)), &run, Some(&base(9_000)));
     assert!(!over.passed);
     assert!(

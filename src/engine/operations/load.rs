@@ -95,7 +95,11 @@ pub(super) async fn run(
             result: result.clone(),
         });
         if result.passed {
-            passed.push(format!("{} p99 {}", result.check, crate::deploy::load::micros(result.p99_us)));
+            passed.push(format!(
+                "{} p99 {}",
+                result.check,
+                crate::deploy::load::micros(result.p99_us)
+            ));
         } else {
             failures.push(format!("load {}: {}", result.check, result.message));
         }

@@ -449,7 +449,11 @@ async fn smoke_checks_via(
     let tests = &target.env.load;
     let (passed, summary, failed) = match load {
         _ if !smoke_passed || tests.is_empty() => (smoke_passed, smoke_summary, failed),
-        Load::RanBeforeTheSwitch => (true, format!("{smoke_summary}; load tests passed before the switch"), failed),
+        Load::RanBeforeTheSwitch => (
+            true,
+            format!("{smoke_summary}; load tests passed before the switch"),
+            failed,
+        ),
         Load::Skip => {
             op.log(format!(
                 "load tests skipped: {} is put back without waiting for them",
