@@ -17,8 +17,11 @@ CONNS=${CONNS:-10}
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
 
-cargo build -q --example load_generator
-GEN=target/debug/examples/load_generator
+# GEN=path: a load_generator already built (else it is built here).
+if [ -z "${GEN:-}" ]; then
+  cargo build -q --example load_generator
+  GEN=target/debug/examples/load_generator
+fi
 
 PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 NAME="shipdeck-bench-load-$$"
