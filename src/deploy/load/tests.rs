@@ -140,7 +140,7 @@ async fn error_answers_count_against_the_error_rate() {
     let n = Arc::new(AtomicUsize::new(0));
     let server = serve(move |_| {
         let i = n.fetch_add(1, Ordering::SeqCst);
-        (if i % 10 == 0 { 503 } else { 200 }, Duration::ZERO)
+        (if i.is_multiple_of(10) { 503 } else { 200 }, Duration::ZERO)
     })
     .await;
     let run = run_plan(&server.url, 100, Duration::from_secs(1), 1024).await;
