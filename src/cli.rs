@@ -301,7 +301,7 @@ pub struct HistoryArgs {
     /// e.g. a release_command's output.
     #[arg(long, value_name = "N", requires = "env")]
     pub log: Option<i64>,
-    /// Print a JSON array of the runs (or operations, with their smoke results) instead of a
+    /// Print a JSON array of the runs (or operations, with their smoke and load results) instead of a
     /// table; an empty history is `[]`.
     #[arg(long, conflicts_with = "log")]
     pub json: bool,

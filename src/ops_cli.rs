@@ -316,6 +316,7 @@ fn merge_kept(
                 finished_at: k.finished_at,
                 duration_ms: k.finished_at.map(|f| (f - k.started_at).num_milliseconds()),
                 smoke: Vec::new(),
+                load: Vec::new(),
             }
         })
         .collect();

@@ -176,6 +176,36 @@ fn options_config_orders_stages_and_reads_every_form() {
 }
 
 #[test]
+fn load_tests_read_every_key() {
+    let cfg = load_valid("load");
+    let staging = cfg.environment("staging").expect("staging");
+    let ms = std::time::Duration::from_millis;
+    assert_eq!(
+        staging.load,
+        vec![
+            config::LoadTest {
+                http: "GET /healthz".into(),
+                rate: 200,
+                duration: ms(10_000),
+                p95: None,
+                p99: Some(ms(50)),
+                max_error_rate: None,
+                regression: Some(0.10),
+            },
+            config::LoadTest {
+                http: "GET /search?q={short_commit}".into(),
+                rate: 50,
+                duration: ms(60_000),
+                p95: Some(ms(200)),
+                p99: None,
+                max_error_rate: Some(0.01),
+                regression: Some(1.0),
+            },
+        ]
+    );
+}
+
+#[test]
 fn describe_matches_its_snapshot() {
     let cfg = load_valid("full");
     let path = fixtures("valid").join("full/describe.expected");

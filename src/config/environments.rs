@@ -8,6 +8,7 @@ use toml::de::DeValue;
 use crate::config::diagnostic::Sink;
 use crate::config::graph;
 use crate::config::hint::did_you_mean;
+use crate::config::load::read_load;
 use crate::config::model::{CommandSpec, EnvironmentConfig, HealthcheckConfig, SecretConfig, Strategy};
 use crate::config::reader::{toml_key, Table};
 use crate::config::rules::{is_valid_unit_name, Publish};
@@ -25,6 +26,7 @@ const ENV_KEYS: &[&str] = &[
     "approval",
     "auto_rollback",
     "smoke",
+    "load",
     "release_command",
     "accessories",
     "processes",
@@ -121,6 +123,7 @@ fn read_environment(
     let approval = t.bool(sink, "approval").unwrap_or(false);
     let auto_rollback = t.bool(sink, "auto_rollback").unwrap_or(false);
     let smoke = read_smoke(sink, t, &name, publish.is_some());
+    let load = read_load(sink, t, &name, publish.is_some());
     let parts = crate::config::env_parts::read_env_parts(sink, t, top_secrets);
     let strategy = read_strategy(sink, t);
     let proxy_image = read_image_name(sink, t, "proxy_image");
@@ -139,6 +142,7 @@ fn read_environment(
         approval,
         auto_rollback,
         smoke,
+        load,
         release_command: parts.release_command,
         accessories: parts.accessories,
         processes: parts.processes,

@@ -19,6 +19,7 @@ mod hint;
 mod limits;
 mod lookup;
 pub(crate) use crate::text::closest as closest_name;
+mod load;
 mod model;
 mod needs;
 mod notifications;

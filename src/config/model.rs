@@ -243,6 +243,8 @@ pub struct EnvironmentConfig {
     pub approval: bool,
     pub auto_rollback: bool,
     pub smoke: Vec<SmokeCheck>,
+    /// Load tests run against a new release before it takes traffic (`[[environments.X.load]]`).
+    pub load: Vec<LoadTest>,
     /// Run once in each new release, on the environment's network, before it takes traffic.
     pub release_command: Option<CommandSpec>,
     /// Long-lived containers beside the releases (`[environments.X.accessories.NAME]`).
@@ -390,6 +392,30 @@ pub struct SmokeCheck {
     pub expect_json: Option<Vec<JsonExpectation>>,
     /// Retry until the check passes or this long has passed; `None`: one attempt.
     pub within: Option<Duration>,
+}
+
+/// One load test: `http` sent open-loop at `rate` per second for `duration`, judged by its
+/// thresholds and by its p99 against the last release that passed it on the environment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadTest {
+    /// `"GET /health"`, normalised like a smoke check's.
+    pub http: String,
+    /// Requests per second, scheduled from the start whatever the answers.
+    pub rate: u32,
+    pub duration: Duration,
+    pub p95: Option<Duration>,
+    pub p99: Option<Duration>,
+    /// Failed requests (no answer, a 5xx or 4xx, over the in-flight cap) as a fraction.
+    pub max_error_rate: Option<f64>,
+    /// How much higher the p99 may be than the last release that passed here: 0.10 = 10%.
+    pub regression: Option<f64>,
+}
+
+impl LoadTest {
+    /// The method and path: `("GET", "/health")`.
+    pub fn http_request(&self) -> Option<(&str, &str)> {
+        self.http.split_once(' ')
+    }
 }
 
 impl SmokeCheck {

@@ -5,6 +5,7 @@
 pub mod accessories;
 pub mod checks;
 pub mod journal;
+pub mod load;
 pub mod lock;
 pub mod model;
 pub mod network;

@@ -65,6 +65,12 @@ pub fn smoke_line(result: &SmokeResult) -> String {
     }
 }
 
+/// `✓ load GET /health: 200 req/s for 10 s (200 achieved): p50 1.1 ms, …`.
+pub fn load_line(result: &crate::deploy::load::LoadResult) -> String {
+    let mark = if result.passed { "✓" } else { "✗" };
+    format!("{mark} load {}: {}", result.check, result.message)
+}
+
 /// The mark of how an operation ended: ✓ done (or nothing to do), ⊘ refused, ✗ otherwise.
 pub fn outcome_mark(outcome: OpOutcome) -> &'static str {
     match outcome {

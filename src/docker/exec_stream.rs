@@ -164,6 +164,21 @@ impl Docker {
             .is_some_and(|b| b.values().any(|v| v.as_ref().is_some_and(|v| !v.is_empty()))))
     }
 
+    /// The host port the engine gave container `id`'s `container_port` (published on port 0).
+    pub async fn published_port(&self, id: &str, container_port: u16) -> Result<Option<u16>, DockerError> {
+        let inspect = self
+            .api
+            .inspect_container(id, None)
+            .await
+            .map_err(|e| DockerError::api(format!("inspect container {id}"), e))?;
+        let key = format!("{container_port}/tcp");
+        Ok(inspect
+            .network_settings
+            .and_then(|n| n.ports)
+            .and_then(|ports| ports.get(&key).cloned().flatten())
+            .and_then(|bindings| bindings.into_iter().find_map(|b| b.host_port?.parse().ok())))
+    }
+
     /// The HEALTHCHECK container `id` runs under (the image's or its own); `None` without one.
     pub async fn health_timing(&self, id: &str) -> Result<Option<HealthTiming>, DockerError> {
         let inspect = match self.api.inspect_container(id, None).await {

@@ -273,6 +273,14 @@ pub enum Event {
         position: u32,
         result: SmokeResult,
     },
+    /// One load test's result, in the environment's order (its progress comes as log lines).
+    LoadTested {
+        op: OpId,
+        env: String,
+        release: ReleaseRef,
+        position: u32,
+        result: crate::deploy::load::LoadResult,
+    },
     OperationFinished {
         op: OpId,
         env: String,
@@ -409,6 +417,7 @@ impl Event {
             | Event::OperationLog { .. }
             | Event::SwitchProgress { .. }
             | Event::SmokeChecked { .. }
+            | Event::LoadTested { .. }
             | Event::OperationFinished { .. }
             | Event::EnvironmentStatus { .. }
             | Event::EnvironmentParts { .. }

@@ -48,6 +48,7 @@ impl Event {
             | Event::OperationLog { .. }
             | Event::SwitchProgress { .. }
             | Event::SmokeChecked { .. }
+            | Event::LoadTested { .. }
             | Event::OperationFinished { .. } => EventGroup::Operation,
             Event::EnvironmentStatus { .. }
             | Event::EnvironmentParts { .. }

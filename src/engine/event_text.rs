@@ -187,6 +187,18 @@ pub fn visit(event: &mut Event, f: &mut impl FnMut(TextKind, &mut String)) {
             release(f, r);
             smoke(f, result);
         }
+        Event::LoadTested {
+            env,
+            release: r,
+            result,
+            ..
+        } => {
+            f(Plain, env);
+            release(f, r);
+            f(Plain, &mut result.check);
+            f(Plain, &mut result.message);
+            opt(f, Plain, &mut result.baseline_release);
+        }
         Event::OperationFinished { env, message, logs, .. } => {
             f(Plain, env);
             f(Plain, message);

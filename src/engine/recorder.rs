@@ -495,6 +495,16 @@ impl Audit {
                 Some((id, app)) => store.record_smoke(*id, app, env, release, *position, result, Utc::now()),
                 None => Ok(()),
             },
+            Event::LoadTested {
+                op,
+                env,
+                release,
+                position,
+                result,
+            } => match self.rows.get(op) {
+                Some((id, app)) => store.record_load(*id, app, env, release, *position, result, Utc::now()),
+                None => Ok(()),
+            },
             Event::OperationFinished {
                 op,
                 outcome,

@@ -64,6 +64,10 @@ pub(super) fn text(out: &mut impl Write, now: &str, event: &Event) -> io::Result
             }
             Ok(())
         }
+        Event::LoadTested { env, result, .. } => {
+            writeln!(out, "{now} {env} {}", phrases::load_line(result))?;
+            Ok(())
+        }
         Event::OperationFinished {
             env,
             action,

@@ -164,6 +164,14 @@ where
             out.push_str(line.trim_end());
             out.push('\n');
         }
+        for load in &op.load {
+            let line = format!(
+                "{INDENT}{}",
+                clean(&crate::deploy::phrases::load_line(load), MESSAGE_WIDTH)
+            );
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
     }
     out
 }
@@ -333,6 +341,7 @@ mod tests {
             finished_at: Some(t(72)),
             duration_ms: Some(12_400),
             smoke: vec![],
+            load: vec![],
         }
     }
 

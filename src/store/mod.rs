@@ -15,6 +15,7 @@
 
 mod error;
 mod interrupted;
+mod load_results;
 mod notifications;
 mod operation_logs;
 mod operation_reads;

@@ -39,6 +39,7 @@ impl Store {
         .map_err(error::sql(&self.db_path, op))?;
         for record in &mut records {
             record.smoke = smoke_of(&tx, record.id).map_err(error::sql(&self.db_path, op))?;
+            record.load = super::load_results::load_of(&tx, record.id).map_err(error::sql(&self.db_path, op))?;
         }
         Ok(records)
     }
@@ -240,6 +241,7 @@ fn operation_from_row(row: &Row<'_>) -> rusqlite::Result<OperationRecord> {
         overridden: row.get(25)?,
         policy: row.get(26)?,
         smoke: Vec::new(),
+        load: Vec::new(),
     })
 }
 

@@ -65,6 +65,8 @@ pub struct OperationRecord {
     pub finished_at: Option<DateTime<Utc>>,
     pub duration_ms: Option<i64>,
     pub smoke: Vec<SmokeResult>,
+    /// The load tests it ran, in the environment's order.
+    pub load: Vec<crate::deploy::load::LoadResult>,
 }
 
 /// What the latest smoke operation found for one image on one environment.

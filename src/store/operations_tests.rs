@@ -121,6 +121,7 @@ fn an_operation_with_smoke_results_round_trips() {
                 ..version
             },
         ],
+        load: Vec::new(),
     };
     assert_eq!(ops[0], expected);
     let json = serde_json::to_value(&ops[0]).unwrap();

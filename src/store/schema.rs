@@ -149,6 +149,38 @@ CREATE TABLE notifications (
 CREATE INDEX runs_branch ON runs (app, branch, number);
 "#,
     },
+    Migration {
+        name: "load test results",
+        sql: r#"
+CREATE TABLE load_results (
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    operation        INTEGER NOT NULL REFERENCES operations (id) ON DELETE CASCADE,
+    app              TEXT NOT NULL,
+    env              TEXT NOT NULL,
+    commit_sha       TEXT NOT NULL,
+    image_id         TEXT NOT NULL,
+    short_commit     TEXT NOT NULL,
+    position         INTEGER NOT NULL,
+    check_name       TEXT NOT NULL,  -- "GET /health"
+    rate             INTEGER NOT NULL,
+    duration_ms      INTEGER NOT NULL,
+    sent             INTEGER NOT NULL,
+    errors           INTEGER NOT NULL,
+    achieved_rate    REAL NOT NULL,
+    p50_us           INTEGER NOT NULL,
+    p95_us           INTEGER NOT NULL,
+    p99_us           INTEGER NOT NULL,
+    max_us           INTEGER NOT NULL,
+    baseline_p99_us  INTEGER,
+    baseline_release TEXT,
+    passed           INTEGER NOT NULL CHECK (passed IN (0, 1)),
+    message          TEXT NOT NULL,
+    at               TEXT NOT NULL
+) STRICT;
+CREATE INDEX load_results_entry ON load_results (app, env, check_name, rate, passed);
+CREATE INDEX load_results_operation ON load_results (operation, position);
+"#,
+    },
 ];
 
 /// The schema version this build writes.

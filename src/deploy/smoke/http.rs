@@ -12,7 +12,7 @@ pub(super) const BODY_CAP: usize = 1024 * 1024;
 
 /// Where requests go: `http://HOST[:PORT][/base]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Target {
+pub struct Target {
     /// Without brackets for IPv6: `::1`.
     pub host: String,
     pub port: u16,
@@ -113,7 +113,7 @@ impl Drop for AbortOnDrop {
 
 /// Why one attempt got no answer; the words are a smoke result's message (`connection refused`).
 #[derive(Debug, thiserror::Error)]
-pub(super) enum FetchError {
+pub(crate) enum FetchError {
     #[error("{}", describe_io(.0))]
     Connect(std::io::Error),
     #[error("{}", describe_hyper(.0))]
@@ -126,21 +126,23 @@ pub(super) enum FetchError {
     Body { status: u16, error: hyper::Error },
 }
 
-/// Sends one request and reads the answer, over a TCP connection to the target or `via` a
-/// tunnel. No timeout of its own: the caller bounds it.
-pub(super) async fn fetch(
-    target: &Target,
-    via: &super::Via,
-    method: hyper::Method,
-    path: &str,
-) -> Result<Answer, FetchError> {
+/// An open HTTP/1.1 connection to the target (or through a tunnel), ready for requests; its
+/// connection task and tunnel end when it is dropped.
+pub(crate) struct Conn {
+    pub sender: http1::SendRequest<Empty<Bytes>>,
+    _task: AbortOnDrop,
+    _tunnel: Option<Box<dyn Send>>,
+}
+
+/// Opens a connection to the target, directly or `via` a tunnel. No timeout of its own.
+pub(crate) async fn open(target: &Target, via: &super::Via) -> Result<Conn, FetchError> {
     match via {
         super::Via::Published => {
             let stream = TcpStream::connect((target.host.as_str(), target.port))
                 .await
                 .map_err(FetchError::Connect)?;
             let _ = stream.set_nodelay(true);
-            exchange(TokioIo::new(stream), target, method, path).await
+            handshake(TokioIo::new(stream), None).await
         }
         super::Via::Inside {
             docker,
@@ -160,32 +162,60 @@ pub(super) async fn fetch(
                 .exec_stream(container, argv)
                 .await
                 .map_err(|e| FetchError::Tunnel(e.to_string()))?;
-            let (io, _pumps) = stream.into_parts();
-            exchange(TokioIo::new(io), target, method, path).await
+            let (io, pumps) = stream.into_parts();
+            handshake(TokioIo::new(io), Some(Box::new(pumps))).await
         }
     }
 }
 
-async fn exchange<I>(io: I, target: &Target, method: hyper::Method, path: &str) -> Result<Answer, FetchError>
+async fn handshake<I>(io: I, tunnel: Option<Box<dyn Send>>) -> Result<Conn, FetchError>
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
-    let (mut sender, connection) = http1::handshake::<_, Empty<Bytes>>(io)
+    let (sender, connection) = http1::handshake::<_, Empty<Bytes>>(io)
         .await
         .map_err(FetchError::Http)?;
-    let _connection = AbortOnDrop(tokio::spawn(async move {
+    let task = AbortOnDrop(tokio::spawn(async move {
         // Its errors surface through the request's result.
         let _ = connection.await;
     }));
-    let request = hyper::Request::builder()
+    Ok(Conn {
+        sender,
+        _task: task,
+        _tunnel: tunnel,
+    })
+}
+
+/// A request to `path` on the target, named by its `Host` as users' requests are.
+pub(crate) fn request(
+    target: &Target,
+    method: hyper::Method,
+    path: &str,
+    agent: &str,
+    keep_alive: bool,
+) -> Result<hyper::Request<Empty<Bytes>>, FetchError> {
+    let mut builder = hyper::Request::builder()
         .method(method)
         .uri(format!("{}{path}", target.base_path))
         .header(HOST, target.authority.as_str())
-        .header(USER_AGENT, "shipdeck-smoke")
-        .header(CONNECTION, "close")
-        .body(Empty::<Bytes>::new())
-        .map_err(FetchError::Request)?;
-    let response = sender.send_request(request).await.map_err(FetchError::Http)?;
+        .header(USER_AGENT, agent);
+    if !keep_alive {
+        builder = builder.header(CONNECTION, "close");
+    }
+    builder.body(Empty::<Bytes>::new()).map_err(FetchError::Request)
+}
+
+/// Sends one request and reads the answer, over a TCP connection to the target or `via` a
+/// tunnel. No timeout of its own: the caller bounds it.
+pub(super) async fn fetch(
+    target: &Target,
+    via: &super::Via,
+    method: hyper::Method,
+    path: &str,
+) -> Result<Answer, FetchError> {
+    let mut conn = open(target, via).await?;
+    let request = request(target, method, path, "shipdeck-smoke", false)?;
+    let response = conn.sender.send_request(request).await.map_err(FetchError::Http)?;
     let status = response.status().as_u16();
     let mut body = response.into_body();
     let mut bytes = Vec::new();

@@ -3,7 +3,7 @@
 //! elsewhere; [`run_http_check`] refuses them.
 
 mod expect;
-mod http;
+pub mod http;
 #[cfg(test)]
 mod tests;
 

@@ -8,6 +8,7 @@ mod accessory;
 mod candidates;
 mod error;
 mod flows;
+mod load;
 mod policy;
 mod promote;
 mod release;

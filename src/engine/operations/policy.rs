@@ -110,6 +110,13 @@ pub(super) fn settle(working: &EnvironmentConfig, committed: Option<(&Environmen
         .map(|((gate, before), (_, after))| format!("{gate} {before} → {after}"))
         .collect();
     changes.extend(smoke_change(head, working));
+    if head.load != working.load {
+        changes.push(format!(
+            "load tests {} → {}",
+            crate::text::count(head.load.len(), "test"),
+            crate::text::count(working.load.len(), "test")
+        ));
+    }
     let policy = format!("release.toml at {short}");
     if changes.is_empty() {
         return Gated {
@@ -146,7 +153,7 @@ pub(super) fn settle(working: &EnvironmentConfig, committed: Option<(&Environmen
         notes.push(format!(
             "FORCED: the working copy's uncommitted gates apply ({applied}); recorded in the audit"
         ));
-        let checks_forced = head.smoke != working.smoke;
+        let checks_forced = head.smoke != working.smoke || head.load != working.load;
         return Gated {
             env,
             policy: format!("{policy} with uncommitted gates applied by --force ({applied})"),
@@ -162,6 +169,8 @@ pub(super) fn settle(working: &EnvironmentConfig, committed: Option<(&Environmen
     env.auto_rollback = head.auto_rollback || working.auto_rollback;
     env.promote_from = head.promote_from.clone().or_else(|| working.promote_from.clone());
     env.smoke = head.smoke.clone();
+    // Load tests likewise: a raised threshold or a removed test is not stricter.
+    env.load = head.load.clone();
     Gated {
         env,
         policy,
@@ -317,6 +326,7 @@ mod tests {
             approval,
             auto_rollback,
             smoke: Vec::new(),
+            load: Vec::new(),
             release_command: None,
             accessories: Vec::new(),
             processes: Vec::new(),

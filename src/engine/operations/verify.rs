@@ -51,7 +51,7 @@ pub(super) async fn verify_unverified(sink: &EventSink, cx: &Context, op: Op, cu
         Ok(locked) => locked,
         Err(why) => return op.refuse(why).await,
     };
-    let (outcome, message) = verify(cx, &cx.target, &op, current, None, &locked.secrets).await;
+    let (outcome, message) = verify(cx, &cx.target, &op, current, None, &locked.secrets, true).await;
     locked.give_back(cx, &op, outcome, &message).await;
     op.finish(outcome, message, Vec::new()).await;
     sink.emit(super::status::environment_status(&cx.target).await).await;
@@ -166,7 +166,8 @@ async fn place_locked(
     if let Err(why) = prepared {
         return (OpOutcome::Failed, why, Vec::new());
     }
-    let mut gate = pre_switch_gate(cx, op, target);
+    let loaded = std::sync::atomic::AtomicBool::new(false);
+    let mut gate = pre_switch_gate(cx, op, target, Some(&loaded));
     let previous = match rollout.run(&mut log, Some(&mut gate)).await {
         Err(e) => return (OpOutcome::Failed, e.to_string(), Vec::new()),
         Ok(RolloutOutcome::Rejected { summary }) => {
@@ -197,7 +198,7 @@ async fn place_locked(
                         "{env} already runs {} but it was never verified there (an interrupted operation?): running its smoke checks now",
                         release.describe()
                     ));
-                    let (outcome, message) = verify(cx, target, op, &current, None, secrets).await;
+                    let (outcome, message) = verify(cx, target, op, &current, None, secrets, true).await;
                     (outcome, message, Vec::new())
                 }
             };
@@ -225,7 +226,11 @@ async fn place_locked(
         Err(why) => return (OpOutcome::Failed, why.to_string(), Vec::new()),
     };
     let previous = previous.map(|p| p.release);
-    let (outcome, message) = verify(cx, target, op, &deployed, previous, secrets).await;
+    // The load tests ran before the switch when the proxy allowed it; else (strategy
+    // `recreate`, no proxy) they run now, after the deploy.
+    drop(gate);
+    let load = !loaded.load(std::sync::atomic::Ordering::SeqCst);
+    let (outcome, message) = verify(cx, target, op, &deployed, previous, secrets, load).await;
     (outcome, message, Vec::new())
 }
 
@@ -238,10 +243,12 @@ async fn verify(
     deployed: &Deployed,
     previous: Option<ReleaseRef>,
     secrets: &[String],
+    load: bool,
 ) -> (OpOutcome, String) {
     let env = cx.target.env.name.clone();
     let release = &deployed.release;
-    let (passed, summary) = smoke_checks(cx, op, target, deployed).await;
+    let load = if load { Load::Run } else { Load::RanBeforeTheSwitch };
+    let (passed, summary) = smoke_checks_via(cx, op, target, deployed, &Via::Published, load).await;
     if passed {
         return (
             OpOutcome::Succeeded,
@@ -331,12 +338,12 @@ async fn auto_rollback(
         steps: Some(&steps),
     };
     let mut log = op.logger();
-    let mut gate = pre_switch_gate(cx, &op, &target);
+    let mut gate = pre_switch_gate(cx, &op, &target, None);
     let result = match rollout.run(&mut log, Some(&mut gate)).await {
         Ok(RolloutOutcome::Rejected { summary }) => Err(format!("its smoke checks fail before the switch ({summary})")),
         Ok(RolloutOutcome::Deployed { .. }) | Ok(RolloutOutcome::Unchanged) => match running(&target).await {
             Ok(Some(d)) => {
-                let (passed, summary) = smoke_checks(cx, &op, &target, &d).await;
+                let (passed, summary) = smoke_checks_via(cx, &op, &target, &d, &Via::Published, Load::Skip).await;
                 if passed {
                     Ok(summary)
                 } else {
@@ -364,29 +371,58 @@ async fn auto_rollback(
     result.map(|_| ())
 }
 
-/// The smoke checks a new release passes before the proxy sends it traffic: the target's,
-/// carried `via` a tunnel to the new release, reported and kept like any (a failure there is a
-/// failed verdict of that release).
+/// Whether a verification runs the environment's load tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Load {
+    Run,
+    /// They ran (and passed) against this release before the switch.
+    RanBeforeTheSwitch,
+    /// An automatic rollback to a release that passed before: putting it back is not delayed
+    /// by a load test (said in its log).
+    Skip,
+}
+
+/// The smoke checks (then the load tests) a new release passes before the proxy sends it
+/// traffic: the target's, carried `via` a tunnel to the new release, reported and kept like
+/// any (a failure there is a failed verdict of that release). `loaded` (when given) is set
+/// once the load tests ran there; without it they are skipped (an automatic rollback).
 fn pre_switch_gate<'a>(
     cx: &'a Context,
     op: &'a Op,
     target: &'a Target,
+    loaded: Option<&'a std::sync::atomic::AtomicBool>,
 ) -> impl FnMut(Deployed, Via) -> BoxFuture<'a, (bool, String)> + Send + 'a {
     move |deployed, via| {
         // The switch has said that these run before any request reaches the release.
-        Box::pin(async move { smoke_checks_via(cx, op, target, &deployed, &via).await })
+        Box::pin(async move {
+            let load = match loaded {
+                Some(flag) => {
+                    flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                    Load::Run
+                }
+                None => Load::Skip,
+            };
+            smoke_checks_via(cx, op, target, &deployed, &via, load).await
+        })
     }
 }
 
-/// Runs the target's smoke checks against `deployed`, reporting each result and keeping the
-/// verdict on the engine (also "no checks configured": the release is verified all the same);
-/// returns whether all passed and a summary.
+/// Runs the target's smoke checks, then its load tests, against `deployed`, reporting each
+/// result and keeping the verdict on the engine (also "no checks configured": the release is
+/// verified all the same); returns whether all passed and a summary.
 pub(super) async fn smoke_checks(cx: &Context, op: &Op, target: &Target, deployed: &Deployed) -> (bool, String) {
-    smoke_checks_via(cx, op, target, deployed, &Via::Published).await
+    smoke_checks_via(cx, op, target, deployed, &Via::Published, Load::Run).await
 }
 
 /// [`smoke_checks`], with HTTP checks carried `via` a tunnel.
-async fn smoke_checks_via(cx: &Context, op: &Op, target: &Target, deployed: &Deployed, via: &Via) -> (bool, String) {
+async fn smoke_checks_via(
+    cx: &Context,
+    op: &Op,
+    target: &Target,
+    deployed: &Deployed,
+    via: &Via,
+    load: Load,
+) -> (bool, String) {
     // Checks forced in from the working copy verify nothing: their verdict is kept as not
     // passed, saying why, so the promotion gate and rollback candidates never trust it.
     let forced = cx.checks_forced && target.env.smoke == cx.target.env.smoke;
@@ -413,10 +449,48 @@ async fn smoke_checks_via(cx: &Context, op: &Op, target: &Target, deployed: &Dep
             op.log(format!("could not keep the smoke verdict on the engine: {e}"));
         }
     };
+    let (smoke_passed, smoke_summary, failed) = run_smoke(op, target, deployed, via).await;
+    let tests = &target.env.load;
+    let (passed, summary, failed) = match load {
+        _ if !smoke_passed || tests.is_empty() => (smoke_passed, smoke_summary, failed),
+        Load::RanBeforeTheSwitch => (
+            true,
+            format!("{smoke_summary}; load tests passed before the switch"),
+            failed,
+        ),
+        Load::Skip => {
+            op.log(format!(
+                "load tests skipped: {} is put back without waiting for them",
+                deployed.release.describe()
+            ));
+            (true, smoke_summary, failed)
+        }
+        Load::Run => match super::load::run(cx, op, target, deployed, via).await {
+            Ok(load_summary) => (true, format!("{smoke_summary}; {load_summary}"), failed),
+            Err(load_failures) => (
+                false,
+                format!("load tests FAILED: {}", load_failures.join("; ")),
+                load_failures,
+            ),
+        },
+    };
+    // The verdict is kept on the engine as a label: masked and plain like every stored text.
+    let kept_summary = match (failed.is_empty(), target.env.smoke.is_empty()) {
+        (true, true) => "no smoke checks configured".to_string(),
+        _ => op
+            .masker
+            .current()
+            .mask(crate::term::plain_text(&failed.join("; ")).into_owned()),
+    };
+    keep(passed, kept_summary).await;
+    (passed, summary)
+}
+
+/// The smoke checks alone: whether all passed, a summary, and the failures in words.
+async fn run_smoke(op: &Op, target: &Target, deployed: &Deployed, via: &Via) -> (bool, String, Vec<String>) {
     if target.env.smoke.is_empty() {
         op.log("no smoke checks configured");
-        keep(true, "no smoke checks configured".into()).await;
-        return (true, "no smoke checks configured".into());
+        return (true, "no smoke checks configured".into(), Vec::new());
     }
     op.log(format!(
         "running {}",
@@ -438,21 +512,11 @@ async fn smoke_checks_via(cx: &Context, op: &Op, target: &Target, deployed: &Dep
         .filter(|r| !r.passed)
         .map(|r| format!("{}: {}", r.check, r.message))
         .collect();
-    // The verdict is kept on the engine as a label: masked and plain like every stored text.
-    let summary = op
-        .masker
-        .current()
-        .mask(crate::term::plain_text(&failed.join("; ")).into_owned());
-    keep(failed.is_empty(), summary).await;
     if failed.is_empty() {
-        (
-            true,
-            format!("smoke passed ({})", crate::text::count(results.len(), "check")),
-        )
+        let summary = format!("smoke passed ({})", crate::text::count(results.len(), "check"));
+        (true, summary, failed)
     } else {
-        (
-            false,
-            format!("{} of {} failed: {}", failed.len(), results.len(), failed.join("; ")),
-        )
+        let summary = format!("{} of {} failed: {}", failed.len(), results.len(), failed.join("; "));
+        (false, summary, failed)
     }
 }

@@ -135,6 +135,12 @@ impl App {
                     self.envs.list[index].smoke_checked(op, &release.image_id, result.passed);
                 }
             }
+            Event::LoadTested { op, env, result, .. } => {
+                if let Some(view) = self.op_mut(&env, op) {
+                    view.progress(&[crate::deploy::phrases::load_line(&result)]);
+                    self.dirty = true;
+                }
+            }
             Event::OperationFinished {
                 op,
                 env,
