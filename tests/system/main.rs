@@ -16,6 +16,7 @@
 mod common;
 
 mod accessories;
+mod buildkit;
 mod cancel;
 mod cli;
 mod cli_json;
@@ -24,6 +25,7 @@ mod doctor;
 mod environments;
 mod host_boundary;
 mod init;
+mod load;
 mod notes_pg;
 mod notify;
 mod package_cache;
