@@ -33,8 +33,9 @@ pub(crate) const STAGE_KEYS: &[&str] = &[
     "pids",
     "services",
     "secrets",
+    "scan",
 ];
-const RUN_ONLY_KEYS: &[&str] = &["network", "cache", "artifacts", "workdir"];
+const RUN_ONLY_KEYS: &[&str] = &["network", "cache", "artifacts", "workdir", "scan"];
 const MINIMAL_STAGE: &str = "[stages.test] with image = \"alpine:3.20\" and run = [\"make test\"]";
 
 /// A stage as read, with the positions later checks point at.
@@ -233,6 +234,7 @@ fn read_run(sink: &mut Sink<'_>, name: &str, t: &Table<'_, '_>, guessed: &[&str]
         }
         ok.then(|| w.into_inner())
     });
+    let scan = crate::config::scan::read_scan(sink, t);
     Some(StageKind::Run(RunStage {
         image: image?.into_inner(),
         run: run.into_iter().map(Spanned::into_inner).collect(),
@@ -240,6 +242,7 @@ fn read_run(sink: &mut Sink<'_>, name: &str, t: &Table<'_, '_>, guessed: &[&str]
         cache,
         artifacts,
         workdir,
+        scan,
     }))
 }
 
