@@ -42,7 +42,7 @@ impl ExitCode {
         match kind {
             Refusal::Usage => ExitCode::Usage,
             Refusal::Engine => ExitCode::Engine,
-            Refusal::Approval | Refusal::SmokeGate | Refusal::Gated | Refusal::Locked | Refusal::NoRelease => {
+            Refusal::Approval | Refusal::SmokeGate | Refusal::ScanGate | Refusal::Gated | Refusal::Locked | Refusal::NoRelease => {
                 ExitCode::Refused
             }
         }
@@ -81,6 +81,7 @@ mod tests {
         for kind in [
             Refusal::Approval,
             Refusal::SmokeGate,
+            Refusal::ScanGate,
             Refusal::Gated,
             Refusal::Locked,
             Refusal::NoRelease,

@@ -35,6 +35,7 @@ impl Event {
             | Event::StageFinished { .. }
             | Event::ServiceStatus { .. }
             | Event::ArtifactsCopied { .. }
+            | Event::ScanFinished { .. }
             | Event::ImageBuilt { .. }
             | Event::StageLogLoaded { .. } => EventGroup::Stage,
             Event::Notice { .. }

@@ -149,6 +149,12 @@ CREATE TABLE notifications (
 CREATE INDEX runs_branch ON runs (app, branch, number);
 "#,
     },
+    Migration {
+        name: "scan stages' verdicts",
+        sql: r#"
+ALTER TABLE stages ADD COLUMN scan TEXT; -- JSON of scan::ScanVerdict: counts per severity, passed
+"#,
+    },
 ];
 
 /// The schema version this build writes.
