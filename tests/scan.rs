@@ -56,9 +56,10 @@ fn bandit_findings_gate_by_fail_on_and_ignore_holds_until_its_date() {
     let high = verdict(&events, "high");
     assert_eq!(high["passed"], false, "{high}");
     assert_eq!(high["counts"]["high"], 1, "{high}");
-    assert_eq!(high["counts"]["low"], 1, "{high}");
+    // B105 (the password) and B404 (importing subprocess): both low.
+    assert_eq!(high["counts"]["low"], 2, "{high}");
     assert_eq!(finished(&events, "high")["status"], "failed");
-    assert!(log_lines(&events, "high").iter().any(|l| l.contains("B602") && l.contains("planted.py:9")));
+    assert!(log_lines(&events, "high").iter().any(|l| l.contains("B602") && l.contains("planted.py:8")));
 
     let critical = verdict(&events, "critical_only");
     assert_eq!(critical["passed"], true, "a Critical-only gate lets high findings pass: {critical}");
@@ -171,9 +172,8 @@ fn a_release_whose_scan_failed_is_refused_unless_forced_and_the_audit_says_so() 
 
     let forced = d.shipdeck(&["deploy", "staging", "--force", "--json"]);
     assert_eq!(forced.status.code(), Some(0), "{}", text(&forced));
-    let op = finished_op(&forced);
-    let overridden = op.to_string();
-    assert!(overridden.contains("the scan gate"), "{overridden}");
-    let history = text(&d.shipdeck(&["history", "staging"]));
-    assert!(history.contains("forced"), "{history}");
+    assert_eq!(finished_op(&forced)["outcome"], "succeeded");
+    let history = text(&d.shipdeck(&["history", "staging", "--json"]));
+    assert!(history.contains("the scan gate"), "the audit names the gate overridden: {history}");
+    assert!(history.contains("failed scan `security`"), "{history}");
 }

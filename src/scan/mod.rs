@@ -169,7 +169,8 @@ pub fn parse(format: ReportFormat, bytes: &[u8]) -> Result<Vec<Finding>, ReportE
 /// sequences, at most `max` characters.
 fn shown(text: &str, max: usize) -> String {
     let one_line = text.split(['\n', '\r']).map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
-    let clean = crate::term::sanitize(&one_line);
+    // Not a log line: no escape sequence survives, colours included.
+    let clean = crate::term::plain_text(&one_line);
     crate::text::truncate(clean.trim(), max).into_owned()
 }
 
