@@ -48,7 +48,10 @@ fn bandit_findings_gate_by_fail_on_and_ignore_holds_until_its_date() {
         ", ignore = [{ id = \"B602\", reason = \"fixture\", until = 2000-01-01 }]",
     ));
     let app = TestApp::with_config("scan-gate", &toml);
-    app.write("app/planted.py", &std::fs::read_to_string(repo_root().join("fixtures/scan/planted.py")).unwrap());
+    app.write(
+        "app/planted.py",
+        &std::fs::read_to_string(repo_root().join("fixtures/scan/planted.py")).unwrap(),
+    );
     app.commit_all("planted findings");
     let (code, events, stderr) = app.run_json(&[]);
     assert_eq!(code, 1, "failed scans fail the run: {stderr}");
@@ -59,10 +62,15 @@ fn bandit_findings_gate_by_fail_on_and_ignore_holds_until_its_date() {
     // B105 (the password) and B404 (importing subprocess): both low.
     assert_eq!(high["counts"]["low"], 2, "{high}");
     assert_eq!(finished(&events, "high")["status"], "failed");
-    assert!(log_lines(&events, "high").iter().any(|l| l.contains("B602") && l.contains("planted.py:8")));
+    assert!(log_lines(&events, "high")
+        .iter()
+        .any(|l| l.contains("B602") && l.contains("planted.py:8")));
 
     let critical = verdict(&events, "critical_only");
-    assert_eq!(critical["passed"], true, "a Critical-only gate lets high findings pass: {critical}");
+    assert_eq!(
+        critical["passed"], true,
+        "a Critical-only gate lets high findings pass: {critical}"
+    );
     assert_eq!(finished(&events, "critical_only")["status"], "success");
 
     let ignored = verdict(&events, "ignored");
@@ -71,9 +79,15 @@ fn bandit_findings_gate_by_fail_on_and_ignore_holds_until_its_date() {
     assert_eq!(ignored["counts"]["high"], 0, "{ignored}");
 
     let expired = verdict(&events, "expired");
-    assert_eq!(expired["passed"], false, "an expired ignore no longer ignores: {expired}");
+    assert_eq!(
+        expired["passed"], false,
+        "an expired ignore no longer ignores: {expired}"
+    );
     assert_eq!(expired["expired"][0], "B602", "{expired}");
-    let message = finished(&events, "expired")["message"].as_str().unwrap_or_default().to_string();
+    let message = finished(&events, "expired")["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     assert!(message.contains("expired ignore: B602"), "{message}");
 
     // The history keeps the counts per severity, in words and in JSON.
@@ -83,7 +97,12 @@ fn bandit_findings_gate_by_fail_on_and_ignore_holds_until_its_date() {
     let runs: serde_json::Value = serde_json::from_str(&json).unwrap();
     let scans = runs[0]["scans"].as_array().unwrap();
     assert_eq!(scans.len(), 4, "{json}");
-    assert!(scans.iter().any(|s| s["stage"] == "high" && s["verdict"]["counts"]["high"] == 1), "{json}");
+    assert!(
+        scans
+            .iter()
+            .any(|s| s["stage"] == "high" && s["verdict"]["counts"]["high"] == 1),
+        "{json}"
+    );
     app.assert_no_leftovers();
 }
 
@@ -126,14 +145,23 @@ scan = {{ sarif = "nothing.sarif" }}
     app.commit_all("hostile report");
     let (code, events, stderr) = app.run_json(&[]);
     assert_eq!(code, 1, "{stderr}");
-    let message = |stage: &str| finished(&events, stage)["message"].as_str().unwrap_or_default().to_string();
+    let message = |stage: &str| {
+        finished(&events, stage)["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
     assert_eq!(finished(&events, "symlink")["status"], "failed");
     assert!(message("symlink").contains("symlink"), "{}", message("symlink"));
     assert_eq!(finished(&events, "dir_link")["status"], "failed");
     assert_eq!(finished(&events, "huge")["status"], "failed");
     assert!(message("huge").contains("larger than 16MiB"), "{}", message("huge"));
     assert_eq!(finished(&events, "missing")["status"], "failed");
-    assert!(message("missing").contains("exited with code 1"), "{}", message("missing"));
+    assert!(
+        message("missing").contains("exited with code 1"),
+        "{}",
+        message("missing")
+    );
     // The hostile text arrives, defused: no control character in any line or event.
     let escaped = verdict(&events, "escapes");
     assert_eq!(escaped["counts"]["high"], 1, "{escaped}");
@@ -155,13 +183,22 @@ fn a_release_whose_scan_failed_is_refused_unless_forced_and_the_audit_says_so() 
     let d = Deployable::new("");
     let toml = std::fs::read_to_string(d.app.path().join("release.toml")).unwrap();
     let scan = bandit_stage("security", ", fail_on = \"high\"");
-    d.app.write("release.toml", &toml.replacen("[stages.package]", &format!("{scan}\n[stages.package]"), 1));
-    d.app.write("app/planted.py", &std::fs::read_to_string(repo_root().join("fixtures/scan/planted.py")).unwrap());
+    d.app.write(
+        "release.toml",
+        &toml.replacen("[stages.package]", &format!("{scan}\n[stages.package]"), 1),
+    );
+    d.app.write(
+        "app/planted.py",
+        &std::fs::read_to_string(repo_root().join("fixtures/scan/planted.py")).unwrap(),
+    );
     d.app.commit_all("a scan stage, and findings");
     let (code, events, _) = d.app.run_json(&[]);
     assert_eq!(code, 1);
     assert_eq!(verdict(&events, "security")["passed"], false);
-    assert!(events.iter().any(|e| e["event"] == "image_built"), "the package stage does not need the scan");
+    assert!(
+        events.iter().any(|e| e["event"] == "image_built"),
+        "the package stage does not need the scan"
+    );
 
     let refused = d.shipdeck(&["deploy", "staging"]);
     let out = text(&refused);
@@ -174,6 +211,9 @@ fn a_release_whose_scan_failed_is_refused_unless_forced_and_the_audit_says_so() 
     assert_eq!(forced.status.code(), Some(0), "{}", text(&forced));
     assert_eq!(finished_op(&forced)["outcome"], "succeeded");
     let history = text(&d.shipdeck(&["history", "staging", "--json"]));
-    assert!(history.contains("the scan gate"), "the audit names the gate overridden: {history}");
+    assert!(
+        history.contains("the scan gate"),
+        "the audit names the gate overridden: {history}"
+    );
     assert!(history.contains("failed scan `security`"), "{history}");
 }

@@ -107,26 +107,46 @@ fn read_entry(sink: &mut Sink<'_>, t: &Table<'_, '_>) -> Option<ScanIgnore> {
     let reason = t.non_empty_str(sink, "reason");
     for (key, value, hint) in [
         ("id", &id, "the rule or vulnerability it accepts, e.g. id = \"B602\""),
-        ("reason", &reason, "say why the finding is accepted: the audit of the release keeps it"),
+        (
+            "reason",
+            &reason,
+            "say why the finding is accepted: the audit of the release keeps it",
+        ),
     ] {
         if !t.has(key) {
             sink.error(t.at(), format!("{} has no `{key}`", t.label), Some(hint.into()));
         } else if value.as_ref().is_some_and(|v| v.get_ref().trim().is_empty()) {
-            t.invalid(sink, t.key_at(key), key, "expected a non-blank string", Some(hint.into()));
+            t.invalid(
+                sink,
+                t.key_at(key),
+                key,
+                "expected a non-blank string",
+                Some(hint.into()),
+            );
             return None;
         }
     }
     let until = match t.get("until").map(|v| (v, v.get_ref())) {
         None => None,
-        Some((_, DeValue::Datetime(d))) if d.date.is_some() && d.time.is_none() => {
-            let date = d.date.expect("checked");
-            chrono::NaiveDate::from_ymd_opt(i32::from(date.year), u32::from(date.month), u32::from(date.day))
-        }
+        Some((
+            _,
+            DeValue::Datetime(toml::value::Datetime {
+                date: Some(date),
+                time: None,
+                ..
+            }),
+        )) => chrono::NaiveDate::from_ymd_opt(i32::from(date.year), u32::from(date.month), u32::from(date.day)),
         Some((_, DeValue::String(s))) => match s.parse::<chrono::NaiveDate>() {
             Ok(d) => Some(d),
             Err(_) => {
                 let at = t.get("until").map_or(t.at(), |v| v.span().start);
-                t.invalid(sink, at, "until", &format!("expected a date like 2026-12-31, found \"{s}\""), None);
+                t.invalid(
+                    sink,
+                    at,
+                    "until",
+                    &format!("expected a date like 2026-12-31, found \"{s}\""),
+                    None,
+                );
                 return None;
             }
         },

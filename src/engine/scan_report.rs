@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use tokio_util::sync::CancellationToken;
 
 use super::stage::RunShared;
-use crate::config::ScanConfig;
 use crate::config::format_size;
+use crate::config::ScanConfig;
 use crate::scan::{self, ScanVerdict};
 
 /// Reads and judges the report of `stage`'s finished container `id`.
@@ -25,7 +25,10 @@ pub(super) async fn judge(
     let relative = config.report.trim_start_matches("./");
     let path = Path::new(relative);
     let (Some(file), Some(parent)) = (path.file_name(), super::artifacts::unpack_dir(relative)) else {
-        return Err(format!("scan report `{}` is not a plain path inside the workspace: refused", config.report));
+        return Err(format!(
+            "scan report `{}` is not a plain path inside the workspace: refused",
+            config.report
+        ));
     };
     let into: PathBuf = Path::new("scans").join(stage).join(parent);
     let what = format!("scan report `{}`", config.report);
@@ -50,7 +53,12 @@ fn read_capped(root: &super::safe_dir::SafeDir, into: &Path, name: &OsStr) -> Re
         return Err("is not a regular file".into());
     }
     let cap = scan::MAX_REPORT_BYTES;
-    let too_big = || format!("is larger than {} (shipdeck reads at most that much of a report)", format_size(cap));
+    let too_big = || {
+        format!(
+            "is larger than {} (shipdeck reads at most that much of a report)",
+            format_size(cap)
+        )
+    };
     if meta.len() > cap {
         return Err(too_big());
     }

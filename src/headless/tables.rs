@@ -74,7 +74,11 @@ fn scan_lines(runs: &[RunRecord]) -> String {
         scans.sort_by(|a, b| a.stage.cmp(&b.stage));
         for scan in scans {
             let v = &scan.verdict;
-            let ignored = if v.ignored > 0 { format!(" · {} ignored", v.ignored) } else { String::new() };
+            let ignored = if v.ignored > 0 {
+                format!(" · {} ignored", v.ignored)
+            } else {
+                String::new()
+            };
             let verdict = if v.passed { "passed" } else { "failed" };
             out.push_str(&format!(
                 "#{} scan {}: {}{ignored} · {verdict} (fail_on {})\n",

@@ -168,7 +168,12 @@ pub fn parse(format: ReportFormat, bytes: &[u8]) -> Result<Vec<Finding>, ReportE
 /// Text from a report made safe to show: one line, no control characters or escape
 /// sequences, at most `max` characters.
 fn shown(text: &str, max: usize) -> String {
-    let one_line = text.split(['\n', '\r']).map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
+    let one_line = text
+        .split(['\n', '\r'])
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
     // Not a log line: no escape sequence survives, colours included.
     let clean = crate::term::plain_text(&one_line);
     crate::text::truncate(clean.trim(), max).into_owned()

@@ -45,14 +45,21 @@ fn finding(result: &Value, rules: &[Value]) -> Finding {
         .get("ruleIndex")
         .and_then(Value::as_u64)
         .and_then(|i| rules.get(usize::try_from(i).ok()?))
-        .or_else(|| rules.iter().find(|r| r.get("id").and_then(Value::as_str) == rule_id && rule_id.is_some()));
+        .or_else(|| {
+            rules
+                .iter()
+                .find(|r| r.get("id").and_then(Value::as_str) == rule_id && rule_id.is_some())
+        });
     let id = rule_id
         .or_else(|| rule.and_then(|r| r.get("id")).and_then(Value::as_str))
         .unwrap_or("unnamed");
     let message = result
         .pointer("/message/text")
         .and_then(Value::as_str)
-        .or_else(|| rule.and_then(|r| r.pointer("/shortDescription/text")).and_then(Value::as_str))
+        .or_else(|| {
+            rule.and_then(|r| r.pointer("/shortDescription/text"))
+                .and_then(Value::as_str)
+        })
         .unwrap_or("");
     Finding {
         id: shown(id, MAX_NAME_CHARS),
@@ -132,20 +139,40 @@ mod tests {
             "[]",
         );
         assert_eq!(f.severity, Severity::Critical);
-        let f = one(r#"{"ruleId":"R1","ruleIndex":0,"message":{"text":"m"}}"#, r#"[{"id":"R1","properties":{"security-severity":7.5}}]"#);
+        let f = one(
+            r#"{"ruleId":"R1","ruleIndex":0,"message":{"text":"m"}}"#,
+            r#"[{"id":"R1","properties":{"security-severity":7.5}}]"#,
+        );
         assert_eq!(f.severity, Severity::High);
-        let f = one(r#"{"ruleId":"B105","level":"error","properties":{"issue_severity":"LOW"},"message":{"text":"m"}}"#, "[]");
+        let f = one(
+            r#"{"ruleId":"B105","level":"error","properties":{"issue_severity":"LOW"},"message":{"text":"m"}}"#,
+            "[]",
+        );
         assert_eq!(f.severity, Severity::Low, "bandit's own severity beats its level");
     }
 
     #[test]
     fn levels_map_and_the_default_is_warning() {
-        for (level, want) in [("error", Severity::High), ("warning", Severity::Medium), ("note", Severity::Low), ("none", Severity::Low)] {
-            let f = one(&format!(r#"{{"ruleId":"R","level":"{level}","message":{{"text":"m"}}}}"#), "[]");
+        for (level, want) in [
+            ("error", Severity::High),
+            ("warning", Severity::Medium),
+            ("note", Severity::Low),
+            ("none", Severity::Low),
+        ] {
+            let f = one(
+                &format!(r#"{{"ruleId":"R","level":"{level}","message":{{"text":"m"}}}}"#),
+                "[]",
+            );
             assert_eq!(f.severity, want, "{level}");
         }
-        assert_eq!(one(r#"{"ruleId":"R","message":{"text":"m"}}"#, "[]").severity, Severity::Medium);
-        let rule_default = one(r#"{"ruleId":"R","message":{"text":"m"}}"#, r#"[{"id":"R","defaultConfiguration":{"level":"error"}}]"#);
+        assert_eq!(
+            one(r#"{"ruleId":"R","message":{"text":"m"}}"#, "[]").severity,
+            Severity::Medium
+        );
+        let rule_default = one(
+            r#"{"ruleId":"R","message":{"text":"m"}}"#,
+            r#"[{"id":"R","defaultConfiguration":{"level":"error"}}]"#,
+        );
         assert_eq!(rule_default.severity, Severity::High);
     }
 

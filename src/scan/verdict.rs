@@ -52,7 +52,7 @@ impl ScanVerdict {
 /// Whether `entry` accepts `finding` on `today`; `None` when it names the finding but its
 /// `until` is past.
 fn accepts(entry: &ScanIgnore, finding: &Finding, today: NaiveDate) -> Option<bool> {
-    let names = entry.id == finding.id || finding.aliases.iter().any(|a| *a == entry.id);
+    let names = entry.id == finding.id || finding.aliases.contains(&entry.id);
     if !names {
         return Some(false);
     }
@@ -89,7 +89,7 @@ pub fn judge(findings: Vec<Finding>, config: &ScanConfig, today: NaiveDate) -> S
         counts.add(finding.severity);
         kept.push(finding);
     }
-    kept.sort_by(|a, b| b.severity.cmp(&a.severity));
+    kept.sort_by_key(|f| std::cmp::Reverse(f.severity));
     kept.truncate(MAX_KEPT_FINDINGS);
     let passed = Severity::ALL
         .into_iter()

@@ -109,7 +109,12 @@ impl Store {
     /// Records a stage's outcome; the duration is measured from its start (none if it never
     /// started, e.g. Skipped).
     /// Keeps a scan stage's verdict with the stage.
-    pub fn record_scan(&mut self, run: RunNumber, stage: &str, verdict: &crate::scan::ScanVerdict) -> Result<(), StoreError> {
+    pub fn record_scan(
+        &mut self,
+        run: RunNumber,
+        stage: &str,
+        verdict: &crate::scan::ScanVerdict,
+    ) -> Result<(), StoreError> {
         let op = "record a scan verdict";
         // Plain data: serializing cannot fail; if it ever did, `null` reads back as no verdict,
         // which the scan gate refuses (never as a pass).
@@ -146,7 +151,11 @@ impl Store {
             .map_err(error::sql(&self.db_path, op))?;
         let rows = stmt
             .query_map(params![app, image_id], |row| {
-                Ok((row.get::<_, RunNumber>(0)?, row.get::<_, String>(1)?, row.get::<_, Option<String>>(2)?))
+                Ok((
+                    row.get::<_, RunNumber>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, Option<String>>(2)?,
+                ))
             })
             .map_err(error::sql(&self.db_path, op))?;
         let mut out = Vec::new();

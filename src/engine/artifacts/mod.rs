@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
-pub use unpack::Budget;
 pub(super) use unpack::unpack_dir;
+pub use unpack::Budget;
 use unpack::ChunkReader;
 
 use super::event::Event;
@@ -88,40 +88,40 @@ pub(super) async fn copy_one(
     into: &Path,
     cancel: &CancellationToken,
 ) -> Result<unpack::Unpacked, String> {
-        let archive = shared
-            .docker
-            .download_archive(id, &format!("{MOUNT}/{relative}"))
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("artifact `{artifact}` was not produced (no {MOUNT}/{relative} after the stage)"))?;
-        let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, String>>(8);
-        let (root, budget, name, into) = (
-            shared.artifacts_root(),
-            shared.artifact_budget.clone(),
-            artifact.to_string(),
-            into.to_path_buf(),
-        );
-        let unpacking = tokio::task::spawn_blocking(move || {
-            let root = root.map_err(|e| format!("artifact `{name}`: the run's artifacts directory: {e}"))?;
-            unpack::unpack(ChunkReader::new(rx), &root, &into, &name, &budget).map_err(|e| e.to_string())
-        });
-        futures_util::pin_mut!(archive);
-        loop {
-            let chunk = tokio::select! {
-                chunk = archive.next() => chunk.map(|c| c.map_err(|e| e.to_string())),
-                // A large artifact must not hold up a cancel: fail the unpacking, which
-                // removes what it wrote.
-                _ = cancel.cancelled() => Some(Err("cancelled".to_string())),
-            };
-            let Some(chunk) = chunk else { break };
-            let failed = chunk.is_err();
-            // A closed channel: the unpacking stopped (refused an entry, over budget); its
-            // error says why. Dropping the stream stops the download.
-            if tx.send(chunk).await.is_err() || failed {
-                break;
-            }
+    let archive = shared
+        .docker
+        .download_archive(id, &format!("{MOUNT}/{relative}"))
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("artifact `{artifact}` was not produced (no {MOUNT}/{relative} after the stage)"))?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, String>>(8);
+    let (root, budget, name, into) = (
+        shared.artifacts_root(),
+        shared.artifact_budget.clone(),
+        artifact.to_string(),
+        into.to_path_buf(),
+    );
+    let unpacking = tokio::task::spawn_blocking(move || {
+        let root = root.map_err(|e| format!("artifact `{name}`: the run's artifacts directory: {e}"))?;
+        unpack::unpack(ChunkReader::new(rx), &root, &into, &name, &budget).map_err(|e| e.to_string())
+    });
+    futures_util::pin_mut!(archive);
+    loop {
+        let chunk = tokio::select! {
+            chunk = archive.next() => chunk.map(|c| c.map_err(|e| e.to_string())),
+            // A large artifact must not hold up a cancel: fail the unpacking, which
+            // removes what it wrote.
+            _ = cancel.cancelled() => Some(Err("cancelled".to_string())),
+        };
+        let Some(chunk) = chunk else { break };
+        let failed = chunk.is_err();
+        // A closed channel: the unpacking stopped (refused an entry, over budget); its
+        // error says why. Dropping the stream stops the download.
+        if tx.send(chunk).await.is_err() || failed {
+            break;
         }
-        drop(tx);
+    }
+    drop(tx);
     unpacking.await.map_err(|e| e.to_string())?
 }
 

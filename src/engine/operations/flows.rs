@@ -203,7 +203,12 @@ pub async fn deploy(
         Err(why) => {
             let why = format!("refusing to deploy to {env}: {why}; --force deploys anyway (the audit records it)");
             return cx
-                .refuse(sink, OpAction::Deploy, from, OperationError::refused(Refusal::ScanGate, why))
+                .refuse(
+                    sink,
+                    OpAction::Deploy,
+                    from,
+                    OperationError::refused(Refusal::ScanGate, why),
+                )
                 .await;
         }
     };
@@ -216,7 +221,10 @@ pub async fn deploy(
             cx.target.env.promote_from.as_deref().unwrap_or("")
         )
     });
-    let skipped = [skipped, scan_skipped].into_iter().flatten().reduce(|a, b| format!("{a}; {b}"));
+    let skipped = [skipped, scan_skipped]
+        .into_iter()
+        .flatten()
+        .reduce(|a, b| format!("{a}; {b}"));
     start.forced = skipped.is_some();
     start.overridden = cx.overridden(skipped.clone());
     let op = cx.begin(sink, start);

@@ -64,7 +64,10 @@ pub async fn promote(engine: &Engine, sink: &EventSink, env: &str, force: bool, 
     if let Some(scan) = &scan_skipped {
         tracing::warn!("promoting past {scan} (--force)");
     }
-    let both = [skipped.clone(), scan_skipped.clone()].into_iter().flatten().reduce(|a, b| format!("{a}; {b}"));
+    let both = [skipped.clone(), scan_skipped.clone()]
+        .into_iter()
+        .flatten()
+        .reduce(|a, b| format!("{a}; {b}"));
     let mut start = cx.start(OpAction::Promote, from, &candidate);
     start.approval = approval;
     start.forced = both.is_some();

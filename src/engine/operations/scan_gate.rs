@@ -27,11 +27,17 @@ pub(super) async fn check(engine: &Engine, config: &Config, release: &ReleaseRef
         ));
     }
     for stage in &stages {
-        let passed = rows.iter().any(|(_, s, v)| s == stage && v.as_ref().is_some_and(|v| v.passed));
+        let passed = rows
+            .iter()
+            .any(|(_, s, v)| s == stage && v.as_ref().is_some_and(|v| v.passed));
         if !passed {
             return Err(match rows.iter().find(|(_, s, _)| s == stage) {
-                Some((run, _, _)) => format!("{release} has no passing verdict of scan `{stage}` (run #{run} did not finish it)"),
-                None => format!("{release} was never scanned by `{stage}` (no run in this history built it with that stage)"),
+                Some((run, _, _)) => {
+                    format!("{release} has no passing verdict of scan `{stage}` (run #{run} did not finish it)")
+                }
+                None => format!(
+                    "{release} was never scanned by `{stage}` (no run in this history built it with that stage)"
+                ),
             });
         }
     }
