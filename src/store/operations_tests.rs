@@ -399,7 +399,7 @@ fn a_version_1_database_migrates_and_keeps_its_runs() {
         .unwrap();
     }
     let mut store = Store::open(tmp.path()).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 5);
+    assert_eq!(store.schema_version().unwrap(), 6);
     let run = store.run(1).unwrap().unwrap();
     assert_eq!(run.subject, "Old work");
     assert_eq!(run.status, RunStatus::Success);
