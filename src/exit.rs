@@ -42,9 +42,12 @@ impl ExitCode {
         match kind {
             Refusal::Usage => ExitCode::Usage,
             Refusal::Engine => ExitCode::Engine,
-            Refusal::Approval | Refusal::SmokeGate | Refusal::Gated | Refusal::Locked | Refusal::NoRelease => {
-                ExitCode::Refused
-            }
+            Refusal::Approval
+            | Refusal::SmokeGate
+            | Refusal::ScanGate
+            | Refusal::Gated
+            | Refusal::Locked
+            | Refusal::NoRelease => ExitCode::Refused,
         }
     }
 }
@@ -81,6 +84,7 @@ mod tests {
         for kind in [
             Refusal::Approval,
             Refusal::SmokeGate,
+            Refusal::ScanGate,
             Refusal::Gated,
             Refusal::Locked,
             Refusal::NoRelease,

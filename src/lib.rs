@@ -17,6 +17,7 @@ pub mod mask;
 pub mod model;
 pub mod notifications;
 pub mod owner;
+pub mod scan;
 pub mod source;
 pub mod store;
 pub mod term;

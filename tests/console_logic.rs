@@ -241,6 +241,7 @@ fn a_history_run_loads_its_log_once_when_selected() {
             image_id: None,
             image_tag: None,
             owner: "h/1/1".into(),
+            scans: Vec::new(),
         },
         stages: vec![shipdeck::store::StageRecord {
             run: number,
@@ -1553,6 +1554,7 @@ fn a_failed_run_opens_on_its_failed_stage_at_the_failure_and_next_failure_walks_
             image_id: None,
             image_tag: None,
             owner: "h/1/1".into(),
+            scans: Vec::new(),
         },
         // Drawn test, lint, build: lint failed, build never ran.
         stages: vec![

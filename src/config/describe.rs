@@ -153,6 +153,24 @@ fn describe_stage(out: &mut String, number: usize, stage: &StageConfig) {
             if !run.artifacts.is_empty() {
                 field_list(out, "artifacts", &run.artifacts);
             }
+            if let Some(scan) = &run.scan {
+                let gate = format!(
+                    "{} report {} · fails on {} and above · gates deploy and promote",
+                    scan.format.key(),
+                    scan.report,
+                    scan.fail_on.word()
+                );
+                field(out, "scan", gate);
+                let ignored: Vec<String> = scan
+                    .ignore
+                    .iter()
+                    .map(|i| match i.until {
+                        Some(until) => format!("ignores {} until {until}: {}", i.id, i.reason),
+                        None => format!("ignores {}: {}", i.id, i.reason),
+                    })
+                    .collect();
+                field_list(out, "", &ignored);
+            }
             if !stage.services.is_empty() {
                 field(out, "services", stage.services.join(", "));
             }

@@ -25,6 +25,7 @@ mod needs;
 mod notifications;
 mod reader;
 mod rules;
+mod scan;
 mod secret_check;
 mod sections;
 mod services;

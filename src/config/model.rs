@@ -191,6 +191,30 @@ pub struct RunStage {
     pub artifacts: Vec<String>,
     /// Relative to `/workspace`, or absolute.
     pub workdir: Option<String>,
+    /// `scan = { sarif = "…", fail_on = "high", ignore = [...] }`: the stage is a security
+    /// scan whose report gates the release.
+    pub scan: Option<ScanConfig>,
+}
+
+/// `scan = { … }` of a run stage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanConfig {
+    /// The report's path, relative to the workspace (no `..`, not absolute).
+    pub report: String,
+    pub format: crate::scan::ReportFormat,
+    /// Findings at or above this severity fail the scan (default `high`).
+    pub fail_on: crate::scan::Severity,
+    pub ignore: Vec<ScanIgnore>,
+}
+
+/// `ignore = [{ id, reason, until }]`: a finding accepted, with why, and until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanIgnore {
+    /// A rule ID (`B602`) or a vulnerability ID or alias (`PYSEC-…`, `CVE-…`, `GHSA-…`).
+    pub id: String,
+    pub reason: String,
+    /// The last day the entry holds; after it the finding counts again.
+    pub until: Option<chrono::NaiveDate>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

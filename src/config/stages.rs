@@ -36,10 +36,11 @@ pub(crate) const STAGE_KEYS: &[&str] = &[
     "build_args",
     "target",
     "platform",
+    "scan",
 ];
 /// Keys of a stage that builds with `dockerfile` only.
 const PACKAGE_ONLY_KEYS: &[&str] = &["build_args", "target", "platform"];
-const RUN_ONLY_KEYS: &[&str] = &["network", "cache", "artifacts", "workdir"];
+const RUN_ONLY_KEYS: &[&str] = &["network", "cache", "artifacts", "workdir", "scan"];
 const MINIMAL_STAGE: &str = "[stages.test] with image = \"alpine:3.20\" and run = [\"make test\"]";
 
 /// A stage as read, with the positions later checks point at.
@@ -241,6 +242,7 @@ fn read_run(sink: &mut Sink<'_>, name: &str, t: &Table<'_, '_>, guessed: &[&str]
         }
         ok.then(|| w.into_inner())
     });
+    let scan = crate::config::scan::read_scan(sink, t);
     Some(StageKind::Run(RunStage {
         image: image?.into_inner(),
         run: run.into_iter().map(Spanned::into_inner).collect(),
@@ -248,6 +250,7 @@ fn read_run(sink: &mut Sink<'_>, name: &str, t: &Table<'_, '_>, guessed: &[&str]
         cache,
         artifacts,
         workdir,
+        scan,
     }))
 }
 

@@ -101,6 +101,8 @@ pub enum Refusal {
     Approval,
     /// The release has not passed the source environment's smoke checks.
     SmokeGate,
+    /// The release's scan stages failed, or it has no passing scan verdict.
+    ScanGate,
     /// The environment takes releases only by promotion (or rollback to one it ran).
     Gated,
     /// Another operator holds the environment's lock.

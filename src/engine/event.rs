@@ -154,6 +154,12 @@ pub enum Event {
         message: Option<String>,
         at: DateTime<Utc>,
     },
+    /// A scan stage's report was read and judged (before its `StageFinished`).
+    ScanFinished {
+        run: RunNumber,
+        stage: String,
+        verdict: crate::scan::ScanVerdict,
+    },
     ArtifactsCopied {
         run: RunNumber,
         stage: String,
@@ -400,6 +406,7 @@ impl Event {
             | Event::StageFinished { run, .. }
             | Event::ServiceStatus { run, .. }
             | Event::ArtifactsCopied { run, .. }
+            | Event::ScanFinished { run, .. }
             | Event::ImageBuilt { run, .. }
             | Event::RunFinished { run, .. }
             | Event::StageLogLoaded { run, .. } => Some(*run),

@@ -36,6 +36,7 @@ impl Event {
             | Event::StageFinished { .. }
             | Event::ServiceStatus { .. }
             | Event::ArtifactsCopied { .. }
+            | Event::ScanFinished { .. }
             | Event::ImageBuilt { .. }
             | Event::StageLogLoaded { .. } => EventGroup::Stage,
             Event::Notice { .. }

@@ -108,6 +108,20 @@ pub fn visit(event: &mut Event, f: &mut impl FnMut(TextKind, &mut String)) {
             f(Plain, stage);
             f(Plain, dir);
         }
+        Event::ScanFinished { stage, verdict, .. } => {
+            f(Plain, stage);
+            for id in &mut verdict.expired {
+                f(Plain, id);
+            }
+            for finding in &mut verdict.findings {
+                for t in [&mut finding.id, &mut finding.location, &mut finding.message] {
+                    f(Plain, t);
+                }
+                for a in &mut finding.aliases {
+                    f(Plain, a);
+                }
+            }
+        }
         Event::ImageBuilt {
             stage, image_id, tag, ..
         } => {

@@ -22,6 +22,7 @@ pub mod recorder;
 mod run_error;
 pub mod runner_lease;
 mod safe_dir;
+mod scan_report;
 mod services;
 mod stage;
 mod workspace;

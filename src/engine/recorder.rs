@@ -409,6 +409,7 @@ fn record(store: &mut Store, event: &Event) -> Result<(), StoreError> {
             image_id,
             tag,
         } => store.set_image(*run, stage, image_id, tag),
+        Event::ScanFinished { run, stage, verdict } => store.record_scan(*run, stage, verdict),
         Event::RunFinished { run, status, at, .. } => store.run_finished(*run, *status, *at),
         Event::Notification {
             channel,

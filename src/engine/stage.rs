@@ -318,7 +318,9 @@ async fn supervise(
         },
         Some(exit) => {
             let code = exit?.code;
-            if code == 0 {
+            if let Some(scan) = &spec.scan {
+                scan_end(shared, stage, spec, scan, code, id, cancel).await
+            } else if code == 0 {
                 match super::artifacts::copy_out(shared, &stage.name, spec, id, cancel).await {
                     // Cancelled while copying: the partial artifact was removed.
                     Err(_) if cancel.is_cancelled() => cancelled(),
@@ -346,6 +348,64 @@ async fn supervise(
         log_file.write_line(&format!("shipdeck: {message}"));
     }
     Ok(end)
+}
+
+/// How a scan stage ended: its report's verdict decides, whatever the scanner's exit code
+/// (bandit and pip-audit exit 1 when they find anything, even what `fail_on` lets pass); a
+/// scanner that wrote no readable report failed.
+async fn scan_end(
+    shared: &RunShared,
+    stage: &StageConfig,
+    spec: &RunStage,
+    scan: &crate::config::ScanConfig,
+    code: i64,
+    id: &str,
+    cancel: &CancellationToken,
+) -> StageEnd {
+    let failed = |message: String| StageEnd {
+        status: StageStatus::Failed,
+        exit_code: Some(code),
+        message: Some(message),
+    };
+    let verdict = match super::scan_report::judge(shared, &stage.name, scan, id, cancel).await {
+        Err(_) if cancel.is_cancelled() => return cancelled(),
+        Err(e) if code != 0 => return failed(format!("exited with code {code} and left no readable report: {e}")),
+        Err(e) => return failed(e),
+        Ok(v) => v,
+    };
+    let summary = verdict.summary();
+    shared.log(&stage.name, format!("scan: {summary}")).await;
+    for finding in verdict.findings.iter().take(20) {
+        let line = format!(
+            "  {} {} {}: {}",
+            finding.severity.word(),
+            finding.id,
+            finding.location,
+            finding.message
+        );
+        shared.log(&stage.name, shared.clean_line(&line)).await;
+    }
+    let passed = verdict.passed;
+    shared
+        .sink
+        .emit(Event::ScanFinished {
+            run: shared.run,
+            stage: stage.name.clone(),
+            verdict,
+        })
+        .await;
+    if !passed {
+        return failed(format!("scan failed: {summary}"));
+    }
+    match super::artifacts::copy_out(shared, &stage.name, spec, id, cancel).await {
+        Err(_) if cancel.is_cancelled() => cancelled(),
+        Ok(()) => StageEnd {
+            status: StageStatus::Success,
+            exit_code: Some(code),
+            message: Some(format!("scan passed: {summary}")),
+        },
+        Err(message) => failed(message),
+    }
 }
 
 /// Streams the container's output into masked lines: events for the views, the log file.

@@ -61,6 +61,34 @@ where
         out.push_str(&line);
         out.push('\n');
     }
+    out.push_str(&scan_lines(runs));
+    out
+}
+
+/// Under the table, one line per scan stage of the runs shown (none without scans):
+/// `#3 scan security: 0C 1H 0M 1L · 1 ignored · failed (fail_on high)`.
+fn scan_lines(runs: &[RunRecord]) -> String {
+    let mut out = String::new();
+    for run in runs {
+        let mut scans: Vec<_> = run.scans.iter().collect();
+        scans.sort_by(|a, b| a.stage.cmp(&b.stage));
+        for scan in scans {
+            let v = &scan.verdict;
+            let ignored = if v.ignored > 0 {
+                format!(" · {} ignored", v.ignored)
+            } else {
+                String::new()
+            };
+            let verdict = if v.passed { "passed" } else { "failed" };
+            out.push_str(&format!(
+                "#{} scan {}: {}{ignored} · {verdict} (fail_on {})\n",
+                run.number,
+                clean(&scan.stage, usize::MAX),
+                v.counts.short(),
+                v.fail_on.word()
+            ));
+        }
+    }
     out
 }
 
@@ -238,6 +266,7 @@ mod tests {
             image_id: Some("sha256:abc".into()),
             image_tag: Some("shop:1a2b3c4".into()),
             owner: "1@host".into(),
+            scans: Vec::new(),
         }
     }
 

@@ -42,7 +42,7 @@ use crate::model::{RunStatus, StageStatus};
 pub use error::StoreError;
 pub use notifications::{NewNotification, NotificationRecord};
 pub use operations::{NewOperation, OperationRecord, SmokeVerdict};
-pub use query::{RunRecord, StageRecord};
+pub use query::{RunRecord, StageRecord, StageScan};
 pub use runs::NewRun;
 
 /// Run numbers: 1, 2, 3, … per store, never reused.

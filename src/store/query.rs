@@ -29,6 +29,15 @@ pub struct RunRecord {
     pub image_id: Option<String>,
     pub image_tag: Option<String>,
     pub owner: String,
+    /// The verdicts of the run's scan stages (without their findings), in no set order.
+    pub scans: Vec<StageScan>,
+}
+
+/// A scan stage's verdict in a run's record.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StageScan {
+    pub stage: String,
+    pub verdict: crate::scan::ScanVerdict,
 }
 
 /// One stage of a run as stored.
@@ -51,7 +60,9 @@ pub struct StageRecord {
 
 const RUN_COLUMNS: &str = "number, app, commit_sha, short_commit, branch, subject, author, \
      trigger_kind, status, queued_at, started_at, finished_at, duration_ms, image_id, image_tag, \
-     owner";
+     owner, \
+     (SELECT json_group_array(json_object('stage', s.name, 'verdict', json_remove(json(s.scan), '$.findings'))) \
+      FROM stages s WHERE s.run = runs.number AND s.scan IS NOT NULL)";
 
 fn run_from_row(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
     Ok(RunRecord {
@@ -71,6 +82,12 @@ fn run_from_row(row: &Row<'_>) -> rusqlite::Result<RunRecord> {
         image_id: row.get(13)?,
         image_tag: row.get(14)?,
         owner: row.get(15)?,
+        // Written by this store from a ScanVerdict: unreadable JSON is an old or foreign
+        // row, shown as no scans rather than failing the history.
+        scans: row
+            .get::<_, Option<String>>(16)?
+            .and_then(|j| serde_json::from_str(&j).ok())
+            .unwrap_or_default(),
     })
 }
 

@@ -108,6 +108,68 @@ impl Store {
 
     /// Records a stage's outcome; the duration is measured from its start (none if it never
     /// started, e.g. Skipped).
+    /// Keeps a scan stage's verdict with the stage.
+    pub fn record_scan(
+        &mut self,
+        run: RunNumber,
+        stage: &str,
+        verdict: &crate::scan::ScanVerdict,
+    ) -> Result<(), StoreError> {
+        let op = "record a scan verdict";
+        // Plain data: serializing cannot fail; if it ever did, `null` reads back as no verdict,
+        // which the scan gate refuses (never as a pass).
+        let json = serde_json::to_string(verdict).unwrap_or_else(|_| "null".into());
+        let changed = self
+            .conn
+            .execute(
+                "UPDATE stages SET scan = ?3 WHERE run = ?1 AND name = ?2",
+                params![run, stage, json],
+            )
+            .map_err(error::sql(&self.db_path, op))?;
+        if changed == 0 {
+            return Err(self.stage_not_found(run, stage));
+        }
+        Ok(())
+    }
+
+    /// The scan verdicts of the runs of `app` that built `image_id`, per run (newest first):
+    /// `(run, stage, verdict)`, `verdict` `None` for a stage named in `stages` that has none
+    /// (it failed before its report, was skipped or cancelled).
+    pub fn scans_of_image(
+        &self,
+        app: &str,
+        image_id: &str,
+        stages: &[String],
+    ) -> Result<Vec<(RunNumber, String, Option<crate::scan::ScanVerdict>)>, StoreError> {
+        let op = "read the scan verdicts of a release";
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT s.run, s.name, s.scan FROM stages s JOIN runs r ON r.number = s.run
+                 WHERE r.app = ?1 AND r.image_id = ?2 ORDER BY s.run DESC",
+            )
+            .map_err(error::sql(&self.db_path, op))?;
+        let rows = stmt
+            .query_map(params![app, image_id], |row| {
+                Ok((
+                    row.get::<_, RunNumber>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, Option<String>>(2)?,
+                ))
+            })
+            .map_err(error::sql(&self.db_path, op))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (run, stage, json) = row.map_err(error::sql(&self.db_path, op))?;
+            if json.is_none() && !stages.contains(&stage) {
+                continue;
+            }
+            let verdict = json.and_then(|j| serde_json::from_str(&j).ok());
+            out.push((run, stage, verdict));
+        }
+        Ok(out)
+    }
+
     pub fn stage_finished(
         &mut self,
         run: RunNumber,

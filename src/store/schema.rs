@@ -181,6 +181,12 @@ CREATE INDEX load_results_entry ON load_results (app, env, check_name, rate, pas
 CREATE INDEX load_results_operation ON load_results (operation, position);
 "#,
     },
+    Migration {
+        name: "scan stages' verdicts",
+        sql: r#"
+ALTER TABLE stages ADD COLUMN scan TEXT; -- JSON of scan::ScanVerdict: counts per severity, passed
+"#,
+    },
 ];
 
 /// The schema version this build writes.

@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
+pub(super) use unpack::unpack_dir;
 pub use unpack::Budget;
-use unpack::{unpack_dir, ChunkReader};
+use unpack::ChunkReader;
 
 use super::event::Event;
 use super::safe_dir::{SafeDir, SafeDirError};
@@ -50,40 +51,7 @@ pub async fn copy_out(
                 "artifact `{artifact}` is not a plain path inside the workspace (absolute, or with `..`): refused"
             ));
         };
-        let archive = shared
-            .docker
-            .download_archive(id, &format!("{MOUNT}/{relative}"))
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or_else(|| format!("artifact `{artifact}` was not produced (no {MOUNT}/{relative} after the stage)"))?;
-        let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, String>>(8);
-        let (root, budget, name) = (
-            shared.artifacts_root(),
-            shared.artifact_budget.clone(),
-            artifact.clone(),
-        );
-        let unpacking = tokio::task::spawn_blocking(move || {
-            let root = root.map_err(|e| format!("artifact `{name}`: the run's artifacts directory: {e}"))?;
-            unpack::unpack(ChunkReader::new(rx), &root, &into, &name, &budget).map_err(|e| e.to_string())
-        });
-        futures_util::pin_mut!(archive);
-        loop {
-            let chunk = tokio::select! {
-                chunk = archive.next() => chunk.map(|c| c.map_err(|e| e.to_string())),
-                // A large artifact must not hold up a cancel: fail the unpacking, which
-                // removes what it wrote.
-                _ = cancel.cancelled() => Some(Err("cancelled".to_string())),
-            };
-            let Some(chunk) = chunk else { break };
-            let failed = chunk.is_err();
-            // A closed channel: the unpacking stopped (refused an entry, over budget); its
-            // error says why. Dropping the stream stops the download.
-            if tx.send(chunk).await.is_err() || failed {
-                break;
-            }
-        }
-        drop(tx);
-        let counted = unpacking.await.map_err(|e| e.to_string())??;
+        let counted = copy_one(shared, id, artifact, relative, &into, cancel).await?;
         files += counted.files;
         bytes += counted.bytes;
     }
@@ -108,6 +76,53 @@ pub async fn copy_out(
         )
         .await;
     Ok(())
+}
+
+/// Copies one workspace path of the finished container `id` into `into` below the run's
+/// artifacts directory: streamed, never through a symlink, within the run's budget.
+pub(super) async fn copy_one(
+    shared: &RunShared,
+    id: &str,
+    artifact: &str,
+    relative: &str,
+    into: &Path,
+    cancel: &CancellationToken,
+) -> Result<unpack::Unpacked, String> {
+    let archive = shared
+        .docker
+        .download_archive(id, &format!("{MOUNT}/{relative}"))
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("artifact `{artifact}` was not produced (no {MOUNT}/{relative} after the stage)"))?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, String>>(8);
+    let (root, budget, name, into) = (
+        shared.artifacts_root(),
+        shared.artifact_budget.clone(),
+        artifact.to_string(),
+        into.to_path_buf(),
+    );
+    let unpacking = tokio::task::spawn_blocking(move || {
+        let root = root.map_err(|e| format!("artifact `{name}`: the run's artifacts directory: {e}"))?;
+        unpack::unpack(ChunkReader::new(rx), &root, &into, &name, &budget).map_err(|e| e.to_string())
+    });
+    futures_util::pin_mut!(archive);
+    loop {
+        let chunk = tokio::select! {
+            chunk = archive.next() => chunk.map(|c| c.map_err(|e| e.to_string())),
+            // A large artifact must not hold up a cancel: fail the unpacking, which
+            // removes what it wrote.
+            _ = cancel.cancelled() => Some(Err("cancelled".to_string())),
+        };
+        let Some(chunk) = chunk else { break };
+        let failed = chunk.is_err();
+        // A closed channel: the unpacking stopped (refused an entry, over budget); its
+        // error says why. Dropping the stream stops the download.
+        if tx.send(chunk).await.is_err() || failed {
+            break;
+        }
+    }
+    drop(tx);
+    unpacking.await.map_err(|e| e.to_string())?
 }
 
 /// Splits a path under `.shipdeck` into the app directory (trusted: the user runs shipdeck

@@ -197,6 +197,21 @@ pub async fn deploy(
         Err(why) => return cx.refuse(sink, OpAction::Deploy, from, why).await,
     };
     let release = picked.release.clone();
+    let scan_skipped = match super::scan_gate::check(engine, &cx.config, &release).await {
+        Ok(()) => None,
+        Err(why) if force => Some(format!("the scan gate: {why}")),
+        Err(why) => {
+            let why = format!("refusing to deploy to {env}: {why}; --force deploys anyway (the audit records it)");
+            return cx
+                .refuse(
+                    sink,
+                    OpAction::Deploy,
+                    from,
+                    OperationError::refused(Refusal::ScanGate, why),
+                )
+                .await;
+        }
+    };
     let mut start = cx.start(OpAction::Deploy, from, &release);
     start.run = picked.run;
     start.approval = approval;
@@ -206,6 +221,10 @@ pub async fn deploy(
             cx.target.env.promote_from.as_deref().unwrap_or("")
         )
     });
+    let skipped = [skipped, scan_skipped]
+        .into_iter()
+        .flatten()
+        .reduce(|a, b| format!("{a}; {b}"));
     start.forced = skipped.is_some();
     start.overridden = cx.overridden(skipped.clone());
     let op = cx.begin(sink, start);

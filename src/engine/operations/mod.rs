@@ -13,6 +13,7 @@ mod policy;
 mod promote;
 mod release;
 mod rollback;
+mod scan_gate;
 mod status;
 mod verify;
 

@@ -50,19 +50,37 @@ pub async fn promote(engine: &Engine, sink: &EventSink, env: &str, force: bool, 
             return refused(OperationError::refused(Refusal::SmokeGate, why)).await;
         }
     };
+    let scan_skipped = match super::scan_gate::check(engine, &cx.config, &candidate).await {
+        Ok(()) => None,
+        Err(why) if force => Some(format!("the scan gate: {why}")),
+        Err(why) => {
+            let why = format!("refusing to promote to {env}: {why}; --force promotes anyway (the audit records it)");
+            return refused(OperationError::refused(Refusal::ScanGate, why)).await;
+        }
+    };
     if let Err(why) = approved(&cx.target, approval.as_deref()) {
         return refused(why).await;
     }
+    if let Some(scan) = &scan_skipped {
+        tracing::warn!("promoting past {scan} (--force)");
+    }
+    let both = [skipped.clone(), scan_skipped.clone()]
+        .into_iter()
+        .flatten()
+        .reduce(|a, b| format!("{a}; {b}"));
     let mut start = cx.start(OpAction::Promote, from, &candidate);
     start.approval = approval;
-    start.forced = skipped.is_some();
-    start.overridden = cx.overridden(skipped.clone());
+    start.forced = both.is_some();
+    start.overridden = cx.overridden(both);
     let op = cx.begin(sink, start);
     if skipped.is_some() {
         op.log(format!(
             "FORCED: {} is promoted without a passed smoke check on {source_name}",
             candidate.describe()
         ));
+    }
+    if let Some(scan) = &scan_skipped {
+        op.log(format!("FORCED: {} is promoted past {scan}", candidate.describe()));
     }
     if source.docker.address != cx.target.docker.address {
         match cx.target.docker.image_exists(&candidate.image_id).await {

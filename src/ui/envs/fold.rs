@@ -303,6 +303,7 @@ impl App {
                 let why = match refusal {
                     Some(Refusal::Locked) => " (locked)",
                     Some(Refusal::SmokeGate) => " (smoke gate)",
+                    Some(Refusal::ScanGate) => " (scan gate)",
                     Some(Refusal::Approval) => " (needs approval)",
                     Some(Refusal::Gated) => " (promotion only)",
                     Some(Refusal::Engine) => " (engine unreachable)",
