@@ -37,6 +37,7 @@ mod release_command;
 mod release_crash;
 mod release_safety;
 mod retention;
+mod scan;
 mod secrets;
 mod services;
 mod stage_secrets;

@@ -5,7 +5,7 @@
 //! failed is refused by deploy unless `--force`, which the audit records.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+use crate::common;
 
 use common::deploy::Deployable;
 use common::envs::finished_op;
