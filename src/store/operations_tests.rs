@@ -400,7 +400,7 @@ fn a_version_1_database_migrates_and_keeps_its_runs() {
         .unwrap();
     }
     let mut store = Store::open(tmp.path()).unwrap();
-    assert_eq!(store.schema_version().unwrap(), super::schema::latest_version());
+    assert_eq!(store.schema_version().unwrap(), crate::store::schema::latest_version());
     let run = store.run(1).unwrap().unwrap();
     assert_eq!(run.subject, "Old work");
     assert_eq!(run.status, RunStatus::Success);
@@ -420,7 +420,7 @@ fn a_version_1_database_migrates_and_keeps_its_runs() {
     assert_eq!(store.create_run(&new_run("me"), t(20)).unwrap(), 2);
     drop(store);
     let store = Store::open(tmp.path()).unwrap();
-    assert_eq!(store.schema_version().unwrap(), super::schema::latest_version());
+    assert_eq!(store.schema_version().unwrap(), crate::store::schema::latest_version());
     assert_eq!(store.operations("shop", None, 10).unwrap().len(), 1);
 }
 
