@@ -108,7 +108,7 @@ pub enum NotReady {
     },
     /// Its HEALTHCHECK failed `retries` times in a row past its start period: the image's own
     /// word that it is not healthy.
-    #[error("its HEALTHCHECK failed{}", .last.as_deref().map(|l| format!(": {l}")).unwrap_or_default())]
+    #[error("its healthcheck failed{}", .last.as_deref().filter(|l| !l.is_empty()).map(|l| format!(": {l}")).unwrap_or_default())]
     Unhealthy { last: Option<String> },
     #[error("cannot tell when it is ready: {0}\n  hint: set `ready` to a command that succeeds once it serves")]
     CannotProbe(String),
@@ -182,6 +182,10 @@ async fn wait_for(
         crate::text::duration::DurationStyle::Config.format(timeout)
     ));
     let mut last = None;
+    // Settled means seen running for SETTLE, not SETTLE since the wait began: on a loaded
+    // engine the start itself can take longer than that, and a process that exits at once
+    // would otherwise be called ready on the first look.
+    let mut running_since: Option<Instant> = None;
     loop {
         let Some(state) = docker.container_state(id).await? else {
             return Err(NotReady::Exited { code: None });
@@ -190,8 +194,11 @@ async fn wait_for(
         if (!state.running && state.status != "created") || state.restarting {
             return Err(NotReady::Exited { code: state.exit_code });
         }
+        if state.running && running_since.is_none() {
+            running_since = Some(Instant::now());
+        }
         let remaining = timeout.saturating_sub(started.elapsed());
-        let settled = started.elapsed() >= SETTLE;
+        let settled = running_since.is_some_and(|since| since.elapsed() >= SETTLE);
         match probe_once(docker, id, &check, &state, remaining.min(PROBE_TIMEOUT), settled).await? {
             Probe::Ready => {
                 return Ok(Ready {
@@ -288,6 +295,21 @@ async fn probe_once(
                 Err(_) => return Ok(Probe::NotYet(None)),
             };
             if out.exit_code.is_some_and(|c| CANNOT_EXEC.contains(&c)) {
+                // An exec into a container that is exiting fails the same way: the next round
+                // reports how it exited rather than blaming its image.
+                let still_running = docker
+                    .container_state(id)
+                    .await?
+                    .is_some_and(|s| s.running && !s.restarting);
+                let said = out.output.to_lowercase();
+                let no_cat = said.contains("not found") || said.contains("no such file");
+                if !still_running || !no_cat {
+                    return Ok(Probe::NotYet(Some(format!(
+                        "exit {}: {}",
+                        out.exit_code.unwrap_or(-1),
+                        last_line(&out.output)
+                    ))));
+                }
                 return Err(NotReady::CannotProbe(format!(
                     "its image has no `cat` to read which of ports {ports:?} listen"
                 )));

@@ -2,7 +2,7 @@
 //! `shipdeck/scanner:bookworm`: planted findings fail `fail_on = "high"`, pass a
 //! Critical-only gate, an `ignore` holds until its date, hostile reports (a symlink out of the
 //! workspace, 50 MB, escape sequences) fail the stage without harm, and a release whose scan
-//! failed is refused by deploy unless `--force`, which the audit records.
+//! failed is refused by deploy (and rollback) unless `--force`, which the audit records.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::common;
@@ -216,4 +216,42 @@ fn a_release_whose_scan_failed_is_refused_unless_forced_and_the_audit_says_so() 
         "the audit names the gate overridden: {history}"
     );
     assert!(history.contains("failed scan `security`"), "{history}");
+
+    // A clean release replaces it; rolling back would put the failed one back: the same gate.
+    std::fs::remove_file(d.app.path().join("app/planted.py")).unwrap();
+    d.app.commit_all("findings fixed");
+    let (code, events, _) = d.app.run_json(&[]);
+    assert_eq!(code, 0, "{events:#?}");
+    assert_eq!(verdict(&events, "security")["passed"], true);
+    let clean = d.shipdeck(&["deploy", "staging"]);
+    assert_eq!(clean.status.code(), Some(0), "{}", text(&clean));
+    let serving = d.health();
+    assert_eq!(serving.0, 200);
+    let refused = d.shipdeck(&["rollback", "staging"]);
+    let out = text(&refused);
+    assert_eq!(refused.status.code(), Some(4), "{out}");
+    assert!(out.contains("refusing to roll back to staging"), "{out}");
+    assert!(out.contains("failed scan `security`"), "{out}");
+    assert!(out.contains("--force rolls back anyway"), "{out}");
+    assert_eq!(
+        d.health(),
+        serving,
+        "the refused rollback left the clean release serving"
+    );
+    let forced = d.shipdeck(&["rollback", "staging", "--force", "--json"]);
+    assert_eq!(forced.status.code(), Some(0), "{}", text(&forced));
+    let op = finished_op(&forced);
+    assert_eq!(op["outcome"], "succeeded", "{op}");
+    let out = d.shipdeck(&["history", "staging", "--json"]);
+    let ops: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let rollback = ops
+        .iter()
+        .find(|o| o["action"] == "rollback" && o["outcome"] == "succeeded");
+    let rollback = rollback.unwrap_or_else(|| panic!("no rollback in {ops:#?}"));
+    assert_eq!(rollback["forced"], true, "{rollback}");
+    let overridden = rollback["overridden"].as_str().unwrap_or_default();
+    assert!(
+        overridden.contains("the scan gate"),
+        "the audit names the gate: {rollback}"
+    );
 }

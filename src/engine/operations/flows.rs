@@ -197,20 +197,9 @@ pub async fn deploy(
         Err(why) => return cx.refuse(sink, OpAction::Deploy, from, why).await,
     };
     let release = picked.release.clone();
-    let scan_skipped = match super::scan_gate::check(engine, &cx.config, &release).await {
-        Ok(()) => None,
-        Err(why) if force => Some(format!("the scan gate: {why}")),
-        Err(why) => {
-            let why = format!("refusing to deploy to {env}: {why}; --force deploys anyway (the audit records it)");
-            return cx
-                .refuse(
-                    sink,
-                    OpAction::Deploy,
-                    from,
-                    OperationError::refused(Refusal::ScanGate, why),
-                )
-                .await;
-        }
+    let scan_skipped = match super::scan_gate::gate(engine, &cx.config, &release, env, "deploy", force).await {
+        Ok(skipped) => skipped,
+        Err(why) => return cx.refuse(sink, OpAction::Deploy, from, why).await,
     };
     let mut start = cx.start(OpAction::Deploy, from, &release);
     start.run = picked.run;

@@ -50,13 +50,9 @@ pub async fn promote(engine: &Engine, sink: &EventSink, env: &str, force: bool, 
             return refused(OperationError::refused(Refusal::SmokeGate, why)).await;
         }
     };
-    let scan_skipped = match super::scan_gate::check(engine, &cx.config, &candidate).await {
-        Ok(()) => None,
-        Err(why) if force => Some(format!("the scan gate: {why}")),
-        Err(why) => {
-            let why = format!("refusing to promote to {env}: {why}; --force promotes anyway (the audit records it)");
-            return refused(OperationError::refused(Refusal::ScanGate, why)).await;
-        }
+    let scan_skipped = match super::scan_gate::gate(engine, &cx.config, &candidate, env, "promote", force).await {
+        Ok(skipped) => skipped,
+        Err(why) => return refused(why).await,
     };
     if let Err(why) = approved(&cx.target, approval.as_deref()) {
         return refused(why).await;

@@ -95,6 +95,15 @@ pub async fn rollback(
     } else {
         None
     };
+    // A release forced past the scan gate once is not a way around it later.
+    let scan_skipped = match super::scan_gate::gate(engine, &cx.config, &release, env, "roll back", force).await {
+        Ok(skipped) => skipped,
+        Err(why) => return cx.refuse(sink, OpAction::Rollback, from, why).await,
+    };
+    let skipped = [skipped, scan_skipped]
+        .into_iter()
+        .flatten()
+        .reduce(|a, b| format!("{a}; {b}"));
     let mut start = cx.start(OpAction::Rollback, from, &release);
     start.run = picked.run;
     start.approval = approval;

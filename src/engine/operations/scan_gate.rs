@@ -4,8 +4,36 @@
 
 use super::{with_store, OperationError};
 use crate::config::Config;
+use crate::deploy::Refusal;
 use crate::deploy::ReleaseRef;
 use crate::engine::Engine;
+
+/// The gate as deploy, promote and rollback pass it: `Ok(None)` when the image may go on,
+/// `Ok(Some(what was overridden))` when only `--force` let it, else the refusal (`verb` is
+/// what the operation does: "deploy", "promote", "roll back").
+pub(super) async fn gate(
+    engine: &Engine,
+    config: &Config,
+    release: &ReleaseRef,
+    env: &str,
+    verb: &str,
+    force: bool,
+) -> Result<Option<String>, OperationError> {
+    match check(engine, config, release).await {
+        Ok(()) => Ok(None),
+        Err(why) if force => Ok(Some(format!("the scan gate: {why}"))),
+        Err(why) => {
+            let does = match verb.split_once(' ') {
+                Some((word, rest)) => format!("{word}s {rest}"),
+                None => format!("{verb}s"),
+            };
+            Err(OperationError::refused(
+                Refusal::ScanGate,
+                format!("refusing to {verb} to {env}: {why}; --force {does} anyway (the audit records it)"),
+            ))
+        }
+    }
+}
 
 /// `Ok` when the image may go on; else why not, in words.
 pub(super) async fn check(engine: &Engine, config: &Config, release: &ReleaseRef) -> Result<(), String> {
