@@ -29,10 +29,14 @@ cleanup() {
   for app in "${apps[@]}"; do
     ids=$(docker images -q --filter "label=dev.shipdeck.app=$app")
     [ -z "$ids" ] || docker rmi -f $ids >/dev/null 2>&1 || true
+    # shipdeck keeps a record of each release it built in a labelled volume.
+    vols=$(docker volume ls -q --filter "label=dev.shipdeck.app=$app")
+    [ -z "$vols" ] || docker volume rm -f $vols >/dev/null 2>&1 || true
   done
   rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 commit() { git -C "$1" add -A && { [ ! -d "$1/dist" ] || git -C "$1" add -f dist; } && git -C "$1" -c user.name=bench -c user.email=bench@localhost commit -qm "$2"; }
 
