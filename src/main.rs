@@ -197,7 +197,7 @@ fn check(project: &Project, json: bool) -> Result<ExitCode, Failure> {
         let config = load_config(project)?;
         // The description quotes the file (commands, images): plain text only.
         println!("{}", shipdeck::term::plain_text(&config.describe()));
-        for warning in config.secret_warnings(|var| std::env::var(var).ok()) {
+        for warning in check_warnings(&config) {
             eprintln!("warning: {warning}");
         }
         println!("{shown} is valid.");
@@ -205,7 +205,7 @@ fn check(project: &Project, json: bool) -> Result<ExitCode, Failure> {
     }
     match config::load(&display_path(&project.config_path())) {
         Ok(config) => {
-            let warnings = config.secret_warnings(|var| std::env::var(var).ok());
+            let warnings = check_warnings(&config);
             println!("{}", shipdeck::headless::check_json(&shown, &config, &warnings));
             Ok(ExitCode::Success)
         }
@@ -214,6 +214,18 @@ fn check(project: &Project, json: bool) -> Result<ExitCode, Failure> {
             Ok(ExitCode::Usage)
         }
     }
+}
+
+/// What `check` warns of (the file is valid all the same): weak secrets on this host, scan
+/// ignore entries past their date.
+fn check_warnings(config: &config::Config) -> Vec<String> {
+    let mut warnings = config.secret_warnings(|var| std::env::var(var).ok());
+    warnings.extend(config.scan_warnings(chrono::Local::now().date_naive()));
+    // They quote the file (names, reasons): plain text only, like the description.
+    warnings
+        .iter()
+        .map(|w| shipdeck::term::plain_text(w).into_owned())
+        .collect()
 }
 
 fn history(project: &Project, args: &HistoryArgs) -> Result<ExitCode, Failure> {

@@ -161,3 +161,46 @@ fn read_entry(sink: &mut Sink<'_>, t: &Table<'_, '_>) -> Option<ScanIgnore> {
         until,
     })
 }
+
+impl super::Config {
+    /// What `shipdeck check` warns of in the scan gates on `today`: `ignore` entries whose
+    /// `until` has passed (their findings count again, so the next scan may fail on them).
+    pub fn scan_warnings(&self, today: chrono::NaiveDate) -> Vec<String> {
+        let mut out = Vec::new();
+        for stage in &self.stages {
+            let Some(scan) = stage.run_stage().and_then(|r| r.scan.as_ref()) else {
+                continue;
+            };
+            for entry in &scan.ignore {
+                if let Some(until) = entry.until.filter(|until| *until < today) {
+                    out.push(format!(
+                        "stage {}: the ignore entry for {} ran out on {until}: its findings count again (reason given: {}); renew `until` or fix them",
+                        stage.name, entry.id, entry.reason
+                    ));
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod warning_tests {
+    #[test]
+    fn an_ignore_entry_past_its_date_is_warned_about_and_a_current_one_is_not() {
+        let text = "[app]\nname = \"a\"\n[stages.s]\nimage = \"i\"\nrun = [\"r\"]\nscan = { sarif = \"r.sarif\", ignore = [{ id = \"B105\", reason = \"fixture\", until = 2026-01-31 }, { id = \"B602\", reason = \"later\", until = 2026-03-01 }, { id = \"B101\", reason = \"always\" }] }\n";
+        let config = crate::config::parse(text, "release.toml", None).unwrap();
+        let day = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+        assert!(
+            config.scan_warnings(day("2026-01-31")).is_empty(),
+            "its last day still holds"
+        );
+        let warnings = config.scan_warnings(day("2026-02-01"));
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("B105") && warnings[0].contains("2026-01-31"),
+            "{warnings:?}"
+        );
+        assert_eq!(config.scan_warnings(day("2027-01-01")).len(), 2);
+    }
+}

@@ -60,6 +60,35 @@ fn check_json_describes_a_valid_config_and_every_error_of_an_invalid_one() {
 }
 
 #[test]
+fn check_warns_of_a_scan_ignore_entry_past_its_date_in_plain_text() {
+    let app = TestApp::with_config(
+        "checkscan",
+        "[app]\nname = \"{app}\"\n[stages.scan]\nimage = \"debian:bookworm-slim\"\nrun = [\"true\"]\n\
+         scan = { sarif = \"r.sarif\", ignore = [\
+         { id = \"B105\", reason = \"old \\u001b]0;pwned\\u0007fixture\", until = 2020-01-31 },\
+         { id = \"B602\", reason = \"reviewed\", until = 2999-01-01 }] }\n",
+    );
+    let out = run(app.shipdeck().arg("check"));
+    assert_eq!(out.status.code(), Some(0), "a warning, not an error: {}", text(&out));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("the ignore entry for B105 ran out on 2020-01-31"),
+        "{said}"
+    );
+    assert!(!said.contains("B602"), "a current entry is no warning: {said}");
+    assert!(!out.stderr.contains(&0x1b) && !out.stderr.contains(&0x07), "{said}");
+    let out = run(app.shipdeck().args(["check", "--json"]));
+    let doc = json(&out);
+    let warnings = doc["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{doc}");
+    let warning = warnings[0].as_str().unwrap();
+    assert!(
+        warning.contains("B105") && !warning.contains('\x1b') && !warning.contains('\x07'),
+        "{doc}"
+    );
+}
+
+#[test]
 fn history_json_is_an_array_of_runs_with_commit_data_escaped() {
     require_docker(&["debian:bookworm-slim"]);
     let app = TestApp::with_config(
